@@ -1,0 +1,167 @@
+package io.jdiffusion.tensor;
+
+import java.util.List;
+
+/**
+ * Every operation the SDXL models need. Inputs may live in any storage the backend can read
+ * (CPU backends read mapped F16/BF16 weights in place); results are new tensors in the backend's
+ * own memory, in its compute dtype ({@link #computeType()}). Layouts follow PyTorch: activations
+ * NCHW or [batch, tokens, channels], linear weights [out, in], conv weights [out, in, kh, kw].
+ *
+ * <p>Memory: tensors made inside a {@link #openScope() scope} are released when the scope closes,
+ * except those passed to {@link Scope#keep}. The CPU backend's scope is a no-op (the GC owns heap
+ * tensors); device backends rely on it, so model code opens one per forward pass.
+ */
+public interface Backend extends AutoCloseable {
+    /** A short name for logs: "cpu", "cuda". */
+    String name();
+
+    Device device();
+
+    /** The dtype results are stored in. */
+    DType computeType();
+
+    // ---- moving data -------------------------------------------------------------------------
+
+    /** This tensor in this backend's memory, converted to {@code dtype}; returned as is when already so. */
+    Tensor upload(Tensor t, DType dtype);
+
+    default Tensor upload(Tensor t) { return upload(t, computeType()); }
+
+    /** A tensor of this backend holding {@code data}. */
+    default Tensor fromFloats(float[] data, int... shape) { return upload(Tensor.of(data, shape)); }
+
+    Tensor zeros(int... shape);
+
+    Tensor full(float value, int... shape);
+
+    // ---- linear algebra ----------------------------------------------------------------------
+
+    /** a[..., M, K] @ b[..., K, N]; batch dimensions broadcast (equal, or 1 on one side). */
+    Tensor matmul(Tensor a, Tensor b);
+
+    /** x[..., in] @ w[out, in]^T + bias[out]; bias may be null. */
+    Tensor linear(Tensor x, Tensor w, Tensor bias);
+
+    /** 2-D convolution of x[N, C, H, W] with w[O, C, kh, kw] (+ bias[O], may be null), zero padding. */
+    Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding);
+
+    // ---- normalisation and activations -------------------------------------------------------
+
+    /** GroupNorm over x[N, C, ...] with per-channel affine gamma/beta; then SiLU when {@code silu}. */
+    Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu);
+
+    /** LayerNorm over the last dimension with affine gamma/beta. */
+    Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps);
+
+    Tensor silu(Tensor x);
+
+    /** GELU with the exact erf form (PyTorch's default approximate='none'). */
+    Tensor gelu(Tensor x);
+
+    /** x * sigmoid(1.702 x), CLIP's quick_gelu. */
+    Tensor quickGelu(Tensor x);
+
+    /** GEGLU: x[..., 2n] split in halves (a, g) along the last dimension, returns a * gelu(g). */
+    Tensor geglu(Tensor x);
+
+    /** Softmax over the last dimension. */
+    Tensor softmax(Tensor x);
+
+    /**
+     * softmax(q k^T * scale [+ causal mask]) v for q[B, H, Sq, D], k and v [B, H, Sk, D];
+     * scale = 1/sqrt(D). {@code causal} masks key j > query i.
+     */
+    Tensor attention(Tensor q, Tensor k, Tensor v, boolean causal);
+
+    // ---- elementwise -------------------------------------------------------------------------
+
+    /** a + b with numpy broadcasting; likewise sub, mul, div. */
+    Tensor add(Tensor a, Tensor b);
+
+    Tensor sub(Tensor a, Tensor b);
+
+    Tensor mul(Tensor a, Tensor b);
+
+    Tensor div(Tensor a, Tensor b);
+
+    /** x * scale + shift, elementwise. */
+    Tensor affine(Tensor x, float scale, float shift);
+
+    default Tensor addScalar(Tensor x, float s) { return affine(x, 1f, s); }
+
+    default Tensor mulScalar(Tensor x, float s) { return affine(x, s, 0f); }
+
+    Tensor clamp(Tensor x, float min, float max);
+
+    Tensor exp(Tensor x);
+
+    // ---- shape -------------------------------------------------------------------------------
+
+    Tensor concat(int dim, List<Tensor> parts);
+
+    default Tensor concat(int dim, Tensor... parts) { return concat(dim, List.of(parts)); }
+
+    /** Pieces of the given sizes along {@code dim}. */
+    List<Tensor> split(Tensor x, int dim, int... sizes);
+
+    /** {@code n} equal pieces along {@code dim} (torch.chunk with a divisible size). */
+    default List<Tensor> chunk(Tensor x, int n, int dim) {
+        int size = x.dim(dim);
+        if (size % n != 0) throw new IllegalArgumentException("dimension " + dim + " of size " + size + " does not split into " + n);
+        int[] sizes = new int[n];
+        java.util.Arrays.fill(sizes, size / n);
+        return split(x, dim, sizes);
+    }
+
+    /** x[..., start:start+length, ...] along {@code dim}, materialised. */
+    Tensor narrow(Tensor x, int dim, int start, int length);
+
+    /** Materialised permutation of the dimensions. */
+    Tensor permute(Tensor x, int... perm);
+
+    default Tensor transpose(Tensor x, int d0, int d1) {
+        int r = x.rank();
+        int[] perm = new int[r];
+        for (int i = 0; i < r; i++) perm[i] = i;
+        int a = Shapes.normDim(d0, r), b = Shapes.normDim(d1, r);
+        perm[a] = b;
+        perm[b] = a;
+        return permute(x, perm);
+    }
+
+    /** Nearest-neighbour 2x upsampling of x[N, C, H, W]. */
+    Tensor upsampleNearest2x(Tensor x);
+
+    /** Rows {@code ids} of table[V, D], as [ids.length, D]. */
+    Tensor embedding(Tensor table, int[] ids);
+
+    /** Sum over {@code dim} (kept as size 1 when {@code keepDim}). */
+    Tensor sum(Tensor x, int dim, boolean keepDim);
+
+    default Tensor mean(Tensor x, int dim, boolean keepDim) {
+        return mulScalar(sum(x, dim, keepDim), 1f / x.dim(dim));
+    }
+
+    // ---- memory ------------------------------------------------------------------------------
+
+    /** Starts a region whose tensors are released at its end, except those kept. */
+    default Scope openScope() { return Scope.NONE; }
+
+    @Override
+    default void close() {}
+
+    /** A region of tensor lifetimes, see {@link Backend}. */
+    interface Scope extends AutoCloseable {
+        Scope NONE = new Scope() {
+            @Override public <T> T keep(T t) { return t; }
+            @Override public void close() {}
+        };
+
+        /** Exempts a tensor (or anything holding tensors the backend knows) from this scope's release. */
+        <T> T keep(T t);
+
+        @Override
+        void close();
+    }
+}

@@ -1,0 +1,110 @@
+package io.jdiffusion.tensor.weights;
+
+import io.jdiffusion.tensor.Backend;
+import io.jdiffusion.tensor.DType;
+import io.jdiffusion.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * A node of a model's parameter tree, named like diffusers/transformers ("down_blocks.0.resnets.1.conv1").
+ * Modules ask it for their parameters with the shape their config implies. Two kinds of root:
+ * {@link #load} serves tensors from a {@link WeightSource} (uploaded to a backend) and checks
+ * shapes; {@link #shapesOnly} serves data-less meta tensors and just records what was asked,
+ * so a full-size module tree can be listed without allocating anything.
+ *
+ * <p>Problems are collected, not thrown one by one: {@link #finish()} reports every missing,
+ * mis-shaped and unexpected key at once, and must be called before the model runs.
+ */
+public final class Params {
+    private final Root root;
+    private final String prefix;
+
+    private Params(Root root, String prefix) {
+        this.root = root;
+        this.prefix = prefix;
+    }
+
+    /** Loads from {@code source} onto {@code backend}; weights keep their stored dtype when {@code dtype} is null. */
+    public static Params load(String model, WeightSource source, Backend backend, DType dtype) {
+        return new Params(new Root(model, source, backend, dtype), "");
+    }
+
+    /** Records requested names and shapes; every tensor served is a meta tensor of {@code dtype}. */
+    public static Params shapesOnly(String model, DType dtype) {
+        return new Params(new Root(model, null, null, dtype), "");
+    }
+
+    /** The sub-tree {@code prefix.name}. */
+    public Params child(String name) { return new Params(root, prefix + name + "."); }
+
+    public Params child(int index) { return child(Integer.toString(index)); }
+
+    /** Full key of a parameter of this node. */
+    public String key(String name) { return prefix + name; }
+
+    /** The parameter {@code name} of this node, which must have {@code shape}. */
+    public Tensor get(String name, int... shape) { return root.get(prefix + name, shape); }
+
+    /** Whether the source has this parameter (always false for shape-only trees): for optional ones. */
+    public boolean has(String name) { return root.source != null && root.source.keys().contains(prefix + name); }
+
+    public Backend backend() { return root.backend; }
+
+    /** Every requested key with its expected shape, in request order. */
+    public Map<String, int[]> requested() { return Collections.unmodifiableMap(root.requested); }
+
+    /** Throws {@link WeightException} listing every missing, mis-shaped and unexpected weight. */
+    public void finish() {
+        List<String> problems = new ArrayList<>(root.problems);
+        if (root.source != null) {
+            for (String k : new TreeSet<>(root.source.keys())) {
+                if (!root.requested.containsKey(k)) {
+                    problems.add("unexpected key '" + k + "' " + Arrays.toString(root.source.shape(k))
+                            + " in " + root.source.origin(k) + " (the model built from its config has no such parameter)");
+                }
+            }
+        }
+        if (!problems.isEmpty()) throw new WeightException(root.model, problems);
+    }
+
+    private static final class Root {
+        final String model;
+        final WeightSource source;
+        final Backend backend;
+        final DType dtype;
+        final Map<String, int[]> requested = new LinkedHashMap<>();
+        final List<String> problems = new ArrayList<>();
+
+        Root(String model, WeightSource source, Backend backend, DType dtype) {
+            this.model = model;
+            this.source = source;
+            this.backend = backend;
+            this.dtype = dtype;
+        }
+
+        Tensor get(String key, int[] shape) {
+            if (requested.put(key, shape.clone()) != null) throw new IllegalStateException("parameter " + key + " requested twice");
+            Tensor meta = Tensor.meta(dtype == null ? DType.F32 : dtype, shape);
+            if (source == null) return meta;
+            if (!source.keys().contains(key)) {
+                problems.add("missing key '" + key + "': expected shape " + Arrays.toString(shape) + ", not found in " + source.origin(key));
+                return meta;
+            }
+            int[] found = source.shape(key);
+            if (!Arrays.equals(found, shape)) {
+                problems.add("mis-shaped key '" + key + "' in " + source.origin(key) + ": expected "
+                        + Arrays.toString(shape) + ", found " + Arrays.toString(found));
+                return meta;
+            }
+            Tensor t = source.tensor(key);
+            return dtype == null ? backend.upload(t, t.dtype()) : backend.upload(t, dtype);
+        }
+    }
+}
