@@ -1,0 +1,75 @@
+package io.jdiffusion.pipelines;
+
+import io.jdiffusion.pipelines.image.Image;
+
+import java.util.Objects;
+import java.util.function.BooleanSupplier;
+
+/**
+ * diffusers' StableDiffusionXLImg2ImgPipeline (also the refiner pipeline): noises the encoded input
+ * image to {@code strength} and denoises from there. The image keeps its size rounded down to a
+ * multiple of 8 unless {@link #size} is given.
+ */
+public final class Img2ImgPipeline extends SdxlPipeline<Img2ImgPipeline> {
+    private Image image;
+    private String imageOrigin;
+    private float[] latents;
+    private int latentHeight, latentWidth;
+    private double strength = 0.3;
+
+    private Img2ImgPipeline(SdxlModel base, boolean owns) { super(base, owns, 5.0); }
+
+    public static Img2ImgPipeline load(String model) { return new Img2ImgPipeline(SdxlModel.load(model), true); }
+
+    public static Img2ImgPipeline of(SdxlModel model) { return new Img2ImgPipeline(model, false); }
+
+    public Img2ImgPipeline image(Image img) { this.image = Objects.requireNonNull(img, "image"); this.latents = null; return this; }
+
+    public Img2ImgPipeline image(Image img, String origin) { image(img); this.imageOrigin = origin; return this; }
+
+    /** Starts from latents [n, 4, h, w] (scaled latent space, e.g. a base run's latent output). */
+    public Img2ImgPipeline latents(float[] z, int h, int w) {
+        this.latents = z.clone();
+        this.latentHeight = h;
+        this.latentWidth = w;
+        this.image = null;
+        return this;
+    }
+
+    public Img2ImgPipeline strength(double s) { Validation.strength(s); this.strength = s; return this; }
+
+    @Override
+    protected void validate() {
+        super.validate();
+        if (image == null && latents == null) throw new IllegalArgumentException("image is required for img2img");
+    }
+
+    @Override
+    protected GenerationResult execute(BooleanSupplier cancelled) {
+        int w, h;
+        float[] pixels = null;
+        if (latents != null) {
+            w = latentWidth * 8;
+            h = latentHeight * 8;
+        } else {
+            w = width != null ? width : image.width() / 8 * 8;
+            h = height != null ? height : image.height() / 8 * 8;
+            Validation.divisibleBy8("width", w);
+            Validation.divisibleBy8("height", h);
+            pixels = ImagePrep.imageToTensor(image, w, h);
+        }
+        NoiseSource gen = generator();
+        Double end = refiner != null ? highNoiseFraction : denoisingEnd;
+        DenoisingSpec spec = new DenoisingSpec(DenoisingSpec.Kind.IMAGE_TO_IMAGE, prompt, prompt2, negativePrompt,
+                negativePrompt2, h, w, steps, guidance, guidanceRescale, strength, denoisingStart, end, imagesPerPrompt,
+                pixels, latents, null, refiner != null || outputLatents, aestheticScore, negativeAestheticScore, clipSkip);
+        Sampler.Output out = model().sampler(scheduler).run(spec, gen, listener, cancelled);
+        if (refiner != null) {
+            DenoisingSpec refSpec = new DenoisingSpec(DenoisingSpec.Kind.IMAGE_TO_IMAGE, prompt, prompt2, negativePrompt,
+                    negativePrompt2, h, w, steps, guidance, guidanceRescale, strength, end, null, imagesPerPrompt,
+                    null, out.data(), null, outputLatents, aestheticScore, negativeAestheticScore, clipSkip);
+            out = refiner.sampler(scheduler).run(refSpec, gen, listener, cancelled);
+        }
+        return Runs.result(out, Runs.record(this, "img2img", w, h, strength, imageOrigin, image, null, null, null));
+    }
+}

@@ -1,0 +1,83 @@
+package io.jdiffusion.pipelines;
+
+import io.jdiffusion.pipelines.image.Image;
+import io.jdiffusion.pipelines.image.ImageFiles;
+import io.jdiffusion.pipelines.image.PngText;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+/** Rebuilds the pipeline call described by a generation record, so that it regenerates the same bytes. */
+public final class Reproduction {
+    private Reproduction() {}
+
+    /** The record embedded in a PNG written by jdiffusion. */
+    public static GenerationRecord readRecord(Path png) {
+        String json = PngText.read(png).get("jdiffusion");
+        if (json == null) throw new IllegalArgumentException(png + " carries no jdiffusion generation record");
+        return GenerationRecord.fromJson(json);
+    }
+
+    /** A configured pipeline (models opened lazily) that reruns the record; close it after use. */
+    public static SdxlPipeline<?> pipeline(GenerationRecord r) {
+        String base = r.models().get("base");
+        SdxlPipeline<?> p = switch (r.pipeline()) {
+            case "txt2img" -> Text2ImagePipeline.load(base);
+            case "img2img" -> {
+                Img2ImgPipeline i = Img2ImgPipeline.load(base);
+                i.image(input(r, "image"), r.inputs().get("image").path());
+                if (r.strength() != null) i.strength(r.strength());
+                yield i;
+            }
+            case "inpaint", "outpaint" -> {
+                InpaintPipeline i = InpaintPipeline.load(base);
+                i.image(input(r, "image"), r.inputs().get("image").path());
+                if (r.inputs().containsKey("mask")) i.mask(input(r, "mask"), r.inputs().get("mask").path());
+                if (r.outpaint() != null) {
+                    GenerationRecord.Outpaint o = r.outpaint();
+                    i.outpaint(o.left(), o.top(), o.right(), o.bottom(), o.overlap());
+                }
+                if (r.maskDilateKernel() != null) i.dilate(r.maskDilateKernel(), r.maskDilateIterations());
+                if (r.maskBlur() != null) i.blur(r.maskBlur());
+                if (r.strength() != null) i.strength(r.strength());
+                yield i;
+            }
+            default -> throw new IllegalArgumentException("unknown pipeline '" + r.pipeline() + "' in the record");
+        };
+        p.prompt(split(r.prompt()));
+        if (r.prompt2() != null) p.prompt2(split(r.prompt2()));
+        if (r.negativePrompt() != null) p.negativePrompt(split(r.negativePrompt()));
+        if (r.negativePrompt2() != null) p.negativePrompt2(split(r.negativePrompt2()));
+        p.seed(r.seed()).steps(r.steps()).guidance(r.guidanceScale()).guidanceRescale(r.guidanceRescale())
+                .imagesPerPrompt(r.imagesPerPrompt()).size(r.width(), r.height());
+        if (r.scheduler() != null && Schedulers.isName(r.scheduler())) p.scheduler(r.scheduler());
+        if (r.clipSkip() != null) p.clipSkip(r.clipSkip());
+        if (r.aestheticScore() != null) p.aestheticScore(r.aestheticScore(), r.negativeAestheticScore());
+        if (r.unet() != null) p.unetOverride(Path.of(r.unet()));
+        String refiner = r.models().get("refiner");
+        if (refiner != null) p.refiner(refiner).highNoiseFraction(r.highNoiseFraction());
+        return p;
+    }
+
+    private static String[] split(String joined) {
+        List<String> parts = Arrays.asList(joined.split(" \\| ", -1));
+        return parts.toArray(String[]::new);
+    }
+
+    /** Reads an input named in the record and checks that its pixels are the ones recorded. */
+    private static Image input(GenerationRecord r, String role) {
+        GenerationRecord.InputFile f = r.inputs().get(role);
+        if (f == null || f.path() == null) throw new IllegalArgumentException("the record names no " + role + " file");
+        Path p = Path.of(f.path());
+        if (!Files.isRegularFile(p)) throw new IllegalArgumentException(role + " file " + p + " named in the record is missing");
+        Image img = ImageFiles.read(p);
+        String hash = Runs.pixelHash(img);
+        if (!hash.equals(f.pixelSha256())) {
+            throw new IllegalArgumentException(role + " file " + p + " has changed since the run (pixel hash " + hash.substring(0, 12)
+                    + "…, recorded " + f.pixelSha256().substring(0, Math.min(12, f.pixelSha256().length())) + "…)");
+        }
+        return img;
+    }
+}

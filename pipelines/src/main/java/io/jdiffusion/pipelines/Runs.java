@@ -1,0 +1,74 @@
+package io.jdiffusion.pipelines;
+
+import io.jdiffusion.pipelines.image.Image;
+
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** What the three pipelines share after the denoising: results, records, step counts. */
+final class Runs {
+    private Runs() {}
+
+    static GenerationResult result(Sampler.Output out, GenerationRecord record) {
+        if (out.latents()) return new GenerationResult(List.of(), null, out.data(), out.shape(), record);
+        int[] s = out.shape();
+        return new GenerationResult(ImagePrep.toImages(out.data(), s[0], s[1], s[2]), out.data(), null, s, record);
+    }
+
+    /** Steps the base runs before handing off at {@code end} (all of them when end is null). */
+    static int stepsBefore(int steps, Double end, SdxlModel model) {
+        if (end == null) return steps;
+        StepScheduler s = model.scheduler(null);
+        s.setTimesteps(steps);
+        return new TimestepWindow(s.timesteps(), 0).end(end, s.numTrainTimesteps()).timesteps().length;
+    }
+
+    /** Steps the refiner runs after taking over at {@code start}. */
+    static int stepsAfter(int steps, Double start, SdxlModel model) {
+        if (start == null) return 0;
+        StepScheduler s = model.scheduler(null);
+        s.setTimesteps(steps);
+        return TimestepWindow.start(s.timesteps(), steps, 1.0, start, s.numTrainTimesteps(), s.order()).timesteps().length;
+    }
+
+    static GenerationRecord record(SdxlPipeline<?> p, String kind, int w, int h, Double strength,
+                                   String imageOrigin, Image image, String maskOrigin, Image mask, InpaintPipeline inpaint) {
+        Map<String, String> models = new LinkedHashMap<>();
+        models.put("base", p.base.name());
+        Map<String, String> hashes = new LinkedHashMap<>(p.model().weightHashes());
+        if (p.refiner != null) {
+            models.put("refiner", p.refiner.name());
+            hashes.putAll(p.refiner.weightHashes());
+        }
+        Map<String, GenerationRecord.InputFile> inputs = new LinkedHashMap<>();
+        if (image != null) inputs.put("image", new GenerationRecord.InputFile(imageOrigin, pixelHash(image)));
+        if (mask != null) inputs.put("mask", new GenerationRecord.InputFile(maskOrigin, pixelHash(mask)));
+        return new GenerationRecord(GenerationRecord.LIBRARY, Version.VERSION, kind,
+                GenerationRecord.joined(p.prompt), GenerationRecord.joined(p.prompt2),
+                GenerationRecord.joined(p.negativePrompt), GenerationRecord.joined(p.negativePrompt2),
+                p.seed, p.steps, p.guidance, p.guidanceRescale,
+                p.scheduler == null ? p.base.scheduler(null).name() : p.scheduler, strength,
+                p.refiner != null ? p.highNoiseFraction : null, w, h, p.imagesPerPrompt,
+                inpaint == null ? null : inpaint.dilateKernel(), inpaint == null ? null : inpaint.dilateIterations(),
+                inpaint == null ? null : inpaint.blurRadius(), inpaint == null ? null : inpaint.outpaintExtents(),
+                models, p.unetOverride == null ? null : p.unetOverride.toString(), hashes, inputs, p.base.backendName(), p.clipSkip,
+                p.refiner != null || p.base.requiresAestheticsScore() ? p.aestheticScore : null,
+                p.refiner != null || p.base.requiresAestheticsScore() ? p.negativeAestheticScore : null);
+    }
+
+    /** SHA-256 of an image's size, channels and pixels (the file's encoding does not matter). */
+    static String pixelHash(Image img) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            md.update((img.width() + "x" + img.height() + "x" + img.channels()).getBytes());
+            md.update(img.data());
+            return HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,43 @@
+package io.jdiffusion.pipelines.cli;
+
+import io.jdiffusion.pipelines.GenerationRecord;
+import io.jdiffusion.pipelines.GenerationResult;
+import io.jdiffusion.pipelines.Reproduction;
+import io.jdiffusion.pipelines.SdxlPipeline;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "reproduce", mixinStandardHelpOptions = true,
+        description = {"Regenerates a PNG written by jdiffusion from the generation record inside it:",
+                "same models, inputs (checked against their recorded pixel hashes), seed and settings give the same bytes."})
+final class ReproduceCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "PNG", description = "A PNG written by jdiffusion.")
+    Path png;
+
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "PNG", description = "Where to write the regenerated image.")
+    Path output;
+
+    @Option(names = "--quiet", description = "No progress bar.")
+    boolean quiet;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        if (!Files.isRegularFile(png)) throw new IllegalArgumentException("PNG: no such file " + png);
+        GenerationRecord r = Reproduction.readRecord(png);
+        try (SdxlPipeline<?> p = Reproduction.pipeline(r)) {
+            if (!quiet) p.onStep(new ProgressBar(System.err));
+            GenerationResult result = p.run();
+            for (Path w : Outputs.write(result, output)) spec.commandLine().getOut().println(w);
+        }
+        return 0;
+    }
+}
