@@ -27,6 +27,8 @@ import java.util.Map;
  *   <li>palette (PNG colour type 3, GIF) → RGB through the palette, transparency ignored: this is
  *       {@code convert("RGB")} of PIL's "P" image, done at read time (so a palette mask resized later
  *       goes through Lanczos per channel, where PIL would resize "P" with NEAREST);</li>
+ *   <li>a tRNS chunk on a grey/RGB PNG is ignored (PIL keeps mode L/RGB and only notes the
+ *       transparent colour);</li>
  *   <li>16-bit RGB/RGBA/LA → the high byte of each sample (PIL's ";16B" raw modes);
  *       16-bit grey is refused (PIL makes it mode "I;16", whose conversion to L clips);</li>
  *   <li>JPEG: ImageIO's libjpeg decoder (ISLOW IDCT, fancy chroma upsampling) → RGB or L. PIL uses
@@ -91,6 +93,15 @@ public final class ImageFiles {
         }
         int bits = r.getSampleModel().getSampleSize(0);
         int[] px = r.getPixels(0, 0, w, h, new int[w * h * bands]);
+        if ((pngColorType == 0 && bands == 2) || (pngColorType == 2 && bands == 4)) {
+            // A tRNS chunk on a grey/RGB PNG: ImageIO turns it into an alpha channel, PIL keeps the
+            // mode (L/RGB) and only records info["transparency"]. Drop the synthetic alpha.
+            int keep = bands - 1;
+            int[] stripped = new int[w * h * keep];
+            for (int i = 0; i < w * h; i++) System.arraycopy(px, i * bands, stripped, i * keep, keep);
+            px = stripped;
+            bands = keep;
+        }
         byte[] out = new byte[px.length];
         for (int i = 0; i < px.length; i++) {
             int v = px[i];

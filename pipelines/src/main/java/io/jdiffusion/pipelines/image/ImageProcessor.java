@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
+import static io.jdiffusion.pipelines.image.PilResize.Filter.BICUBIC;
+
 /**
  * diffusers' {@code VaeImageProcessor} for PIL-style inputs (spec §7.3, §7.5, §7.6): image → NCHW
  * f32 in [−1, 1], mask → NCHW f32 binarized to {0, 1}, decoded [−1, 1] → [0, 1] NHWC ("np") or 8-bit
@@ -77,10 +79,11 @@ public final class ImageProcessor {
 
     /**
      * {@code _resize_and_fill}: fit inside (width, height) keeping the aspect (integer floor
-     * division), paste centred on black, then fill the two bands with a Lanczos resize of a
-     * zero-height (or zero-width) box at the resized image's top/bottom (left/right) edge. That box
-     * makes PIL extrapolate from the three outermost rows with Lanczos weights at 0.5, 1.5, 2.5 —
-     * not a plain copy of the edge row.
+     * division, Lanczos), paste centred on black, then fill the two bands with a resize of a
+     * zero-height (or zero-width) box at the resized image's top/bottom (left/right) edge. diffusers
+     * passes no filter there, so PIL's default BICUBIC applies, and the empty box makes it
+     * extrapolate from the two outermost rows (weights 1.125 and −0.125) — not a copy of the edge
+     * row (checked against Pillow 12.3, see PilReferenceTest).
      */
     static Image resizeAndFill(Image image, int width, int height) {
         double ratio = (double) width / height;
@@ -93,15 +96,15 @@ public final class ImageProcessor {
         if (ratio < srcRatio) {
             int fillHeight = height / 2 - srcH / 2;
             if (fillHeight > 0) {
-                res = res.paste(Lanczos.resize(resized, width, fillHeight, 0, 0, width, 0), 0, 0);
-                res = res.paste(Lanczos.resize(resized, width, fillHeight, 0, resized.height(), width, resized.height()),
+                res = res.paste(PilResize.resize(resized, width, fillHeight, BICUBIC, 0, 0, width, 0), 0, 0);
+                res = res.paste(PilResize.resize(resized, width, fillHeight, BICUBIC, 0, resized.height(), width, resized.height()),
                         0, fillHeight + srcH);
             }
         } else if (ratio > srcRatio) {
             int fillWidth = width / 2 - srcW / 2;
             if (fillWidth > 0) {
-                res = res.paste(Lanczos.resize(resized, fillWidth, height, 0, 0, 0, height), 0, 0);
-                res = res.paste(Lanczos.resize(resized, fillWidth, height, resized.width(), 0, resized.width(), height),
+                res = res.paste(PilResize.resize(resized, fillWidth, height, BICUBIC, 0, 0, 0, height), 0, 0);
+                res = res.paste(PilResize.resize(resized, fillWidth, height, BICUBIC, resized.width(), 0, resized.width(), height),
                         fillWidth + srcW, 0);
             }
         }
