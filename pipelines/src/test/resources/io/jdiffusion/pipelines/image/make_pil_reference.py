@@ -153,5 +153,25 @@ for (w, h) in [(64, 32), (32, 64), (41, 29), (24, 21)]:
     cases.append(dict(op="resize_crop", input="src_rgb.png", width=w, height=h,
                       output=save(f"crop_{w}x{h}.png", resize_and_crop(src, w, h))))
 
-json.dump(dict(pillow=PIL.__version__, opencv=cv2.__version__, cases=cases), open(os.path.join(out, "index.json"), "w"), indent=1)
-print(len(cases), "cases")
+# numpy float32 arithmetic of VaeImageProcessor: pil_to_numpy + normalize for every 8-bit value,
+# and denormalize + numpy_to_pil ((x/2 + 0.5).clamp(0, 1) * 255).round().astype(uint8) for
+# random values plus values whose f32 product with 255 lands exactly on k + 0.5.
+v = np.arange(256).astype(np.float32) / 255.0
+normalized = (2.0 * v - 1.0).astype(np.float32)
+xs = list(rng.uniform(-1.1, 1.1, size=2000).astype(np.float32))
+for k in range(0, 255):
+    t = np.float32((k + 0.5) / 255.0)
+    for cand in [np.nextafter(t, np.float32(-2)), t, np.nextafter(t, np.float32(2))]:
+        if np.float32(cand * np.float32(255)) == np.float32(k + 0.5):
+            xs.append(np.float32(cand * 2 - 1) if np.float32(np.float32(cand * 2 - 1) / 2 + 0.5) == cand else None)
+xs = [x for x in xs if x is not None]
+xs = np.array(xs, np.float32)
+den = np.clip(xs / 2 + 0.5, 0, 1).astype(np.float32)
+u8 = (den * 255).round().astype("uint8")
+halfway = int(np.sum(np.float32(den * 255) % 1 == 0.5))
+numerics = dict(normalize_bits=[int(b) for b in normalized.view(np.uint32)],
+                decoded_bits=[int(b) for b in xs.view(np.uint32)], decoded_u8=[int(b) for b in u8],
+                halfway_cases=halfway)
+
+json.dump(dict(pillow=PIL.__version__, opencv=cv2.__version__, numpy=np.__version__, numerics=numerics, cases=cases), open(os.path.join(out, "index.json"), "w"), indent=1)
+print(len(cases), "cases,", halfway, "exact halfway products")
