@@ -42,7 +42,7 @@ class PilReferenceTest {
         List<String> ops = new ArrayList<>();
         for (JsonNode c : index().get("cases")) if (!ops.contains(c.get("op").asText())) ops.add(c.get("op").asText());
         assertEquals(List.of("convert_L", "lanczos", "lanczos_box", "bicubic_box", "gaussian_blur", "gaussian_blur_xy", "dilate",
-                "open_convert_RGB", "open_convert_L", "mask_resize_then_L", "resize_fill", "resize_crop"), ops);
+                "open_convert_RGB", "open_convert_L", "mask_resize_then_L", "resize_fill", "resize_crop", "apply_overlay"), ops);
     }
 
     @TestFactory
@@ -86,6 +86,11 @@ class PilReferenceTest {
                     ImageProcessor.ResizeMode.FILL);
             case "resize_crop" -> ImageProcessor.resize(png(input), c.get("width").asInt(), c.get("height").asInt(),
                     ImageProcessor.ResizeMode.CROP);
+            case "apply_overlay" -> {
+                JsonNode b = c.get("crop");
+                CropBox box = b == null ? null : new CropBox(b.get(0).asInt(), b.get(1).asInt(), b.get(2).asInt(), b.get(3).asInt());
+                yield Overlay.apply(png(c.get("mask").asText()), png(input), png(c.get("image").asText()), box);
+            }
             default -> throw new AssertionError("unknown op " + op);
         };
     }

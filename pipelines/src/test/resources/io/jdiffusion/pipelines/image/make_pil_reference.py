@@ -153,6 +153,49 @@ for (w, h) in [(64, 32), (32, 64), (41, 29), (24, 21)]:
     cases.append(dict(op="resize_crop", input="src_rgb.png", width=w, height=h,
                       output=save(f"crop_{w}x{h}.png", resize_and_crop(src, w, h))))
 
+# VaeImageProcessor.apply_overlay (diffusers 58eb52c), transcribed onto PIL. resize() there is
+# the "default"/"crop" VaeImageProcessor.resize, i.e. Lanczos / resize_and_crop.
+from PIL import ImageOps
+def vae_resize(im, width, height):
+    return im.resize((width, height), resample=Image.LANCZOS)
+
+def apply_overlay(mask, init_image, image, crop_coords=None):
+    width, height = image.width, image.height
+    init_image = vae_resize(init_image, width, height)
+    mask = vae_resize(mask, width, height)
+    init_image_masked = Image.new("RGBa", (width, height))
+    init_image_masked.paste(init_image.convert("RGBA").convert("RGBa"), mask=ImageOps.invert(mask.convert("L")))
+    init_image_masked = init_image_masked.convert("RGBA")
+    if crop_coords is not None:
+        x, y, x2, y2 = crop_coords
+        w = x2 - x
+        h = y2 - y
+        base_image = Image.new("RGBA", (width, height))
+        image = resize_and_crop(image, w, h)
+        base_image.paste(image, (x, y))
+        image = base_image.convert("RGB")
+    image = image.convert("RGBA")
+    image.alpha_composite(init_image_masked)
+    image = image.convert("RGB")
+    return image
+
+soft_mask = mask_im.filter(ImageFilter.GaussianBlur(3))
+save("soft_mask.png", soft_mask)
+gen = Image.fromarray(rng.integers(0, 256, size=(H, W, 3)).astype(np.uint8), "RGB")
+save("generated.png", gen)
+cases.append(dict(op="apply_overlay", input="src_rgb.png", mask="soft_mask.png", image="generated.png",
+                  output=save("overlay_nocrop.png", apply_overlay(soft_mask, src, gen))))
+cases.append(dict(op="apply_overlay", input="src_rgb.png", mask="mask_l.png", image="generated.png",
+                  output=save("overlay_hardmask.png", apply_overlay(mask_im, src, gen))))
+gen_small = Image.fromarray(rng.integers(0, 256, size=(16, 24, 3)).astype(np.uint8), "RGB")
+save("generated_24x16.png", gen_small)
+cases.append(dict(op="apply_overlay", input="src_rgb.png", mask="soft_mask.png", image="generated_24x16.png",
+                  crop=[4, 3, 34, 23], output=save("overlay_crop.png", apply_overlay(soft_mask, src, gen_small, (4, 3, 34, 23)))))
+big = Image.fromarray(rng.integers(0, 256, size=(29, 37, 3)).astype(np.uint8), "RGB")
+save("generated_37x29.png", big)
+cases.append(dict(op="apply_overlay", input="src_rgb.png", mask="soft_mask.png", image="generated_37x29.png",
+                  crop=[6, 2, 30, 18], output=save("overlay_crop_same.png", apply_overlay(soft_mask, src, big, (6, 2, 30, 18)))))
+
 # numpy float32 arithmetic of VaeImageProcessor: pil_to_numpy + normalize for every 8-bit value,
 # and denormalize + numpy_to_pil ((x/2 + 0.5).clamp(0, 1) * 255).round().astype(uint8) for
 # random values plus values whose f32 product with 255 lands exactly on k + 0.5.
