@@ -174,14 +174,6 @@ public record Image(int width, int height, int channels, byte[] data) {
         return new Image(w, h, ch, out);
     }
 
-    /** Applies an 8-bit, single-channel operation to every channel separately. */
-    Image perChannel(java.util.function.UnaryOperator<Image> op) {
-        if (channels == 1) return op.apply(this);
-        Image[] planes = new Image[channels];
-        for (int c = 0; c < channels; c++) planes[c] = op.apply(channel(c));
-        return merge(planes);
-    }
-
     static int checkByte(String what, int v) {
         if (v < 0 || v > 255) throw new IllegalArgumentException(what + " must be in 0..255, got " + v);
         return v;

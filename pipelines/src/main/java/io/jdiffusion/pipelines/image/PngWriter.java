@@ -37,6 +37,20 @@ public final class PngWriter {
     private static final byte[] SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
     private static final int IDAT_CHUNK = 1 << 20;
 
+    /** Keyword of our JSON generation record. */
+    public static final String JDIFFUSION_KEYWORD = "jdiffusion";
+
+    /**
+     * Writes a generated image with its A1111 {@code parameters} line and our {@code jdiffusion}
+     * JSON record (either may be null to leave it out), atomically.
+     */
+    public static void writeGeneration(Path path, Image image, String parameters, String json) {
+        Map<String, String> text = new java.util.LinkedHashMap<>();
+        if (parameters != null) text.put(A1111Parameters.KEYWORD, parameters);
+        if (json != null) text.put(JDIFFUSION_KEYWORD, json);
+        write(path, image, text);
+    }
+
     /** The PNG file bytes. */
     public static byte[] encode(Image image, Map<String, String> text) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(image.data().length / 2 + 1024);

@@ -113,6 +113,15 @@ class PngWriterTest {
     }
 
     @Test
+    void writeGenerationStoresBothRecords(@TempDir Path dir) {
+        Path p = dir.resolve("gen.png");
+        PngWriter.writeGeneration(p, noise(8, 8, 3, 5), "cat\nSteps: 4", "{\"seed\":1}");
+        assertEquals(Map.of("parameters", "cat\nSteps: 4", "jdiffusion", "{\"seed\":1}"), PngText.read(p));
+        PngWriter.writeGeneration(p, noise(8, 8, 3, 5), null, "{}");
+        assertEquals(Map.of("jdiffusion", "{}"), PngText.read(p));
+    }
+
+    @Test
     void failedWriteLeavesTargetAndFolderUntouched(@TempDir Path dir) throws Exception {
         Path target = dir.resolve("taken.png");
         Files.createDirectory(target);
