@@ -99,6 +99,14 @@ one = mask_im.convert("1")
 save("bilevel.png", one)
 cases.append(dict(op="open_convert_L", input="bilevel.png", output=save("bilevel_l.png", Image.open(os.path.join(out, "bilevel.png")).convert("L"))))
 
+# 16-bit RGB and RGBA PNGs (written by OpenCV): PIL opens them as RGB/RGBA keeping the high byte
+rgb16 = rng.integers(0, 65536, size=(H, W, 3)).astype(np.uint16)
+cv2.imwrite(os.path.join(out, "rgb16.png"), rgb16[..., ::-1])
+cases.append(dict(op="open_convert_RGB", input="rgb16.png", output=save("rgb16_rgb.png", Image.open(os.path.join(out, "rgb16.png")).convert("RGB"))))
+rgba16 = rng.integers(0, 65536, size=(H, W, 4)).astype(np.uint16)
+cv2.imwrite(os.path.join(out, "rgba16.png"), rgba16[..., [2, 1, 0, 3]])
+cases.append(dict(op="open_convert_RGB", input="rgba16.png", output=save("rgba16_rgb.png", Image.open(os.path.join(out, "rgba16.png")).convert("RGB"))))
+
 # JPEG decoding: PIL's libjpeg-turbo decode of JPEGs PIL wrote (4:2:0 colour, and greyscale)
 src.save(os.path.join(out, "src_q90.jpg"), quality=90)
 cases.append(dict(op="open_convert_RGB", input="src_q90.jpg", output=save("src_q90_decoded.png", Image.open(os.path.join(out, "src_q90.jpg")).convert("RGB"))))
