@@ -1,5 +1,6 @@
 package io.jdiffusion.tensor.random;
 
+import io.jdiffusion.tensor.DType;
 import io.jdiffusion.tensor.Shapes;
 import io.jdiffusion.tensor.Tensor;
 
@@ -62,11 +63,7 @@ public final class TorchGenerator {
 
     /** {@code torch.randn(shape, generator=this)} as float32 values in C order. */
     public float[] randn(int... shape) {
-        long n = Shapes.numel(checkShape(shape));
-        if (n > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("randn shape " + Arrays.toString(shape) + " has " + n + " elements; at most 2^31 - 9");
-        }
-        float[] out = new float[(int) n];
+        float[] out = new float[checkedSize(shape)];
         fill(out);
         return out;
     }
@@ -91,6 +88,60 @@ public final class TorchGenerator {
             for (int i = 0; i < 16; i++) out[b + i] = uniformFloat();
             boxMuller16(out, b, sc);
         }
+    }
+
+    /**
+     * {@code torch.randn(shape, generator=this, dtype=dtype)} on the CPU, each value returned as a
+     * float (for F16/BF16 every value is exactly representable in that dtype).
+     *
+     * <p>F32 is {@link #randn(int...)}. F16/BF16 with n &ge; 16 follow torch's generic
+     * {@code normal_fill} on {@code c10::Half}/{@code c10::BFloat16} (spec §8.4): uniforms from the
+     * low 11 (F16) or 8 (BF16) bits of each word, the same 16-blocks and tail rule, and every step
+     * rounded back to the reduced type as c10's arithmetic does: log, -2·, sqrt, θ (double → float →
+     * reduced), cos/sin and the product. <b>That rounding sequence is the spec's best reading of the
+     * torch sources and has not been checked against torch output</b> (no fixture holds reduced
+     * randn); it is not {@code round(randn_f32)}. n &lt; 16 takes the double path and rounds its
+     * result, like torch.
+     */
+    public float[] randn(io.jdiffusion.tensor.DType dtype, int... shape) {
+        if (dtype == DType.F32) return randn(shape);
+        float[] out = new float[checkedSize(shape)];
+        boolean half = dtype == DType.F16;
+        int n = out.length;
+        if (n < 16) {
+            for (int i = 0; i < n; i++) out[i] = reduce(half, (float) nextDoubleNormal());
+            return out;
+        }
+        int mask = half ? 0x7FF : 0xFF;
+        float scale = half ? 0x1p-11f : 0x1p-8f;
+        for (int i = 0; i < n; i++) out[i] = (engine.nextInt() & mask) * scale;
+        for (int b = 0; b + 16 <= n; b += 16) boxMuller16Reduced(out, b, half);
+        if (n % 16 != 0) {
+            int b = n - 16;
+            for (int i = 0; i < 16; i++) out[b + i] = (engine.nextInt() & mask) * scale;
+            boxMuller16Reduced(out, b, half);
+        }
+        return out;
+    }
+
+    /** torch's scalar {@code normal_fill_16} on a reduced type: each c10 operation rounds to that type. */
+    private static void boxMuller16Reduced(float[] d, int b, boolean half) {
+        for (int j = 0; j < 8; j++) {
+            float u1 = reduce(half, 1f - d[b + j]);
+            float u2 = d[b + 8 + j];
+            float lg = reduce(half, (float) Math.log(u1));
+            float radius = reduce(half, (float) Math.sqrt(reduce(half, -2f * lg)));
+            float theta = reduce(half, (float) (2.0 * Math.PI * u2));
+            float c = reduce(half, (float) Math.cos(theta));
+            float s = reduce(half, (float) Math.sin(theta));
+            d[b + j] = reduce(half, radius * c);
+            d[b + 8 + j] = reduce(half, radius * s);
+        }
+    }
+
+    private static float reduce(boolean half, float v) {
+        return half ? Float.float16ToFloat(Float.floatToFloat16(v))
+                : DType.bf16ToF32(DType.f32ToBf16(v));
     }
 
     /** {@code uniform_real_distribution<float>(0, 1)}: the low 24 bits of one word, times 2^-24. */
@@ -131,10 +182,14 @@ public final class TorchGenerator {
         return r * Math.cos(theta);
     }
 
-    private static int[] checkShape(int[] shape) {
+    private static int checkedSize(int[] shape) {
         for (int d : shape) {
             if (d < 0) throw new IllegalArgumentException("randn shape " + Arrays.toString(shape) + " has a negative dimension");
         }
-        return shape;
+        long n = Shapes.numel(shape);
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("randn shape " + Arrays.toString(shape) + " has " + n + " elements; at most 2^31 - 9");
+        }
+        return (int) n;
     }
 }

@@ -147,4 +147,51 @@ class TorchGeneratorTest {
         assertTrue(maxSin <= 3e-7, "sincos error " + maxSin);
         assertTrue(Float.isNaN(CephesFloat.log(0f)) && Float.isNaN(CephesFloat.log(-1f)));
     }
+
+    /**
+     * Reduced-precision randn (spec §8.4; the rounding sequence is unverified against torch, so
+     * these are the properties that follow from torch's code path, not reference values).
+     */
+    @Test
+    void reducedPrecisionRandn() {
+        for (io.jdiffusion.tensor.DType dt : new io.jdiffusion.tensor.DType[] {io.jdiffusion.tensor.DType.F16, io.jdiffusion.tensor.DType.BF16}) {
+            boolean half = dt == io.jdiffusion.tensor.DType.F16;
+            // n < 16: the double path (verified in f32 by the fixtures), rounded to the dtype
+            float[] f32 = new TorchGenerator(9).randn(7);
+            float[] red = new TorchGenerator(9).randn(dt, 7);
+            for (int i = 0; i < 7; i++) {
+                float want = half ? Float.float16ToFloat(Float.floatToFloat16(f32[i]))
+                        : io.jdiffusion.tensor.DType.bf16ToF32(io.jdiffusion.tensor.DType.f32ToBf16(f32[i]));
+                assertEquals(want, red[i], dt + " small path [" + i + "]");
+            }
+            // n >= 16: every value is a value of the dtype, bounded by the smallest uniform (2^-11 or 2^-8)
+            float[] v = new TorchGenerator(9).randn(dt, 4, 1000);
+            double bound = Math.sqrt(-2 * Math.log(half ? 0x1p-11 : 0x1p-8)) * 1.01;
+            double sum = 0, sum2 = 0;
+            for (float x : v) {
+                float rounded = half ? Float.float16ToFloat(Float.floatToFloat16(x))
+                        : io.jdiffusion.tensor.DType.bf16ToF32(io.jdiffusion.tensor.DType.f32ToBf16(x));
+                assertEquals(rounded, x, dt + " value representable");
+                assertTrue(Math.abs(x) <= bound, dt + " value " + x + " within " + bound);
+                sum += x;
+                sum2 += (double) x * x;
+            }
+            assertEquals(0, sum / v.length, 5 / Math.sqrt(v.length), dt + " mean");
+            assertEquals(1, sum2 / v.length, 0.1, dt + " variance");
+            // same word consumption as f32: n, or n + 16 with a tail
+            for (int n : new int[] {16, 20}) {
+                TorchGenerator g = new TorchGenerator(2);
+                g.randn(dt, n);
+                TorchGenerator ref = new TorchGenerator(2);
+                for (int i = 0; i < (n % 16 == 0 ? n : n + 16); i++) ref.nextUInt32();
+                assertEquals(ref.nextUInt32(), g.nextUInt32(), dt + " words consumed by " + n);
+            }
+            // not the f32 noise rounded (spec §8.1)
+            float[] fromF32 = new TorchGenerator(9).randn(4, 1000);
+            int same = 0;
+            for (int i = 0; i < v.length; i++) if (Math.abs(fromF32[i] - v[i]) < 1e-2) same++;
+            assertTrue(same < v.length / 10, dt + ": " + same + " of " + v.length + " near the f32 noise");
+        }
+        assertArrayEquals(new TorchGenerator(4).randn(33), new TorchGenerator(4).randn(io.jdiffusion.tensor.DType.F32, 33));
+    }
 }
