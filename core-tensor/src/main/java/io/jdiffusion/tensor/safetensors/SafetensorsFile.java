@@ -27,7 +27,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -151,12 +150,19 @@ public final class SafetensorsFile implements AutoCloseable {
             if (msg != null && msg.startsWith("Duplicate field")) {
                 // strict duplicate detection: at the top level (current == null) it is a tensor name,
                 // inside an entry it is a repeated field such as "dtype"
-                throw new SafetensorsException(path, current, (current == null ? "duplicate name in the header: " : "duplicate key in the entry: ")
-                        + abbreviate(msg));
+                int a = msg.indexOf('\''), b = msg.lastIndexOf('\'');
+                String dup = a >= 0 && b > a ? msg.substring(a + 1, b) : msg;
+                if (current == null) throw new SafetensorsException(path, dup, "duplicate name in the header");
+                throw new SafetensorsException(path, current, "duplicate key " + quote(dup) + " in the entry");
             }
             throw new SafetensorsException(path, current, "header is not well-formed JSON: " + abbreviate(msg));
         } catch (IOException e) {
-            throw new SafetensorsException(path, null, "header is not well-formed JSON: " + e.getMessage());
+            throw new SafetensorsException(path, null, "header is not well-formed JSON: " + abbreviate(e.getMessage()));
+        } catch (SafetensorsException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // whatever else the JSON library may throw on hostile input is still a bad header, not a crash
+            throw new SafetensorsException(path, current, "header cannot be parsed: " + abbreviate(e.toString()), e);
         }
         checkOverlaps(path, tensors);
         return new HeaderParse(Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));

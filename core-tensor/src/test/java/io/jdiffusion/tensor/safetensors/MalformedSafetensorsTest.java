@@ -110,10 +110,11 @@ class MalformedSafetensorsTest {
     @Test
     void duplicates() throws IOException {
         String t = "\"t\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}";
-        fails(file("{" + t + "," + t + "}", 4), "duplicate name", "'t'");
+        failsFor(file("{" + t + "," + t + "}", 4), "t", "duplicate name in the header");
         failsFor(file(entry("w", "\"dtype\":\"F32\",\"dtype\":\"F16\",\"shape\":[1],\"data_offsets\":[0,4]"), 4), "w",
-                "duplicate key in the entry", "dtype");
-        fails(file("{\"__metadata__\":{},\"__metadata__\":{}}", 0), "duplicate name", "__metadata__");
+                "duplicate key 'dtype' in the entry");
+        failsFor(file("{\"__metadata__\":{},\"__metadata__\":{}}", 0), "__metadata__", "duplicate name");
+        fails(file("{\"__metadata__\":{\"k\":\"a\",\"k\":\"b\"}}", 0), "duplicate key 'k'");
     }
 
     @Test
