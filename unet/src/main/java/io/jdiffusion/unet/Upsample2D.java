@@ -24,7 +24,7 @@ final class Upsample2D {
         int h = x.dim(2), w = x.dim(3);
         Tensor up = size == null || (size[0] == 2 * h && size[1] == 2 * w)
                 ? be.upsampleNearest2x(x)
-                : nearest(x, size[0], size[1]);
+                : nearest(be, x, size[0], size[1]);
         return conv.forward(up);
     }
 
@@ -32,7 +32,7 @@ final class Upsample2D {
      * Nearest resize to {@code [ho, wo]} with backend ops only: each axis in turn is moved to the
      * front, its rows gathered with {@link Backend#embedding} (a row gather), and moved back.
      */
-    private Tensor nearest(Tensor x, int ho, int wo) {
+    static Tensor nearest(Backend be, Tensor x, int ho, int wo) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
         Tensor t = be.permute(x, 2, 0, 1, 3).reshape(h, n * c * w);                  // [h, N·C·w]
         t = be.embedding(t, sourceIndex(h, ho)).reshape(ho, n, c, w);
