@@ -1,0 +1,26 @@
+package io.jdiffusion.unet;
+
+import io.jdiffusion.tensor.Backend;
+import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.weights.Params;
+
+/** torch.nn.GroupNorm with affine {@code weight}/{@code bias [channels]}; optionally fused with the SiLU that follows it. */
+final class GroupNorm {
+    private final int groups;
+    private final float eps;
+    private final Tensor weight, bias;
+    private final Backend be;
+
+    GroupNorm(Params p, int groups, int channels, float eps) {
+        if (groups <= 0 || channels % groups != 0) {
+            throw new IllegalArgumentException(p.key("weight") + ": " + channels + " channels do not split into norm_num_groups = " + groups + " groups");
+        }
+        this.be = p.backend();
+        this.groups = groups;
+        this.eps = eps;
+        this.weight = p.get("weight", channels);
+        this.bias = p.get("bias", channels);
+    }
+
+    Tensor forward(Tensor x, boolean silu) { return be.groupNorm(x, groups, weight, bias, eps, silu); }
+}

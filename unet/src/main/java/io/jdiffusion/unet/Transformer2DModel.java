@@ -1,0 +1,85 @@
+package io.jdiffusion.unet;
+
+import io.jdiffusion.tensor.Backend;
+import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.weights.Params;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * diffusers' {@code Transformer2DModel} on continuous input:
+ * {@code res = x; y = norm(x)} (GroupNorm, eps 1e-6); the image becomes tokens
+ * {@code [B, h·w, C]} (token = row·w + col); {@code proj_in}; the BasicTransformerBlocks;
+ * {@code proj_out}; back to {@code [B, C, h, w]}; {@code + res}. With use_linear_projection
+ * (SDXL) the projections are Linear layers applied to the tokens, otherwise 1×1 convolutions
+ * applied to the image before/after the reshape.
+ */
+final class Transformer2DModel {
+    private static final float NORM_EPS = 1e-6f;
+
+    private final int innerDim;
+    private final boolean useLinearProjection;
+    private final GroupNorm norm;
+    private final Linear projInLinear, projOutLinear;
+    private final Conv2d projInConv, projOutConv;
+    private final List<BasicTransformerBlock> transformerBlocks = new ArrayList<>();
+    private final Backend be;
+
+    Transformer2DModel(Params p, int heads, int dimHead, int inChannels, int numLayers, int crossAttentionDim,
+                       int normGroups, boolean useLinearProjection) {
+        this.be = p.backend();
+        this.innerDim = heads * dimHead;
+        if (innerDim <= 0) {
+            throw new IllegalArgumentException(p.key("") + ": " + inChannels + " channels give head size " + dimHead + " with " + heads + " heads");
+        }
+        this.useLinearProjection = useLinearProjection;
+        this.norm = new GroupNorm(p.child("norm"), normGroups, inChannels, NORM_EPS);
+        if (useLinearProjection) {
+            projInLinear = new Linear(p.child("proj_in"), inChannels, innerDim, true);
+            projInConv = null;
+        } else {
+            projInConv = new Conv2d(p.child("proj_in"), inChannels, innerDim, 1, 1, 0);
+            projInLinear = null;
+        }
+        Params blocks = p.child("transformer_blocks");
+        for (int i = 0; i < numLayers; i++) {
+            transformerBlocks.add(new BasicTransformerBlock(blocks.child(i), innerDim, heads, dimHead, crossAttentionDim));
+        }
+        if (useLinearProjection) {
+            projOutLinear = new Linear(p.child("proj_out"), innerDim, inChannels, true);
+            projOutConv = null;
+        } else {
+            projOutConv = new Conv2d(p.child("proj_out"), innerDim, inChannels, 1, 1, 0);
+            projOutLinear = null;
+        }
+    }
+
+    /** x [B, C, h, w], context [B, S, crossDim] → [B, C, h, w]. */
+    Tensor forward(Tensor x, Tensor context) {
+        int b = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+        Tensor y = norm.forward(x, false);
+        if (useLinearProjection) {
+            y = projInLinear.forward(toTokens(y, b, c, h, w));
+        } else {
+            y = toTokens(projInConv.forward(y), b, innerDim, h, w);
+        }
+        for (BasicTransformerBlock block : transformerBlocks) y = block.forward(y, context);
+        if (useLinearProjection) {
+            y = toImage(projOutLinear.forward(y), b, c, h, w);
+        } else {
+            y = projOutConv.forward(toImage(y, b, innerDim, h, w));
+        }
+        return be.add(y, x);
+    }
+
+    /** [B, C, h, w] → [B, h·w, C]. */
+    private Tensor toTokens(Tensor t, int b, int c, int h, int w) {
+        return be.permute(t, 0, 2, 3, 1).reshape(b, h * w, c);
+    }
+
+    /** [B, h·w, C] → [B, C, h, w]. */
+    private Tensor toImage(Tensor t, int b, int c, int h, int w) {
+        return be.permute(t.reshape(b, h, w, c), 0, 3, 1, 2);
+    }
+}

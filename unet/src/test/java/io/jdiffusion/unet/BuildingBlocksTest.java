@@ -1,0 +1,133 @@
+package io.jdiffusion.unet;
+
+import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.cpu.CpuBackend;
+import io.jdiffusion.tensor.testing.Fixtures;
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Pieces of the UNet against hand-worked values and naive loops. */
+class BuildingBlocksTest {
+    @Test
+    void timestepEmbeddingMatchesSpecCheckValues() {
+        // spec §3.4 step 1 [RUN-VERIFIED]: t = 981, 320 wide, flip_sin_to_cos, freq_shift 0
+        float[] e = new Timesteps(320, true, 0f).embed(new float[] {981f});
+        float[] first = {0.679957f, -0.798429f, 0.578064f, -0.674700f};
+        float[] last = {0.123187f, 0.116328f, 0.109848f, 0.103726f};
+        for (int i = 0; i < 4; i++) {
+            assertEquals(first[i], e[i], 1e-6, "entry " + i);
+            assertEquals(last[i], e[316 + i], 1e-6, "entry " + (316 + i));
+        }
+    }
+
+    /** PyTorch's SLEEF exp is within 1 ulp of the true exp (and exact at 0) over the frequency exponents' range. */
+    @Test
+    void sleefExpWithinOneUlp() {
+        assertEquals(1f, Timesteps.sleefExpf(0f));
+        int off = 0;
+        for (float d = -12f; d <= 2f; d += 0.000731f) {
+            float ref = (float) Math.exp(d), got = Timesteps.sleefExpf(d);
+            assertTrue(Math.abs(ref - got) <= Math.ulp(ref), "exp(" + d + "): " + got + " vs " + ref);
+            if (ref != got) off++;
+        }
+        assertTrue(off > 0, "differs from a correctly rounded exp somewhere (else the emulation would be pointless)");
+    }
+
+    @Test
+    void timestepEmbeddingAgainstDoublePrecisionFormula() {
+        int dim = 9; // odd: zero pad at the end
+        float shift = 1f;
+        float[] t = {0f, 1f, 500f, 999f};
+        float[] sinFirst = new Timesteps(dim, false, shift).embed(t);
+        float[] cosFirst = new Timesteps(dim, true, shift).embed(t);
+        int half = dim / 2;
+        for (int i = 0; i < t.length; i++) {
+            for (int k = 0; k < half; k++) {
+                double arg = t[i] * Math.exp(-Math.log(10000) * k / (half - shift));
+                // f32 argument rounding near t = 1000 costs up to ~1e-4 absolute in sin/cos
+                assertEquals(Math.sin(arg), sinFirst[i * dim + k], 2e-4);
+                assertEquals(Math.cos(arg), sinFirst[i * dim + half + k], 2e-4);
+                assertEquals(Math.cos(arg), cosFirst[i * dim + k], 2e-4);
+                assertEquals(Math.sin(arg), cosFirst[i * dim + half + k], 2e-4);
+            }
+            assertEquals(0f, sinFirst[i * dim + dim - 1]);
+            assertEquals(0f, cosFirst[i * dim + dim - 1]);
+        }
+    }
+
+    @Test
+    void nearestSourceIndexIsTorchLegacyNearest() {
+        assertArrayEquals(new int[] {0, 0, 1, 1, 2}, Upsample2D.sourceIndex(3, 5));       // scale 0.6
+        assertArrayEquals(new int[] {0, 0, 1, 1, 2, 2, 3}, Upsample2D.sourceIndex(4, 7)); // scale 4/7
+        assertArrayEquals(new int[] {0, 0, 1, 1}, Upsample2D.sourceIndex(2, 4));
+    }
+
+    @Test
+    void nearestResizeMatchesNaiveLoop() {
+        Random r = new Random(3);
+        int n = 2, c = 3, h = 3, w = 4, ho = 5, wo = 7;
+        float[] x = new float[n * c * h * w];
+        for (int i = 0; i < x.length; i++) x[i] = r.nextFloat();
+        Tensor y = Upsample2D.nearest(CpuBackend.INSTANCE, Tensor.of(x, n, c, h, w), ho, wo);
+        assertArrayEquals(new int[] {n, c, ho, wo}, y.shape());
+        float[] yd = y.toFloatArray();
+        for (int b = 0; b < n * c; b++) {
+            for (int i = 0; i < ho; i++) {
+                for (int j = 0; j < wo; j++) {
+                    int si = (int) Math.floor(i * ((float) h / ho)), sj = (int) Math.floor(j * ((float) w / wo));
+                    assertEquals(x[(b * h + si) * w + sj], yd[(b * ho + i) * wo + j], "at " + b + "," + i + "," + j);
+                }
+            }
+        }
+        // exact doubling agrees with the dedicated 2x op
+        Tensor x2 = Tensor.of(x, n, c, h, w);
+        assertArrayEquals(CpuBackend.INSTANCE.upsampleNearest2x(x2).toFloatArray(),
+                Upsample2D.nearest(CpuBackend.INSTANCE, x2, 2 * h, 2 * w).toFloatArray());
+    }
+
+    /**
+     * A latent whose sides are not divisible by 2^(number of upsamplers): diffusers then upsamples to
+     * each skip's exact size (spec §3.4 step 6); without that the skip concatenation would not fit.
+     */
+    @Test
+    void oddLatentSizesUpsampleToTheSkipSizes() {
+        try (UNet2DConditionModel m = UNet2DConditionModel.load(Fixtures.path("sdxl-base/unet"), CpuBackend.INSTANCE)) {
+            int factor = 1 << (m.config().levels() - 1);
+            int h = 2 * factor + 1, w = 3 * factor - 1;
+            String in = "unet/base/";
+            Tensor ctx = Fixtures.tensor(in + "encoder_hidden_states");
+            int b = ctx.dim(0);
+            float[] s = new float[b * m.config().inChannels() * h * w];
+            Random r = new Random(1);
+            for (int i = 0; i < s.length; i++) s[i] = (float) r.nextGaussian();
+            Tensor out = m.forward(Tensor.of(s, b, m.config().inChannels(), h, w), new float[] {10f, 700f}.length == b
+                            ? new float[] {10f, 700f} : new float[] {10f},
+                    ctx, Fixtures.tensor(in + "text_embeds"), Fixtures.tensor(in + "time_ids"));
+            assertArrayEquals(new int[] {b, m.config().outChannels(), h, w}, out.shape());
+            for (float v : out.toFloatArray()) assertTrue(Float.isFinite(v));
+        }
+    }
+
+    /** Per-batch timesteps: each row must equal a run of that row alone with its own timestep. */
+    @Test
+    void perBatchTimestepsEqualSeparateRuns() {
+        try (UNet2DConditionModel m = UNet2DConditionModel.load(Fixtures.path("sdxl-base/unet"), CpuBackend.INSTANCE)) {
+            String in = "unet/base/";
+            Tensor sample = Fixtures.tensor(in + "sample"), ctx = Fixtures.tensor(in + "encoder_hidden_states"),
+                    text = Fixtures.tensor(in + "text_embeds"), ids = Fixtures.tensor(in + "time_ids");
+            int b = sample.dim(0);
+            float[] ts = new float[b];
+            for (int i = 0; i < b; i++) ts[i] = 100f + 300f * i;
+            Tensor both = m.forward(sample, ts, ctx, text, ids);
+            for (int i = 0; i < b; i++) {
+                Tensor one = m.forward(sample.slice(i, i + 1), ts[i], ctx.slice(i, i + 1), text.slice(i, i + 1), ids.slice(i, i + 1));
+                assertArrayEquals(one.toFloatArray(), both.slice(i, i + 1).toFloatArray(), 1e-5f, "row " + i);
+            }
+        }
+    }
+}
