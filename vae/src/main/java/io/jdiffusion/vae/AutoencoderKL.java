@@ -5,6 +5,7 @@ import io.jdiffusion.tensor.DType;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.weights.Params;
 import io.jdiffusion.tensor.weights.SafetensorsWeights;
+import io.jdiffusion.tensor.weights.WeightSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -79,14 +80,24 @@ public final class AutoencoderKL {
         // The weight files stay mapped for the model's lifetime (the CPU backend reads them in place).
         SafetensorsWeights source = SafetensorsWeights.open(weights);
         try {
-            Params p = Params.load("vae", source, backend, cfg.forceUpcast() ? DType.F32 : null);
-            AutoencoderKL vae = new AutoencoderKL(cfg, p);
-            p.finish();
-            return vae;
+            return load(cfg, source, backend);
         } catch (RuntimeException e) {
             source.close();
             throw e;
         }
+    }
+
+    /**
+     * Builds the VAE of {@code config} from any weight source holding diffusers' key names (e.g. a
+     * renaming view of a single-file checkpoint's {@code first_stage_model.*} keys) and checks it:
+     * every missing, mis-shaped or unexpected key is reported at once ({@link io.jdiffusion.tensor.weights.WeightException}).
+     * With {@code force_upcast} the weights are served as F32.
+     */
+    public static AutoencoderKL load(VaeConfig config, WeightSource source, Backend backend) {
+        Params p = Params.load("vae", source, backend, config.forceUpcast() ? DType.F32 : null);
+        AutoencoderKL vae = new AutoencoderKL(config, p);
+        p.finish();
+        return vae;
     }
 
     public VaeConfig config() { return config; }
