@@ -34,7 +34,12 @@ import java.util.function.UnaryOperator;
  * <p>Tiled output is <b>not</b> equal to untiled output: every tile sees only its own pixels
  * (convolutions see zero padding at tile borders, GroupNorm statistics and mid-block attention are
  * per tile), and the linear cross-fade only hides the seams. That difference is diffusers' own
- * behaviour; what is reproduced here is diffusers' algorithm.
+ * behaviour; what is reproduced here is diffusers' algorithm. Every tiled value is a convex
+ * combination of the values of the tiles covering that pixel, so tiling never adds error beyond the
+ * per-tile one. Measured on the tiny fixture VAE (random weights, 16x16 latents, 2x2 tiles of 12
+ * latents / 96 pixels): decode max abs difference 1.70 and mean 0.12 against untiled values up to
+ * |3.44|; encode (posterior mean) max 1.15, mean 0.13 (see VaeTilingTest). Random tiny weights
+ * exaggerate the per-tile statistics compared with the trained SDXL VAE.
  *
  * @param sampleMinSize  {@code tile_sample_min_size}: pixel tile side (default: config sample_size)
  * @param latentMinSize  {@code tile_latent_min_size}: latent tile side (default: sample_size / 2^(levels−1))
