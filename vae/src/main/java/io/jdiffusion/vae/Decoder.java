@@ -1,0 +1,44 @@
+package io.jdiffusion.vae;
+
+import io.jdiffusion.tensor.Backend;
+import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.weights.Params;
+
+/**
+ * diffusers VAE {@code Decoder}: conv_in (3x3, latent_channels → deepest width) → mid_block →
+ * up_blocks over the reversed widths, each with layers_per_block + 1 resnets and an Upsample2D after
+ * every level but the last → conv_norm_out + SiLU → conv_out (3x3) to out_channels.
+ * No clamping: the output is nominally in [-1, 1].
+ */
+final class Decoder {
+    final Conv2d convIn;
+    final UNetMidBlock2D midBlock;
+    final UpDecoderBlock2D[] upBlocks;
+    final GroupNorm convNormOut;
+    final Conv2d convOut;
+
+    Decoder(Params p, VaeConfig cfg) {
+        int levels = cfg.levels(), groups = cfg.normNumGroups();
+        float eps = VaeConfig.NORM_EPS;
+        int top = cfg.channels(levels - 1);
+        convIn = Conv2d.load(p.child("conv_in"), cfg.latentChannels(), top, 3, 1, 1);
+        midBlock = new UNetMidBlock2D(p.child("mid_block"), top, groups, eps, cfg.midBlockAddAttention());
+        upBlocks = new UpDecoderBlock2D[levels];
+        int prev = top;
+        for (int i = 0; i < levels; i++) {
+            int out = cfg.channels(levels - 1 - i);   // reversed block_out_channels
+            upBlocks[i] = new UpDecoderBlock2D(p.child("up_blocks").child(i), prev, out, cfg.layersPerBlock() + 1,
+                    groups, eps, i < levels - 1);
+            prev = out;
+        }
+        convNormOut = GroupNorm.load(p.child("conv_norm_out"), groups, cfg.channels(0), eps);
+        convOut = Conv2d.load(p.child("conv_out"), cfg.channels(0), cfg.outChannels(), 3, 1, 1);
+    }
+
+    Tensor forward(Backend be, Tensor z) {
+        Tensor h = convIn.forward(be, z);
+        h = midBlock.forward(be, h);
+        for (UpDecoderBlock2D u : upBlocks) h = u.forward(be, h);
+        return convOut.forward(be, convNormOut.forwardSilu(be, h));
+    }
+}

@@ -1,0 +1,43 @@
+package io.jdiffusion.vae;
+
+import io.jdiffusion.tensor.Backend;
+import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.weights.Params;
+
+/**
+ * diffusers VAE {@code Encoder} with {@code double_z=True}:
+ * conv_in (3x3) → down_blocks (widths block_out_channels, a Downsample2D after every level but the
+ * last) → mid_block → conv_norm_out + SiLU → conv_out (3x3) to 2·latent_channels "moments".
+ */
+final class Encoder {
+    final Conv2d convIn;
+    final DownEncoderBlock2D[] downBlocks;
+    final UNetMidBlock2D midBlock;
+    final GroupNorm convNormOut;
+    final Conv2d convOut;
+
+    Encoder(Params p, VaeConfig cfg) {
+        int levels = cfg.levels(), groups = cfg.normNumGroups();
+        float eps = VaeConfig.NORM_EPS;
+        convIn = Conv2d.load(p.child("conv_in"), cfg.inChannels(), cfg.channels(0), 3, 1, 1);
+        downBlocks = new DownEncoderBlock2D[levels];
+        int prev = cfg.channels(0);
+        for (int i = 0; i < levels; i++) {
+            int out = cfg.channels(i);
+            downBlocks[i] = new DownEncoderBlock2D(p.child("down_blocks").child(i), prev, out, cfg.layersPerBlock(),
+                    groups, eps, i < levels - 1);
+            prev = out;
+        }
+        int top = cfg.channels(levels - 1);
+        midBlock = new UNetMidBlock2D(p.child("mid_block"), top, groups, eps, cfg.midBlockAddAttention());
+        convNormOut = GroupNorm.load(p.child("conv_norm_out"), groups, top, eps);
+        convOut = Conv2d.load(p.child("conv_out"), top, 2 * cfg.latentChannels(), 3, 1, 1);
+    }
+
+    Tensor forward(Backend be, Tensor x) {
+        Tensor h = convIn.forward(be, x);
+        for (DownEncoderBlock2D d : downBlocks) h = d.forward(be, h);
+        h = midBlock.forward(be, h);
+        return convOut.forward(be, convNormOut.forwardSilu(be, h));
+    }
+}

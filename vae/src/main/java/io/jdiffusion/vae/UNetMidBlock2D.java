@@ -1,0 +1,28 @@
+package io.jdiffusion.vae;
+
+import io.jdiffusion.tensor.Backend;
+import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.weights.Params;
+
+/**
+ * diffusers {@code UNetMidBlock2D} with one layer, as Encoder and Decoder build it: resnets.0 →
+ * attentions.0 (when {@code mid_block_add_attention}) → resnets.1, all at the deepest width.
+ */
+final class UNetMidBlock2D {
+    final ResnetBlock2D resnet0;
+    final Attention attention;
+    final ResnetBlock2D resnet1;
+
+    UNetMidBlock2D(Params p, int channels, int groups, float eps, boolean addAttention) {
+        resnet0 = new ResnetBlock2D(p.child("resnets").child(0), channels, channels, groups, eps);
+        // attention_head_dim = channels: one head as wide as the block.
+        attention = addAttention ? new Attention(p.child("attentions").child(0), channels, channels, groups, eps) : null;
+        resnet1 = new ResnetBlock2D(p.child("resnets").child(1), channels, channels, groups, eps);
+    }
+
+    Tensor forward(Backend be, Tensor x) {
+        Tensor h = resnet0.forward(be, x);
+        if (attention != null) h = attention.forward(be, h);
+        return resnet1.forward(be, h);
+    }
+}
