@@ -22,7 +22,11 @@ final class NaiveClip {
         prefix = f.contains("text_model.final_layer_norm.weight") ? "text_model." : "";
     }
 
-    private float[] w(String name) { return f.floats(name.startsWith("text_projection") ? name : prefix + name); }
+    private final java.util.Map<String, float[]> cache = new java.util.HashMap<>();
+
+    private float[] w(String name) {
+        return cache.computeIfAbsent(name, n -> f.floats(n.startsWith("text_projection") ? n : prefix + n));
+    }
 
     boolean hasProjection() { return f.contains("text_projection.weight"); }
 
