@@ -294,7 +294,20 @@ public final class CLIPTokenizer {
 
     private void bpeSegment(String segment, IntList out) {
         Matcher m = PRE_TOKENIZER.matcher(segment);
-        while (m.find()) out.addAll(bpe.encodeWord(m.group()));
+        while (m.find()) {
+            String word = m.group();
+            if (word.startsWith("<|") && (word.equals("<|startoftext|>") || word.equals("<|endoftext|>"))) {
+                // The pre-tokenizer's second stage, ByteLevel(use_regex=True), splits every piece again
+                // with GPT-2's regex. On letter runs, single digits, punctuation runs and contractions that
+                // is the identity; only these two alternatives (reached when the text spells a special
+                // token that was not matched as one, e.g. in capitals) come apart into "<|", name, "|>".
+                out.addAll(bpe.encodeWord("<|"));
+                out.addAll(bpe.encodeWord(word.substring(2, word.length() - 2)));
+                out.addAll(bpe.encodeWord("|>"));
+            } else {
+                out.addAll(bpe.encodeWord(word));
+            }
+        }
     }
 
     private interface Segment { void accept(String text, IntList out); }

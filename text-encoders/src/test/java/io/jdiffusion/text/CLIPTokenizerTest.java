@@ -84,6 +84,11 @@ class CLIPTokenizerTest {
         // typed special strings map to their ids directly, in both
         assertArrayEquals(new int[] {49406, 3306, 49407}, content(t1, "<|startoftext|>hello<|endoftext|>"));
         assertArrayEquals(new int[] {49406, 3306, 49407}, content(t2, "<|startoftext|>hello<|endoftext|>"));
+        // spelled in capitals they are not special tokens (matched case-sensitively before lowercasing) but text,
+        // which the ByteLevel stage splits like GPT-2: "<|", "endoftext", "|>"
+        int[] caps = content(t1, "<|ENDOFTEXT|>");
+        assertFalse(Arrays.stream(caps).anyMatch(i -> i == 49407), Arrays.toString(caps));
+        assertArrayEquals(content(t1, "<| endoftext |>"), caps);
     }
 
     @Test
