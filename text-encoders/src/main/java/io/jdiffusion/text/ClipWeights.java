@@ -1,0 +1,108 @@
+package io.jdiffusion.text;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.weights.SafetensorsWeights;
+import io.jdiffusion.tensor.weights.WeightSource;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.UnaryOperator;
+
+/**
+ * The weights of a {@code text_encoder*} folder: {@code model.safetensors}, the variant
+ * {@code model.<variant>.safetensors} (diffusers' {@code variant="fp16"}), or their sharded forms
+ * with a {@code .index.json}. Keys are renamed to the model's canonical names (transformers 4
+ * wrote {@code text_model.}-prefixed CLIPTextModel files, transformers 5 drops the prefix), and
+ * the {@code position_ids} buffer that older transformers versions saved is ignored, as
+ * transformers itself does.
+ */
+final class ClipWeights implements WeightSource {
+    private final SafetensorsWeights files;
+    private final Set<String> keys;
+
+    private ClipWeights(SafetensorsWeights files) {
+        this.files = files;
+        Set<String> k = new LinkedHashSet<>();
+        for (String key : files.keys()) if (!key.endsWith("embeddings.position_ids")) k.add(key);
+        this.keys = Set.copyOf(k);
+    }
+
+    /**
+     * Opens the weights of {@code folder}. With {@code variant} null, {@code model.safetensors} is used,
+     * or {@code model.fp16.safetensors} when it is the only one there.
+     */
+    static ClipWeights open(Path folder, String variant, UnaryOperator<String> rename) {
+        List<Path> paths = files(folder, variant);
+        return new ClipWeights(SafetensorsWeights.open(paths, rename));
+    }
+
+    static List<Path> files(Path folder, String variant) {
+        if (!Files.isDirectory(folder)) throw new IllegalArgumentException("text encoder folder " + folder + " does not exist");
+        List<String> names = new ArrayList<>();
+        if (variant == null) {
+            names.add("model.safetensors");
+            names.add("model.fp16.safetensors");
+        } else {
+            if (!variant.matches("[A-Za-z0-9_-]+")) throw new IllegalArgumentException("variant '" + variant + "' is not a plain name like fp16");
+            names.add("model." + variant + ".safetensors");
+        }
+        for (String name : names) {
+            Path single = folder.resolve(name);
+            if (Files.isRegularFile(single)) return List.of(single);
+            Path index = folder.resolve(name + ".index.json");
+            if (Files.isRegularFile(index)) return shards(folder, index);
+        }
+        throw new IllegalArgumentException("text encoder folder " + folder + " has none of " + names
+                + " (nor their .index.json shard lists)");
+    }
+
+    private static List<Path> shards(Path folder, Path index) {
+        try {
+            JsonNode map = new ObjectMapper().readTree(index.toFile()).path("weight_map");
+            if (!map.isObject() || map.isEmpty()) throw new IllegalArgumentException(index + " has no weight_map");
+            Set<String> names = new TreeSet<>();
+            for (Iterator<JsonNode> it = map.values(); it.hasNext(); ) names.add(it.next().asText());
+            List<Path> out = new ArrayList<>();
+            for (String n : names) {
+                Path p = folder.resolve(n).normalize();
+                if (!p.startsWith(folder.normalize()) || !Files.isRegularFile(p)) {
+                    throw new IllegalArgumentException(index + " names shard '" + n + "', which is not a file in " + folder);
+                }
+                out.add(p);
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading " + index, e);
+        }
+    }
+
+    /** CLIPTextModel's names: transformers 5 form, no "text_model." prefix. */
+    static String unprefixed(String key) {
+        return key.startsWith("text_model.") ? key.substring("text_model.".length()) : key;
+    }
+
+    /** CLIPTextModelWithProjection's names: the tower under "text_model.", plus "text_projection.weight". */
+    static String prefixed(String key) {
+        return key.startsWith("text_model.") || key.startsWith("text_projection.") ? key : "text_model." + key;
+    }
+
+    @Override public Set<String> keys() { return keys; }
+
+    @Override public int[] shape(String key) { return files.shape(key); }
+
+    @Override public Tensor tensor(String key) { return files.tensor(key); }
+
+    @Override public String origin(String key) { return files.origin(key); }
+
+    @Override public void close() { files.close(); }
+}
