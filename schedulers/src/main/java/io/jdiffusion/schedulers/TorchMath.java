@@ -10,17 +10,11 @@ final class TorchMath {
     private TorchMath() {}
 
     /**
-     * Lanes of PyTorch's vectorised CPU linspace kernel on the machine that produced the fixtures
-     * (AVX-512: 16 floats). The kernel evaluates whole vectors from a per-vector base value, which
-     * rounds differently from a per-element formula.
-     */
-    static final int LINSPACE_LANES = 16;
-
-    /**
-     * {@code torch.linspace(start, end, steps, dtype=float32)} on the CPU. The first half is
-     * {@code start + step·i}, the second half {@code end − step·(steps−1−i)}; inside the vectorised part
-     * each lane is {@code base + j·step} from the base of its vector; the tail (fewer than two vectors)
-     * runs the scalar formula.
+     * {@code torch.linspace(start, end, steps, dtype=float32)} on the CPU: the first half is
+     * {@code start + step·i}, the second half {@code end − step·(steps−1−i)}, with
+     * {@code step = (end − start)/(steps − 1)} in float32. Each element is one fused multiply-add (the
+     * compiled kernel contracts it): this reproduces the fixtures' sigma tables bit for bit where a
+     * plain multiply-then-add, or a per-vector {@code base + j·step}, does not (spec §6.1 caveat).
      */
     static float[] linspaceF32(double startD, double endD, int steps) {
         float start = (float) startD, end = (float) endD;
@@ -32,14 +26,8 @@ final class TorchMath {
         }
         float step = (end - start) / (float) (steps - 1);
         int halfway = steps / 2;
-        int v = LINSPACE_LANES;
-        int vecEnd = (steps / (2 * v)) * (2 * v);
-        for (int base = 0; base < vecEnd; base += v) {
-            float b = base < halfway ? start + step * (float) base : end - step * (float) (steps - base - 1);
-            for (int j = 0; j < v; j++) out[base + j] = j == 0 ? b : b + (float) j * step;
-        }
-        for (int i = vecEnd; i < steps; i++) {
-            out[i] = i < halfway ? start + step * (float) i : end - step * (float) (steps - i - 1);
+        for (int i = 0; i < steps; i++) {
+            out[i] = i < halfway ? Math.fma(step, (float) i, start) : Math.fma(-step, (float) (steps - i - 1), end);
         }
         return out;
     }
@@ -127,11 +115,52 @@ final class TorchMath {
         return s;
     }
 
-    /** numpy's log of a float32 array (rounded to float32). */
+    /**
+     * {@code numpy.log} of a float32 array as numpy's x86 SIMD kernel computes it ({@code simd_log_FLOAT}:
+     * mantissa/exponent split, a 5th/5th-order rational approximation in fused multiply-adds, then
+     * {@code + k·ln 2}). It is not correctly rounded (up to ~4 ulp), and diffusers derives Karras
+     * timesteps from this table, so the last bits of those timesteps depend on it.
+     */
     static float[] logF32(float[] x) {
         float[] out = new float[x.length];
-        for (int i = 0; i < x.length; i++) out[i] = (float) Math.log(x[i]);
+        for (int i = 0; i < x.length; i++) out[i] = numpyLogF32(x[i]);
         return out;
+    }
+
+    private static final float[] LOG_P = {0.0f, 9.999999999999998702752e-01f, 2.112677543073053063722e+00f,
+            1.480000633576506585156e+00f, 3.808837741388407920751e-01f, 2.589979117907922693523e-02f};
+    private static final float[] LOG_Q = {1.0f, 2.612677543073109236779e+00f, 2.453006071784736363091e+00f,
+            9.864942958519418960339e-01f, 1.546476374983906719538e-01f, 5.875095403124574342950e-03f};
+
+    static float numpyLogF32(float x) {
+        if (Float.isNaN(x) || x < 0) return Float.NaN;
+        if (x == 0) return Float.NEGATIVE_INFINITY;
+        if (x == Float.POSITIVE_INFINITY) return x;
+        // x = m·2^e with m in [0.5, 1) (Math.getExponent is floor(log2 x); subnormals handled by scaling)
+        int scale = 0;
+        if (x < Float.MIN_NORMAL) {
+            x *= 0x1p100f;
+            scale = 100;
+        }
+        int e = Math.getExponent(x) + 1;
+        float m = Float.intBitsToFloat((Float.floatToRawIntBits(x) & 0x007FFFFF) | (126 << 23));
+        float exponent = (float) (e - scale);
+        if (m <= 0.707106781186547524f) {
+            m = m + m;
+            exponent = exponent - 1f;
+        }
+        m = m - 1f;
+        float num = Math.fma(LOG_P[5], m, LOG_P[4]);
+        num = Math.fma(num, m, LOG_P[3]);
+        num = Math.fma(num, m, LOG_P[2]);
+        num = Math.fma(num, m, LOG_P[1]);
+        num = Math.fma(num, m, LOG_P[0]);
+        float den = Math.fma(LOG_Q[5], m, LOG_Q[4]);
+        den = Math.fma(den, m, LOG_Q[3]);
+        den = Math.fma(den, m, LOG_Q[2]);
+        den = Math.fma(den, m, LOG_Q[1]);
+        den = Math.fma(den, m, LOG_Q[0]);
+        return Math.fma(exponent, 0.693147180559945309417f, num / den);
     }
 
     /** The float32 value of the 0-d tensor expression {@code (σ² + 1) ** 0.5}. */
