@@ -1,6 +1,7 @@
 package io.jdiffusion.pipelines;
 
 import io.jdiffusion.pipelines.image.Image;
+import io.jdiffusion.pipelines.image.ImageProcessor;
 
 import java.util.Objects;
 import java.util.function.BooleanSupplier;
@@ -56,9 +57,9 @@ public final class Img2ImgPipeline extends SdxlPipeline<Img2ImgPipeline> {
             h = height != null ? height : image.height() / 8 * 8;
             Validation.divisibleBy8("width", w);
             Validation.divisibleBy8("height", h);
-            pixels = ImagePrep.imageToTensor(image, w, h);
+            pixels = ImageProcessor.preprocess(image, h, w).floats();
         }
-        NoiseSource gen = generator();
+        io.jdiffusion.tensor.random.TorchGenerator gen = generator();
         Double end = refiner != null ? highNoiseFraction : denoisingEnd;
         DenoisingSpec spec = new DenoisingSpec(DenoisingSpec.Kind.IMAGE_TO_IMAGE, prompt, prompt2, negativePrompt,
                 negativePrompt2, h, w, steps, guidance, guidanceRescale, strength, denoisingStart, end, imagesPerPrompt,

@@ -1,6 +1,7 @@
 package io.jdiffusion.pipelines;
 
 import io.jdiffusion.pipelines.image.Image;
+import io.jdiffusion.pipelines.image.ImageProcessor;
 
 import java.util.Objects;
 import java.util.function.BooleanSupplier;
@@ -117,10 +118,10 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
         }
         Validation.divisibleBy8("width", w);
         Validation.divisibleBy8("height", h);
-        float[] pixels = latents == null ? ImagePrep.imageToTensor(img, w, h) : null;
-        float[] maskTensor = ImagePrep.maskToTensor(m, w, h);
+        float[] pixels = latents == null ? ImageProcessor.preprocess(img, h, w).floats() : null;
+        float[] maskTensor = ImageProcessor.preprocessMask(m, h, w).floats();
 
-        NoiseSource gen = generator();
+        io.jdiffusion.tensor.random.TorchGenerator gen = generator();
         Double end = refiner != null ? highNoiseFraction : denoisingEnd;
         DenoisingSpec spec = new DenoisingSpec(DenoisingSpec.Kind.INPAINT, prompt, prompt2, negativePrompt, negativePrompt2,
                 h, w, steps, guidance, guidanceRescale, strength, denoisingStart, end, imagesPerPrompt,

@@ -52,7 +52,7 @@ public final class Reproduction {
         if (r.negativePrompt2() != null) p.negativePrompt2(split(r.negativePrompt2()));
         p.seed(r.seed()).steps(r.steps()).guidance(r.guidanceScale()).guidanceRescale(r.guidanceRescale())
                 .imagesPerPrompt(r.imagesPerPrompt()).size(r.width(), r.height());
-        if (r.scheduler() != null && Schedulers.isName(r.scheduler())) p.scheduler(r.scheduler());
+        if (r.scheduler() != null && SchedulerNames.isName(r.scheduler())) p.scheduler(r.scheduler());
         if (r.clipSkip() != null) p.clipSkip(r.clipSkip());
         if (r.aestheticScore() != null) p.aestheticScore(r.aestheticScore(), r.negativeAestheticScore());
         if (r.unet() != null) p.unetOverride(Path.of(r.unet()));

@@ -1,6 +1,9 @@
 package io.jdiffusion.pipelines;
 
 import io.jdiffusion.pipelines.image.Image;
+import io.jdiffusion.pipelines.image.ImageProcessor;
+import io.jdiffusion.schedulers.Scheduler;
+import io.jdiffusion.schedulers.TimestepPlan;
 
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -16,23 +19,23 @@ final class Runs {
     static GenerationResult result(Sampler.Output out, GenerationRecord record) {
         if (out.latents()) return new GenerationResult(List.of(), null, out.data(), out.shape(), record);
         int[] s = out.shape();
-        return new GenerationResult(ImagePrep.toImages(out.data(), s[0], s[1], s[2]), out.data(), null, s, record);
+        return new GenerationResult(ImageProcessor.fromUnitNhwc(io.jdiffusion.tensor.Tensor.of(out.data(), s)), out.data(), null, s, record);
     }
 
     /** Steps the base runs before handing off at {@code end} (all of them when end is null). */
     static int stepsBefore(int steps, Double end, SdxlModel model) {
         if (end == null) return steps;
-        StepScheduler s = model.scheduler(null);
+        Scheduler s = model.scheduler(null);
         s.setTimesteps(steps);
-        return new TimestepWindow(s.timesteps(), 0).end(end, s.numTrainTimesteps()).timesteps().length;
+        return TimestepPlan.text2img(s, end).steps();
     }
 
     /** Steps the refiner runs after taking over at {@code start}. */
     static int stepsAfter(int steps, Double start, SdxlModel model) {
         if (start == null) return 0;
-        StepScheduler s = model.scheduler(null);
+        Scheduler s = model.scheduler(null);
         s.setTimesteps(steps);
-        return TimestepWindow.start(s.timesteps(), steps, 1.0, start, s.numTrainTimesteps(), s.order()).timesteps().length;
+        return TimestepPlan.img2img(s, steps, 1.0, start, null).steps();
     }
 
     static GenerationRecord record(SdxlPipeline<?> p, String kind, int w, int h, Double strength,
@@ -51,7 +54,7 @@ final class Runs {
                 GenerationRecord.joined(p.prompt), GenerationRecord.joined(p.prompt2),
                 GenerationRecord.joined(p.negativePrompt), GenerationRecord.joined(p.negativePrompt2),
                 p.seed, p.steps, p.guidance, p.guidanceRescale,
-                p.scheduler == null ? p.base.scheduler(null).name() : p.scheduler, strength,
+                p.scheduler == null ? p.base.scheduler(null).getClass().getSimpleName() : p.scheduler, strength,
                 p.refiner != null ? p.highNoiseFraction : null, w, h, p.imagesPerPrompt,
                 inpaint == null ? null : inpaint.dilateKernel(), inpaint == null ? null : inpaint.dilateIterations(),
                 inpaint == null ? null : inpaint.blurRadius(), inpaint == null ? null : inpaint.outpaintExtents(),

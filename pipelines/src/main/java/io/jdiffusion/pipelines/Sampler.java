@@ -1,7 +1,16 @@
 package io.jdiffusion.pipelines;
 
+import io.jdiffusion.pipelines.image.ImageProcessor;
+import io.jdiffusion.schedulers.Scheduler;
+import io.jdiffusion.schedulers.TimestepPlan;
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.random.TorchGenerator;
+import io.jdiffusion.text.PromptEmbeddings;
+import io.jdiffusion.text.PromptRequest;
+import io.jdiffusion.text.SdxlPromptEncoder;
+import io.jdiffusion.unet.UNet2DConditionModel;
+import io.jdiffusion.vae.AutoencoderKL;
 
 import java.util.function.BooleanSupplier;
 
@@ -12,14 +21,14 @@ import java.util.function.BooleanSupplier;
  */
 public final class Sampler {
     private final Backend backend;
-    private final PromptEncoder promptEncoder;
-    private final Denoiser unet;
-    private final Autoencoder vae;
-    private final StepScheduler scheduler;
+    private final SdxlPromptEncoder promptEncoder;
+    private final UNet2DConditionModel unet;
+    private final AutoencoderKL vae;
+    private final Scheduler scheduler;
     private final boolean requiresAestheticsScore;
 
-    public Sampler(Backend backend, PromptEncoder promptEncoder, Denoiser unet, Autoencoder vae,
-                   StepScheduler scheduler, boolean requiresAestheticsScore) {
+    public Sampler(Backend backend, SdxlPromptEncoder promptEncoder, UNet2DConditionModel unet, AutoencoderKL vae,
+                   Scheduler scheduler, boolean requiresAestheticsScore) {
         this.backend = backend;
         this.promptEncoder = promptEncoder;
         this.unet = unet;
@@ -28,34 +37,33 @@ public final class Sampler {
         this.requiresAestheticsScore = requiresAestheticsScore;
     }
 
-    /** The result: latents (scaled latent space) or the image NHWC in [0, 1]. */
+    /** The result: latents (scaled latent space, NCHW) or the images NHWC in [0, 1]. */
     public record Output(float[] data, int[] shape, boolean latents) {}
 
-    public Output run(DenoisingSpec spec, NoiseSource generator, StepListener listener, BooleanSupplier cancelled) {
+    public Output run(DenoisingSpec spec, TorchGenerator generator, StepListener listener, BooleanSupplier cancelled) {
         int batch = spec.batch();
         int h = spec.height() / 8, w = spec.width() / 8;
         int[] latentShape = {batch, 4, h, w};
         int hw = h * w;
         boolean cfg = spec.guidance();
+        int inChannels = unet.config().inChannels();
 
         // 1. prompts
-        PromptEmbeddings emb = promptEncoder.encode(spec.prompt(), spec.prompt2(), spec.negativePrompt(),
-                spec.negativePrompt2(), spec.imagesPerPrompt(), cfg, spec.clipSkip());
+        PromptEmbeddings emb = promptEncoder.encode(new PromptRequest(spec.prompt(), spec.prompt2(), spec.negativePrompt(),
+                spec.negativePrompt2(), spec.imagesPerPrompt(), cfg, spec.clipSkip()));
 
         // 2. timesteps
         scheduler.setTimesteps(spec.steps());
-        float[] all = scheduler.timesteps();
-        int train = scheduler.numTrainTimesteps();
-        TimestepWindow window = spec.kind() == DenoisingSpec.Kind.TEXT_TO_IMAGE
-                ? new TimestepWindow(all, 0)
-                : TimestepWindow.start(all, spec.steps(), spec.strength(), spec.denoisingStart(), train, scheduler.order());
-        if (window.timesteps().length < 1) {
+        TimestepPlan plan = spec.kind() == DenoisingSpec.Kind.TEXT_TO_IMAGE
+                ? TimestepPlan.text2img(scheduler, spec.denoisingEnd())
+                : TimestepPlan.img2img(scheduler, spec.steps(), spec.strength(), spec.denoisingStart(), spec.denoisingEnd());
+        if (plan.steps() < 1) {
             throw new IllegalArgumentException("strength " + spec.strength() + " with " + spec.steps()
                     + " steps leaves no step to run; raise strength or steps");
         }
-        float latentTimestep = window.timesteps()[0];
+        float latentTimestep = plan.noisingTimestep();
 
-        // 3. latents (generator draws in diffusers' order)
+        // 3. latents, drawing from the generator in diffusers' order
         float[] latents;
         float[] noise = null;
         float[] imageLatents = null;
@@ -64,9 +72,8 @@ public final class Sampler {
         switch (spec.kind()) {
             case TEXT_TO_IMAGE -> latents = Latents.scale(generator.randn(latentShape), scheduler.initNoiseSigma());
             case IMAGE_TO_IMAGE -> {
-                float[] init = spec.imageLatents() != null
-                        ? repeatToBatch(spec.imageLatents(), 4 * hw, batch)
-                        : repeatToBatch(encodeImage(spec.image(), spec.height(), spec.width(), generator), 4 * hw, batch);
+                float[] init = repeatToBatch(spec.imageLatents() != null ? spec.imageLatents()
+                        : encodeImage(spec.image(), spec.height(), spec.width(), generator), 4 * hw, batch);
                 if (spec.denoisingStart() == null) {
                     noise = generator.randn(latentShape);
                     latents = scheduler.addNoise(init, noise, latentTimestep);
@@ -76,7 +83,13 @@ public final class Sampler {
             }
             case INPAINT -> {
                 boolean strengthMax = spec.strength() == 1.0;
-                boolean fourChannel = unet.inChannels() == 4;
+                boolean fourChannel = inChannels == 4;
+                if (!fourChannel && inChannels != 9) {
+                    throw new IllegalStateException("an inpainting UNet takes 4 or 9 input channels, this one takes " + inChannels);
+                }
+                if (!fourChannel && spec.imageLatents() != null) {
+                    throw new IllegalArgumentException("a 9-channel inpainting UNet needs a pixel image, not latents");
+                }
                 if (spec.imageLatents() != null) {
                     imageLatents = repeatToBatch(spec.imageLatents(), 4 * hw, batch);
                 } else if (fourChannel || !strengthMax) {
@@ -90,51 +103,46 @@ public final class Sampler {
                 } else {
                     latents = scheduler.addNoise(imageLatents, noise, latentTimestep);
                 }
-                maskLatent = repeatToBatch(MaskLatents.nearestDownsample(spec.mask(), spec.height(), spec.width()), hw, batch);
+                int rows = spec.mask().length / (spec.height() * spec.width());
+                Tensor mask = Tensor.of(spec.mask(), rows, 1, spec.height(), spec.width());
+                maskLatent = repeatToBatch(ImageProcessor.interpolateNearest(mask, h, w).floats(), hw, batch);
                 if (spec.imageLatents() == null) {
-                    float[] masked = MaskLatents.maskedImage(spec.image(), spec.mask(), spec.height() * spec.width());
+                    Tensor image = Tensor.of(spec.image(), spec.image().length / (3 * spec.height() * spec.width()), 3,
+                            spec.height(), spec.width());
+                    float[] masked = ImageProcessor.maskedImage(image, mask).floats();
                     maskedImageLatents = repeatToBatch(encodeImage(masked, spec.height(), spec.width(), generator), 4 * hw, batch);
-                }
-                if (!fourChannel && unet.inChannels() != 9) {
-                    throw new IllegalStateException("an inpainting UNet takes 4 or 9 input channels, this one takes " + unet.inChannels());
-                }
-                if (!fourChannel && maskedImageLatents == null) {
-                    throw new IllegalArgumentException("a 9-channel inpainting UNet needs a pixel image (image), not latents");
                 }
             }
             default -> throw new IllegalStateException();
         }
 
-        // 4. conditioning tensors
-        Tensor context = cfg ? backend.concat(0, emb.negativeContext(), emb.context()) : emb.context();
-        Tensor pooled = cfg ? backend.concat(0, emb.negativePooled(), emb.pooled()) : emb.pooled();
-        Tensor timeIds = backend.upload(Tensor.of(timeIds(spec, batch, cfg), (cfg ? 2 : 1) * batch, unet.timeIdCount()));
+        // 4. conditioning tensors, rows [negative…; positive…] under guidance
+        Tensor context = cfg ? backend.concat(0, emb.negativePromptEmbeds(), emb.promptEmbeds()) : emb.promptEmbeds();
+        Tensor pooled = cfg ? backend.concat(0, emb.negativePooledPromptEmbeds(), emb.pooledPromptEmbeds()) : emb.pooledPromptEmbeds();
+        int rows = cfg ? 2 * batch : batch;
+        float[] ids = timeIds(spec, batch, cfg, pooled.dim(-1));
+        Tensor timeIds = backend.fromFloats(ids, rows, ids.length / rows);
 
-        // 5. denoising_end truncation and the loop
-        TimestepWindow run = window.end(spec.denoisingEnd(), train);
-        float[] ts = run.timesteps();
-        scheduler.setBeginIndex(run.beginIndex());
+        // 5. the loop
+        float[] ts = plan.timesteps();
+        plan.apply(scheduler);
         for (int i = 0; i < ts.length; i++) {
             if (cancelled.getAsBoolean()) throw new CancelledException(i);
             float t = ts[i];
             float[] in = scheduler.scaleModelInput(cfg ? Latents.twice(latents) : latents, t);
-            int rows = cfg ? 2 * batch : batch;
-            Tensor sample;
-            if (unet.inChannels() == 9) {
-                float[] m = cfg ? Latents.twice(maskLatent) : maskLatent;
-                float[] mi = cfg ? Latents.twice(maskedImageLatents) : maskedImageLatents;
-                sample = backend.concat(1, backend.fromFloats(in, rows, 4, h, w), backend.fromFloats(m, rows, 1, h, w),
-                        backend.fromFloats(mi, rows, 4, h, w));
-            } else {
-                sample = backend.fromFloats(in, rows, 4, h, w);
-            }
             float[] eps;
             try (Backend.Scope scope = backend.openScope()) {
-                eps = unet.predict(sample, t, context, pooled, timeIds).toFloatArray();
+                Tensor sample = backend.fromFloats(in, rows, 4, h, w);
+                if (inChannels == 9) {
+                    float[] m = cfg ? Latents.twice(maskLatent) : maskLatent;
+                    float[] mi = cfg ? Latents.twice(maskedImageLatents) : maskedImageLatents;
+                    sample = backend.concat(1, sample, backend.fromFloats(m, rows, 1, h, w), backend.fromFloats(mi, rows, 4, h, w));
+                }
+                eps = unet.forward(sample, t, context, pooled, timeIds).toFloatArray();
             }
             if (cfg) eps = Latents.guide(eps, spec.guidanceScale(), spec.guidanceRescale(), batch);
-            latents = scheduler.step(eps, t, latents, generator);
-            if (spec.kind() == DenoisingSpec.Kind.INPAINT && unet.inChannels() == 4) {
+            latents = scheduler.step(eps, t, latents, generator::fill).prevSample();
+            if (spec.kind() == DenoisingSpec.Kind.INPAINT && inChannels == 4) {
                 float[] ref = i < ts.length - 1 ? scheduler.addNoise(imageLatents, noise, ts[i + 1]) : imageLatents;
                 latents = Latents.blend(latents, ref, maskLatent, batch, 4, hw);
             }
@@ -143,16 +151,21 @@ public final class Sampler {
 
         // 6. output
         if (spec.outputLatents()) return new Output(latents, latentShape, true);
-        Tensor decoded = vae.decode(backend.fromFloats(Latents.scale(latents, 1f / vae.scalingFactor()), latentShape));
-        return new Output(ImageTensors.toNhwc01(decoded.toFloatArray(), batch, 3, spec.height(), spec.width()),
-                new int[] {batch, spec.height(), spec.width(), 3}, false);
+        try (Backend.Scope scope = backend.openScope()) {
+            float sf = vae.config().scalingFactor();
+            Tensor decoded = vae.decode(backend.fromFloats(Latents.scale(latents, 1f / sf), latentShape));
+            Tensor nhwc = ImageProcessor.postprocessNp(Tensor.of(decoded.toFloatArray(), decoded.shape()));
+            return new Output(nhwc.floats(), nhwc.shape(), false);
+        }
     }
 
-    /** scaling_factor × latent_dist.sample(generator) of a pixel image [n, 3, H, W]. */
-    private float[] encodeImage(float[] image, int height, int width, NoiseSource generator) {
+    /** scaling_factor × latent_dist.sample(generator) of pixel images [n, 3, H, W]. */
+    private float[] encodeImage(float[] image, int height, int width, TorchGenerator generator) {
         int n = image.length / (3 * height * width);
-        Tensor z = vae.encodeSample(backend.fromFloats(image, n, 3, height, width), generator);
-        return Latents.scale(z.toFloatArray(), vae.scalingFactor());
+        try (Backend.Scope scope = backend.openScope()) {
+            Tensor z = vae.encode(backend.fromFloats(image, n, 3, height, width)).sample(generator::fill);
+            return Latents.scale(z.toFloatArray(), vae.config().scalingFactor());
+        }
     }
 
     /** Rows of {@code rowSize} tiled up to {@code batch} rows, like torch's repeat in diffusers' prepare_latents. */
@@ -168,8 +181,8 @@ public final class Sampler {
         return out;
     }
 
-    /** Micro-conditioning time ids, rows [negative…; positive…] under guidance (spec §7.1). */
-    private float[] timeIds(DenoisingSpec spec, int batch, boolean cfg) {
+    /** Micro-conditioning time ids (spec §7.1), checked against what the UNet's add-embedding takes. */
+    private float[] timeIds(DenoisingSpec spec, int batch, boolean cfg, int pooledWidth) {
         float hgt = spec.height(), wid = spec.width();
         float[] pos, neg;
         if (requiresAestheticsScore) {
@@ -179,9 +192,12 @@ public final class Sampler {
             pos = new float[] {hgt, wid, 0, 0, hgt, wid};
             neg = pos.clone();
         }
-        if (pos.length != unet.timeIdCount()) {
-            throw new IllegalStateException("the UNet takes " + unet.timeIdCount() + " time ids but the pipeline builds "
-                    + pos.length + (requiresAestheticsScore ? " (requires_aesthetics_score is set: a refiner config with a base UNet?)"
+        int expected = unet.config().projectionClassEmbeddingsInputDim();
+        int built = pooledWidth + pos.length * unet.config().additionTimeEmbedDim();
+        if (built != expected) {
+            throw new IllegalStateException("the UNet's add_embedding takes " + expected + " inputs but the pipeline builds "
+                    + built + (requiresAestheticsScore
+                    ? " (requires_aesthetics_score is set: a refiner config with a base UNet?)"
                     : " (requires_aesthetics_score is not set: a refiner UNet with a base config?)"));
         }
         int k = pos.length;

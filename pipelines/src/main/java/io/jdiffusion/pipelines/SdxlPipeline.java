@@ -113,7 +113,7 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
 
     /** "euler" (default: the model's scheduler), "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras". */
     public SELF scheduler(String name) {
-        Schedulers.checkName(name);
+        SchedulerNames.check(name);
         this.scheduler = name;
         return self();
     }
@@ -186,10 +186,7 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
         }
     }
 
-    protected NoiseSource generator() {
-        TorchGenerator g = new TorchGenerator(seed);
-        return g::randn;
-    }
+    protected TorchGenerator generator() { return new TorchGenerator(seed); }
 
     /** A listener that numbers base and refiner steps as one run. */
     protected StepListener offset(int done, int total) {

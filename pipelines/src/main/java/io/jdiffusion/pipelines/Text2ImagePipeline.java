@@ -27,7 +27,7 @@ public final class Text2ImagePipeline extends SdxlPipeline<Text2ImagePipeline> {
     protected GenerationResult execute(BooleanSupplier cancelled) {
         int w = width != null ? width : base.defaultImageSize();
         int h = height != null ? height : base.defaultImageSize();
-        NoiseSource gen = generator();
+        io.jdiffusion.tensor.random.TorchGenerator gen = generator();
         Double end = refiner != null ? highNoiseFraction : denoisingEnd;
         int total = refiner != null ? Runs.stepsBefore(steps, end, model()) + Runs.stepsAfter(steps, end, refiner) : steps;
         DenoisingSpec baseSpec = new DenoisingSpec(DenoisingSpec.Kind.TEXT_TO_IMAGE, prompt, prompt2, negativePrompt,

@@ -1,0 +1,322 @@
+package io.jdiffusion.pipelines;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.jdiffusion.pipelines.checkpoint.BuiltinConfigs;
+import io.jdiffusion.pipelines.checkpoint.Component;
+import io.jdiffusion.pipelines.checkpoint.Layout;
+import io.jdiffusion.pipelines.checkpoint.SingleFileCheckpoint;
+import io.jdiffusion.schedulers.Scheduler;
+import io.jdiffusion.schedulers.SchedulerConfig;
+import io.jdiffusion.schedulers.Schedulers;
+import io.jdiffusion.tensor.Backend;
+import io.jdiffusion.tensor.Backends;
+import io.jdiffusion.tensor.weights.Params;
+import io.jdiffusion.tensor.weights.WeightSource;
+import io.jdiffusion.text.CLIPTextConfig;
+import io.jdiffusion.text.CLIPTextModel;
+import io.jdiffusion.text.CLIPTextModelWithProjection;
+import io.jdiffusion.text.CLIPTokenizer;
+import io.jdiffusion.text.SdxlPromptEncoder;
+import io.jdiffusion.unet.UNet2DConditionConfig;
+import io.jdiffusion.unet.UNet2DConditionModel;
+import io.jdiffusion.vae.AutoencoderKL;
+import io.jdiffusion.vae.VaeConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * One SDXL model (base, refiner or inpainting): a diffusers folder, a Hugging Face id in the local
+ * cache, or a Stability single-file checkpoint (with the built-in official configs, or those of
+ * {@code configFolder}). Opening checks the layout and reads the configs only; the text encoders,
+ * UNet and VAE load on first use, so bad arguments are reported before any weight is touched.
+ *
+ * <p>Thread-safety: loading is synchronized; a loaded model is read-only and may be shared by
+ * pipelines, but runs on one model should not overlap (the backend scratch memory is per run).
+ */
+public final class SdxlModel implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(SdxlModel.class);
+
+    private final String name;
+    private final Path folder;
+    private final Path singleFile;
+    private final Path unetFolder;
+    private final Backend backend;
+    private final boolean forceZerosForEmptyPrompt;
+    private final boolean requiresAestheticsScore;
+
+    private SingleFileCheckpoint checkpoint;
+    private SdxlPromptEncoder text;
+    private UNet2DConditionModel unet;
+    private AutoencoderKL vae;
+    private SdxlModel unetVariant;
+    private Map<String, String> hashes;
+
+    private SdxlModel(String name, Path folder, Path singleFile, Path unetFolder, Backend backend) {
+        this.name = name;
+        this.folder = folder;
+        this.singleFile = singleFile;
+        this.unetFolder = unetFolder;
+        this.backend = backend;
+        JsonNode index = readJson(folder.resolve("model_index.json"));
+        this.forceZerosForEmptyPrompt = index.path("force_zeros_for_empty_prompt").asBoolean(true);
+        this.requiresAestheticsScore = index.path("requires_aesthetics_score").asBoolean(false);
+    }
+
+    /** Opens a model on the automatically chosen backend (CUDA where available, else CPU). */
+    public static SdxlModel load(String nameOrPath) { return load(nameOrPath, null, Backends.get()); }
+
+    /**
+     * Opens a model folder, cached Hugging Face id or single-file checkpoint.
+     *
+     * @param configFolder for a single file: a diffusers folder whose configs to use instead of the built-in ones
+     */
+    public static SdxlModel load(String nameOrPath, Path configFolder, Backend backend) {
+        Path p = ModelLocator.resolve(nameOrPath);
+        if (Files.isRegularFile(p)) {
+            if (!p.getFileName().toString().endsWith(".safetensors")) {
+                throw new IllegalArgumentException("model '" + nameOrPath + "': a single-file checkpoint must be a .safetensors file");
+            }
+            Layout layout;
+            try (SingleFileCheckpoint c = SingleFileCheckpoint.open(p)) {
+                layout = c.layout();
+            }
+            Path configs = configFolder != null ? configFolder : BuiltinConfigs.folder(layout);
+            LOG.info("{}: single-file SDXL {} checkpoint, configs from {}", p.getFileName(), layout.name().toLowerCase(), configs);
+            checkLayout(configs, layout.components().contains(Component.TEXT_ENCODER), false);
+            return new SdxlModel(nameOrPath, configs, p, null, backend);
+        }
+        checkLayout(p, null, true);
+        return new SdxlModel(nameOrPath, p, null, null, backend);
+    }
+
+    /** The components a diffusers folder must have, reported by name before anything loads. */
+    private static void checkLayout(Path folder, Boolean needsTextEncoder1, boolean weights) {
+        if (!Files.isRegularFile(folder.resolve("model_index.json"))) {
+            throw new IllegalArgumentException("model folder " + folder + " has no model_index.json (is it a diffusers SDXL folder?)");
+        }
+        for (String c : List.of("unet", "vae", "scheduler", "text_encoder_2", "tokenizer_2")) {
+            if (!Files.isDirectory(folder.resolve(c))) {
+                throw new IllegalArgumentException("model folder " + folder + " lacks the component '" + c + "/'");
+            }
+        }
+        if (Boolean.TRUE.equals(needsTextEncoder1) && !Files.isDirectory(folder.resolve("text_encoder"))) {
+            throw new IllegalArgumentException("config folder " + folder + " lacks 'text_encoder/' for a base checkpoint");
+        }
+        if (weights) {
+            for (String c : List.of("unet", "vae", "text_encoder_2")) {
+                try (Stream<Path> s = Files.list(folder.resolve(c))) {
+                    if (s.noneMatch(f -> f.getFileName().toString().endsWith(".safetensors") || f.getFileName().toString().endsWith(".index.json"))) {
+                        throw new IllegalArgumentException("model folder " + folder + ": '" + c + "/' holds no .safetensors weights");
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        }
+    }
+
+    /** This model with another UNet folder (e.g. the 9-channel inpainting UNet); closed with this model. */
+    public synchronized SdxlModel withUnet(Path unetDir) {
+        if (unetVariant != null && unetVariant.unetFolder.equals(unetDir)) return unetVariant;
+        if (!Files.isRegularFile(unetDir.resolve("config.json"))) {
+            throw new IllegalArgumentException("UNet folder " + unetDir + " has no config.json");
+        }
+        if (unetVariant != null) unetVariant.close();
+        unetVariant = new SdxlModel(name, folder, singleFile, unetDir, backend);
+        unetVariant.text = text();
+        unetVariant.vae = vae();
+        unetVariant.sharedParts = true;
+        return unetVariant;
+    }
+
+    private boolean sharedParts;
+
+    /** The name the user gave (folder, file or Hugging Face id). */
+    public String name() { return name; }
+
+    /** The diffusers folder the configs come from. */
+    public Path folder() { return folder; }
+
+    public String backendName() { return backend.name(); }
+
+    public Backend backend() { return backend; }
+
+    public boolean requiresAestheticsScore() { return requiresAestheticsScore; }
+
+    /** unet.sample_size × 8: diffusers' default image size for this model. */
+    public int defaultImageSize() {
+        JsonNode c = readJson((unetFolder != null ? unetFolder : folder.resolve("unet")).resolve("config.json"));
+        return c.path("sample_size").asInt(128) * 8;
+    }
+
+    /** A fresh scheduler: the model's own, or one of {@link Schedulers#CLASS_NAMES} by short name. */
+    public Scheduler scheduler(String shortName) {
+        SchedulerConfig c = SchedulerConfig.readDir(folder.resolve("scheduler"));
+        return SchedulerNames.create(shortName, c);
+    }
+
+    /** A sampler over this model's components (loading them if needed) with a fresh scheduler. */
+    public Sampler sampler(String schedulerName) {
+        return new Sampler(backend, text(), unet(), vae(), scheduler(schedulerName), requiresAestheticsScore);
+    }
+
+    public synchronized SdxlPromptEncoder text() {
+        if (text == null) {
+            long t0 = System.nanoTime();
+            if (singleFile == null) {
+                text = SdxlPromptEncoder.load(folder, backend);
+            } else {
+                SingleFileCheckpoint c = checkpoint();
+                CLIPTokenizer tok1 = null;
+                CLIPTextModel te1 = null;
+                if (c.layout().components().contains(Component.TEXT_ENCODER)) {
+                    tok1 = CLIPTokenizer.load(folder.resolve("tokenizer"));
+                    CLIPTextConfig cfg = CLIPTextConfig.read(folder.resolve("text_encoder/config.json"));
+                    Params p = Params.load("text_encoder", c.component(Component.TEXT_ENCODER, 0, 0), backend, null);
+                    te1 = new CLIPTextModel(cfg, p);
+                    p.finish();
+                }
+                CLIPTextConfig cfg2 = CLIPTextConfig.read(folder.resolve("text_encoder_2/config.json"));
+                Params p2 = Params.load("text_encoder_2", c.component(Component.TEXT_ENCODER_2, 0, 0), backend, null);
+                CLIPTextModelWithProjection te2 = new CLIPTextModelWithProjection(cfg2, p2);
+                p2.finish();
+                text = new SdxlPromptEncoder(tok1, te1, CLIPTokenizer.load(folder.resolve("tokenizer_2")), te2, backend,
+                        forceZerosForEmptyPrompt);
+            }
+            LOG.info("{}: text encoders loaded in {} ms", name, (System.nanoTime() - t0) / 1_000_000);
+        }
+        return text;
+    }
+
+    public synchronized UNet2DConditionModel unet() {
+        if (unet == null) {
+            long t0 = System.nanoTime();
+            if (unetFolder != null) {
+                unet = UNet2DConditionModel.load(unetFolder, backend);
+            } else if (singleFile == null) {
+                unet = UNet2DConditionModel.load(folder.resolve("unet"), backend);
+            } else {
+                UNet2DConditionConfig cfg = UNet2DConditionConfig.load(folder.resolve("unet/config.json"));
+                unet = UNet2DConditionModel.load(cfg, checkpoint().component(Component.UNET, unetStride(cfg), 0), backend, null);
+            }
+            LOG.info("{}: UNet loaded in {} ms", name, (System.nanoTime() - t0) / 1_000_000);
+        }
+        return unet;
+    }
+
+    static int unetStride(UNet2DConditionConfig cfg) {
+        int lpb = cfg.layersPerBlock()[0];
+        for (int l : cfg.layersPerBlock()) {
+            if (l != lpb) throw new IllegalArgumentException("single-file UNets need the same layers_per_block on every level");
+        }
+        return lpb + 1;
+    }
+
+    public synchronized AutoencoderKL vae() {
+        if (vae == null) {
+            if (singleFile == null) {
+                vae = AutoencoderKL.load(folder.resolve("vae"), backend);
+            } else {
+                VaeConfig cfg = VaeConfig.load(folder.resolve("vae/config.json"));
+                WeightSource w = checkpoint().component(Component.VAE, 0, cfg.levels());
+                vae = AutoencoderKL.load(cfg, w, backend);
+            }
+        }
+        return vae;
+    }
+
+    private SingleFileCheckpoint checkpoint() {
+        if (checkpoint == null) checkpoint = SingleFileCheckpoint.open(singleFile);
+        return checkpoint;
+    }
+
+    /** SHA-256 (first 16 hex digits) of every weight file this model reads, by path relative to the model. */
+    public synchronized Map<String, String> weightHashes() {
+        if (hashes == null) {
+            Map<String, String> h = new LinkedHashMap<>();
+            if (singleFile != null) {
+                h.put(singleFile.getFileName().toString(), WeightHashes.of(singleFile));
+            } else {
+                for (String c : List.of("text_encoder", "text_encoder_2", "vae")) addHashes(h, folder.resolve(c), c);
+            }
+            Path u = unetFolder != null ? unetFolder : singleFile == null ? folder.resolve("unet") : null;
+            if (u != null) addHashes(h, u, unetFolder != null ? unetFolder.toString() : "unet");
+            hashes = Map.copyOf(h);
+        }
+        return new java.util.TreeMap<>(hashes);
+    }
+
+    private static void addHashes(Map<String, String> h, Path dir, String label) {
+        if (!Files.isDirectory(dir)) return;
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path f : s.filter(x -> x.getFileName().toString().endsWith(".safetensors")).sorted().toList()) {
+                h.put(label + "/" + f.getFileName(), WeightHashes.of(f));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static JsonNode readJson(Path p) {
+        try {
+            return new ObjectMapper().readTree(p.toFile());
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (unetVariant != null) unetVariant.close();
+        if (unet != null) unet.close();
+        if (!sharedParts) {
+            if (text != null) text.close();
+            if (checkpoint != null) checkpoint.close();
+        }
+        unet = null;
+        text = null;
+        vae = null;
+        checkpoint = null;
+    }
+
+    /** SHA-256 of weight files, cached per (path, size, modification time) for the life of the JVM. */
+    static final class WeightHashes {
+        private static final Map<String, String> CACHE = new java.util.concurrent.ConcurrentHashMap<>();
+
+        static String of(Path f) {
+            try {
+                String key = f.toAbsolutePath() + "|" + Files.size(f) + "|" + Files.getLastModifiedTime(f).toMillis();
+                return CACHE.computeIfAbsent(key, k -> digest(f));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        private static String digest(Path f) {
+            try (InputStream in = Files.newInputStream(f)) {
+                MessageDigest md = MessageDigest.getInstance("SHA-256");
+                byte[] buf = new byte[1 << 20];
+                for (int n; (n = in.read(buf)) > 0; ) md.update(buf, 0, n);
+                return HexFormat.of().formatHex(md.digest()).substring(0, 16);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+}
