@@ -1,0 +1,1027 @@
+package io.jdiffusion.tensor.cuda;
+
+import io.jdiffusion.tensor.Backend;
+import io.jdiffusion.tensor.DType;
+import io.jdiffusion.tensor.Device;
+import io.jdiffusion.tensor.SegmentStorage;
+import io.jdiffusion.tensor.Shapes;
+import io.jdiffusion.tensor.Tensor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.reflect.RecordComponent;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+/**
+ * The Backend on an NVIDIA GPU, with no JNI: the driver API, NVRTC and cuBLAS(Lt) through
+ * java.lang.foreign. Results are stored in {@link #computeType()} (F32, F16 or BF16); every
+ * kernel computes in F32. Kernels are CUDA C resources compiled at first use for this device's
+ * architecture and cached on disk ({@link KernelCache}).
+ *
+ * <p>All work goes to one stream, so operations are ordered without events and device memory
+ * freed to the {@link CachingAllocator} can be reused at once. Host reads
+ * ({@link Tensor#toFloatArray()}) synchronise that stream.
+ *
+ * <p>Memory: tensors made while a thread has a scope open ({@link #openScope()}) belong to the
+ * innermost one and are released when it closes, except those passed to {@link Scope#keep},
+ * which move to the enclosing scope (or become unscoped, owned by their caller and the GC).
+ */
+public final class CudaBackend implements Backend {
+    private static final Logger LOG = LoggerFactory.getLogger(CudaBackend.class);
+    private static final String RESOURCE_DIR = "/io/jdiffusion/tensor/cuda/";
+    private static final List<String> KERNEL_FILES = List.of("elementwise", "norm", "shape", "attention");
+    private static final long LT_WORKSPACE = 32L << 20;
+    private static final int THREADS = 256;
+
+    final CudaDriver driver;
+    private final Nvrtc nvrtc;
+    private final Cublas blas;
+    private final CudaDeviceInfo info;
+    private final Device device;
+    private final DType computeType;
+    private final int cuDevice;
+    private final MemorySegment context;
+    private final MemorySegment stream;
+    private final MemorySegment blasHandle;
+    private final MemorySegment ltHandle;
+    private final CachingAllocator allocator;
+    private final KernelCache cache;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment one, zero;
+    private final Map<String, MemorySegment> modules = new HashMap<>();
+    private final Map<String, MemorySegment> functions = new HashMap<>();
+    private final Map<LtKey, LtPlan> ltPlans = new HashMap<>();
+    private final ThreadLocal<Boolean> current = ThreadLocal.withInitial(() -> false);
+    private final ThreadLocal<ArrayDeque<CudaScope>> scopes = ThreadLocal.withInitial(ArrayDeque::new);
+    private long ltWorkspace;
+    private volatile boolean closed;
+
+    private CudaBackend(int ordinal, DType computeType, long budgetBytes) {
+        this.driver = CudaDriver.get();
+        int count = driver.deviceCount();
+        if (count == 0) throw new CudaUnavailableException("no CUDA device: cuDeviceGetCount returned 0 (driver " + driver.lib.location + ")");
+        if (ordinal < 0 || ordinal >= count) {
+            throw new IllegalArgumentException("CUDA device " + ordinal + " does not exist: " + count + " device(s), ordinals 0.." + (count - 1));
+        }
+        this.nvrtc = Nvrtc.load();
+        this.blas = Cublas.load();
+        this.computeType = computeType;
+        this.cuDevice = driver.device(ordinal);
+        this.info = new CudaDeviceInfo(ordinal, driver.deviceName(cuDevice),
+                driver.attribute(cuDevice, CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR),
+                driver.attribute(cuDevice, CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR),
+                driver.attribute(cuDevice, CudaDriver.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT),
+                driver.totalMemory(cuDevice), driver.driverVersion(), nvrtc.version(), blas.ltVersion(),
+                driver.lib.location, nvrtc.lib.location, blas.blas.location);
+        this.device = Device.cuda(ordinal);
+        this.context = driver.primaryContextRetain(cuDevice);
+        driver.setCurrent(context);
+        current.set(true);
+        this.stream = driver.streamCreate();
+        this.allocator = new CachingAllocator(new CachingAllocator.RawMemory() {
+            @Override public long allocate(long bytes) {
+                long[] out = new long[1];
+                int rc = driver.memAllocStatus(bytes, out);
+                if (rc == 2 /* CUDA_ERROR_OUT_OF_MEMORY */) return 0;
+                driver.check("cuMemAlloc(" + bytes + " bytes)", rc);
+                return out[0];
+            }
+            @Override public void free(long pointer) { driver.memFree(pointer); }
+            @Override public void synchronize() { driver.streamSynchronize(stream); }
+        }, budgetBytes);
+        this.blasHandle = blas.create(stream);
+        this.ltHandle = blas.ltCreate();
+        this.cache = new KernelCache(KernelCache.defaultDir());
+        this.one = arena.allocate(JAVA_FLOAT);
+        one.set(JAVA_FLOAT, 0, 1f);
+        this.zero = arena.allocate(JAVA_FLOAT);
+        zero.set(JAVA_FLOAT, 0, 0f);
+    }
+
+    /**
+     * A backend on CUDA device {@code ordinal} storing results in {@code computeType};
+     * {@code budgetBytes} > 0 caps the device memory it reserves. Throws
+     * {@link CudaUnavailableException} saying which library or device is missing.
+     */
+    public static CudaBackend create(int ordinal, DType computeType, long budgetBytes) {
+        return new CudaBackend(ordinal, computeType, budgetBytes);
+    }
+
+    /** Loads the driver, NVRTC and cuBLAS and describes device {@code ordinal}, without making a backend. */
+    public static CudaDeviceInfo probe(int ordinal) {
+        CudaDriver d = CudaDriver.get();
+        int count = d.deviceCount();
+        if (count == 0) throw new CudaUnavailableException("no CUDA device: cuDeviceGetCount returned 0 (driver " + d.lib.location + ")");
+        if (ordinal >= count) throw new CudaUnavailableException("no CUDA device " + ordinal + ": only " + count + " present");
+        Nvrtc n = Nvrtc.load();
+        Cublas b = Cublas.load();
+        int dev = d.device(ordinal);
+        return new CudaDeviceInfo(ordinal, d.deviceName(dev),
+                d.attribute(dev, CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR),
+                d.attribute(dev, CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR),
+                d.attribute(dev, CudaDriver.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT),
+                d.totalMemory(dev), d.driverVersion(), n.version(), b.ltVersion(), d.lib.location, n.lib.location, b.blas.location);
+    }
+
+    public CudaDeviceInfo info() { return info; }
+
+    @Override public String name() { return "cuda"; }
+
+    @Override public Device device() { return device; }
+
+    @Override public DType computeType() { return computeType; }
+
+    public CachingAllocator.Stats memoryStats() { return allocator.stats(); }
+
+    /** Returns cached device blocks to the driver. */
+    public void emptyCache() {
+        enter();
+        allocator.emptyCache();
+    }
+
+    /** Waits for all queued work. */
+    public void synchronize() {
+        enter();
+        driver.streamSynchronize(stream);
+    }
+
+    /** Milliseconds of device time {@code work} queues, measured with CUDA events on this backend's stream. */
+    public float timeMillis(Runnable work) {
+        enter();
+        MemorySegment start = driver.eventCreate(), end = driver.eventCreate();
+        try {
+            driver.eventRecord(start, stream);
+            work.run();
+            driver.eventRecord(end, stream);
+            driver.eventSynchronize(end);
+            return driver.eventElapsedMillis(start, end);
+        } finally {
+            driver.eventDestroy(start);
+            driver.eventDestroy(end);
+        }
+    }
+
+    // ---- context, memory, scopes -------------------------------------------------------------
+
+    private void enter() {
+        if (closed) throw new IllegalStateException("the CUDA backend on " + device + " is closed");
+        if (!current.get()) {
+            driver.setCurrent(context);
+            current.set(true);
+        }
+    }
+
+    /** A new tensor of {@code dtype}, tracked by the calling thread's innermost scope. */
+    private Tensor alloc(DType dtype, int... shape) {
+        long n = Shapes.numel(shape);
+        CudaStorage s = new CudaStorage(this, allocator, allocator.allocate(Math.max(1, n) * dtype.byteSize()), dtype, n);
+        CudaScope scope = scopes.get().peek();
+        if (scope != null) scope.track(s);
+        return new Tensor(s, 0, shape);
+    }
+
+    /** An untracked temporary: released by the op that made it (queued work keeps ordering). */
+    private CudaStorage temp(DType dtype, long n) {
+        return new CudaStorage(this, allocator, allocator.allocate(Math.max(1, n) * dtype.byteSize()), dtype, n);
+    }
+
+    void untrack(CudaStorage s) {
+        if (s.scope instanceof CudaScope sc) sc.storages.remove(s);
+        s.scope = null;
+    }
+
+    @Override
+    public Scope openScope() {
+        enter();
+        CudaScope s = new CudaScope(Thread.currentThread());
+        scopes.get().push(s);
+        return s;
+    }
+
+    private final class CudaScope implements Scope {
+        final Set<CudaStorage> storages = Collections.newSetFromMap(new IdentityHashMap<>());
+        final Thread thread;
+        boolean open = true;
+
+        CudaScope(Thread thread) { this.thread = thread; }
+
+        void track(CudaStorage s) {
+            storages.add(s);
+            s.scope = this;
+        }
+
+        @Override
+        public <T> T keep(T t) {
+            if (!open) throw new IllegalStateException("keep on a closed scope");
+            keepObject(t, Collections.newSetFromMap(new IdentityHashMap<>()));
+            return t;
+        }
+
+        private void keepObject(Object o, Set<Object> seen) {
+            if (o == null || !seen.add(o)) return;
+            switch (o) {
+                case Tensor t -> {
+                    if (t.storage() instanceof CudaStorage s && s.scope == this) {
+                        storages.remove(s);
+                        s.scope = null;
+                        CudaScope parent = parentOf(this);
+                        if (parent != null) parent.track(s);
+                    }
+                }
+                case Iterable<?> it -> { for (Object e : it) keepObject(e, seen); }
+                case Map<?, ?> m -> { for (Object e : m.values()) keepObject(e, seen); }
+                case Object[] arr -> { for (Object e : arr) keepObject(e, seen); }
+                case Record r -> {
+                    for (RecordComponent rc : r.getClass().getRecordComponents()) {
+                        try {
+                            rc.getAccessor().setAccessible(true);
+                            keepObject(rc.getAccessor().invoke(r), seen);
+                        } catch (ReflectiveOperationException | RuntimeException e) {
+                            throw new IllegalArgumentException("keep: cannot read component " + rc.getName() + " of " + r.getClass().getName(), e);
+                        }
+                    }
+                }
+                default -> { }
+            }
+        }
+
+        @Override
+        public void close() {
+            if (!open) return;
+            if (Thread.currentThread() != thread) throw new IllegalStateException("a scope must be closed by the thread that opened it");
+            open = false;
+            ArrayDeque<CudaScope> stack = scopes.get();
+            // closing an outer scope closes the inner ones still open
+            while (!stack.isEmpty() && stack.peek() != this) stack.peek().close();
+            stack.remove(this);
+            for (CudaStorage s : List.copyOf(storages)) {
+                s.scope = null;
+                s.release();
+            }
+            storages.clear();
+        }
+    }
+
+    private CudaScope parentOf(CudaScope s) {
+        boolean found = false;
+        for (CudaScope c : scopes.get()) {   // iterates innermost first
+            if (found) return c;
+            if (c == s) found = true;
+        }
+        return null;
+    }
+
+    // ---- kernels ------------------------------------------------------------------------------
+
+    private static String suffix(DType t) {
+        return switch (t) { case F32 -> "f32"; case F16 -> "f16"; case BF16 -> "bf16"; };
+    }
+
+    static String readResource(String file) {
+        try (InputStream in = CudaBackend.class.getResourceAsStream(RESOURCE_DIR + file)) {
+            if (in == null) throw new IllegalStateException("kernel source " + RESOURCE_DIR + file + " is missing from the classpath");
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read kernel source " + file, e);
+        }
+    }
+
+    private synchronized MemorySegment function(String file, String kernel) {
+        MemorySegment f = functions.get(kernel);
+        if (f != null) return f;
+        MemorySegment module = modules.get(file);
+        if (module == null) {
+            module = loadModule(file);
+            modules.put(file, module);
+        }
+        f = driver.moduleGetFunction(module, kernel);
+        functions.put(kernel, f);
+        return f;
+    }
+
+    private MemorySegment loadModule(String file) {
+        String source = readResource(file + ".cu");
+        Map<String, String> headers = Map.of("common.cuh", readResource("common.cuh"));
+        int cc = info.computeCapability();
+        List<String> options = List.of();
+        String key = KernelCache.key(source, headers, "sm_" + cc, nvrtc.version(), options);
+        Nvrtc.Image image = cache.load(file, key).orElse(null);
+        if (image == null) {
+            long t0 = System.nanoTime();
+            image = nvrtc.compile(file + ".cu", source, headers, cc, options);
+            LOG.info("compiled {}.cu for {} in {} ms ({} bytes of {})", file, image.arch(), (System.nanoTime() - t0) / 1_000_000,
+                    image.bytes().length, image.isCubin() ? "CUBIN" : "PTX");
+            cache.store(file, key, image);
+        }
+        byte[] bytes = image.bytes();
+        MemorySegment img = arena.allocate(bytes.length + 1L);   // PTX must be NUL-terminated
+        MemorySegment.copy(bytes, 0, img, JAVA_BYTE, 0, bytes.length);
+        return driver.moduleLoadData(img, file + ".cu");
+    }
+
+    /** Broadcast/permutation index arithmetic passed by value to kernels (struct Index6 in common.cuh). */
+    private record Index6(int rank, boolean contiguous, long[] shape, long[] sa, long[] sb) {
+        static final int MAX = 6;
+        static final long BYTES = 8 + 3 * 8 * MAX;
+
+        MemorySegment write(Arena a) {
+            MemorySegment s = a.allocate(BYTES, 8);
+            s.set(JAVA_INT, 0, rank);
+            s.set(JAVA_INT, 4, contiguous ? 1 : 0);
+            for (int i = 0; i < rank; i++) {
+                s.set(JAVA_LONG, 8 + 8L * i, shape[i]);
+                s.set(JAVA_LONG, 8 + 8L * (MAX + i), sa[i]);
+                s.set(JAVA_LONG, 8 + 8L * (2 * MAX + i), sb == null ? 0 : sb[i]);
+            }
+            return s;
+        }
+    }
+
+    private void launch(String file, String kernel, long gridX, int gridY, int block, int sharedBytes, Object... args) {
+        if (gridX <= 0 || gridY <= 0) return;
+        MemorySegment f = function(file, kernel);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment params = a.allocate(ADDRESS, args.length);
+            for (int i = 0; i < args.length; i++) {
+                MemorySegment v = switch (args[i]) {
+                    case Long l -> a.allocateFrom(JAVA_LONG, l);
+                    case Integer n -> a.allocateFrom(JAVA_INT, n);
+                    case Float x -> a.allocateFrom(JAVA_FLOAT, x);
+                    case Index6 ix -> ix.write(a);
+                    default -> throw new IllegalArgumentException("kernel argument of type " + args[i].getClass());
+                };
+                params.setAtIndex(ADDRESS, i, v);
+            }
+            driver.launch(kernel, f, Math.toIntExact(gridX), gridY, 1, block, 1, 1, sharedBytes, stream, params);
+        }
+    }
+
+    /** A 1-D grid-stride launch over n elements. */
+    private void launchN(String file, String kernel, long n, Object... args) {
+        if (n == 0) return;
+        launch(file, kernel, Math.min(Math.ceilDiv(n, THREADS), 1L << 16), 1, THREADS, 0, args);
+    }
+
+    // ---- moving data -------------------------------------------------------------------------
+
+    /** Device address of t's first element (t must live on this backend). */
+    private static long ptr(Tensor t) {
+        CudaStorage s = (CudaStorage) t.storage();
+        return s.pointer() + t.offset() * s.dtype().byteSize();
+    }
+
+    /** Inputs of an op: device pointers in the compute type, with temporaries freed when the op is queued. */
+    private final class Inputs implements AutoCloseable {
+        final List<CudaStorage> temps = new ArrayList<>(2);
+
+        long of(Tensor t) {
+            if (t.storage() instanceof CudaStorage s && s.owner() == CudaBackend.this && s.dtype() == computeType) return ptr(t);
+            CudaStorage tmp = temp(computeType, t.numel());
+            temps.add(tmp);
+            copyInto(t, computeType, tmp.pointer());
+            return tmp.pointer();
+        }
+
+        @Override
+        public void close() { for (CudaStorage s : temps) s.release(); }
+    }
+
+    private boolean ours(Tensor t) { return t.storage() instanceof CudaStorage s && s.owner() == this; }
+
+    /** Writes t, converted to {@code dtype}, to device address {@code dst}. */
+    private void copyInto(Tensor t, DType dtype, long dst) {
+        long n = t.numel();
+        if (n == 0) return;
+        if (ours(t)) {
+            if (t.dtype() == dtype) driver.memcpyDtoDAsync(dst, ptr(t), n * dtype.byteSize(), stream);
+            else launchN("elementwise", "cast_" + suffix(t.dtype()) + "_" + suffix(dtype), n, ptr(t), dst, n);
+            return;
+        }
+        if (t.device().kind() == Device.Kind.META) throw new IllegalArgumentException("cannot upload a meta tensor (it has no data): " + t);
+        int bs = dtype.byteSize();
+        if (t.storage() instanceof SegmentStorage ss && ss.dtype() == dtype) {
+            // mapped weights already in the right format: straight from the file's pages
+            driver.memcpyHtoDAsync(dst, ss.segment().asSlice(t.offset() * bs, n * bs), n * bs, stream);
+            return;
+        }
+        int chunk = (int) Math.min(n, 1 << 22);
+        float[] f = new float[chunk];
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment host = a.allocate((long) chunk * bs, 8);
+            for (long at = 0; at < n; at += chunk) {
+                int c = (int) Math.min(chunk, n - at);
+                t.storage().readFloats(t.offset() + at, f, 0, c);
+                switch (dtype) {
+                    case F32 -> MemorySegment.copy(f, 0, host, JAVA_FLOAT, 0, c);
+                    case F16 -> { for (int i = 0; i < c; i++) host.setAtIndex(JAVA_SHORT, i, DType.f32ToF16(f[i])); }
+                    case BF16 -> { for (int i = 0; i < c; i++) host.setAtIndex(JAVA_SHORT, i, DType.f32ToBf16(f[i])); }
+                }
+                // from pageable memory the call returns once the bytes are staged: host may be reused
+                driver.memcpyHtoDAsync(dst + at * bs, host, (long) c * bs, stream);
+            }
+        }
+    }
+
+    void download(long src, DType dtype, float[] dst, int dstOffset, int count) {
+        enter();
+        if (count == 0) return;
+        int bs = dtype.byteSize();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment host = a.allocate((long) count * bs, 8);
+            driver.memcpyDtoHAsync(host, src, (long) count * bs, stream);
+            driver.streamSynchronize(stream);
+            switch (dtype) {
+                case F32 -> MemorySegment.copy(host, JAVA_FLOAT, 0, dst, dstOffset, count);
+                case F16 -> { for (int i = 0; i < count; i++) dst[dstOffset + i] = DType.f16ToF32(host.getAtIndex(JAVA_SHORT, i)); }
+                case BF16 -> { for (int i = 0; i < count; i++) dst[dstOffset + i] = DType.bf16ToF32(host.getAtIndex(JAVA_SHORT, i)); }
+            }
+        }
+    }
+
+    @Override
+    public Tensor upload(Tensor t, DType dtype) {
+        enter();
+        if (ours(t) && t.dtype() == dtype) return t;
+        Tensor out = alloc(dtype, t.shape());
+        copyInto(t, dtype, ptr(out));
+        return out;
+    }
+
+    @Override
+    public Tensor zeros(int... shape) {
+        enter();
+        Tensor out = alloc(computeType, shape);
+        if (out.numel() > 0) driver.memsetD8Async(ptr(out), (byte) 0, out.numel() * computeType.byteSize(), stream);
+        return out;
+    }
+
+    @Override
+    public Tensor full(float value, int... shape) {
+        enter();
+        Tensor out = alloc(computeType, shape);
+        launchN("elementwise", "fill_" + suffix(computeType), out.numel(), ptr(out), out.numel(), value);
+        return out;
+    }
+
+    // ---- linear algebra ----------------------------------------------------------------------
+
+    private int cudaType() {
+        return switch (computeType) { case F32 -> Cublas.CUDA_R_32F; case F16 -> Cublas.CUDA_R_16F; case BF16 -> Cublas.CUDA_R_16BF; };
+    }
+
+    @Override
+    public Tensor matmul(Tensor a, Tensor b) {
+        enter();
+        if (a.rank() < 2 || b.rank() < 2) throw new IllegalArgumentException("matmul needs rank >= 2, got " + a + " and " + b);
+        int m = a.dim(-2), k = a.dim(-1), n = b.dim(-1);
+        if (b.dim(-2) != k) throw new IllegalArgumentException("matmul inner dimensions differ: " + a + " @ " + b);
+        int[] ab = Arrays.copyOf(a.shape(), a.rank() - 2), bb = Arrays.copyOf(b.shape(), b.rank() - 2);
+        int[] batch = Shapes.broadcast(ab, bb);
+        long nb = Shapes.numel(batch), na = Shapes.numel(ab), nbb = Shapes.numel(bb);
+        int[] outShape = Arrays.copyOf(batch, batch.length + 2);
+        outShape[batch.length] = m;
+        outShape[batch.length + 1] = n;
+        Tensor out = alloc(computeType, outShape);
+        if (out.numel() == 0) return out;
+        int type = cudaType();
+        try (Inputs in = new Inputs()) {
+            long pa = in.of(a), pb = in.of(b), pc = ptr(out);
+            if (k == 0) {
+                driver.memsetD8Async(pc, (byte) 0, out.numel() * computeType.byteSize(), stream);
+                return out;
+            }
+            int bs = computeType.byteSize();
+            // row-major C = A B is column-major C^T = B^T A^T: cuBLAS's (m, n, k) = (n, m, k), A and B swapped
+            if ((na == nb || na == 1) && (nbb == nb || nbb == 1)) {
+                blas.gemmStridedBatchedEx(blasHandle, Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, n, m, k, one,
+                        pb, type, n, nbb == 1 ? 0 : (long) k * n, pa, type, k, na == 1 ? 0 : (long) m * k,
+                        zero, pc, type, n, (long) m * n, Math.toIntExact(nb), Cublas.CUBLAS_COMPUTE_32F);
+            } else {
+                long[] ai = broadcastIndex(batch, ab), bi = broadcastIndex(batch, bb);
+                for (int i = 0; i < nb; i++) {
+                    blas.gemmEx(blasHandle, Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, n, m, k, one,
+                            pb + bi[i] * k * n * bs, type, n, pa + ai[i] * m * k * bs, type, k,
+                            zero, pc + (long) i * m * n * bs, type, n, Cublas.CUBLAS_COMPUTE_32F);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** For each batch index of {@code out}, the batch index of {@code src} it reads (numpy broadcasting). */
+    static long[] broadcastIndex(int[] out, int[] src) {
+        int r = out.length;
+        long[] st = Shapes.strides(src);
+        long[] srcStride = new long[r];
+        for (int i = 0; i < r; i++) {
+            int si = i - (r - src.length);
+            srcStride[i] = (si < 0 || src[si] == 1) ? 0 : st[si];
+        }
+        long n = Shapes.numel(out);
+        long[] map = new long[Math.toIntExact(n)];
+        long[] ost = Shapes.strides(out);
+        for (int i = 0; i < n; i++) {
+            long s = 0, rem = i;
+            for (int d = 0; d < r; d++) {
+                long c = rem / ost[d];
+                rem %= ost[d];
+                s += c * srcStride[d];
+            }
+            map[i] = s;
+        }
+        return map;
+    }
+
+    @Override
+    public Tensor linear(Tensor x, Tensor w, Tensor bias) {
+        return linear(x, w, bias, Epilogue.NONE);
+    }
+
+    /** What cuBLASLt applies to the product before writing it. */
+    public enum Epilogue {
+        NONE,
+        /**
+         * GELU in cuBLASLt's tanh approximation (not the erf form of {@link #gelu}): for models
+         * trained with approximate='tanh'.
+         */
+        GELU_TANH
+    }
+
+    /** x[..., in] @ w[out, in]^T (+ bias[out]), then the epilogue, in one cuBLASLt call when it can. */
+    public Tensor linear(Tensor x, Tensor w, Tensor bias, Epilogue epilogue) {
+        enter();
+        int in = x.dim(-1);
+        if (w.rank() != 2 || w.dim(1) != in) throw new IllegalArgumentException("linear: weight " + w + " does not take input " + x);
+        int o = w.dim(0);
+        if (bias != null && (bias.numel() != o)) throw new IllegalArgumentException("linear: bias " + bias + " is not of size " + o);
+        int rows = Math.toIntExact(x.numel() / Math.max(1, in));
+        int[] s = x.shape();
+        s[s.length - 1] = o;
+        Tensor out = alloc(computeType, s);
+        if (out.numel() == 0) return out;
+        try (Inputs ins = new Inputs()) {
+            long px = ins.of(x), pw = ins.of(w), pb = bias == null ? 0 : ins.of(bias), py = ptr(out);
+            if (in == 0) {
+                driver.memsetD8Async(py, (byte) 0, out.numel() * computeType.byteSize(), stream);
+                if (bias != null) launchN("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, pb, out.numel(), o, 1L);
+                if (epilogue == Epilogue.GELU_TANH) throw new UnsupportedOperationException("GELU epilogue of an empty product");
+                return out;
+            }
+            // column-major: C^T[o, rows] = W(col-major [in, o], transposed) x X^T (col-major [in, rows])
+            boolean aligned = (px | pw | py | pb) % 16 == 0;
+            if (aligned && ltMatmul(o, rows, in, pw, px, py, pb, epilogue)) return out;
+            if (epilogue != Epilogue.NONE) {
+                throw new CudaException("cuBLASLt has no algorithm for linear " + x + " x " + w + " with epilogue " + epilogue);
+            }
+            blas.gemmEx(blasHandle, Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, o, rows, in, one, pw, cudaType(), in,
+                    px, cudaType(), in, zero, py, cudaType(), o, Cublas.CUBLAS_COMPUTE_32F);
+            if (bias != null) launchN("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, pb, out.numel(), o, 1L);
+        }
+        return out;
+    }
+
+    private record LtKey(int m, int n, int k, boolean bias, Epilogue epilogue) {}
+
+    private record LtPlan(MemorySegment desc, MemorySegment a, MemorySegment b, MemorySegment c, MemorySegment algo) {}
+
+    /** D = op(A) B (+ bias) via cuBLASLt with a cached plan; false when the heuristic offers no algorithm. */
+    private synchronized boolean ltMatmul(int m, int n, int k, long pa, long pb, long pd, long bias, Epilogue epilogue) {
+        LtKey key = new LtKey(m, n, k, bias != 0, epilogue);
+        LtPlan plan = ltPlans.get(key);
+        if (plan == null && !ltPlans.containsKey(key)) {
+            if (ltWorkspace == 0) ltWorkspace = allocator.allocate(LT_WORKSPACE);
+            int type = cudaType();
+            MemorySegment desc = blas.matmulDesc(Cublas.CUBLAS_COMPUTE_32F, Cublas.CUDA_R_32F);
+            blas.descSetInt(desc, Cublas.DESC_TRANSA, Cublas.CUBLAS_OP_T);
+            blas.descSetInt(desc, Cublas.DESC_TRANSB, Cublas.CUBLAS_OP_N);
+            int epi = switch (epilogue) {
+                case NONE -> bias != 0 ? Cublas.EPILOGUE_BIAS : Cublas.EPILOGUE_DEFAULT;
+                case GELU_TANH -> bias != 0 ? Cublas.EPILOGUE_GELU_BIAS : Cublas.EPILOGUE_GELU;
+            };
+            blas.descSetInt(desc, Cublas.DESC_EPILOGUE, epi);
+            if (bias != 0) blas.descSetPointer(desc, Cublas.DESC_BIAS_POINTER, bias);
+            MemorySegment la = blas.layout(type, k, m, k), lb = blas.layout(type, k, n, k), lc = blas.layout(type, m, n, m);
+            MemorySegment algo = arena.allocate(64, 16);
+            if (blas.heuristic(ltHandle, desc, la, lb, lc, lc, LT_WORKSPACE, algo)) {
+                plan = new LtPlan(desc, la, lb, lc, algo);
+            } else {
+                LOG.debug("cuBLASLt heuristic has no algorithm for m={} n={} k={} {}; using cublasGemmEx", m, n, k, epilogue);
+                blas.descDestroy(desc);
+                blas.layoutDestroy(la);
+                blas.layoutDestroy(lb);
+                blas.layoutDestroy(lc);
+            }
+            ltPlans.put(key, plan);
+        }
+        if (plan == null) return false;
+        if (bias != 0) blas.descSetPointer(plan.desc(), Cublas.DESC_BIAS_POINTER, bias);
+        blas.ltMatmul(ltHandle, plan.desc(), one, pa, plan.a(), pb, plan.b(), zero, pd, plan.c(), pd, plan.c(), plan.algo(),
+                ltWorkspace, LT_WORKSPACE, stream, "m=" + m + " n=" + n + " k=" + k);
+        return true;
+    }
+
+    @Override
+    public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding) {
+        enter();
+        if (x.rank() != 4 || w.rank() != 4 || w.dim(1) != x.dim(1)) {
+            throw new IllegalArgumentException("conv2d: weight " + w + " does not take input " + x);
+        }
+        if (stride < 1) throw new IllegalArgumentException("conv2d: stride must be >= 1, got " + stride);
+        if (padding < 0) throw new IllegalArgumentException("conv2d: padding must be >= 0, got " + padding);
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
+        int o = w.dim(0), kh = w.dim(2), kw = w.dim(3);
+        int ho = (h + 2 * padding - kh) / stride + 1, wo = (wd + 2 * padding - kw) / stride + 1;
+        if (ho <= 0 || wo <= 0) throw new IllegalArgumentException("conv2d: kernel " + kh + "x" + kw + " larger than padded input " + x);
+        if (bias != null && bias.numel() != o) throw new IllegalArgumentException("conv2d: bias " + bias + " is not of size " + o);
+        Tensor out = alloc(computeType, n, o, ho, wo);
+        int ck = c * kh * kw;
+        long hw = (long) ho * wo;
+        int type = cudaType(), bs = computeType.byteSize();
+        String sfx = suffix(computeType);
+        try (Inputs in = new Inputs()) {
+            long px = in.of(x), pw = in.of(w), py = ptr(out);
+            // column-major: Y^T[hw, o] = col^T[hw, ck] x W^T[ck, o]
+            if (kh == 1 && kw == 1 && stride == 1 && padding == 0) {
+                blas.gemmStridedBatchedEx(blasHandle, Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, Math.toIntExact(hw), o, c, one,
+                        px, type, Math.toIntExact(hw), (long) c * hw, pw, type, c, 0, zero, py, type, Math.toIntExact(hw),
+                        (long) o * hw, n, Cublas.CUBLAS_COMPUTE_32F);
+            } else {
+                // im2col in pixel chunks of at most ~64M elements
+                long chunk = Math.max(1, Math.min(hw, (64L << 20) / ck));
+                CudaStorage col = temp(computeType, ck * chunk);
+                try {
+                    for (int b = 0; b < n; b++) {
+                        long xb = px + (long) b * c * h * wd * bs, yb = py + (long) b * o * hw * bs;
+                        for (long p0 = 0; p0 < hw; p0 += chunk) {
+                            long np = Math.min(chunk, hw - p0);
+                            launchN("shape", "im2col_" + sfx, ck * np, xb, col.pointer(), c, h, wd, kh, kw, stride, padding, ho, wo, p0, np);
+                            blas.gemmEx(blasHandle, Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, Math.toIntExact(np), o, ck, one,
+                                    col.pointer(), type, Math.toIntExact(np), pw, type, ck, zero, yb + p0 * bs, type,
+                                    Math.toIntExact(hw), Cublas.CUBLAS_COMPUTE_32F);
+                        }
+                    }
+                } finally {
+                    col.release();
+                }
+            }
+            if (bias != null) launchN("elementwise", "add_bias_" + sfx, out.numel(), py, in.of(bias), out.numel(), o, hw);
+        }
+        return out;
+    }
+
+    // ---- normalisation and activations -------------------------------------------------------
+
+    private static int rowThreads(long d) { return (int) Math.min(THREADS, Math.max(32, Math.ceilDiv(d, 32) * 32)); }
+
+    @Override
+    public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
+        enter();
+        if (x.rank() < 2) throw new IllegalArgumentException("groupNorm needs x[N, C, ...], got " + x);
+        int n = x.dim(0), c = x.dim(1);
+        if (groups <= 0 || c % groups != 0) throw new IllegalArgumentException("groupNorm: " + c + " channels do not split into " + groups + " groups");
+        if (gamma.numel() != c || beta.numel() != c) throw new IllegalArgumentException("groupNorm: gamma/beta must have " + c + " elements");
+        long spatial = x.numel() / Math.max(1, (long) n * c);
+        Tensor out = alloc(computeType, x.shape());
+        try (Inputs in = new Inputs()) {
+            launch("norm", "groupnorm_" + suffix(computeType), (long) n * groups, 1, THREADS, 0,
+                    in.of(x), in.of(gamma), in.of(beta), ptr(out), c, groups, spatial, eps, silu ? 1 : 0);
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
+        enter();
+        int d = x.dim(-1);
+        if (gamma.numel() != d || (beta != null && beta.numel() != d)) throw new IllegalArgumentException("layerNorm: gamma/beta must have " + d + " elements");
+        long rows = x.numel() / Math.max(1, d);
+        Tensor out = alloc(computeType, x.shape());
+        try (Inputs in = new Inputs()) {
+            long pg = in.of(gamma);
+            launch("norm", "layernorm_" + suffix(computeType), rows, 1, rowThreads(d), 0,
+                    in.of(x), pg, beta == null ? pg : in.of(beta), ptr(out), d, eps, beta == null ? 0 : 1);
+        }
+        return out;
+    }
+
+    private Tensor unary(Tensor x, int op, float a, float b) {
+        enter();
+        Tensor out = alloc(computeType, x.shape());
+        try (Inputs in = new Inputs()) {
+            launchN("elementwise", "unary_" + suffix(computeType), x.numel(), in.of(x), ptr(out), x.numel(), op, a, b);
+        }
+        return out;
+    }
+
+    @Override public Tensor silu(Tensor x) { return unary(x, 0, 0f, 0f); }
+    @Override public Tensor gelu(Tensor x) { return unary(x, 1, 0f, 0f); }
+    @Override public Tensor quickGelu(Tensor x) { return unary(x, 2, 0f, 0f); }
+    @Override public Tensor exp(Tensor x) { return unary(x, 3, 0f, 0f); }
+    @Override public Tensor affine(Tensor x, float scale, float shift) { return unary(x, 4, scale, shift); }
+
+    @Override
+    public Tensor clamp(Tensor x, float min, float max) {
+        if (min > max) throw new IllegalArgumentException("clamp: min " + min + " > max " + max);
+        return unary(x, 5, min, max);
+    }
+
+    @Override
+    public Tensor geglu(Tensor x) {
+        enter();
+        int d2 = x.dim(-1);
+        if (d2 % 2 != 0) throw new IllegalArgumentException("geglu needs an even last dimension, got " + x);
+        int d = d2 / 2;
+        long rows = x.numel() / Math.max(1, d2);
+        int[] s = x.shape();
+        s[s.length - 1] = d;
+        Tensor out = alloc(computeType, s);
+        try (Inputs in = new Inputs()) {
+            launchN("elementwise", "geglu_" + suffix(computeType), rows * d, in.of(x), ptr(out), rows, d);
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor softmax(Tensor x) {
+        enter();
+        int d = x.dim(-1);
+        long rows = x.numel() / Math.max(1, d);
+        Tensor out = alloc(computeType, x.shape());
+        if (d == 0) return out;
+        try (Inputs in = new Inputs()) {
+            launch("norm", "softmax_" + suffix(computeType), rows, 1, rowThreads(d), 0, in.of(x), ptr(out), d);
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor attention(Tensor q, Tensor k, Tensor v, boolean causal) {
+        enter();
+        if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4) throw new IllegalArgumentException("attention takes [B, H, S, D] tensors");
+        int b = q.dim(0), h = q.dim(1), sq = q.dim(2), d = q.dim(3), sk = k.dim(2), dv = v.dim(3);
+        if (k.dim(0) != b || k.dim(1) != h || k.dim(3) != d || v.dim(0) != b || v.dim(1) != h || v.dim(2) != sk) {
+            throw new IllegalArgumentException("attention shapes disagree: q " + q + ", k " + k + ", v " + v);
+        }
+        int dmax = Math.max(d, dv);
+        int bucket, bk;
+        if (dmax <= 32) { bucket = 32; bk = 64; }
+        else if (dmax <= 64) { bucket = 64; bk = 64; }
+        else if (dmax <= 128) { bucket = 128; bk = 32; }
+        else if (dmax <= 256) { bucket = 256; bk = 8; }
+        else throw new IllegalArgumentException("attention: head size " + dmax + " > 256 is not supported on CUDA");
+        int bq = 16;
+        int shared = 4 * (bq * (bucket + 1) + 2 * bk * (bucket + 1) + bq * (bk + 1));
+        Tensor out = alloc(computeType, b, h, sq, dv);
+        if (out.numel() == 0) return out;
+        try (Inputs in = new Inputs()) {
+            long pq = in.of(q), pk = in.of(k), pv = in.of(v);
+            if (sk == 0) {
+                driver.memsetD8Async(ptr(out), (byte) 0, out.numel() * computeType.byteSize(), stream);
+                return out;
+            }
+            launch("attention", "flash_attn_" + suffix(computeType) + "_d" + bucket, Math.ceilDiv(sq, bq), b * h, 128, shared,
+                    pq, pk, pv, ptr(out), sq, sk, d, dv, (float) (1.0 / Math.sqrt(d)), causal ? 1 : 0);
+        }
+        return out;
+    }
+
+    // ---- elementwise -------------------------------------------------------------------------
+
+    private Tensor binary(Tensor a, Tensor b, int op) {
+        enter();
+        int[] s = Shapes.broadcast(a.shape(), b.shape());
+        if (s.length > Index6.MAX) throw new IllegalArgumentException("broadcast of rank " + s.length + " > " + Index6.MAX + " on CUDA");
+        Tensor out = alloc(computeType, s);
+        boolean contiguous = Arrays.equals(a.shape(), s) && Arrays.equals(b.shape(), s);
+        Index6 ix = new Index6(s.length, contiguous, toLong(s), broadcastStrides(s, a.shape()), broadcastStrides(s, b.shape()));
+        try (Inputs in = new Inputs()) {
+            launchN("elementwise", "binary_" + suffix(computeType), out.numel(), in.of(a), in.of(b), ptr(out), out.numel(), op, ix);
+        }
+        return out;
+    }
+
+    private static long[] toLong(int[] s) {
+        long[] r = new long[s.length];
+        for (int i = 0; i < s.length; i++) r[i] = s[i];
+        return r;
+    }
+
+    private static long[] broadcastStrides(int[] out, int[] src) {
+        int r = out.length;
+        long[] st = Shapes.strides(src);
+        long[] res = new long[r];
+        for (int i = 0; i < r; i++) {
+            int si = i - (r - src.length);
+            res[i] = (si < 0 || src[si] == 1) ? 0 : st[si];
+        }
+        return res;
+    }
+
+    @Override public Tensor add(Tensor a, Tensor b) { return binary(a, b, 0); }
+    @Override public Tensor sub(Tensor a, Tensor b) { return binary(a, b, 1); }
+    @Override public Tensor mul(Tensor a, Tensor b) { return binary(a, b, 2); }
+    @Override public Tensor div(Tensor a, Tensor b) { return binary(a, b, 3); }
+
+    // ---- shape -------------------------------------------------------------------------------
+
+    private void copyRows(long src, long dst, long outer, long len, long srcStride, long srcOff, long dstStride, long dstOff) {
+        launchN("shape", "copy_rows_" + suffix(computeType), outer * len, src, dst, outer, len, srcStride, srcOff, dstStride, dstOff);
+    }
+
+    @Override
+    public Tensor concat(int dim, List<Tensor> parts) {
+        enter();
+        if (parts.isEmpty()) throw new IllegalArgumentException("concat of nothing");
+        int[] s0 = parts.get(0).shape();
+        int d = Shapes.normDim(dim, s0.length);
+        int total = 0;
+        for (Tensor t : parts) {
+            int[] s = t.shape();
+            if (s.length != s0.length) throw new IllegalArgumentException("concat of tensors of different ranks: " + t + " and " + parts.get(0));
+            for (int i = 0; i < s0.length; i++) {
+                if (i != d && s[i] != s0[i]) throw new IllegalArgumentException("concat along " + d + " of mismatched " + t + " and " + parts.get(0));
+            }
+            total += s[d];
+        }
+        long outer = 1, inner = 1;
+        for (int i = 0; i < d; i++) outer *= s0[i];
+        for (int i = d + 1; i < s0.length; i++) inner *= s0[i];
+        int[] os = s0.clone();
+        os[d] = total;
+        Tensor out = alloc(computeType, os);
+        long at = 0;
+        try (Inputs in = new Inputs()) {
+            for (Tensor t : parts) {
+                long len = t.dim(d) * inner;
+                if (len > 0) copyRows(in.of(t), ptr(out), outer, len, len, 0, total * inner, at);
+                at += len;
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public List<Tensor> split(Tensor x, int dim, int... sizes) {
+        int d = Shapes.normDim(dim, x.rank());
+        if (Arrays.stream(sizes).sum() != x.dim(d)) {
+            throw new IllegalArgumentException("split sizes " + Arrays.toString(sizes) + " do not add up to " + x.dim(d));
+        }
+        List<Tensor> parts = new ArrayList<>(sizes.length);
+        int at = 0;
+        for (int s : sizes) {
+            parts.add(narrow(x, d, at, s));
+            at += s;
+        }
+        return parts;
+    }
+
+    @Override
+    public Tensor narrow(Tensor x, int dim, int start, int length) {
+        enter();
+        int[] s = x.shape();
+        int d = Shapes.normDim(dim, s.length);
+        if (start < 0 || length < 0 || start + length > s[d]) {
+            throw new IndexOutOfBoundsException("narrow [" + start + ", " + (start + length) + ") of dimension " + d + " of " + x);
+        }
+        long outer = 1, inner = 1;
+        for (int i = 0; i < d; i++) outer *= s[i];
+        for (int i = d + 1; i < s.length; i++) inner *= s[i];
+        int[] os = s.clone();
+        os[d] = length;
+        Tensor out = alloc(computeType, os);
+        long len = length * inner;
+        try (Inputs in = new Inputs()) {
+            if (len > 0) copyRows(in.of(x), ptr(out), outer, len, s[d] * inner, start * inner, len, 0);
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor permute(Tensor x, int... perm) {
+        enter();
+        int[] s = x.shape();
+        int r = s.length;
+        if (perm.length != r) throw new IllegalArgumentException("permute " + Arrays.toString(perm) + " of rank-" + r + " tensor");
+        if (r > Index6.MAX) throw new IllegalArgumentException("permute of rank " + r + " > " + Index6.MAX + " on CUDA");
+        boolean[] seen = new boolean[r];
+        int[] os = new int[r];
+        long[] st = Shapes.strides(s), pst = new long[r];
+        for (int i = 0; i < r; i++) {
+            if (perm[i] < 0 || perm[i] >= r || seen[perm[i]]) throw new IllegalArgumentException("permute " + Arrays.toString(perm) + " is not a permutation of 0.." + (r - 1));
+            seen[perm[i]] = true;
+            os[i] = s[perm[i]];
+            pst[i] = st[perm[i]];
+        }
+        Tensor out = alloc(computeType, os);
+        try (Inputs in = new Inputs()) {
+            launchN("shape", "permute_" + suffix(computeType), out.numel(), in.of(x), ptr(out), out.numel(),
+                    new Index6(r, false, toLong(os), pst, null));
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor upsampleNearest2x(Tensor x) {
+        enter();
+        if (x.rank() != 4) throw new IllegalArgumentException("upsampleNearest2x takes x[N, C, H, W], got " + x);
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+        Tensor out = alloc(computeType, n, c, 2 * h, 2 * w);
+        try (Inputs in = new Inputs()) {
+            launchN("shape", "upsample2x_" + suffix(computeType), out.numel(), in.of(x), ptr(out), (long) n * c, h, w);
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor embedding(Tensor table, int[] ids) {
+        enter();
+        if (table.rank() != 2) throw new IllegalArgumentException("embedding table must be [V, D], got " + table);
+        int v = table.dim(0), d = table.dim(1);
+        for (int id : ids) if (id < 0 || id >= v) throw new IndexOutOfBoundsException("token id " + id + " outside vocabulary of " + v);
+        Tensor out = alloc(computeType, ids.length, d);
+        if (ids.length == 0) return out;
+        CudaStorage idBuf = new CudaStorage(this, allocator, allocator.allocate(4L * ids.length), DType.F32, ids.length);
+        try (Inputs in = new Inputs(); Arena a = Arena.ofConfined()) {
+            driver.memcpyHtoDAsync(idBuf.pointer(), a.allocateFrom(JAVA_INT, ids), 4L * ids.length, stream);
+            launchN("shape", "embedding_" + suffix(computeType), (long) ids.length * d, in.of(table), idBuf.pointer(), ptr(out), ids.length, d);
+        } finally {
+            idBuf.release();
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor sum(Tensor x, int dim, boolean keepDim) {
+        enter();
+        int[] s = x.shape();
+        int d = Shapes.normDim(dim, s.length);
+        long outer = 1, inner = 1;
+        for (int i = 0; i < d; i++) outer *= s[i];
+        for (int i = d + 1; i < s.length; i++) inner *= s[i];
+        int[] os;
+        if (keepDim) {
+            os = s.clone();
+            os[d] = 1;
+        } else {
+            os = new int[s.length - 1];
+            for (int i = 0, j = 0; i < s.length; i++) if (i != d) os[j++] = s[i];
+        }
+        Tensor out = alloc(computeType, os);
+        try (Inputs in = new Inputs()) {
+            launchN("norm", "sum_" + suffix(computeType), outer * inner, in.of(x), ptr(out), outer, s[d], inner);
+        }
+        return out;
+    }
+
+    // ---- lifecycle ---------------------------------------------------------------------------
+
+    /** Frees every device block, the library handles, the stream and the context reference. */
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        enter();
+        driver.streamSynchronize(stream);
+        closed = true;
+        for (LtPlan p : ltPlans.values()) {
+            if (p == null) continue;
+            blas.descDestroy(p.desc());
+            blas.layoutDestroy(p.a());
+            blas.layoutDestroy(p.b());
+            blas.layoutDestroy(p.c());
+        }
+        ltPlans.clear();
+        blas.ltDestroy(ltHandle);
+        blas.destroy(blasHandle);
+        allocator.releaseAll();
+        for (MemorySegment m : modules.values()) driver.moduleUnload(m);
+        modules.clear();
+        functions.clear();
+        driver.streamDestroy(stream);
+        driver.primaryContextRelease(cuDevice);
+        arena.close();
+    }
+
+    @Override
+    public String toString() { return "CudaBackend[" + info + ", " + computeType + "]"; }
+}

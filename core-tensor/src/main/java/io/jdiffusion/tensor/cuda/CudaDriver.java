@@ -1,0 +1,389 @@
+package io.jdiffusion.tensor.cuda;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The CUDA driver API (libcuda.so.1) through FFM downcalls. Handles (CUcontext, CUstream, ...)
+ * are opaque pointers, device pointers are {@code long}s (CUdeviceptr is 64-bit). Every wrapper
+ * checks the CUresult and throws {@link CudaException} with CUDA's error name and string.
+ * Entry points with a _v2 suffix are the ones cuda.h maps the plain names to.
+ */
+final class CudaDriver {
+    static final int CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK = 8;
+    static final int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
+    static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
+    static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
+    static final int CUDA_ERROR_NO_DEVICE = 100;
+
+    final NativeLibrary lib;
+    private final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName,
+            cuDeviceGetAttribute, cuDeviceTotalMem, cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease,
+            cuCtxSetCurrent, cuCtxSynchronize, cuMemAlloc, cuMemFree, cuMemAllocAsync, cuMemFreeAsync,
+            cuMemGetInfo, cuMemcpyHtoD, cuMemcpyDtoH, cuMemcpyHtoDAsync, cuMemcpyDtoHAsync,
+            cuMemcpyDtoDAsync, cuMemsetD8Async, cuStreamCreate, cuStreamSynchronize, cuStreamDestroy,
+            cuEventCreate, cuEventRecord, cuEventSynchronize, cuEventElapsedTime, cuEventDestroy,
+            cuModuleLoadData, cuModuleGetFunction, cuModuleUnload, cuLaunchKernel, cuGetErrorName,
+            cuGetErrorString;
+
+    private CudaDriver(NativeLibrary l) {
+        lib = l;
+        cuInit = l.fn("cuInit", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        cuDriverGetVersion = l.fn("cuDriverGetVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuDeviceGetCount = l.fn("cuDeviceGetCount", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuDeviceGet = l.fn("cuDeviceGet", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        cuDeviceGetName = l.fn("cuDeviceGetName", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        cuDeviceGetAttribute = l.fn("cuDeviceGetAttribute", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        cuDeviceTotalMem = l.fn("cuDeviceTotalMem_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        cuDevicePrimaryCtxRetain = l.fn("cuDevicePrimaryCtxRetain", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        cuDevicePrimaryCtxRelease = l.fn("cuDevicePrimaryCtxRelease_v2", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        cuCtxSetCurrent = l.fn("cuCtxSetCurrent", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuCtxSynchronize = l.fn("cuCtxSynchronize", FunctionDescriptor.of(JAVA_INT));
+        cuMemAlloc = l.fn("cuMemAlloc_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+        cuMemFree = l.fn("cuMemFree_v2", FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
+        cuMemAllocAsync = l.fn("cuMemAllocAsync", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS));
+        cuMemFreeAsync = l.fn("cuMemFreeAsync", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS));
+        cuMemGetInfo = l.fn("cuMemGetInfo_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        cuMemcpyHtoD = l.fn("cuMemcpyHtoD_v2", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG));
+        cuMemcpyDtoH = l.fn("cuMemcpyDtoH_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+        cuMemcpyHtoDAsync = l.fn("cuMemcpyHtoDAsync_v2", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS));
+        cuMemcpyDtoHAsync = l.fn("cuMemcpyDtoHAsync_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS));
+        cuMemcpyDtoDAsync = l.fn("cuMemcpyDtoDAsync_v2", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS));
+        cuMemsetD8Async = l.fn("cuMemsetD8Async", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_BYTE, JAVA_LONG, ADDRESS));
+        cuStreamCreate = l.fn("cuStreamCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        cuStreamSynchronize = l.fn("cuStreamSynchronize", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuStreamDestroy = l.fn("cuStreamDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuEventCreate = l.fn("cuEventCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        cuEventRecord = l.fn("cuEventRecord", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        cuEventSynchronize = l.fn("cuEventSynchronize", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        MethodHandle elapsed = l.optional("cuEventElapsedTime_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        cuEventElapsedTime = elapsed != null ? elapsed : l.fn("cuEventElapsedTime", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        cuEventDestroy = l.fn("cuEventDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuModuleLoadData = l.fn("cuModuleLoadData", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        cuModuleGetFunction = l.fn("cuModuleGetFunction", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        cuModuleUnload = l.fn("cuModuleUnload", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuLaunchKernel = l.fn("cuLaunchKernel", FunctionDescriptor.of(JAVA_INT, ADDRESS,
+                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        cuGetErrorName = l.fn("cuGetErrorName", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        cuGetErrorString = l.fn("cuGetErrorString", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    }
+
+    private static volatile CudaDriver instance;
+    private static volatile CudaUnavailableException failure;
+
+    /** The driver, loaded and cuInit'ed once; throws {@link CudaUnavailableException} saying why not. */
+    static CudaDriver get() {
+        CudaDriver d = instance;
+        if (d != null) return d;
+        synchronized (CudaDriver.class) {
+            if (instance != null) return instance;
+            if (failure != null) throw failure;
+            try {
+                CudaDriver drv = new CudaDriver(NativeLibrary.load("the CUDA driver", "libcuda.so.1", "libcuda.so"));
+                int rc = drv.rawInit();
+                if (rc == CUDA_ERROR_NO_DEVICE) {
+                    throw new CudaUnavailableException("no CUDA device: cuInit says " + drv.errorName(rc) + " (" + drv.errorString(rc)
+                            + "); the driver was loaded from " + drv.lib.location);
+                }
+                if (rc != 0) {
+                    throw new CudaUnavailableException("cuInit failed: " + drv.errorName(rc) + " (" + rc + "): " + drv.errorString(rc)
+                            + "; the driver was loaded from " + drv.lib.location);
+                }
+                instance = drv;
+                return drv;
+            } catch (CudaUnavailableException e) {
+                failure = e;
+                throw e;
+            }
+        }
+    }
+
+    private int rawInit() {
+        try {
+            return (int) cuInit.invokeExact(0);
+        } catch (Throwable t) {
+            throw new CudaUnavailableException("cuInit could not be called", t);
+        }
+    }
+
+    // ---- errors ------------------------------------------------------------------------------
+
+    String errorName(int rc) { return errorText(cuGetErrorName, rc, "CUDA_ERROR_" + rc); }
+
+    String errorString(int rc) { return errorText(cuGetErrorString, rc, ""); }
+
+    private static String errorText(MethodHandle h, int rc, String fallback) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(ADDRESS);
+            int r = (int) h.invokeExact(rc, p);
+            MemorySegment s = p.get(ADDRESS, 0);
+            if (r != 0 || s.equals(MemorySegment.NULL)) return fallback;
+            return s.reinterpret(4096).getString(0);
+        } catch (Throwable t) {
+            return fallback;
+        }
+    }
+
+    void check(String call, int rc) {
+        if (rc != 0) throw new CudaException(call, rc, errorName(rc), errorString(rc));
+    }
+
+    private static RuntimeException rethrow(String call, Throwable t) {
+        if (t instanceof RuntimeException r) return r;
+        if (t instanceof Error e) throw e;
+        return new CudaException(call + " could not be called: " + t, t);
+    }
+
+    // ---- device and context ------------------------------------------------------------------
+
+    int driverVersion() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            check("cuDriverGetVersion", (int) cuDriverGetVersion.invokeExact(v));
+            return v.get(JAVA_INT, 0);
+        } catch (Throwable t) { throw rethrow("cuDriverGetVersion", t); }
+    }
+
+    int deviceCount() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            check("cuDeviceGetCount", (int) cuDeviceGetCount.invokeExact(v));
+            return v.get(JAVA_INT, 0);
+        } catch (Throwable t) { throw rethrow("cuDeviceGetCount", t); }
+    }
+
+    int device(int ordinal) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            check("cuDeviceGet(" + ordinal + ")", (int) cuDeviceGet.invokeExact(v, ordinal));
+            return v.get(JAVA_INT, 0);
+        } catch (Throwable t) { throw rethrow("cuDeviceGet", t); }
+    }
+
+    String deviceName(int dev) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(256);
+            check("cuDeviceGetName", (int) cuDeviceGetName.invokeExact(s, 256, dev));
+            return s.getString(0);
+        } catch (Throwable t) { throw rethrow("cuDeviceGetName", t); }
+    }
+
+    int attribute(int dev, int attribute) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            check("cuDeviceGetAttribute(" + attribute + ")", (int) cuDeviceGetAttribute.invokeExact(v, attribute, dev));
+            return v.get(JAVA_INT, 0);
+        } catch (Throwable t) { throw rethrow("cuDeviceGetAttribute", t); }
+    }
+
+    long totalMemory(int dev) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_LONG);
+            check("cuDeviceTotalMem", (int) cuDeviceTotalMem.invokeExact(v, dev));
+            return v.get(JAVA_LONG, 0);
+        } catch (Throwable t) { throw rethrow("cuDeviceTotalMem", t); }
+    }
+
+    /** free and total bytes of the current context's device. */
+    long[] memInfo() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment f = a.allocate(JAVA_LONG), t = a.allocate(JAVA_LONG);
+            check("cuMemGetInfo", (int) cuMemGetInfo.invokeExact(f, t));
+            return new long[] {f.get(JAVA_LONG, 0), t.get(JAVA_LONG, 0)};
+        } catch (Throwable t) { throw rethrow("cuMemGetInfo", t); }
+    }
+
+    MemorySegment primaryContextRetain(int dev) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(ADDRESS);
+            check("cuDevicePrimaryCtxRetain", (int) cuDevicePrimaryCtxRetain.invokeExact(v, dev));
+            return v.get(ADDRESS, 0);
+        } catch (Throwable t) { throw rethrow("cuDevicePrimaryCtxRetain", t); }
+    }
+
+    void primaryContextRelease(int dev) {
+        try {
+            check("cuDevicePrimaryCtxRelease", (int) cuDevicePrimaryCtxRelease.invokeExact(dev));
+        } catch (Throwable t) { throw rethrow("cuDevicePrimaryCtxRelease", t); }
+    }
+
+    void setCurrent(MemorySegment ctx) {
+        try {
+            check("cuCtxSetCurrent", (int) cuCtxSetCurrent.invokeExact(ctx));
+        } catch (Throwable t) { throw rethrow("cuCtxSetCurrent", t); }
+    }
+
+    void synchronize() {
+        try {
+            check("cuCtxSynchronize", (int) cuCtxSynchronize.invokeExact());
+        } catch (Throwable t) { throw rethrow("cuCtxSynchronize", t); }
+    }
+
+    // ---- memory ------------------------------------------------------------------------------
+
+    /** cuMemAlloc; returns the status (callers retry after emptying caches on CUDA_ERROR_OUT_OF_MEMORY). */
+    int memAllocStatus(long bytes, long[] out) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_LONG);
+            int rc = (int) cuMemAlloc.invokeExact(v, bytes);
+            out[0] = v.get(JAVA_LONG, 0);
+            return rc;
+        } catch (Throwable t) { throw rethrow("cuMemAlloc", t); }
+    }
+
+    void memFree(long ptr) {
+        try {
+            check("cuMemFree", (int) cuMemFree.invokeExact(ptr));
+        } catch (Throwable t) { throw rethrow("cuMemFree", t); }
+    }
+
+    long memAllocAsync(long bytes, MemorySegment stream) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_LONG);
+            check("cuMemAllocAsync(" + bytes + " bytes)", (int) cuMemAllocAsync.invokeExact(v, bytes, stream));
+            return v.get(JAVA_LONG, 0);
+        } catch (Throwable t) { throw rethrow("cuMemAllocAsync", t); }
+    }
+
+    void memFreeAsync(long ptr, MemorySegment stream) {
+        try {
+            check("cuMemFreeAsync", (int) cuMemFreeAsync.invokeExact(ptr, stream));
+        } catch (Throwable t) { throw rethrow("cuMemFreeAsync", t); }
+    }
+
+    void memcpyHtoD(long dst, MemorySegment src, long bytes) {
+        try {
+            check("cuMemcpyHtoD", (int) cuMemcpyHtoD.invokeExact(dst, src, bytes));
+        } catch (Throwable t) { throw rethrow("cuMemcpyHtoD", t); }
+    }
+
+    void memcpyDtoH(MemorySegment dst, long src, long bytes) {
+        try {
+            check("cuMemcpyDtoH", (int) cuMemcpyDtoH.invokeExact(dst, src, bytes));
+        } catch (Throwable t) { throw rethrow("cuMemcpyDtoH", t); }
+    }
+
+    void memcpyHtoDAsync(long dst, MemorySegment src, long bytes, MemorySegment stream) {
+        try {
+            check("cuMemcpyHtoDAsync", (int) cuMemcpyHtoDAsync.invokeExact(dst, src, bytes, stream));
+        } catch (Throwable t) { throw rethrow("cuMemcpyHtoDAsync", t); }
+    }
+
+    void memcpyDtoHAsync(MemorySegment dst, long src, long bytes, MemorySegment stream) {
+        try {
+            check("cuMemcpyDtoHAsync", (int) cuMemcpyDtoHAsync.invokeExact(dst, src, bytes, stream));
+        } catch (Throwable t) { throw rethrow("cuMemcpyDtoHAsync", t); }
+    }
+
+    void memcpyDtoDAsync(long dst, long src, long bytes, MemorySegment stream) {
+        try {
+            check("cuMemcpyDtoDAsync", (int) cuMemcpyDtoDAsync.invokeExact(dst, src, bytes, stream));
+        } catch (Throwable t) { throw rethrow("cuMemcpyDtoDAsync", t); }
+    }
+
+    void memsetD8Async(long dst, byte value, long bytes, MemorySegment stream) {
+        try {
+            check("cuMemsetD8Async", (int) cuMemsetD8Async.invokeExact(dst, value, bytes, stream));
+        } catch (Throwable t) { throw rethrow("cuMemsetD8Async", t); }
+    }
+
+    // ---- streams and events ------------------------------------------------------------------
+
+    MemorySegment streamCreate() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(ADDRESS);
+            check("cuStreamCreate", (int) cuStreamCreate.invokeExact(v, 0));
+            return v.get(ADDRESS, 0);
+        } catch (Throwable t) { throw rethrow("cuStreamCreate", t); }
+    }
+
+    void streamSynchronize(MemorySegment stream) {
+        try {
+            check("cuStreamSynchronize", (int) cuStreamSynchronize.invokeExact(stream));
+        } catch (Throwable t) { throw rethrow("cuStreamSynchronize", t); }
+    }
+
+    void streamDestroy(MemorySegment stream) {
+        try {
+            check("cuStreamDestroy", (int) cuStreamDestroy.invokeExact(stream));
+        } catch (Throwable t) { throw rethrow("cuStreamDestroy", t); }
+    }
+
+    MemorySegment eventCreate() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(ADDRESS);
+            check("cuEventCreate", (int) cuEventCreate.invokeExact(v, 0));
+            return v.get(ADDRESS, 0);
+        } catch (Throwable t) { throw rethrow("cuEventCreate", t); }
+    }
+
+    void eventRecord(MemorySegment event, MemorySegment stream) {
+        try {
+            check("cuEventRecord", (int) cuEventRecord.invokeExact(event, stream));
+        } catch (Throwable t) { throw rethrow("cuEventRecord", t); }
+    }
+
+    void eventSynchronize(MemorySegment event) {
+        try {
+            check("cuEventSynchronize", (int) cuEventSynchronize.invokeExact(event));
+        } catch (Throwable t) { throw rethrow("cuEventSynchronize", t); }
+    }
+
+    float eventElapsedMillis(MemorySegment start, MemorySegment end) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_FLOAT);
+            check("cuEventElapsedTime", (int) cuEventElapsedTime.invokeExact(v, start, end));
+            return v.get(JAVA_FLOAT, 0);
+        } catch (Throwable t) { throw rethrow("cuEventElapsedTime", t); }
+    }
+
+    void eventDestroy(MemorySegment event) {
+        try {
+            check("cuEventDestroy", (int) cuEventDestroy.invokeExact(event));
+        } catch (Throwable t) { throw rethrow("cuEventDestroy", t); }
+    }
+
+    // ---- modules and launches ----------------------------------------------------------------
+
+    MemorySegment moduleLoadData(MemorySegment image, String what) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(ADDRESS);
+            check("cuModuleLoadData(" + what + ")", (int) cuModuleLoadData.invokeExact(v, image));
+            return v.get(ADDRESS, 0);
+        } catch (Throwable t) { throw rethrow("cuModuleLoadData", t); }
+    }
+
+    MemorySegment moduleGetFunction(MemorySegment module, String name) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(ADDRESS);
+            check("cuModuleGetFunction(" + name + ")", (int) cuModuleGetFunction.invokeExact(v, module, a.allocateFrom(name)));
+            return v.get(ADDRESS, 0);
+        } catch (Throwable t) { throw rethrow("cuModuleGetFunction", t); }
+    }
+
+    void moduleUnload(MemorySegment module) {
+        try {
+            check("cuModuleUnload", (int) cuModuleUnload.invokeExact(module));
+        } catch (Throwable t) { throw rethrow("cuModuleUnload", t); }
+    }
+
+    void launch(String name, MemorySegment function, int gx, int gy, int gz, int bx, int by, int bz,
+                int sharedBytes, MemorySegment stream, MemorySegment params) {
+        int rc;
+        try {
+            rc = (int) cuLaunchKernel.invokeExact(function, gx, gy, gz, bx, by, bz, sharedBytes, stream, params, MemorySegment.NULL);
+        } catch (Throwable t) { throw rethrow("cuLaunchKernel", t); }
+        if (rc != 0) {
+            check("cuLaunchKernel(" + name + ", grid " + gx + "x" + gy + "x" + gz + ", block " + bx + "x" + by + "x" + bz
+                    + ", shared " + sharedBytes + ")", rc);
+        }
+    }
+}

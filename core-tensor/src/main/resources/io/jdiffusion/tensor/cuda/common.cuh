@@ -1,0 +1,82 @@
+// Shared by every kernel source. NVRTC gets this file as an in-memory header; nvcc finds it
+// with -I (scripts/check-cuda-sources.sh). No host or CUDA headers: the 16-bit formats are
+// plain structs converted with PTX instructions and bit arithmetic, so NVRTC needs no include
+// path. All arithmetic is F32; F16/BF16 are storage formats only.
+#pragma once
+
+typedef long long i64;
+
+// math.h's INFINITY is not available under NVRTC without host headers
+#define NEG_INF __int_as_float(0xff800000)
+
+struct f16 { unsigned short x; };
+struct bf16 { unsigned short x; };
+
+__device__ __forceinline__ float to_f(float v) { return v; }
+__device__ __forceinline__ float to_f(f16 v) {
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(v.x));
+    return f;
+}
+__device__ __forceinline__ float to_f(bf16 v) { return __uint_as_float(((unsigned) v.x) << 16); }
+
+template <typename T> __device__ __forceinline__ T from_f(float v);
+template <> __device__ __forceinline__ float from_f<float>(float v) { return v; }
+template <> __device__ __forceinline__ f16 from_f<f16>(float v) {
+    f16 r;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(r.x) : "f"(v));   // round to nearest even, like torch's .half()
+    return r;
+}
+template <> __device__ __forceinline__ bf16 from_f<bf16>(float v) {
+    unsigned x = __float_as_uint(v);
+    bf16 r;
+    if ((x & 0x7fffffffu) > 0x7f800000u) r.x = (unsigned short) ((x >> 16) | 0x40u);   // NaN stays quiet
+    else r.x = (unsigned short) ((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);              // round to nearest even
+    return r;
+}
+
+// Index arithmetic for up to 6 dimensions (broadcasting and permutes): element strides of the
+// sources for each output dimension (0 where a source is broadcast).
+#define MAX_RANK 6
+struct Index6 {
+    int rank;
+    int contiguous;          // 1: every operand has the output's shape, index directly
+    i64 shape[MAX_RANK];     // output shape
+    i64 sa[MAX_RANK];        // strides of the first source
+    i64 sb[MAX_RANK];        // strides of the second source (binary ops)
+};
+
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+// Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the result.
+__device__ __forceinline__ float block_sum(float v, float* scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    v = warp_sum(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    float t = lane < nw ? scratch[lane] : 0.f;
+    return warp_sum(t);
+}
+__device__ __forceinline__ float block_max(float v, float* scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    v = warp_max(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    float t = lane < nw ? scratch[lane] : NEG_INF;
+    return warp_max(t);
+}
+
+__device__ __forceinline__ float silu_f(float v) { return v / (1.f + expf(-v)); }
+__device__ __forceinline__ float gelu_f(float v) { return 0.5f * v * (1.f + erff(v * 0.70710678118654752f)); }
+
+// Instantiate a kernel template for each storage type: M(suffix, type).
+#define FOR_EACH_TYPE(M) M(f32, float) M(f16, f16) M(bf16, bf16)

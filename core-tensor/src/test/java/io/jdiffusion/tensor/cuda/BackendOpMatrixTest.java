@@ -1,0 +1,286 @@
+package io.jdiffusion.tensor.cuda;
+
+import io.jdiffusion.tensor.Backend;
+import io.jdiffusion.tensor.Backends;
+import io.jdiffusion.tensor.DType;
+import io.jdiffusion.tensor.SegmentStorage;
+import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.cpu.CpuBackend;
+import io.jdiffusion.tensor.cuda.Naive.T;
+import io.jdiffusion.tensor.testing.TensorAssert;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+import java.util.stream.Stream;
+
+/**
+ * Every Backend op on every backend x storage dtype, against independent double-precision loops
+ * ({@link Naive}) on the same dtype-rounded inputs, and, for device backends, against
+ * {@link CpuBackend} too. CPU rows feed F16/BF16 inputs as mapped little-endian segments (the
+ * path weights take); CUDA rows upload them and compute with results stored in that dtype.
+ * CUDA rows are skipped (not failed) where no GPU, driver, NVRTC or cuBLAS is found, with the
+ * reason in the skip message.
+ */
+class BackendOpMatrixTest {
+    record Row(String backend, DType dtype) {
+        @Override public String toString() { return backend + "/" + dtype; }
+    }
+
+    record Case(String name, List<T> inputs, BiFunction<Backend, List<Tensor>, List<Tensor>> run,
+                Function<List<T>, List<T>> reference, boolean deviceOnly) {
+        @Override public String toString() { return name; }
+    }
+
+    /** |actual - expected| <= atol + rtol * |expected|, by the dtype results are stored in. */
+    record Tolerance(double atol, double rtol) {}
+
+    static Tolerance tolerance(DType stored) {
+        return switch (stored) {
+            case F32 -> new Tolerance(1e-4, 1e-4);
+            case F16 -> new Tolerance(2e-3, 2e-3);       // half an ulp is 2^-11 relative; two roundings at most
+            case BF16 -> new Tolerance(1e-2, 1.6e-2);    // half an ulp is 2^-8 relative
+        };
+    }
+
+    private static final Map<DType, CudaBackend> CUDA = new EnumMap<>(DType.class);
+
+    @AfterAll
+    static void closeBackends() {
+        CUDA.values().forEach(CudaBackend::close);
+        CUDA.clear();
+    }
+
+    static Backend backend(Row row) {
+        if (row.backend().equals("cpu")) return CpuBackend.INSTANCE;
+        Backends.CudaAvailability a = Backends.cudaAvailability();
+        Assumptions.assumeTrue(a.available(), "CUDA row skipped: " + a.reason());
+        return CUDA.computeIfAbsent(row.dtype(), dt -> CudaBackend.create(Backends.cudaDevice(), dt, 0));
+    }
+
+    static Stream<Arguments> matrix() {
+        List<Case> cases = cases();
+        List<Arguments> args = new ArrayList<>();
+        for (String be : List.of("cpu", "cuda")) {
+            for (DType dt : DType.values()) {
+                for (Case c : cases) args.add(Arguments.of(new Row(be, dt), c));
+            }
+        }
+        return args.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("matrix")
+    void op(Row row, Case c) {
+        if (c.deviceOnly()) Assumptions.assumeFalse(row.backend().equals("cpu"), "case " + c + " is about device storage");
+        Backend b = backend(row);
+        List<T> ins = c.inputs().stream().map(t -> round(t, row.dtype())).toList();
+        List<float[]> got = new ArrayList<>();
+        List<int[]> gotShapes = new ArrayList<>();
+        try (Backend.Scope scope = b.openScope()) {
+            List<Tensor> tensors = ins.stream().map(t -> tensor(b, row, t)).toList();
+            for (Tensor out : c.run().apply(b, tensors)) {
+                gotShapes.add(out.shape());
+                got.add(out.toFloatArray());
+            }
+        }
+        Tolerance tol = tolerance(b.computeType());
+        List<T> expected = c.reference().apply(ins);
+        check(row + " " + c + " vs naive", expected, got, gotShapes, tol);
+        if (!row.backend().equals("cpu") && !c.deviceOnly()) {
+            List<Tensor> cpuIns = ins.stream().map(t -> Tensor.of(t.data().clone(), t.shape())).toList();
+            List<T> cpu = c.run().apply(CpuBackend.INSTANCE, cpuIns).stream().map(t -> new T(t.toFloatArray(), t.shape())).toList();
+            check(row + " " + c + " vs CpuBackend", cpu, got, gotShapes, tol);
+        }
+    }
+
+    private static void check(String what, List<T> expected, List<float[]> got, List<int[]> shapes, Tolerance tol) {
+        Assertions.assertEquals(expected.size(), got.size(), what + ": number of results");
+        for (int i = 0; i < got.size(); i++) {
+            T e = expected.get(i);
+            String w = what + (got.size() > 1 ? " result " + i : "");
+            Assertions.assertArrayEquals(e.shape(), shapes.get(i), w + ": shape " + Arrays.toString(shapes.get(i)) + ", expected " + Arrays.toString(e.shape()));
+            float[] a = got.get(i);
+            int worst = -1;
+            double worstExcess = 0;
+            for (int j = 0; j < a.length; j++) {
+                double err = Math.abs((double) a[j] - e.data()[j]), allowed = tol.atol() + tol.rtol() * Math.abs(e.data()[j]);
+                if (!(err <= allowed) && (worst < 0 || err - allowed > worstExcess)) {
+                    worst = j;
+                    worstExcess = err - allowed;
+                }
+            }
+            if (worst >= 0) {
+                Assertions.fail(w + ": " + TensorAssert.diff(e.data(), a) + "; at [" + worst + "] expected " + e.data()[worst]
+                        + ", got " + a[worst] + " (allowed " + tol + ")");
+            }
+        }
+    }
+
+    static T round(T t, DType dt) {
+        float[] d = t.data().clone();
+        for (int i = 0; i < d.length; i++) {
+            d[i] = switch (dt) {
+                case F32 -> d[i];
+                case F16 -> DType.f16ToF32(DType.f32ToF16(d[i]));
+                case BF16 -> DType.bf16ToF32(DType.f32ToBf16(d[i]));
+            };
+        }
+        return new T(d, t.shape());
+    }
+
+    /** The input as the row stores it: CPU rows as heap F32 or mapped-style F16/BF16 segments, device rows uploaded. */
+    static Tensor tensor(Backend b, Row row, T t) {
+        Tensor host = Tensor.of(t.data().clone(), t.shape());
+        if (!row.backend().equals("cpu")) return b.upload(host, row.dtype());
+        if (row.dtype() == DType.F32) return host;
+        MemorySegment seg = Arena.ofAuto().allocate(2L * t.data().length, 2);
+        ValueLayout.OfShort le = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < t.data().length; i++) {
+            seg.setAtIndex(le, i, row.dtype() == DType.F16 ? DType.f32ToF16(t.data()[i]) : DType.f32ToBf16(t.data()[i]));
+        }
+        return new Tensor(new SegmentStorage(seg, row.dtype()), 0, t.shape());
+    }
+
+    // ---- the cases ---------------------------------------------------------------------------
+
+    private static final Random RNG = new Random(20261126);
+
+    static T u(int... shape) {
+        float[] d = new float[Naive.numel(shape)];
+        for (int i = 0; i < d.length; i++) d[i] = RNG.nextFloat() * 4 - 2;
+        return new T(d, shape);
+    }
+
+    /** Values in [0.5, 2] with random sign: safe denominators. */
+    static T away(int... shape) {
+        float[] d = new float[Naive.numel(shape)];
+        for (int i = 0; i < d.length; i++) d[i] = (0.5f + RNG.nextFloat() * 1.5f) * (RNG.nextBoolean() ? 1 : -1);
+        return new T(d, shape);
+    }
+
+    static T scaled(T t, float s) {
+        float[] d = t.data().clone();
+        for (int i = 0; i < d.length; i++) d[i] *= s;
+        return new T(d, t.shape());
+    }
+
+    static Case one(String name, List<T> in, BiFunction<Backend, List<Tensor>, Tensor> run, Function<List<T>, T> ref) {
+        return new Case(name, in, (b, t) -> List.of(run.apply(b, t)), t -> List.of(ref.apply(t)), false);
+    }
+
+    static Case unary(String name, Function<Backend, Function<Tensor, Tensor>> op, Naive.Un f) {
+        return one(name, List.of(u(4, 37)), (b, t) -> op.apply(b).apply(t.get(0)), t -> Naive.unary(t.get(0), f));
+    }
+
+    static List<Case> cases() {
+        List<Case> c = new ArrayList<>();
+        // ---- linear algebra
+        c.add(one("matmul batched", List.of(u(2, 3, 5, 7), u(2, 3, 7, 4)), (b, t) -> b.matmul(t.get(0), t.get(1)), t -> Naive.matmul(t.get(0), t.get(1))));
+        c.add(one("matmul shared right", List.of(u(3, 5, 7), u(7, 6)), (b, t) -> b.matmul(t.get(0), t.get(1)), t -> Naive.matmul(t.get(0), t.get(1))));
+        c.add(one("matmul cross broadcast", List.of(u(2, 1, 4, 3), u(1, 3, 3, 5)), (b, t) -> b.matmul(t.get(0), t.get(1)), t -> Naive.matmul(t.get(0), t.get(1))));
+        c.add(one("linear bias", List.of(u(2, 5, 24), u(16, 24), u(16)), (b, t) -> b.linear(t.get(0), t.get(1), t.get(2)),
+                t -> Naive.linear(t.get(0), t.get(1), t.get(2))));
+        c.add(one("linear no bias", List.of(u(7, 8), u(3, 8)), (b, t) -> b.linear(t.get(0), t.get(1), null), t -> Naive.linear(t.get(0), t.get(1), null)));
+        c.add(one("linear odd sizes", List.of(u(3, 13), u(11, 13), u(11)), (b, t) -> b.linear(t.get(0), t.get(1), t.get(2)),
+                t -> Naive.linear(t.get(0), t.get(1), t.get(2))));
+        c.add(one("conv2d 3x3 pad 1 bias", List.of(u(2, 3, 9, 7), u(5, 3, 3, 3), u(5)), (b, t) -> b.conv2d(t.get(0), t.get(1), t.get(2), 1, 1),
+                t -> Naive.conv2d(t.get(0), t.get(1), t.get(2), 1, 1)));
+        c.add(one("conv2d 3x3 stride 2", List.of(u(1, 4, 8, 8), u(6, 4, 3, 3)), (b, t) -> b.conv2d(t.get(0), t.get(1), null, 2, 1),
+                t -> Naive.conv2d(t.get(0), t.get(1), null, 2, 1)));
+        c.add(one("conv2d 1x1 bias", List.of(u(2, 6, 5, 4), u(3, 6, 1, 1), u(3)), (b, t) -> b.conv2d(t.get(0), t.get(1), t.get(2), 1, 0),
+                t -> Naive.conv2d(t.get(0), t.get(1), t.get(2), 1, 0)));
+        c.add(one("conv2d 2x2 no pad", List.of(u(1, 2, 6, 5), u(3, 2, 2, 2), u(3)), (b, t) -> b.conv2d(t.get(0), t.get(1), t.get(2), 1, 0),
+                t -> Naive.conv2d(t.get(0), t.get(1), t.get(2), 1, 0)));
+        // ---- normalisation
+        c.add(one("groupNorm", List.of(u(2, 8, 5, 3), u(8), u(8)), (b, t) -> b.groupNorm(t.get(0), 4, t.get(1), t.get(2), 1e-5f, false),
+                t -> Naive.groupNorm(t.get(0), 4, t.get(1), t.get(2), 1e-5, false)));
+        c.add(one("groupNorm+silu", List.of(scaled(u(2, 8, 5, 3), 3), u(8), u(8)), (b, t) -> b.groupNorm(t.get(0), 2, t.get(1), t.get(2), 1e-6f, true),
+                t -> Naive.groupNorm(t.get(0), 2, t.get(1), t.get(2), 1e-6, true)));
+        c.add(one("groupNorm rank 3", List.of(u(2, 6, 10), u(6), u(6)), (b, t) -> b.groupNorm(t.get(0), 3, t.get(1), t.get(2), 1e-5f, true),
+                t -> Naive.groupNorm(t.get(0), 3, t.get(1), t.get(2), 1e-5, true)));
+        c.add(one("layerNorm", List.of(u(3, 4, 33), u(33), u(33)), (b, t) -> b.layerNorm(t.get(0), t.get(1), t.get(2), 1e-5f),
+                t -> Naive.layerNorm(t.get(0), t.get(1), t.get(2), 1e-5)));
+        c.add(one("layerNorm no beta wide", List.of(u(2, 300), u(300)), (b, t) -> b.layerNorm(t.get(0), t.get(1), null, 1e-5f),
+                t -> Naive.layerNorm(t.get(0), t.get(1), null, 1e-5)));
+        // ---- activations
+        c.add(unary("silu", b -> b::silu, v -> v * Naive.sigmoid(v)));
+        c.add(unary("gelu", b -> b::gelu, Naive::gelu));
+        c.add(unary("quickGelu", b -> b::quickGelu, v -> v * Naive.sigmoid(1.702 * v)));
+        c.add(unary("exp", b -> b::exp, Math::exp));
+        c.add(unary("affine", b -> x -> b.affine(x, 1.5f, -0.25f), v -> v * 1.5f - 0.25f));
+        c.add(unary("addScalar", b -> x -> b.addScalar(x, 0.75f), v -> v + 0.75f));
+        c.add(unary("mulScalar", b -> x -> b.mulScalar(x, -3f), v -> v * -3f));
+        c.add(unary("clamp", b -> x -> b.clamp(x, -0.5f, 0.7f), v -> Math.min(Math.max(v, -0.5), 0.7)));
+        c.add(one("geglu", List.of(u(3, 5, 18)), (b, t) -> b.geglu(t.get(0)), t -> Naive.geglu(t.get(0))));
+        c.add(one("softmax", List.of(scaled(u(6, 45), 3)), (b, t) -> b.softmax(t.get(0)), t -> Naive.softmax(t.get(0))));
+        c.add(one("softmax long rows", List.of(scaled(u(2, 3, 2, 700), 4)), (b, t) -> b.softmax(t.get(0)), t -> Naive.softmax(t.get(0))));
+        // ---- attention: head sizes in each kernel bucket, uneven tiles, causal
+        c.add(one("attention d40", List.of(u(2, 3, 37, 40), u(2, 3, 45, 40), u(2, 3, 45, 40)),
+                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false)));
+        c.add(one("attention causal d24", List.of(u(1, 2, 50, 24), u(1, 2, 50, 24), u(1, 2, 50, 24)),
+                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), true), t -> Naive.attention(t.get(0), t.get(1), t.get(2), true)));
+        c.add(one("attention causal sq<sk d64", List.of(u(1, 2, 20, 64), u(1, 2, 33, 64), u(1, 2, 33, 64)),
+                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), true), t -> Naive.attention(t.get(0), t.get(1), t.get(2), true)));
+        c.add(one("attention d80", List.of(u(1, 2, 19, 80), u(1, 2, 70, 80), u(1, 2, 70, 80)),
+                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false)));
+        c.add(one("attention d160 dv96", List.of(u(1, 1, 20, 160), u(1, 1, 33, 160), u(1, 1, 33, 96)),
+                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false)));
+        c.add(one("attention sharp d8", List.of(scaled(u(2, 2, 9, 8), 4), scaled(u(2, 2, 100, 8), 4), u(2, 2, 100, 8)),
+                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false)));
+        // ---- elementwise binary
+        c.add(one("add", List.of(u(3, 4, 5), u(3, 4, 5)), (b, t) -> b.add(t.get(0), t.get(1)), t -> Naive.binary(t.get(0), t.get(1), Double::sum)));
+        c.add(one("add broadcast", List.of(u(2, 3, 4, 5), u(4, 1)), (b, t) -> b.add(t.get(0), t.get(1)), t -> Naive.binary(t.get(0), t.get(1), Double::sum)));
+        c.add(one("sub broadcast", List.of(u(5), u(2, 3, 5)), (b, t) -> b.sub(t.get(0), t.get(1)), t -> Naive.binary(t.get(0), t.get(1), (x, y) -> x - y)));
+        c.add(one("mul outer", List.of(u(3, 1, 5), u(1, 4, 1)), (b, t) -> b.mul(t.get(0), t.get(1)), t -> Naive.binary(t.get(0), t.get(1), (x, y) -> x * y)));
+        c.add(one("div", List.of(u(2, 6), away(6)), (b, t) -> b.div(t.get(0), t.get(1)), t -> Naive.binary(t.get(0), t.get(1), (x, y) -> x / y)));
+        c.add(one("add host operand", List.of(u(3, 4)), (b, t) -> b.add(t.get(0), Tensor.of(new float[] {0.5f, -1f, 2f, 0.25f}, 4)),
+                t -> Naive.binary(t.get(0), new T(new float[] {0.5f, -1f, 2f, 0.25f}, new int[] {4}), Double::sum)));
+        // ---- shape
+        c.add(one("concat dim 1", List.of(u(2, 3, 4), u(2, 5, 4), u(2, 1, 4)), (b, t) -> b.concat(1, t),
+                t -> Naive.concat(1, t.toArray(T[]::new))));
+        c.add(one("concat dim 0", List.of(u(2, 3), u(1, 3)), (b, t) -> b.concat(0, t), t -> Naive.concat(0, t.toArray(T[]::new))));
+        c.add(one("concat last", List.of(u(2, 2, 3), u(2, 2, 4)), (b, t) -> b.concat(-1, t), t -> Naive.concat(-1, t.toArray(T[]::new))));
+        c.add(new Case("split", List.of(u(4, 9)), (b, t) -> b.split(t.get(0), 1, 2, 3, 4),
+                t -> List.of(Naive.narrow(t.get(0), 1, 0, 2), Naive.narrow(t.get(0), 1, 2, 3), Naive.narrow(t.get(0), 1, 5, 4)), false));
+        c.add(new Case("chunk", List.of(u(2, 12, 3)), (b, t) -> b.chunk(t.get(0), 3, 1),
+                t -> List.of(Naive.narrow(t.get(0), 1, 0, 4), Naive.narrow(t.get(0), 1, 4, 4), Naive.narrow(t.get(0), 1, 8, 4)), false));
+        c.add(one("narrow middle", List.of(u(3, 10, 4)), (b, t) -> b.narrow(t.get(0), 1, 2, 5), t -> Naive.narrow(t.get(0), 1, 2, 5)));
+        c.add(one("narrow last", List.of(u(3, 10, 4)), (b, t) -> b.narrow(t.get(0), -1, 1, 2), t -> Naive.narrow(t.get(0), 2, 1, 2)));
+        c.add(one("permute 0213", List.of(u(2, 3, 4, 5)), (b, t) -> b.permute(t.get(0), 0, 2, 1, 3), t -> Naive.permute(t.get(0), 0, 2, 1, 3)));
+        c.add(one("permute 3102", List.of(u(2, 3, 4, 5)), (b, t) -> b.permute(t.get(0), 3, 1, 0, 2), t -> Naive.permute(t.get(0), 3, 1, 0, 2)));
+        c.add(one("transpose", List.of(u(3, 4, 6)), (b, t) -> b.transpose(t.get(0), -1, -2), t -> Naive.permute(t.get(0), 0, 2, 1)));
+        c.add(one("upsampleNearest2x", List.of(u(2, 3, 4, 5)), (b, t) -> b.upsampleNearest2x(t.get(0)), t -> Naive.upsample2x(t.get(0))));
+        c.add(one("embedding", List.of(u(11, 6)), (b, t) -> b.embedding(t.get(0), new int[] {3, 0, 10, 3}),
+                t -> Naive.embedding(t.get(0), new int[] {3, 0, 10, 3})));
+        c.add(one("sum dim 1", List.of(u(3, 4, 5)), (b, t) -> b.sum(t.get(0), 1, false), t -> Naive.sum(t.get(0), 1, false, false)));
+        c.add(one("sum last keepdim", List.of(u(3, 4, 5)), (b, t) -> b.sum(t.get(0), -1, true), t -> Naive.sum(t.get(0), 2, true, false)));
+        c.add(one("mean dim 0", List.of(u(6, 7)), (b, t) -> b.mean(t.get(0), 0, false), t -> Naive.sum(t.get(0), 0, false, true)));
+        // ---- creation, views, movement
+        c.add(one("zeros", List.of(), (b, t) -> b.zeros(2, 3), t -> new T(new float[6], new int[] {2, 3})));
+        c.add(one("full", List.of(), (b, t) -> b.full(1.5f, 3, 2), t -> new T(new float[] {1.5f, 1.5f, 1.5f, 1.5f, 1.5f, 1.5f}, new int[] {3, 2})));
+        c.add(one("fromFloats", List.of(), (b, t) -> b.fromFloats(new float[] {1, -2, 0.5f, 4}, 2, 2),
+                t -> new T(new float[] {1, -2, 0.5f, 4}, new int[] {2, 2})));
+        c.add(one("gelu of a slice view", List.of(u(4, 6)), (b, t) -> b.gelu(t.get(0).slice(1, 3)), t -> Naive.unary(Naive.narrow(t.get(0), 0, 1, 2), Naive::gelu)));
+        c.add(one("softmax of a reshape view", List.of(u(3, 4, 5)), (b, t) -> b.softmax(t.get(0).reshape(6, 10)),
+                t -> Naive.softmax(new T(t.get(0).data(), new int[] {6, 10}))));
+        c.add(new Case("upload converts on device", List.of(u(5, 3)),
+                (b, t) -> List.of(b.upload(t.get(0), DType.F32), b.upload(t.get(0), DType.F16), b.upload(t.get(0), DType.BF16)),
+                t -> List.of(t.get(0), round(t.get(0), DType.F16), round(t.get(0), DType.BF16)), true));
+        return c;
+    }
+}
