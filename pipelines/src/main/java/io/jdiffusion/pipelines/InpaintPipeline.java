@@ -1,6 +1,9 @@
 package io.jdiffusion.pipelines;
 
+import io.jdiffusion.pipelines.image.Dilate;
+import io.jdiffusion.pipelines.image.GaussianBlur;
 import io.jdiffusion.pipelines.image.Image;
+import io.jdiffusion.pipelines.image.Outpaint;
 import io.jdiffusion.pipelines.image.ImageProcessor;
 
 import java.util.Objects;
@@ -102,12 +105,13 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
         Image img = image;
         Image m = mask;
         if (outpaint != null) {
-            OutpaintCanvas canvas = OutpaintCanvas.extend(image, outpaint);
+            Outpaint.Result canvas = Outpaint.extend(image,
+                    new Outpaint.Extents(outpaint.left(), outpaint.top(), outpaint.right(), outpaint.bottom()), outpaint.overlap());
             img = canvas.image();
             m = canvas.mask();
         }
-        if (dilateKernel != null) m = MaskTools.dilate(m, dilateKernel, dilateIterations);
-        if (blurRadius != null) m = MaskTools.blur(m, blurRadius);
+        if (dilateKernel != null) m = Dilate.dilate(m, dilateKernel, dilateIterations);
+        if (blurRadius != null) m = GaussianBlur.blur(m, blurRadius);
         int w, h;
         if (latents != null) {
             w = latentWidth * 8;
