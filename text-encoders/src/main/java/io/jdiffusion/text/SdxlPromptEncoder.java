@@ -102,11 +102,19 @@ public final class SdxlPromptEncoder implements AutoCloseable {
         }
     }
 
-    /** Whether model_index.json declares the component (not [null, null]) and its folder exists. */
+    /**
+     * Whether the model has the component: declared in model_index.json (not [null, null]), whose
+     * folder must then exist; without a model_index.json entry, whether the folder exists.
+     */
     private static boolean component(JsonNode index, Path folder, String name) {
         JsonNode decl = index.get(name);
-        boolean declared = decl == null || (decl.isArray() && decl.size() == 2 && !decl.get(0).isNull() && !decl.get(1).isNull());
-        return declared && Files.isDirectory(folder.resolve(name));
+        boolean exists = Files.isDirectory(folder.resolve(name));
+        if (decl == null) return exists;
+        boolean declared = decl.isArray() && decl.size() == 2 && !decl.get(0).isNull() && !decl.get(1).isNull();
+        if (declared && !exists) {
+            throw new IllegalArgumentException(folder + "/model_index.json declares " + name + " " + decl + " but there is no folder " + name + "/");
+        }
+        return declared;
     }
 
     public boolean forceZerosForEmptyPrompt() { return forceZerosForEmptyPrompt; }

@@ -7,6 +7,10 @@ import io.jdiffusion.tensor.testing.Fixtures;
 import io.jdiffusion.tensor.testing.TensorAssert;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -251,6 +255,20 @@ class SdxlPromptEncoderTest {
             for (float v : empty.negativePromptEmbeds().toFloatArray()) anyNonZero |= v != 0f;
             assertTrue(anyNonZero, "the empty prompt's embedding is not zero");
         }
+    }
+
+    @Test
+    void aDeclaredButMissingComponentIsAnError(@TempDir Path dir) throws IOException {
+        Path base = Fixtures.path("sdxl-base");
+        Files.copy(base.resolve("model_index.json"), dir.resolve("model_index.json"));
+        for (String sub : List.of("tokenizer", "tokenizer_2", "text_encoder_2")) {
+            Files.createDirectories(dir.resolve(sub));
+            try (var files = Files.list(base.resolve(sub))) {
+                for (Path f : files.toList()) Files.copy(f, dir.resolve(sub).resolve(f.getFileName()));
+            }
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SdxlPromptEncoder.load(dir, CPU));
+        assertTrue(e.getMessage().contains("text_encoder"), e.getMessage());
     }
 
     @Test
