@@ -22,6 +22,13 @@ public record DenoisingSpec(
 
     public enum Kind { TEXT_TO_IMAGE, IMAGE_TO_IMAGE, INPAINT }
 
+    /** This spec continuing from {@code latents} (the refiner half of a handoff). */
+    public DenoisingSpec withImageLatents(float[] latents) {
+        return new DenoisingSpec(kind, prompt, prompt2, negativePrompt, negativePrompt2, height, width, steps, guidanceScale,
+                guidanceRescale, strength, denoisingStart, denoisingEnd, imagesPerPrompt, null, latents, mask, outputLatents,
+                aestheticScore, negativeAestheticScore, clipSkip);
+    }
+
     public int batch() { return prompt.size() * imagesPerPrompt; }
 
     public boolean guidance() { return guidanceScale > 1.0; }

@@ -64,13 +64,13 @@ public final class Img2ImgPipeline extends SdxlPipeline<Img2ImgPipeline> {
         DenoisingSpec spec = new DenoisingSpec(DenoisingSpec.Kind.IMAGE_TO_IMAGE, prompt, prompt2, negativePrompt,
                 negativePrompt2, h, w, steps, guidance, guidanceRescale, strength, denoisingStart, end, imagesPerPrompt,
                 pixels, latents, null, refiner != null || outputLatents, aestheticScore, negativeAestheticScore, clipSkip);
-        Sampler.Output out = model().sampler(scheduler).run(spec, gen, listener, cancelled);
+        DenoisingSpec refSpec = null;
         if (refiner != null) {
-            DenoisingSpec refSpec = new DenoisingSpec(DenoisingSpec.Kind.IMAGE_TO_IMAGE, prompt, prompt2, negativePrompt,
+            refSpec = new DenoisingSpec(DenoisingSpec.Kind.IMAGE_TO_IMAGE, prompt, prompt2, negativePrompt,
                     negativePrompt2, h, w, steps, guidance, guidanceRescale, strength, end, null, imagesPerPrompt,
-                    null, out.data(), null, outputLatents, aestheticScore, negativeAestheticScore, clipSkip);
-            out = refiner.sampler(scheduler).run(refSpec, gen, listener, cancelled);
+                    null, null, null, outputLatents, aestheticScore, negativeAestheticScore, clipSkip);
         }
+        Sampler.Output out = runWithRefiner(spec, refSpec, gen, cancelled);
         return Runs.result(out, Runs.record(this, "img2img", w, h, strength, imageOrigin, image, null, null, null));
     }
 }

@@ -130,14 +130,13 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
         DenoisingSpec spec = new DenoisingSpec(DenoisingSpec.Kind.INPAINT, prompt, prompt2, negativePrompt, negativePrompt2,
                 h, w, steps, guidance, guidanceRescale, strength, denoisingStart, end, imagesPerPrompt,
                 pixels, latents, maskTensor, refiner != null || outputLatents, aestheticScore, negativeAestheticScore, clipSkip);
-        int total = refiner != null ? Runs.stepsBefore(steps, end, model()) + Runs.stepsAfter(steps, end, refiner) : steps;
-        Sampler.Output out = model().sampler(scheduler).run(spec, gen, offset(0, total), cancelled);
+        DenoisingSpec refSpec = null;
         if (refiner != null) {
-            DenoisingSpec refSpec = new DenoisingSpec(DenoisingSpec.Kind.INPAINT, prompt, prompt2, negativePrompt,
+            refSpec = new DenoisingSpec(DenoisingSpec.Kind.INPAINT, prompt, prompt2, negativePrompt,
                     negativePrompt2, h, w, steps, guidance, guidanceRescale, strength, end, null, imagesPerPrompt,
-                    null, out.data(), maskTensor, outputLatents, aestheticScore, negativeAestheticScore, clipSkip);
-            out = refiner.sampler(scheduler).run(refSpec, gen, offset(Runs.stepsBefore(steps, end, model()), total), cancelled);
+                    null, null, maskTensor, outputLatents, aestheticScore, negativeAestheticScore, clipSkip);
         }
+        Sampler.Output out = runWithRefiner(spec, refSpec, gen, cancelled);
         return Runs.result(out, Runs.record(this, outpaint != null ? "outpaint" : "inpaint", w, h, strength,
                 imageOrigin, image, maskOrigin, mask, this));
     }

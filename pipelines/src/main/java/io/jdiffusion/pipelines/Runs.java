@@ -22,34 +22,28 @@ final class Runs {
         return new GenerationResult(ImageProcessor.fromUnitNhwc(io.jdiffusion.tensor.Tensor.of(out.data(), s)), out.data(), null, s, record);
     }
 
-    /** Steps the base runs before handing off at {@code end} (all of them when end is null). */
-    static int stepsBefore(int steps, Double end, SdxlModel model) {
-        if (end == null) return steps;
-        Scheduler s = model.scheduler(null);
-        s.setTimesteps(steps);
-        return TimestepPlan.text2img(s, end).steps();
-    }
-
-    /** Steps the refiner runs after taking over at {@code start}. */
-    static int stepsAfter(int steps, Double start, SdxlModel model) {
-        if (start == null) return 0;
-        Scheduler s = model.scheduler(null);
-        s.setTimesteps(steps);
-        return TimestepPlan.img2img(s, steps, 1.0, start, null).steps();
+    /** How many steps a pipeline call will run (the schedule after strength, denoising_start and denoising_end). */
+    static int plannedSteps(SdxlModel model, String scheduler, DenoisingSpec spec) {
+        Scheduler s = model.scheduler(scheduler);
+        s.setTimesteps(spec.steps());
+        return spec.kind() == DenoisingSpec.Kind.TEXT_TO_IMAGE
+                ? TimestepPlan.text2img(s, spec.denoisingEnd()).steps()
+                : TimestepPlan.img2img(s, spec.steps(), spec.strength(), spec.denoisingStart(), spec.denoisingEnd()).steps();
     }
 
     static GenerationRecord record(SdxlPipeline<?> p, String kind, int w, int h, Double strength,
                                    String imageOrigin, Image image, String maskOrigin, Image mask, InpaintPipeline inpaint) {
         Map<String, String> models = new LinkedHashMap<>();
         models.put("base", p.base.name());
-        Map<String, String> hashes = new LinkedHashMap<>(p.model().weightHashes());
+        Map<String, String> hashes = new LinkedHashMap<>();
+        p.model().weightHashes().forEach((file, hash) -> hashes.put("base/" + file, hash));
         if (p.refiner != null) {
             models.put("refiner", p.refiner.name());
-            hashes.putAll(p.refiner.weightHashes());
+            p.refiner.weightHashes().forEach((file, hash) -> hashes.put("refiner/" + file, hash));
         }
         Map<String, GenerationRecord.InputFile> inputs = new LinkedHashMap<>();
-        if (image != null) inputs.put("image", new GenerationRecord.InputFile(imageOrigin, pixelHash(image)));
-        if (mask != null) inputs.put("mask", new GenerationRecord.InputFile(maskOrigin, pixelHash(mask)));
+        if (image != null) inputs.put("image", new GenerationRecord.InputFile(absolute(imageOrigin), pixelHash(image)));
+        if (mask != null) inputs.put("mask", new GenerationRecord.InputFile(absolute(maskOrigin), pixelHash(mask)));
         return new GenerationRecord(GenerationRecord.LIBRARY, Version.VERSION, kind,
                 GenerationRecord.joined(p.prompt), GenerationRecord.joined(p.prompt2),
                 GenerationRecord.joined(p.negativePrompt), GenerationRecord.joined(p.negativePrompt2),
@@ -61,6 +55,10 @@ final class Runs {
                 models, p.unetOverride == null ? null : p.unetOverride.toString(), hashes, inputs, p.base.backendName(), p.clipSkip,
                 p.refiner != null || p.base.requiresAestheticsScore() ? p.aestheticScore : null,
                 p.refiner != null || p.base.requiresAestheticsScore() ? p.negativeAestheticScore : null);
+    }
+
+    private static String absolute(String path) {
+        return path == null ? null : java.nio.file.Path.of(path).toAbsolutePath().normalize().toString();
     }
 
     /** SHA-256 of an image's size, channels and pixels (the file's encoding does not matter). */

@@ -97,10 +97,11 @@ public final class SdxlModel implements AutoCloseable {
             Path configs = configFolder != null ? configFolder : BuiltinConfigs.folder(layout);
             LOG.info("{}: single-file SDXL {} checkpoint, configs from {}", p.getFileName(), layout.name().toLowerCase(), configs);
             checkLayout(configs, layout.components().contains(Component.TEXT_ENCODER), false);
-            return new SdxlModel(nameOrPath, configs, p, null, backend);
+            return new SdxlModel(p.toString(), configs, p, null, backend);
         }
         checkLayout(p, null, true);
-        return new SdxlModel(nameOrPath, p, null, null, backend);
+        // a Hugging Face id is kept as the user wrote it (it resolves on any machine), a path is made absolute
+        return new SdxlModel(Files.exists(Path.of(nameOrPath)) ? p.toString() : nameOrPath, p, null, null, backend);
     }
 
     /** The components a diffusers folder must have, reported by name before anything loads. */

@@ -188,10 +188,19 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
 
     protected TorchGenerator generator() { return new TorchGenerator(seed); }
 
-    /** A listener that numbers base and refiner steps as one run. */
-    protected StepListener offset(int done, int total) {
+    /**
+     * Runs the base, then (when {@code refinerSpec} is given) the refiner on the base's latents, both
+     * drawing from one generator; the listener sees the steps of both numbered as one run.
+     */
+    protected Sampler.Output runWithRefiner(DenoisingSpec baseSpec, DenoisingSpec refinerSpec, TorchGenerator gen,
+                                            java.util.function.BooleanSupplier cancelled) {
+        int baseSteps = Runs.plannedSteps(model(), scheduler, baseSpec);
+        int total = baseSteps + (refinerSpec == null ? 0 : Runs.plannedSteps(refiner, scheduler, refinerSpec));
         StepListener l = listener;
-        return (i, n, t, x) -> l.onStep(done + i, total, t, x);
+        Sampler.Output out = model().sampler(scheduler).run(baseSpec, gen, (i, n, t, x) -> l.onStep(i, total, t, x), cancelled);
+        if (refinerSpec == null) return out;
+        DenoisingSpec handoff = refinerSpec.withImageLatents(out.data());
+        return refiner.sampler(scheduler).run(handoff, gen, (i, n, t, x) -> l.onStep(baseSteps + i, total, t, x), cancelled);
     }
 
     protected static List<String> copy(List<String> l) { return l == null ? null : new ArrayList<>(l); }

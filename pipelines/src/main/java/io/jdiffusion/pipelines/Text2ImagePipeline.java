@@ -29,18 +29,16 @@ public final class Text2ImagePipeline extends SdxlPipeline<Text2ImagePipeline> {
         int h = height != null ? height : base.defaultImageSize();
         io.jdiffusion.tensor.random.TorchGenerator gen = generator();
         Double end = refiner != null ? highNoiseFraction : denoisingEnd;
-        int total = refiner != null ? Runs.stepsBefore(steps, end, model()) + Runs.stepsAfter(steps, end, refiner) : steps;
         DenoisingSpec baseSpec = new DenoisingSpec(DenoisingSpec.Kind.TEXT_TO_IMAGE, prompt, prompt2, negativePrompt,
                 negativePrompt2, h, w, steps, guidance, guidanceRescale, 1.0, null, end, imagesPerPrompt,
                 null, null, null, refiner != null || outputLatents, aestheticScore, negativeAestheticScore, clipSkip);
-        Sampler.Output out = model().sampler(scheduler).run(baseSpec, gen, offset(0, total), cancelled);
+        DenoisingSpec refSpec = null;
         if (refiner != null) {
-            int done = Runs.stepsBefore(steps, end, model());
-            DenoisingSpec refSpec = new DenoisingSpec(DenoisingSpec.Kind.IMAGE_TO_IMAGE, prompt, prompt2, negativePrompt,
+            refSpec = new DenoisingSpec(DenoisingSpec.Kind.IMAGE_TO_IMAGE, prompt, prompt2, negativePrompt,
                     negativePrompt2, h, w, steps, guidance, guidanceRescale, 0.3, end, null, imagesPerPrompt,
-                    null, out.data(), null, outputLatents, aestheticScore, negativeAestheticScore, clipSkip);
-            out = refiner.sampler(scheduler).run(refSpec, gen, offset(done, total), cancelled);
+                    null, null, null, outputLatents, aestheticScore, negativeAestheticScore, clipSkip);
         }
+        Sampler.Output out = runWithRefiner(baseSpec, refSpec, gen, cancelled);
         return Runs.result(out, record("txt2img", w, h, null));
     }
 

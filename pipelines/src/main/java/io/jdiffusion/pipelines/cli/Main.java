@@ -35,6 +35,9 @@ public final class Main implements Runnable {
     public void run() { throw new CommandLine.ParameterException(spec.commandLine(), "name a command: txt2img, img2img, inpaint, outpaint or reproduce"); }
 
     public static void main(String[] args) {
+        // Terse log lines on stderr for the command line (a user's own settings win).
+        System.setProperty("org.slf4j.simpleLogger.showThreadName", System.getProperty("org.slf4j.simpleLogger.showThreadName", "false"));
+        System.setProperty("org.slf4j.simpleLogger.showShortLogName", System.getProperty("org.slf4j.simpleLogger.showShortLogName", "true"));
         System.exit(execute(args));
     }
 
