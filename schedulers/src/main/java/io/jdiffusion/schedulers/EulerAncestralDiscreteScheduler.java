@@ -30,20 +30,12 @@ public final class EulerAncestralDiscreteScheduler extends SigmaScheduler {
 
     @Override
     public float initNoiseSigma() {
-        requireTimesteps();
-        float max = Float.NEGATIVE_INFINITY;
-        for (float v : sigmas) max = Math.max(max, v);
-        if (timestepSpacing.equals("linspace") || timestepSpacing.equals("trailing")) return max;
-        return TorchMath.sqrtSigmaSqPlusOne(max);
+        return eulerInitNoiseSigma();
     }
 
     @Override
     public float[] scaleModelInput(float[] x, float t) {
-        initStepIndexIfNeeded(t);
-        float d = TorchMath.sqrtSigmaSqPlusOne(sigmas[stepIndex]);
-        float[] out = new float[x.length];
-        for (int i = 0; i < x.length; i++) out[i] = x[i] / d;
-        return out;
+        return eulerScaleModelInput(x, t);
     }
 
     @Override

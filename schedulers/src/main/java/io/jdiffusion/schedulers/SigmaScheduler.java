@@ -89,6 +89,27 @@ abstract class SigmaScheduler implements Scheduler {
         return ts;
     }
 
+    /**
+     * The Euler family's {@code init_noise_sigma}: √(σ_max² + 1) for "leading" spacing, σ_max itself for
+     * "linspace"/"trailing" (diffusers' rule), in float32.
+     */
+    protected float eulerInitNoiseSigma() {
+        requireTimesteps();
+        float max = Float.NEGATIVE_INFINITY;
+        for (float v : sigmas) max = Math.max(max, v);
+        if (timestepSpacing.equals("linspace") || timestepSpacing.equals("trailing")) return max;
+        return TorchMath.sqrtSigmaSqPlusOne(max);
+    }
+
+    /** The Euler family's input scaling {@code x / √(σ² + 1)} at the current step (a true float32 division). */
+    protected float[] eulerScaleModelInput(float[] x, float t) {
+        initStepIndexIfNeeded(t);
+        float d = TorchMath.sqrtSigmaSqPlusOne(sigmas[stepIndex]);
+        float[] out = new float[x.length];
+        for (int i = 0; i < x.length; i++) out[i] = x[i] / d;
+        return out;
+    }
+
     /** diffusers' {@code index_for_timestep}: the second match if {@code t} occurs twice, else the first. */
     protected int indexForTimestep(float t) {
         int first = -1;

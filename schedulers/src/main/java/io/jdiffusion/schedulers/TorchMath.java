@@ -70,8 +70,9 @@ final class TorchMath {
         double len = Math.ceil((stop - start) / step);
         if (!(len > 0)) return new double[0];
         double[] y = new double[(int) len];
-        double delta = (start + step) - start;
-        for (int i = 0; i < y.length; i++) y[i] = i == 0 ? start : start + i * delta;
+        // numpy stores start and start + step, then fills the rest from their difference
+        double second = start + step, delta = second - start;
+        for (int i = 0; i < y.length; i++) y[i] = i == 0 ? start : i == 1 ? second : start + i * delta;
         return y;
     }
 
