@@ -1,5 +1,7 @@
 package io.jdiffusion.schedulers;
 
+import io.jdiffusion.tensor.random.TorchGenerator;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import io.jdiffusion.tensor.safetensors.TensorInfo;
 import io.jdiffusion.tensor.testing.Fixtures;
@@ -79,8 +81,9 @@ class SchedulerFixtureTest {
     /** The README's stand-in denoising loop: eps = sin(3·scale_model_input(x, t) + t/100). */
     static float[][] trajectory(Scheduler s, int n) {
         float[] x = new float[n];
-        new TorchRandn(TRAJECTORY_X_SEED).fillStandardNormal(x);
-        TorchRandn g = new TorchRandn(TRAJECTORY_STEP_SEED);
+        new TorchGenerator(TRAJECTORY_X_SEED).fill(x);
+        TorchGenerator generator = new TorchGenerator(TRAJECTORY_STEP_SEED);
+        NoiseSource g = generator::fill;
         float[] ts = s.timesteps();
         float[][] rows = new float[ts.length][];
         for (int k = 0; k < ts.length; k++) {
