@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * backend: each step's latents within 1e-4 and the output within 1e-3 of diffusers'. The cases,
  * prompts, sizes and models come from the fixture files, so another fixture set runs unchanged.
  */
-class PipelineFixtureTest {
+public class PipelineFixtureTest {
     private static final Map<String, SdxlModel> MODELS = new HashMap<>();
 
     static SdxlModel model(String folder) {
@@ -50,9 +50,12 @@ class PipelineFixtureTest {
         return tests.stream();
     }
 
-    static void replay(String name, JsonNode c) {
+    static void replay(String name, JsonNode c) { replayWith(model(c.path("model").asText()), name, c); }
+
+    /** Runs a case on {@code model} (instead of the case's own folder) and checks it against the reference. */
+    public static void replayWith(SdxlModel model, String name, JsonNode c) {
         List<float[]> steps = new ArrayList<>();
-        GenerationResult r = run(c, steps);
+        GenerationResult r = run(model, c, steps);
         String outKey = c.path("outputs").path("output").asText();
         String stepsKey = c.path("outputs").path("step_latents").asText();
         Tensor expectedSteps = Fixtures.tensor(stepsKey);
@@ -72,9 +75,8 @@ class PipelineFixtureTest {
     }
 
     /** Builds the pipeline call a case describes and runs it, collecting each step's latents. */
-    static GenerationResult run(JsonNode c, List<float[]> steps) {
+    static GenerationResult run(SdxlModel model, JsonNode c, List<float[]> steps) {
         String pipeline = c.path("pipeline").asText();
-        SdxlModel model = model(c.path("model").asText());
         SdxlPipeline<?> p = switch (pipeline) {
             case "StableDiffusionXLPipeline" -> Text2ImagePipeline.of(model);
             case "StableDiffusionXLImg2ImgPipeline" -> {

@@ -164,6 +164,6 @@ public final class SingleFileCheckpoint implements AutoCloseable {
                         ((long) c * rows + r) * size, size);
             }
         }
-        return new Tensor(new SegmentStorage(dst, original.dtype()), 0, cols, rows);
+        return new Tensor(new SegmentStorage(dst, original.dtype()), 0L, cols, rows);
     }
 }
