@@ -205,10 +205,13 @@ public final class UNet2DConditionModel implements AutoCloseable {
             throw new IllegalArgumentException("encoder_hidden_states must be [B = " + batch + ", S, cross_attention_dim], got "
                     + Arrays.toString(encoderHiddenStates.shape()));
         }
-        for (int d : c.crossAttentionDim()) {
-            if (encoderHiddenStates.dim(2) != d) {
+        for (int level = 0; level < c.levels(); level++) {
+            int rev = c.levels() - 1 - level;
+            boolean attends = c.downBlockTypes().get(level).startsWith("CrossAttn") || c.upBlockTypes().get(rev).startsWith("CrossAttn")
+                    || (level == c.levels() - 1 && c.midBlockType() != null);
+            if (attends && encoderHiddenStates.dim(2) != c.crossAttentionDim()[level]) {
                 throw new IllegalArgumentException("encoder_hidden_states width " + encoderHiddenStates.dim(2)
-                        + " does not match cross_attention_dim " + Arrays.toString(c.crossAttentionDim()));
+                        + " does not match cross_attention_dim " + Arrays.toString(c.crossAttentionDim()) + " (level " + level + ")");
             }
         }
         float[] t = new float[batch];
