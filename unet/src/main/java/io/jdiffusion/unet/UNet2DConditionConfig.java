@@ -143,7 +143,7 @@ public record UNet2DConditionConfig(
         requireValue(c, "time_embedding_type", "positional");
         requireValue(c, "attention_type", "default");
         for (String f : List.of("class_embed_type", "encoder_hid_dim_type", "encoder_hid_dim", "time_cond_proj_dim",
-                "timestep_post_act", "num_class_embeds")) {
+                "timestep_post_act", "num_class_embeds", "cross_attention_norm")) {
             if (present(c, f)) throw new IllegalArgumentException(f + " must be null; got " + c.get(f) + " (not used by SDXL, not supported)");
         }
         for (String f : List.of("dual_cross_attention", "class_embeddings_concat", "resnet_skip_time_act")) {

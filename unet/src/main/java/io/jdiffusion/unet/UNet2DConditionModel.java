@@ -131,9 +131,14 @@ public final class UNet2DConditionModel implements AutoCloseable {
     /** As {@link #load(Path, Backend)}, weights converted to {@code dtype} by the backend (null: as stored). */
     public static UNet2DConditionModel load(Path folder, Backend backend, DType dtype) {
         UNet2DConditionConfig config = UNet2DConditionConfig.load(folder.resolve("config.json"));
+        return load(config, openWeights(weightFile(folder)), backend, dtype);
+    }
+
+    /** The first of {@link #WEIGHT_FILES} present in {@code folder}. */
+    public static Path weightFile(Path folder) {
         for (String name : WEIGHT_FILES) {
             Path f = folder.resolve(name);
-            if (Files.isRegularFile(f)) return load(config, openWeights(f), backend, dtype);
+            if (Files.isRegularFile(f)) return f;
         }
         throw new IllegalArgumentException("no UNet weights in " + folder + ": expected one of " + WEIGHT_FILES);
     }
@@ -157,7 +162,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
     }
 
     /** One safetensors file, or the shards named by a diffusers {@code *.safetensors.index.json}. */
-    static WeightSource openWeights(Path f) {
+    public static WeightSource openWeights(Path f) {
         if (!f.getFileName().toString().endsWith(".index.json")) return SafetensorsWeights.open(f);
         JsonNode index;
         try {
@@ -205,10 +210,13 @@ public final class UNet2DConditionModel implements AutoCloseable {
             throw new IllegalArgumentException("encoder_hidden_states must be [B = " + batch + ", S, cross_attention_dim], got "
                     + Arrays.toString(encoderHiddenStates.shape()));
         }
-        for (int d : c.crossAttentionDim()) {
-            if (encoderHiddenStates.dim(2) != d) {
+        for (int level = 0; level < c.levels(); level++) {
+            int rev = c.levels() - 1 - level;
+            boolean attends = c.downBlockTypes().get(level).startsWith("CrossAttn") || c.upBlockTypes().get(rev).startsWith("CrossAttn")
+                    || (level == c.levels() - 1 && c.midBlockType() != null);
+            if (attends && encoderHiddenStates.dim(2) != c.crossAttentionDim()[level]) {
                 throw new IllegalArgumentException("encoder_hidden_states width " + encoderHiddenStates.dim(2)
-                        + " does not match cross_attention_dim " + Arrays.toString(c.crossAttentionDim()));
+                        + " does not match cross_attention_dim " + Arrays.toString(c.crossAttentionDim()) + " (level " + level + ")");
             }
         }
         float[] t = new float[batch];

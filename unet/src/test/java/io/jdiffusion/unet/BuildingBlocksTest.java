@@ -9,6 +9,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Pieces of the UNet against hand-worked values and naive loops. */
@@ -105,8 +106,7 @@ class BuildingBlocksTest {
             float[] s = new float[b * m.config().inChannels() * h * w];
             Random r = new Random(1);
             for (int i = 0; i < s.length; i++) s[i] = (float) r.nextGaussian();
-            Tensor out = m.forward(Tensor.of(s, b, m.config().inChannels(), h, w), new float[] {10f, 700f}.length == b
-                            ? new float[] {10f, 700f} : new float[] {10f},
+            Tensor out = m.forward(Tensor.of(s, b, m.config().inChannels(), h, w), 700f,
                     ctx, Fixtures.tensor(in + "text_embeds"), Fixtures.tensor(in + "time_ids"));
             assertArrayEquals(new int[] {b, m.config().outChannels(), h, w}, out.shape());
             for (float v : out.toFloatArray()) assertTrue(Float.isFinite(v));
@@ -128,6 +128,27 @@ class BuildingBlocksTest {
                 Tensor one = m.forward(sample.slice(i, i + 1), ts[i], ctx.slice(i, i + 1), text.slice(i, i + 1), ids.slice(i, i + 1));
                 assertArrayEquals(one.toFloatArray(), both.slice(i, i + 1).toFloatArray(), 1e-5f, "row " + i);
             }
+        }
+    }
+
+    @Test
+    void badForwardInputsAreRefusedByName() {
+        try (UNet2DConditionModel m = UNet2DConditionModel.load(Fixtures.path("sdxl-base/unet"), CpuBackend.INSTANCE)) {
+            String in = "unet/base/";
+            Tensor sample = Fixtures.tensor(in + "sample"), ctx = Fixtures.tensor(in + "encoder_hidden_states"),
+                    text = Fixtures.tensor(in + "text_embeds"), ids = Fixtures.tensor(in + "time_ids");
+            int b = sample.dim(0);
+            Tensor wrongChannels = Tensor.zeros(b, sample.dim(1) + 1, sample.dim(2), sample.dim(3));
+            Tensor wrongCtx = Tensor.zeros(b, ctx.dim(1), ctx.dim(2) + 1);
+            Tensor wrongIds = Tensor.zeros(b, ids.dim(1) + 1);
+            assertTrue(assertThrows(IllegalArgumentException.class,
+                    () -> m.forward(wrongChannels, 1f, ctx, text, ids)).getMessage().contains("in_channels"));
+            assertTrue(assertThrows(IllegalArgumentException.class,
+                    () -> m.forward(sample, 1f, wrongCtx, text, ids)).getMessage().contains("cross_attention_dim"));
+            assertTrue(assertThrows(IllegalArgumentException.class,
+                    () -> m.forward(sample, 1f, ctx, text, wrongIds)).getMessage().contains("projection_class_embeddings_input_dim"));
+            assertTrue(assertThrows(IllegalArgumentException.class,
+                    () -> m.forward(sample, new float[b + 1], ctx, text, ids)).getMessage().contains("timesteps"));
         }
     }
 }

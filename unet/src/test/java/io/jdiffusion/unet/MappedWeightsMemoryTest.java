@@ -4,7 +4,6 @@ import io.jdiffusion.tensor.cpu.CpuBackend;
 import io.jdiffusion.tensor.safetensors.SafetensorsFile;
 import io.jdiffusion.tensor.safetensors.TensorInfo;
 import io.jdiffusion.tensor.testing.Fixtures;
-import io.jdiffusion.tensor.weights.SafetensorsWeights;
 import io.jdiffusion.tensor.weights.WeightSource;
 import org.junit.jupiter.api.Test;
 
@@ -45,7 +44,7 @@ class MappedWeightsMemoryTest {
     void weightsStayInTheMappedFile() throws Exception {
         Path folder = Fixtures.path("sdxl-base/unet");
         long largest = 0, total = 0;
-        try (SafetensorsFile f = SafetensorsFile.open(folder.resolve("diffusion_pytorch_model.safetensors"))) {
+        try (SafetensorsFile f = SafetensorsFile.open(UNet2DConditionModel.weightFile(folder))) {
             for (TensorInfo i : f.infos().values()) {
                 largest = Math.max(largest, i.numel() * 4);
                 total += i.numel() * 4;
@@ -55,7 +54,7 @@ class MappedWeightsMemoryTest {
 
         UNet2DConditionConfig config = UNet2DConditionConfig.load(folder.resolve("config.json"));
         MemoryMXBean mx = ManagementFactory.getMemoryMXBean();
-        WeightSource weights = SafetensorsWeights.open(folder.resolve("diffusion_pytorch_model.safetensors"));
+        WeightSource weights = UNet2DConditionModel.openWeights(UNet2DConditionModel.weightFile(folder));
         long before = heapAfterGc(mx);
         UNet2DConditionModel model = UNet2DConditionModel.load(config, weights, CpuBackend.INSTANCE, null);
         long after = heapAfterGc(mx);

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Loading from doctored and re-typed copies of the fixture base UNet. */
 class WeightLoadingTest {
     static final Path BASE = Fixtures.path("sdxl-base/unet");
-    static final Path BASE_WEIGHTS = BASE.resolve("diffusion_pytorch_model.safetensors");
+    static final Path BASE_WEIGHTS = UNet2DConditionModel.weightFile(BASE);
 
     static Path folderWith(Path dir, String weightFile, Map<String, SafetensorsTestFiles.Entry> entries) throws Exception {
         Files.copy(BASE.resolve("config.json"), dir.resolve("config.json"));
@@ -44,7 +44,7 @@ class WeightLoadingTest {
 
         SafetensorsTestFiles.Entry removed = e.remove(missing);
         SafetensorsTestFiles.Entry ms = e.get(misShaped);
-        e.put(misShaped, new SafetensorsTestFiles.Entry(ms.dtype(), wrongShape, Arrays.copyOf(ms.data(), wrongShape[0] * wrongShape[1] * 2)));
+        e.put(misShaped, new SafetensorsTestFiles.Entry(ms.dtype(), wrongShape, Arrays.copyOf(ms.data(), wrongShape[0] * wrongShape[1] * (ms.data().length / (rightShape[0] * rightShape[1])))));
         e.put(unexpected, new SafetensorsTestFiles.Entry("F16", new int[] {2, 2}, new byte[8]));
 
         Path folder = folderWith(dir, "diffusion_pytorch_model.safetensors", e);
