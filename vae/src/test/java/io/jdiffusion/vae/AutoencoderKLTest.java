@@ -47,6 +47,18 @@ class AutoencoderKLTest {
     }
 
     @Test
+    void batchRowsAreIndependent() {
+        // Batch of two: the fixture latents and a scaled copy; each row must decode as it does alone
+        // (GroupNorm statistics and attention are per sample).
+        var be = CpuBackend.INSTANCE;
+        Tensor z = Fixtures.tensor("vae/latents").slice(0, 1);
+        Tensor z2 = be.mulScalar(z, -0.5f);
+        Tensor both = vae.decode(be.concat(0, z, z2));
+        TensorAssert.assertClose("batch row 0", vae.decode(z), both.slice(0, 1), 1e-6);
+        TensorAssert.assertClose("batch row 1", vae.decode(z2), both.slice(1, 2), 1e-6);
+    }
+
+    @Test
     void posteriorStatisticsAndSample() {
         DiagonalGaussianDistribution post = vae.encode(Fixtures.tensor("vae/image"));
         float[] mean = post.mean().toFloatArray(), logvar = post.logvar().toFloatArray();
