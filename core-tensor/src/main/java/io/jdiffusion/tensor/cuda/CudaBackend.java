@@ -463,6 +463,7 @@ public final class CudaBackend implements Backend {
     public Tensor upload(Tensor t, DType dtype) {
         enter();
         if (ours(t) && t.dtype() == dtype) return t;
+        if (t.device().kind() == Device.Kind.META) throw new IllegalArgumentException("cannot upload a meta tensor (it has no data): " + t);
         Tensor out = alloc(dtype, t.shape());
         copyInto(t, dtype, ptr(out));
         return out;
@@ -636,9 +637,25 @@ public final class CudaBackend implements Backend {
         }
         if (plan == null) return false;
         if (bias != 0) blas.descSetPointer(plan.desc(), Cublas.DESC_BIAS_POINTER, bias);
-        blas.ltMatmul(ltHandle, plan.desc(), one, pa, plan.a(), pb, plan.b(), zero, pd, plan.c(), pd, plan.c(), plan.algo(),
-                ltWorkspace, LT_WORKSPACE, stream, "m=" + m + " n=" + n + " k=" + k);
+        try {
+            blas.ltMatmul(ltHandle, plan.desc(), one, pa, plan.a(), pb, plan.b(), zero, pd, plan.c(), pd, plan.c(), plan.algo(),
+                    ltWorkspace, LT_WORKSPACE, stream, "m=" + m + " n=" + n + " k=" + k);
+        } catch (CudaException e) {
+            // the plan is unusable (an algorithm the heuristic offered but the call refuses): cuBLAS from now on
+            if (epilogue != Epilogue.NONE) throw e;
+            LOG.warn("cuBLASLt failed for m={} n={} k={}, using cublasGemmEx for this shape: {}", m, n, k, e.getMessage());
+            destroyPlan(plan);
+            ltPlans.put(key, null);
+            return false;
+        }
         return true;
+    }
+
+    private void destroyPlan(LtPlan p) {
+        blas.descDestroy(p.desc());
+        blas.layoutDestroy(p.a());
+        blas.layoutDestroy(p.b());
+        blas.layoutDestroy(p.c());
     }
 
     @Override
@@ -1003,13 +1020,7 @@ public final class CudaBackend implements Backend {
         enter();
         driver.streamSynchronize(stream);
         closed = true;
-        for (LtPlan p : ltPlans.values()) {
-            if (p == null) continue;
-            blas.descDestroy(p.desc());
-            blas.layoutDestroy(p.a());
-            blas.layoutDestroy(p.b());
-            blas.layoutDestroy(p.c());
-        }
+        for (LtPlan p : ltPlans.values()) if (p != null) destroyPlan(p);
         ltPlans.clear();
         blas.ltDestroy(ltHandle);
         blas.destroy(blasHandle);

@@ -67,6 +67,28 @@ final class NativeLibrary {
                         + " (too old a version?)"));
     }
 
+    /**
+     * Opens the files of this library's folder whose names start with {@code prefix}, when it was
+     * found by path: libraries it dlopen()s later by name (NVRTC's builtins) then resolve to these
+     * even when that folder is not on the loader path. Failures are ignored (the later dlopen
+     * reports them).
+     */
+    void preloadSiblings(String prefix) {
+        Path p = Path.of(location);
+        if (!p.isAbsolute() || p.getParent() == null) return;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(p.getParent(), prefix + "*")) {
+            for (Path f : ds) {
+                try {
+                    SymbolLookup.libraryLookup(f, Arena.global());
+                } catch (IllegalArgumentException e) {
+                    // reported by whoever needs it
+                }
+            }
+        } catch (IOException | SecurityException e) {
+            // nothing to preload
+        }
+    }
+
     /** Like {@link #fn} but null when the symbol is absent (optional entry points). */
     MethodHandle optional(String symbol, FunctionDescriptor descriptor) {
         return lookup.find(symbol).map(addr -> LINKER.downcallHandle(addr, descriptor)).orElse(null);

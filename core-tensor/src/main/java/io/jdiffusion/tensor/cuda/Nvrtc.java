@@ -44,7 +44,9 @@ final class Nvrtc {
     }
 
     static Nvrtc load() {
-        return new Nvrtc(NativeLibrary.load("NVRTC (CUDA's run-time compiler)", "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"));
+        NativeLibrary lib = NativeLibrary.load("NVRTC (CUDA's run-time compiler)", "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so");
+        lib.preloadSiblings("libnvrtc-builtins.so");
+        return new Nvrtc(lib);
     }
 
     /** "major.minor" of this NVRTC. */

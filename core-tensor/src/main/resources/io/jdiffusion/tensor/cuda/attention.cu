@@ -40,7 +40,7 @@ __device__ void flash_attn_k(const T* __restrict__ q, const T* __restrict__ k, c
     float m = NEG_INF, l = 0.f;
 
     // with the causal mask no row of this block looks past key q0 + BQ - 1
-    const int kend = causal ? min(sk, q0 + BQ) : sk;
+    const int kend = causal ? (q0 + BQ < sk ? q0 + BQ : sk) : sk;
     for (int k0 = 0; k0 < kend; k0 += BK) {
         __syncthreads();   // everyone is done with the previous tile
         for (int i = tid; i < BK * DMAX; i += THREADS) {
