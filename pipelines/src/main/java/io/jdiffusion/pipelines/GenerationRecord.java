@@ -7,6 +7,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 
+import io.jdiffusion.pipelines.image.A1111Parameters;
+
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -62,33 +65,27 @@ public record GenerationRecord(
         }
     }
 
-    /** The A1111/ComfyUI-style "parameters" text: prompt, negative prompt, then key: value pairs. */
+    /** The A1111/ComfyUI-style "parameters" text: prompt, negative prompt, then "key: value" pairs. */
     public String toParameters() {
-        StringBuilder sb = new StringBuilder(prompt == null ? "" : prompt);
-        if (negativePrompt != null && !negativePrompt.isEmpty()) sb.append("\nNegative prompt: ").append(negativePrompt);
-        sb.append("\nSteps: ").append(steps)
-                .append(", Sampler: ").append(scheduler)
-                .append(", CFG scale: ").append(guidanceScale)
-                .append(", Seed: ").append(seed)
-                .append(", Size: ").append(width).append('x').append(height);
-        if (strength != null) sb.append(", Denoising strength: ").append(strength);
-        if (highNoiseFraction != null) sb.append(", Refiner switch at: ").append(highNoiseFraction);
-        if (guidanceRescale > 0) sb.append(", CFG rescale: ").append(guidanceRescale);
-        if (maskDilateKernel != null) {
-            sb.append(", Mask dilation: ").append(maskDilateKernel).append('x').append(maskDilateKernel)
-                    .append(" x").append(maskDilateIterations);
-        }
-        if (maskBlur != null) sb.append(", Mask blur: ").append(maskBlur);
-        if (models != null) {
-            sb.append(", ").append(models.entrySet().stream()
-                    .map(e -> "Model " + e.getKey() + ": " + e.getValue()).collect(Collectors.joining(", ")));
-        }
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("Steps", steps);
+        p.put("Sampler", scheduler);
+        p.put("CFG scale", guidanceScale);
+        p.put("Seed", seed);
+        p.put("Size", width + "x" + height);
+        p.put("Denoising strength", strength);
+        p.put("Refiner switch at", highNoiseFraction);
+        p.put("CFG rescale", guidanceRescale > 0 ? guidanceRescale : null);
+        p.put("Mask dilation", maskDilateKernel == null ? null
+                : maskDilateKernel + "x" + maskDilateKernel + " kernel, " + maskDilateIterations + " iterations");
+        p.put("Mask blur", maskBlur);
+        if (models != null) models.forEach((role, model) -> p.put("Model " + role, model));
         if (weightHashes != null && !weightHashes.isEmpty()) {
-            sb.append(", Weight hashes: ").append(weightHashes.entrySet().stream()
-                    .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" ")));
+            p.put("Weight hashes", weightHashes.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+                    .collect(Collectors.joining(" ")));
         }
-        sb.append(", Version: ").append(LIBRARY).append(' ').append(version);
-        return sb.toString();
+        p.put("Version", LIBRARY + " " + version);
+        return A1111Parameters.format(prompt, negativePrompt, p);
     }
 
     static String joined(List<String> l) { return l == null ? null : String.join(" | ", l); }

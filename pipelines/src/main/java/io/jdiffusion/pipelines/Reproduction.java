@@ -15,7 +15,7 @@ public final class Reproduction {
 
     /** The record embedded in a PNG written by jdiffusion. */
     public static GenerationRecord readRecord(Path png) {
-        String json = PngText.read(png).get("jdiffusion");
+        String json = PngText.read(png).get(io.jdiffusion.pipelines.image.PngWriter.JDIFFUSION_KEYWORD);
         if (json == null) throw new IllegalArgumentException(png + " carries no jdiffusion generation record");
         return GenerationRecord.fromJson(json);
     }

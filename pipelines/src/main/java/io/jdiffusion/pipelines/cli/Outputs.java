@@ -1,6 +1,7 @@
 package io.jdiffusion.pipelines.cli;
 
 import io.jdiffusion.pipelines.GenerationResult;
+import io.jdiffusion.pipelines.image.A1111Parameters;
 import io.jdiffusion.pipelines.image.Image;
 import io.jdiffusion.pipelines.image.PngWriter;
 
@@ -17,8 +18,8 @@ final class Outputs {
     /** The PNG text chunks of a record: JSON under "jdiffusion", the A1111-style line under "parameters". */
     static Map<String, String> textChunks(GenerationResult r) {
         Map<String, String> text = new LinkedHashMap<>();
-        text.put("parameters", r.record().toParameters());
-        text.put("jdiffusion", r.record().toJson());
+        text.put(A1111Parameters.KEYWORD, r.record().toParameters());
+        text.put(PngWriter.JDIFFUSION_KEYWORD, r.record().toJson());
         return text;
     }
 

@@ -1,0 +1,43 @@
+package io.jdiffusion.pipelines;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class GenerationRecordTest {
+    static GenerationRecord sample() {
+        return new GenerationRecord("jdiffusion", "1.2.3", "inpaint", "a red vase, glazed", null, "blurry", null,
+                42, 70, 7.5, 0.0, "EulerDiscreteScheduler", 0.9999, 0.8, 1024, 768, 1, 15, 2, null,
+                null, Map.of("base", "stabilityai/stable-diffusion-xl-base-1.0"), null,
+                Map.of("base/unet/diffusion_pytorch_model.fp16.safetensors", "0123456789abcdef"),
+                Map.of("image", new GenerationRecord.InputFile("/photos/p.png", "ff00")), "cpu", null, 6.0, 2.5);
+    }
+
+    @Test
+    void jsonRoundTripsEveryField() {
+        GenerationRecord r = sample();
+        assertEquals(r, GenerationRecord.fromJson(r.toJson()));
+    }
+
+    @Test
+    void parametersLineCarriesTheSettingsInA1111Form() {
+        String p = sample().toParameters();
+        String[] lines = p.split("\n");
+        assertEquals("a red vase, glazed", lines[0]);
+        assertEquals("Negative prompt: blurry", lines[1]);
+        assertTrue(lines[2].startsWith("Steps: 70, Sampler: EulerDiscreteScheduler, CFG scale: 7.5, Seed: 42, Size: 1024x768, "
+                + "Denoising strength: 0.9999, Refiner switch at: 0.8, Mask dilation: \"15x15 kernel, 2 iterations\""), lines[2]);
+        assertTrue(lines[2].contains("Model base: stabilityai/stable-diffusion-xl-base-1.0"), lines[2]);
+        assertTrue(lines[2].endsWith("Version: jdiffusion 1.2.3"), lines[2]);
+    }
+
+    @Test
+    void somethingElseIsRefusedClearly() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GenerationRecord.fromJson("[1, 2]"));
+        assertTrue(e.getMessage().contains("not a jdiffusion generation record"), e.getMessage());
+    }
+}
