@@ -21,6 +21,7 @@ import java.util.stream.Collectors;
  * @param pipeline       "txt2img", "img2img", "inpaint" or "outpaint"
  * @param models         role ("base", "refiner") → model folder
  * @param weightHashes   weight file → SHA-256 (first 16 hex digits)
+ * @param configs        role → the diffusers folder whose configs a single-file model was read with (when not the built-in ones)
  * @param unet           a UNet folder used instead of the base model's own (e.g. a 9-channel inpainting UNet), or null
  * @param inputs         role ("image", "mask") → the file and a hash of its pixels
  */
@@ -33,7 +34,7 @@ public record GenerationRecord(
         int width, int height, int imagesPerPrompt,
         Integer maskDilateKernel, Integer maskDilateIterations, Integer maskBlur,
         Outpaint outpaint,
-        Map<String, String> models, String unet, Map<String, String> weightHashes, Map<String, InputFile> inputs,
+        Map<String, String> models, Map<String, String> configs, String unet, Map<String, String> weightHashes, Map<String, InputFile> inputs,
         String backend, Integer clipSkip, Double aestheticScore, Double negativeAestheticScore) {
 
     /** An input file: where it was read from and the SHA-256 of its decoded pixels (size, channels, samples). */

@@ -18,13 +18,15 @@ import java.util.stream.Stream;
 public final class ModelLocator {
     private ModelLocator() {}
 
-    public static Path resolve(String nameOrPath) {
+    public static Path resolve(String nameOrPath) { return resolve(nameOrPath, hubCache()); }
+
+    static Path resolve(String nameOrPath, Path hubCache) {
         Path p = Path.of(nameOrPath);
         if (Files.exists(p)) return p.toAbsolutePath().normalize();
         if (!nameOrPath.matches("[A-Za-z0-9][\\w.-]*/[\\w.-]+")) {
             throw new IllegalArgumentException("model '" + nameOrPath + "': no such file or folder, and not a Hugging Face id (org/name)");
         }
-        Path repo = hubCache().resolve("models--" + nameOrPath.replace("/", "--"));
+        Path repo = hubCache.resolve("models--" + nameOrPath.replace("/", "--"));
         Path snapshots = repo.resolve("snapshots");
         if (!Files.isDirectory(snapshots)) {
             throw new IllegalArgumentException("model '" + nameOrPath + "' is not in the local Hugging Face cache (looked for "

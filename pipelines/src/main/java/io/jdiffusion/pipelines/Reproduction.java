@@ -22,17 +22,17 @@ public final class Reproduction {
 
     /** A configured pipeline (models opened lazily) that reruns the record; close it after use. */
     public static SdxlPipeline<?> pipeline(GenerationRecord r) {
-        String base = r.models().get("base");
+        SdxlModel base = open(r, "base");
         SdxlPipeline<?> p = switch (r.pipeline()) {
-            case "txt2img" -> Text2ImagePipeline.load(base);
+            case "txt2img" -> Text2ImagePipeline.of(base);
             case "img2img" -> {
-                Img2ImgPipeline i = Img2ImgPipeline.load(base);
+                Img2ImgPipeline i = Img2ImgPipeline.of(base);
                 i.image(input(r, "image"), r.inputs().get("image").path());
                 if (r.strength() != null) i.strength(r.strength());
                 yield i;
             }
             case "inpaint", "outpaint" -> {
-                InpaintPipeline i = InpaintPipeline.load(base);
+                InpaintPipeline i = InpaintPipeline.of(base);
                 i.image(input(r, "image"), r.inputs().get("image").path());
                 if (r.inputs().containsKey("mask")) i.mask(input(r, "mask"), r.inputs().get("mask").path());
                 if (r.outpaint() != null) {
@@ -56,9 +56,14 @@ public final class Reproduction {
         if (r.clipSkip() != null) p.clipSkip(r.clipSkip());
         if (r.aestheticScore() != null) p.aestheticScore(r.aestheticScore(), r.negativeAestheticScore());
         if (r.unet() != null) p.unetOverride(Path.of(r.unet()));
-        String refiner = r.models().get("refiner");
-        if (refiner != null) p.refiner(refiner).highNoiseFraction(r.highNoiseFraction());
+        if (r.models().containsKey("refiner")) p.refiner(open(r, "refiner")).highNoiseFraction(r.highNoiseFraction());
+        p.ownModels();
         return p;
+    }
+
+    private static SdxlModel open(GenerationRecord r, String role) {
+        String config = r.configs() == null ? null : r.configs().get(role);
+        return SdxlModel.load(r.models().get(role), config == null ? null : Path.of(config), io.jdiffusion.tensor.Backends.get());
     }
 
     private static String[] split(String joined) {

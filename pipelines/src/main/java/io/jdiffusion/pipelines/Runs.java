@@ -52,9 +52,16 @@ final class Runs {
                 p.refiner != null ? p.highNoiseFraction : null, w, h, p.imagesPerPrompt,
                 inpaint == null ? null : inpaint.dilateKernel(), inpaint == null ? null : inpaint.dilateIterations(),
                 inpaint == null ? null : inpaint.blurRadius(), inpaint == null ? null : inpaint.outpaintExtents(),
-                models, p.unetOverride == null ? null : p.unetOverride.toString(), hashes, inputs, p.base.backendName(), p.clipSkip,
+                models, configs(p), p.unetOverride == null ? null : p.unetOverride.toString(), hashes, inputs, p.base.backendName(), p.clipSkip,
                 p.refiner != null || p.base.requiresAestheticsScore() ? p.aestheticScore : null,
                 p.refiner != null || p.base.requiresAestheticsScore() ? p.negativeAestheticScore : null);
+    }
+
+    private static Map<String, String> configs(SdxlPipeline<?> p) {
+        Map<String, String> c = new LinkedHashMap<>();
+        if (p.base.explicitConfigFolder() != null) c.put("base", p.base.explicitConfigFolder().toString());
+        if (p.refiner != null && p.refiner.explicitConfigFolder() != null) c.put("refiner", p.refiner.explicitConfigFolder().toString());
+        return c.isEmpty() ? null : c;
     }
 
     private static String absolute(String path) {

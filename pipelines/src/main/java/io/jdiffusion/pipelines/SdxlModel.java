@@ -54,6 +54,7 @@ public final class SdxlModel implements AutoCloseable {
     private final Path folder;
     private final Path singleFile;
     private final Path unetFolder;
+    private final Path explicitConfigFolder;
     private final Backend backend;
     private final boolean forceZerosForEmptyPrompt;
     private final boolean requiresAestheticsScore;
@@ -65,8 +66,9 @@ public final class SdxlModel implements AutoCloseable {
     private SdxlModel unetVariant;
     private Map<String, String> hashes;
 
-    private SdxlModel(String name, Path folder, Path singleFile, Path unetFolder, Backend backend) {
+    private SdxlModel(String name, Path folder, Path singleFile, Path unetFolder, Path explicitConfigFolder, Backend backend) {
         this.name = name;
+        this.explicitConfigFolder = explicitConfigFolder;
         this.folder = folder;
         this.singleFile = singleFile;
         this.unetFolder = unetFolder;
@@ -97,11 +99,12 @@ public final class SdxlModel implements AutoCloseable {
             Path configs = configFolder != null ? configFolder : BuiltinConfigs.folder(layout);
             LOG.info("{}: single-file SDXL {} checkpoint, configs from {}", p.getFileName(), layout.name().toLowerCase(), configs);
             checkLayout(configs, layout.components().contains(Component.TEXT_ENCODER), false);
-            return new SdxlModel(p.toString(), configs, p, null, backend);
+            return new SdxlModel(p.toString(), configs, p, null,
+                    configFolder == null ? null : configFolder.toAbsolutePath().normalize(), backend);
         }
         checkLayout(p, null, true);
         // a Hugging Face id is kept as the user wrote it (it resolves on any machine), a path is made absolute
-        return new SdxlModel(Files.exists(Path.of(nameOrPath)) ? p.toString() : nameOrPath, p, null, null, backend);
+        return new SdxlModel(Files.exists(Path.of(nameOrPath)) ? p.toString() : nameOrPath, p, null, null, null, backend);
     }
 
     /** The components a diffusers folder must have, reported by name before anything loads. */
@@ -137,7 +140,7 @@ public final class SdxlModel implements AutoCloseable {
             throw new IllegalArgumentException("UNet folder " + unetDir + " has no config.json");
         }
         if (unetVariant != null) unetVariant.close();
-        unetVariant = new SdxlModel(name, folder, singleFile, unetDir, backend);
+        unetVariant = new SdxlModel(name, folder, singleFile, unetDir, explicitConfigFolder, backend);
         unetVariant.text = text();
         unetVariant.vae = vae();
         unetVariant.sharedParts = true;
@@ -153,6 +156,9 @@ public final class SdxlModel implements AutoCloseable {
     public Path folder() { return folder; }
 
     public String backendName() { return backend.name(); }
+
+    /** The config folder given for a single-file model, or null (built-in configs, or a diffusers folder). */
+    public Path explicitConfigFolder() { return explicitConfigFolder; }
 
     public Backend backend() { return backend; }
 

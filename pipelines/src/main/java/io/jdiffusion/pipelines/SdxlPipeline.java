@@ -20,7 +20,7 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
 
     protected final SdxlModel base;
     protected SdxlModel refiner;
-    private final boolean ownsModels;
+    private boolean ownsModels;
 
     protected List<String> prompt = List.of("");
     protected List<String> prompt2;
@@ -68,6 +68,13 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
     }
 
     private boolean ownedRefiner;
+
+    /** Makes this pipeline close its base and refiner models when it is closed. */
+    SELF ownModels() {
+        ownsModels = true;
+        ownedRefiner = refiner != null;
+        return self();
+    }
 
     public SELF prompt(String... p) { this.prompt = List.of(p); return self(); }
 

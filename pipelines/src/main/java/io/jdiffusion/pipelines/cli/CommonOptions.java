@@ -12,6 +12,13 @@ final class CommonOptions {
             description = "Base model: a diffusers folder, a single-file checkpoint, or a Hugging Face id in the local cache.")
     String model;
 
+    @Option(names = "--config", paramLabel = "FOLDER",
+            description = "For a single-file --model: take the configs from this diffusers folder instead of the built-in official ones.")
+    Path config;
+
+    @Option(names = "--refiner-config", paramLabel = "FOLDER", description = "Like --config, for a single-file --refiner.")
+    Path refinerConfig;
+
     @Option(names = "--refiner", paramLabel = "MODEL",
             description = "Refiner model for the low-noise steps (needs --high-noise-fraction).")
     String refiner;
@@ -96,15 +103,6 @@ final class CommonOptions {
             setter.run();
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** Checks before anything loads that a model names an existing file/folder or a cached HF id. */
-    static void checkModel(String option, String model) {
-        try {
-            io.jdiffusion.pipelines.ModelLocator.resolve(model);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(option + ": " + e.getMessage(), e);
         }
     }
 }

@@ -1,7 +1,9 @@
 package io.jdiffusion.pipelines.cli;
 
 import io.jdiffusion.pipelines.GenerationResult;
+import io.jdiffusion.pipelines.SdxlModel;
 import io.jdiffusion.pipelines.SdxlPipeline;
+import io.jdiffusion.tensor.Backends;
 import io.jdiffusion.pipelines.image.Image;
 import io.jdiffusion.pipelines.image.ImageFiles;
 import picocli.CommandLine;
@@ -19,26 +21,38 @@ abstract class GenerateCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    /** Builds the configured pipeline (models are opened lazily: nothing heavy loads here). */
-    abstract SdxlPipeline<?> pipeline();
+    /** Builds the configured pipeline on an opened model (weights load lazily: nothing heavy happens here). */
+    abstract SdxlPipeline<?> pipeline(SdxlModel base);
 
     @Override
     public Integer call() {
         CommonOptions o = common;
-        CommonOptions.checkModel("--model", o.model);
-        if (o.refiner != null) CommonOptions.checkModel("--refiner", o.refiner);
         Path parent = o.output.toAbsolutePath().getParent();
         if (parent != null && !Files.isDirectory(parent)) {
             throw new IllegalArgumentException("--output: folder " + parent + " does not exist");
         }
-        try (SdxlPipeline<?> p = pipeline()) {
-            if (o.refiner != null) p.refiner(o.refiner);
+        try (SdxlModel base = open("--model", o.model, o.config);
+             SdxlModel refiner = o.refiner == null ? null : open("--refiner", o.refiner, o.refinerConfig);
+             SdxlPipeline<?> p = pipeline(base)) {
+            if (refiner != null) p.refiner(refiner);
             o.apply(p);
             GenerationResult r = p.run();
             List<Path> written = Outputs.write(r, o.output);
             for (Path w : written) spec.commandLine().getOut().println(w);
         }
         return 0;
+    }
+
+    /** Opens a model (layout and configs only), naming the option when it is not a usable model. */
+    static SdxlModel open(String option, String model, Path configFolder) {
+        if (configFolder != null && !Files.isDirectory(configFolder)) {
+            throw new IllegalArgumentException(option + " config folder " + configFolder + " does not exist");
+        }
+        try {
+            return SdxlModel.load(model, configFolder, Backends.get());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(option + ": " + e.getMessage(), e);
+        }
     }
 
     static Image readImage(String option, Path p) {

@@ -1,6 +1,7 @@
 package io.jdiffusion.pipelines.cli;
 
 import io.jdiffusion.pipelines.Img2ImgPipeline;
+import io.jdiffusion.pipelines.SdxlModel;
 import io.jdiffusion.pipelines.SdxlPipeline;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -18,8 +19,8 @@ final class Img2ImgCommand extends GenerateCommand {
     double strength;
 
     @Override
-    SdxlPipeline<?> pipeline() {
-        Img2ImgPipeline p = Img2ImgPipeline.load(common.model);
+    SdxlPipeline<?> pipeline(SdxlModel base) {
+        Img2ImgPipeline p = Img2ImgPipeline.of(base);
         p.image(readImage("--image", image), image.toString());
         CommonOptions.option("--strength", () -> p.strength(strength));
         return p;

@@ -1,6 +1,7 @@
 package io.jdiffusion.pipelines.cli;
 
 import io.jdiffusion.pipelines.InpaintPipeline;
+import io.jdiffusion.pipelines.SdxlModel;
 import io.jdiffusion.pipelines.SdxlPipeline;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -31,8 +32,8 @@ final class OutpaintCommand extends GenerateCommand {
     Path unet;
 
     @Override
-    SdxlPipeline<?> pipeline() {
-        InpaintPipeline p = InpaintPipeline.load(common.model);
+    SdxlPipeline<?> pipeline(SdxlModel base) {
+        InpaintPipeline p = InpaintPipeline.of(base);
         p.image(readImage("--image", image), image.toString());
         String[] parts = extend.split(",");
         if (parts.length != 4) throw new IllegalArgumentException("--extend: expected L,T,R,B (four pixel counts), got '" + extend + "'");

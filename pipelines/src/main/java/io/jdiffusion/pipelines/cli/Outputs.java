@@ -3,6 +3,7 @@ package io.jdiffusion.pipelines.cli;
 import io.jdiffusion.pipelines.GenerationResult;
 import io.jdiffusion.pipelines.image.A1111Parameters;
 import io.jdiffusion.pipelines.image.Image;
+import io.jdiffusion.pipelines.image.ImageFiles;
 import io.jdiffusion.pipelines.image.PngWriter;
 
 import java.nio.file.Path;
@@ -29,9 +30,19 @@ final class Outputs {
         for (int i = 0; i < images.size(); i++) paths.add(images.size() == 1 ? output : numbered(output, i + 1));
         Map<String, String> text = textChunks(r);
         // Encode everything first so that a failure leaves no file; each file is then moved into place atomically.
+        if (isJpeg(output)) {
+            for (int i = 0; i < paths.size(); i++) ImageFiles.writeJpeg(paths.get(i), images.get(i), 95, r.record().toJson());
+            return paths;
+        }
         List<byte[]> encoded = images.stream().map(img -> PngWriter.encode(img, text)).toList();
         for (int i = 0; i < paths.size(); i++) PngWriter.writeAtomically(paths.get(i), encoded.get(i));
         return paths;
+    }
+
+    /** JPEG output (quality 95, the record as a JPEG comment) for .jpg/.jpeg names; PNG otherwise. */
+    static boolean isJpeg(Path p) {
+        String n = p.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        return n.endsWith(".jpg") || n.endsWith(".jpeg");
     }
 
     static Path numbered(Path p, int i) {

@@ -1,5 +1,6 @@
 package io.jdiffusion.pipelines.cli;
 
+import io.jdiffusion.pipelines.SdxlModel;
 import io.jdiffusion.pipelines.SdxlPipeline;
 import io.jdiffusion.pipelines.Text2ImagePipeline;
 import picocli.CommandLine.Command;
@@ -9,5 +10,5 @@ import picocli.CommandLine.Command;
                 "With --refiner and --high-noise-fraction F the base runs the first F of the schedule and the refiner the rest."})
 final class Txt2ImgCommand extends GenerateCommand {
     @Override
-    SdxlPipeline<?> pipeline() { return Text2ImagePipeline.load(common.model); }
+    SdxlPipeline<?> pipeline(SdxlModel base) { return Text2ImagePipeline.of(base); }
 }

@@ -140,6 +140,52 @@ public final class ImageFiles {
         return true;
     }
 
+    /**
+     * Writes an 8-bit JPEG (RGB, or grey for L; alpha is dropped as PIL's convert("RGB") does) at
+     * {@code quality} in [1, 100], with {@code comment} (e.g. the generation record) in a COM
+     * segment; atomically, like {@link PngWriter#write}.
+     */
+    public static void writeJpeg(Path path, Image image, int quality, String comment) {
+        if (quality < 1 || quality > 100) throw new IllegalArgumentException("JPEG quality must be in [1, 100], got " + quality);
+        Image src = image.channels() == 1 ? image : image.toRgb();
+        BufferedImage bi = new BufferedImage(src.width(), src.height(),
+                src.channels() == 1 ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_3BYTE_BGR);
+        for (int y = 0; y < src.height(); y++) {
+            for (int x = 0; x < src.width(); x++) {
+                if (src.channels() == 1) {
+                    bi.getRaster().setSample(x, y, 0, src.get(x, y, 0));
+                } else {
+                    for (int c = 0; c < 3; c++) bi.getRaster().setSample(x, y, c, src.get(x, y, c));
+                }
+            }
+        }
+        javax.imageio.ImageWriter writer = ImageIO.getImageWritersByFormatName("jpeg").next();
+        try (java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+             javax.imageio.stream.ImageOutputStream out = ImageIO.createImageOutputStream(bytes)) {
+            writer.setOutput(out);
+            javax.imageio.ImageWriteParam param = writer.getDefaultWriteParam();
+            param.setCompressionMode(javax.imageio.ImageWriteParam.MODE_EXPLICIT);
+            param.setCompressionQuality(quality / 100f);
+            javax.imageio.metadata.IIOMetadata meta = writer.getDefaultImageMetadata(
+                    new javax.imageio.ImageTypeSpecifier(bi), param);
+            if (comment != null) {
+                String format = "javax_imageio_jpeg_image_1.0";
+                javax.imageio.metadata.IIOMetadataNode root = (javax.imageio.metadata.IIOMetadataNode) meta.getAsTree(format);
+                javax.imageio.metadata.IIOMetadataNode com = new javax.imageio.metadata.IIOMetadataNode("com");
+                com.setUserObject(comment.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                ((javax.imageio.metadata.IIOMetadataNode) root.getElementsByTagName("markerSequence").item(0)).appendChild(com);
+                meta.setFromTree(format, root);
+            }
+            writer.write(null, new javax.imageio.IIOImage(bi, null, meta), param);
+            out.flush();
+            PngWriter.writeAtomically(path, bytes.toByteArray());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot write JPEG " + path, e);
+        } finally {
+            writer.dispose();
+        }
+    }
+
     /** Writes a PNG atomically with the given text chunks; see {@link PngWriter#write}. */
     public static void writePng(Path path, Image image, Map<String, String> text) {
         PngWriter.write(path, image, text);

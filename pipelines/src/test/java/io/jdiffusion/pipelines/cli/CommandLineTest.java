@@ -148,6 +148,32 @@ class CommandLineTest {
     }
 
     @Test
+    void singleFileCheckpointWithConfigFolderRunsAndReproduces() throws IOException {
+        Path a = tmp.resolve("single.png"), b = tmp.resolve("single-again.png");
+        List<String> args = new ArrayList<>(List.of("txt2img", "--model", Fixtures.path("sdxl-base-single-file.safetensors").toString(),
+                "--config", base.toString(), "--prompt", "a red vase", "--steps", "2", "--seed", "3", "--quiet", "-o", a.toString()));
+        Result r = run(args.toArray(String[]::new));
+        assertEquals(0, r.status(), r.err());
+        Result again = run("reproduce", a.toString(), "-o", b.toString(), "--quiet");
+        assertEquals(0, again.status(), again.err());
+        assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b));
+    }
+
+    @Test
+    void jpegOutputCarriesTheRecordAsAComment() throws IOException {
+        Path out = tmp.resolve("out.jpg");
+        Result r = run("txt2img", "--model", base.toString(), "--prompt", "a red vase", "--steps", "2", "--quiet", "-o", out.toString());
+        assertEquals(0, r.status(), r.err());
+        byte[] b = Files.readAllBytes(out);
+        assertEquals((byte) 0xFF, b[0]);
+        assertEquals((byte) 0xD8, b[1]);
+        String text = new String(b, java.nio.charset.StandardCharsets.ISO_8859_1);
+        assertTrue(text.contains("\"pipeline\":\"txt2img\""), "the JSON record is in the JPEG");
+        io.jdiffusion.pipelines.image.Image img = io.jdiffusion.pipelines.image.ImageFiles.read(out);
+        assertEquals(io.jdiffusion.pipelines.image.ImageFiles.read(image).size(), img.size());
+    }
+
+    @Test
     void helpReadsLikeAManual() {
         Result r = run("inpaint", "--help");
         assertEquals(0, r.status());
