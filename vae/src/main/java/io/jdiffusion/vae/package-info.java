@@ -2,9 +2,9 @@
  * The SDXL VAE: diffusers' {@code AutoencoderKL} ({@link io.jdiffusion.vae.AutoencoderKL}) built from
  * {@code vae/config.json} ({@link io.jdiffusion.vae.VaeConfig}) with diffusers' parameter names, its
  * posterior ({@link io.jdiffusion.vae.DiagonalGaussianDistribution}), diffusers' tiled encode/decode
- * ({@link io.jdiffusion.vae.VaeTiling}), and the single-file checkpoint's LDM names
- * ({@link io.jdiffusion.vae.LdmVaeWeights}). One file per building block, named like diffusers' class:
- * Encoder, Decoder, DownEncoderBlock2D, UpDecoderBlock2D, UNetMidBlock2D, ResnetBlock2D, Attention,
+ * ({@link io.jdiffusion.vae.VaeTiling}). Single-file checkpoints' LDM names are mapped in one place for all
+ * components: {@code io.jdiffusion.pipelines.checkpoint.OriginalKeys}. One file per building block, named like
+ * diffusers' class: Encoder, Decoder, DownEncoderBlock2D, UpDecoderBlock2D, UNetMidBlock2D, ResnetBlock2D, Attention,
  * Downsample2D, Upsample2D.
  */
 package io.jdiffusion.vae;
