@@ -2,28 +2,26 @@ package io.jdiffusion.text;
 
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.nn.LayerNorm;
 import io.jdiffusion.tensor.weights.Params;
 
 /** {@code encoder.layers.N}: pre-LayerNorm transformer block (spec §2.2 step 3). */
 final class CLIPEncoderLayer {
     private final CLIPAttention selfAttn;
     private final CLIPMLP mlp;
-    private final Tensor ln1W, ln1B, ln2W, ln2B;
-    private final float eps;
+    private final LayerNorm layerNorm1, layerNorm2;
 
     CLIPEncoderLayer(CLIPTextConfig c, Params p) {
         int d = c.hiddenSize();
-        eps = (float) c.layerNormEps();
+        float eps = (float) c.layerNormEps();
         selfAttn = new CLIPAttention(c, p.child("self_attn"));
-        ln1W = p.child("layer_norm1").get("weight", d);
-        ln1B = p.child("layer_norm1").get("bias", d);
+        layerNorm1 = new LayerNorm(p.child("layer_norm1"), d, eps);
         mlp = new CLIPMLP(c, p.child("mlp"));
-        ln2W = p.child("layer_norm2").get("weight", d);
-        ln2B = p.child("layer_norm2").get("bias", d);
+        layerNorm2 = new LayerNorm(p.child("layer_norm2"), d, eps);
     }
 
     Tensor forward(Backend be, Tensor x) {
-        Tensor h = be.add(x, selfAttn.forward(be, be.layerNorm(x, ln1W, ln1B, eps)));
-        return be.add(h, mlp.forward(be, be.layerNorm(h, ln2W, ln2B, eps)));
+        Tensor h = be.add(x, selfAttn.forward(be, layerNorm1.forward(x)));
+        return be.add(h, mlp.forward(be, layerNorm2.forward(h)));
     }
 }

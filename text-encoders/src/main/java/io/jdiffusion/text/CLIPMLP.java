@@ -2,24 +2,23 @@ package io.jdiffusion.text;
 
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.nn.Linear;
 import io.jdiffusion.tensor.weights.Params;
 
 /** {@code mlp}: fc1 → hidden_act (quick_gelu or exact gelu) → fc2. */
 final class CLIPMLP {
     private final boolean quickGelu;
-    private final Tensor fc1W, fc1B, fc2W, fc2B;
+    private final Linear fc1, fc2;
 
     CLIPMLP(CLIPTextConfig c, Params p) {
         quickGelu = c.hiddenAct().equals("quick_gelu");
-        fc1W = p.child("fc1").get("weight", c.intermediateSize(), c.hiddenSize());
-        fc1B = p.child("fc1").get("bias", c.intermediateSize());
-        fc2W = p.child("fc2").get("weight", c.hiddenSize(), c.intermediateSize());
-        fc2B = p.child("fc2").get("bias", c.hiddenSize());
+        fc1 = new Linear(p.child("fc1"), c.hiddenSize(), c.intermediateSize(), true);
+        fc2 = new Linear(p.child("fc2"), c.intermediateSize(), c.hiddenSize(), true);
     }
 
     Tensor forward(Backend be, Tensor x) {
-        Tensor h = be.linear(x, fc1W, fc1B);
+        Tensor h = fc1.forward(x);
         h = quickGelu ? be.quickGelu(h) : be.gelu(h);
-        return be.linear(h, fc2W, fc2B);
+        return fc2.forward(h);
     }
 }

@@ -2,6 +2,7 @@ package io.jdiffusion.unet;
 
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.nn.LayerNorm;
 import io.jdiffusion.tensor.weights.Params;
 
 /**

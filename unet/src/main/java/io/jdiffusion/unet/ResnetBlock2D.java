@@ -2,6 +2,9 @@ package io.jdiffusion.unet;
 
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.nn.Conv2d;
+import io.jdiffusion.tensor.nn.GroupNorm;
+import io.jdiffusion.tensor.nn.Linear;
 import io.jdiffusion.tensor.weights.Params;
 
 /**
@@ -34,10 +37,10 @@ final class ResnetBlock2D {
 
     /** x [B, in, h, w], temb [B, temb] → [B, out, h, w]. */
     Tensor forward(Tensor x, Tensor temb) {
-        Tensor h = conv1.forward(norm1.forward(x, true));
+        Tensor h = conv1.forward(norm1.forwardSilu(x));
         Tensor t = timeEmbProj.forward(be.silu(temb));
         h = be.add(h, t.reshape(t.dim(0), outChannels, 1, 1));
-        h = conv2.forward(norm2.forward(h, true));
+        h = conv2.forward(norm2.forwardSilu(h));
         Tensor shortcut = convShortcut == null ? x : convShortcut.forward(x);
         Tensor out = be.add(shortcut, h);
         return outputScaleFactor == 1f ? out : be.mulScalar(out, 1f / outputScaleFactor);

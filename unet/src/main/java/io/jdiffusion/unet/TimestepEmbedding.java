@@ -2,6 +2,7 @@ package io.jdiffusion.unet;
 
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.nn.Linear;
 import io.jdiffusion.tensor.weights.Params;
 
 /** diffusers' {@code TimestepEmbedding}: {@code linear_2(SiLU(linear_1(x)))} (no cond_proj, no post-activation in SDXL). */

@@ -2,6 +2,9 @@ package io.jdiffusion.unet;
 
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.nn.Conv2d;
+import io.jdiffusion.tensor.nn.GroupNorm;
+import io.jdiffusion.tensor.nn.Linear;
 import io.jdiffusion.tensor.weights.Params;
 
 import java.util.ArrayList;
@@ -58,7 +61,7 @@ final class Transformer2DModel {
     /** x [B, C, h, w], context [B, S, crossDim] → [B, C, h, w]. */
     Tensor forward(Tensor x, Tensor context) {
         int b = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
-        Tensor y = norm.forward(x, false);
+        Tensor y = norm.forward(x);
         if (useLinearProjection) {
             y = projInLinear.forward(toTokens(y, b, c, h, w));
         } else {

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.DType;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.nn.Conv2d;
+import io.jdiffusion.tensor.nn.GroupNorm;
 import io.jdiffusion.tensor.weights.Params;
 import io.jdiffusion.tensor.weights.SafetensorsWeights;
 import io.jdiffusion.tensor.weights.WeightSource;
@@ -258,7 +260,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
             }
 
             // 6. out
-            h = convOut.forward(convNormOut.forward(h, true));
+            h = convOut.forward(convNormOut.forwardSilu(h));
             return scope.keep(h);
         }
     }

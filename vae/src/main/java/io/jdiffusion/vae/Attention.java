@@ -2,6 +2,8 @@ package io.jdiffusion.vae;
 
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.nn.GroupNorm;
+import io.jdiffusion.tensor.nn.Linear;
 import io.jdiffusion.tensor.weights.Params;
 
 /**
@@ -27,22 +29,22 @@ final class Attention {
             throw new IllegalArgumentException("attention: " + channels + " channels do not split into heads of " + headDim);
         }
         heads = channels / headDim;
-        groupNorm = GroupNorm.load(p.child("group_norm"), groups, channels, eps);
-        toQ = Linear.load(p.child("to_q"), channels, channels);
-        toK = Linear.load(p.child("to_k"), channels, channels);
-        toV = Linear.load(p.child("to_v"), channels, channels);
-        toOut = Linear.load(p.child("to_out").child(0), channels, channels);
+        groupNorm = new GroupNorm(p.child("group_norm"), groups, channels, eps);
+        toQ = new Linear(p.child("to_q"), channels, channels, true);
+        toK = new Linear(p.child("to_k"), channels, channels, true);
+        toV = new Linear(p.child("to_v"), channels, channels, true);
+        toOut = new Linear(p.child("to_out").child(0), channels, channels, true);
     }
 
     Tensor forward(Backend be, Tensor x) {
         int b = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), s = h * w, d = c / heads;
-        Tensor tokens = be.transpose(groupNorm.forward(be, x).reshape(b, c, s), 1, 2);   // [B, S, C]
-        Tensor q = splitHeads(be, toQ.forward(be, tokens), b, s, d);
-        Tensor k = splitHeads(be, toK.forward(be, tokens), b, s, d);
-        Tensor v = splitHeads(be, toV.forward(be, tokens), b, s, d);
+        Tensor tokens = be.transpose(groupNorm.forward(x).reshape(b, c, s), 1, 2);   // [B, S, C]
+        Tensor q = splitHeads(be, toQ.forward(tokens), b, s, d);
+        Tensor k = splitHeads(be, toK.forward(tokens), b, s, d);
+        Tensor v = splitHeads(be, toV.forward(tokens), b, s, d);
         Tensor a = be.attention(q, k, v, false);                                          // [B, heads, S, d]
         Tensor merged = heads == 1 ? a.reshape(b, s, c) : be.transpose(a, 1, 2).reshape(b, s, c);
-        Tensor o = toOut.forward(be, merged);                                             // [B, S, C]
+        Tensor o = toOut.forward(merged);                                             // [B, S, C]
         Tensor spatial = be.transpose(o, 1, 2).reshape(b, c, h, w);
         return be.add(spatial, x);   // residual_connection=True; rescale_output_factor 1
     }

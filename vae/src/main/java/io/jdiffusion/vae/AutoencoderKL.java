@@ -3,6 +3,7 @@ package io.jdiffusion.vae;
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.DType;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.nn.Conv2d;
 import io.jdiffusion.tensor.weights.Params;
 import io.jdiffusion.tensor.weights.SafetensorsWeights;
 import io.jdiffusion.tensor.weights.WeightSource;
@@ -50,8 +51,8 @@ public final class AutoencoderKL {
         this.backend = params.backend();
         int lat = config.latentChannels();
         encoder = new Encoder(params.child("encoder"), config);
-        quantConv = config.useQuantConv() ? Conv2d.load(params.child("quant_conv"), 2 * lat, 2 * lat, 1, 1, 0) : null;
-        postQuantConv = config.usePostQuantConv() ? Conv2d.load(params.child("post_quant_conv"), lat, lat, 1, 1, 0) : null;
+        quantConv = config.useQuantConv() ? new Conv2d(params.child("quant_conv"), 2 * lat, 2 * lat, 1, 1, 0) : null;
+        postQuantConv = config.usePostQuantConv() ? new Conv2d(params.child("post_quant_conv"), lat, lat, 1, 1, 0) : null;
         decoder = new Decoder(params.child("decoder"), config);
         tiling = null;
     }
@@ -146,7 +147,7 @@ public final class AutoencoderKL {
     private Tensor encodeTile(Tensor x) {
         try (Backend.Scope s = backend.openScope()) {
             Tensor h = encoder.forward(backend, x);
-            if (quantConv != null) h = quantConv.forward(backend, h);
+            if (quantConv != null) h = quantConv.forward(h);
             return s.keep(h);
         }
     }
@@ -175,7 +176,7 @@ public final class AutoencoderKL {
 
     private Tensor decodeTile(Tensor z) {
         try (Backend.Scope s = backend.openScope()) {
-            Tensor h = postQuantConv == null ? z : postQuantConv.forward(backend, z);
+            Tensor h = postQuantConv == null ? z : postQuantConv.forward(z);
             return s.keep(decoder.forward(backend, h));
         }
     }

@@ -2,6 +2,8 @@ package io.jdiffusion.vae;
 
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.nn.Conv2d;
+import io.jdiffusion.tensor.nn.GroupNorm;
 import io.jdiffusion.tensor.weights.Params;
 
 /**
@@ -21,7 +23,7 @@ final class Decoder {
         int levels = cfg.levels(), groups = cfg.normNumGroups();
         float eps = VaeConfig.NORM_EPS;
         int top = cfg.channels(levels - 1);
-        convIn = Conv2d.load(p.child("conv_in"), cfg.latentChannels(), top, 3, 1, 1);
+        convIn = new Conv2d(p.child("conv_in"), cfg.latentChannels(), top, 3, 1, 1);
         midBlock = new UNetMidBlock2D(p.child("mid_block"), top, groups, eps, cfg.midBlockAddAttention());
         upBlocks = new UpDecoderBlock2D[levels];
         int prev = top;
@@ -31,14 +33,14 @@ final class Decoder {
                     groups, eps, i < levels - 1);
             prev = out;
         }
-        convNormOut = GroupNorm.load(p.child("conv_norm_out"), groups, cfg.channels(0), eps);
-        convOut = Conv2d.load(p.child("conv_out"), cfg.channels(0), cfg.outChannels(), 3, 1, 1);
+        convNormOut = new GroupNorm(p.child("conv_norm_out"), groups, cfg.channels(0), eps);
+        convOut = new Conv2d(p.child("conv_out"), cfg.channels(0), cfg.outChannels(), 3, 1, 1);
     }
 
     Tensor forward(Backend be, Tensor z) {
-        Tensor h = convIn.forward(be, z);
+        Tensor h = convIn.forward(z);
         h = midBlock.forward(be, h);
         for (UpDecoderBlock2D u : upBlocks) h = u.forward(be, h);
-        return convOut.forward(be, convNormOut.forwardSilu(be, h));
+        return convOut.forward(convNormOut.forwardSilu(h));
     }
 }

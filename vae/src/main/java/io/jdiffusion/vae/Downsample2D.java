@@ -2,6 +2,7 @@ package io.jdiffusion.vae;
 
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.nn.Conv2d;
 import io.jdiffusion.tensor.weights.Params;
 
 /**
@@ -15,11 +16,11 @@ final class Downsample2D {
     final Conv2d conv;
 
     Downsample2D(Params p, int channels) {
-        conv = Conv2d.load(p.child("conv"), channels, channels, 3, 2, 0);
+        conv = new Conv2d(p.child("conv"), channels, channels, 3, 2, 0);
     }
 
     Tensor forward(Backend be, Tensor x) {
-        return conv.forward(be, padRightBottom(be, x));
+        return conv.forward(padRightBottom(be, x));
     }
 
     /** x[N, C, H, W] → [N, C, H+1, W+1] with a zero last row and column. */

@@ -2,6 +2,8 @@ package io.jdiffusion.vae;
 
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.nn.Conv2d;
+import io.jdiffusion.tensor.nn.GroupNorm;
 import io.jdiffusion.tensor.weights.Params;
 
 /**
@@ -19,7 +21,7 @@ final class Encoder {
     Encoder(Params p, VaeConfig cfg) {
         int levels = cfg.levels(), groups = cfg.normNumGroups();
         float eps = VaeConfig.NORM_EPS;
-        convIn = Conv2d.load(p.child("conv_in"), cfg.inChannels(), cfg.channels(0), 3, 1, 1);
+        convIn = new Conv2d(p.child("conv_in"), cfg.inChannels(), cfg.channels(0), 3, 1, 1);
         downBlocks = new DownEncoderBlock2D[levels];
         int prev = cfg.channels(0);
         for (int i = 0; i < levels; i++) {
@@ -30,14 +32,14 @@ final class Encoder {
         }
         int top = cfg.channels(levels - 1);
         midBlock = new UNetMidBlock2D(p.child("mid_block"), top, groups, eps, cfg.midBlockAddAttention());
-        convNormOut = GroupNorm.load(p.child("conv_norm_out"), groups, top, eps);
-        convOut = Conv2d.load(p.child("conv_out"), top, 2 * cfg.latentChannels(), 3, 1, 1);
+        convNormOut = new GroupNorm(p.child("conv_norm_out"), groups, top, eps);
+        convOut = new Conv2d(p.child("conv_out"), top, 2 * cfg.latentChannels(), 3, 1, 1);
     }
 
     Tensor forward(Backend be, Tensor x) {
-        Tensor h = convIn.forward(be, x);
+        Tensor h = convIn.forward(x);
         for (DownEncoderBlock2D d : downBlocks) h = d.forward(be, h);
         h = midBlock.forward(be, h);
-        return convOut.forward(be, convNormOut.forwardSilu(be, h));
+        return convOut.forward(convNormOut.forwardSilu(h));
     }
 }

@@ -2,6 +2,8 @@ package io.jdiffusion.vae;
 
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.nn.Conv2d;
+import io.jdiffusion.tensor.nn.GroupNorm;
 import io.jdiffusion.tensor.weights.Params;
 
 /**
@@ -22,17 +24,17 @@ final class ResnetBlock2D {
     final Conv2d convShortcut;
 
     ResnetBlock2D(Params p, int in, int out, int groups, float eps) {
-        norm1 = GroupNorm.load(p.child("norm1"), groups, in, eps);
-        conv1 = Conv2d.load(p.child("conv1"), in, out, 3, 1, 1);
-        norm2 = GroupNorm.load(p.child("norm2"), groups, out, eps);
-        conv2 = Conv2d.load(p.child("conv2"), out, out, 3, 1, 1);
-        convShortcut = in != out ? Conv2d.load(p.child("conv_shortcut"), in, out, 1, 1, 0) : null;
+        norm1 = new GroupNorm(p.child("norm1"), groups, in, eps);
+        conv1 = new Conv2d(p.child("conv1"), in, out, 3, 1, 1);
+        norm2 = new GroupNorm(p.child("norm2"), groups, out, eps);
+        conv2 = new Conv2d(p.child("conv2"), out, out, 3, 1, 1);
+        convShortcut = in != out ? new Conv2d(p.child("conv_shortcut"), in, out, 1, 1, 0) : null;
     }
 
     Tensor forward(Backend be, Tensor x) {
-        Tensor h = conv1.forward(be, norm1.forwardSilu(be, x));
-        h = conv2.forward(be, norm2.forwardSilu(be, h));
-        Tensor shortcut = convShortcut == null ? x : convShortcut.forward(be, x);
+        Tensor h = conv1.forward(norm1.forwardSilu(x));
+        h = conv2.forward(norm2.forwardSilu(h));
+        Tensor shortcut = convShortcut == null ? x : convShortcut.forward(x);
         // output_scale_factor is 1 in the VAE, so no division.
         return be.add(shortcut, h);
     }

@@ -1,16 +1,16 @@
-package io.jdiffusion.unet;
+package io.jdiffusion.tensor.nn;
 
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.weights.Params;
 
 /** torch.nn.Linear: {@code weight [out, in]}, optional {@code bias [out]}; y = x·Wᵀ + b over the last dimension. */
-final class Linear {
-    final int in, out;
+public final class Linear {
+    private final int in, out;
     private final Tensor weight, bias;
     private final Backend be;
 
-    Linear(Params p, int in, int out, boolean bias) {
+    public Linear(Params p, int in, int out, boolean bias) {
         this.in = in;
         this.out = out;
         this.be = p.backend();
@@ -18,5 +18,9 @@ final class Linear {
         this.bias = bias ? p.get("bias", out) : null;
     }
 
-    Tensor forward(Tensor x) { return be.linear(x, weight, bias); }
+    public int in() { return in; }
+
+    public int out() { return out; }
+
+    public Tensor forward(Tensor x) { return be.linear(x, weight, bias); }
 }

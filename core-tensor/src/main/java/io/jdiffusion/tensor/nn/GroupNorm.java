@@ -1,19 +1,20 @@
-package io.jdiffusion.unet;
+package io.jdiffusion.tensor.nn;
 
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.weights.Params;
 
 /** torch.nn.GroupNorm with affine {@code weight}/{@code bias [channels]}; optionally fused with the SiLU that follows it. */
-final class GroupNorm {
+public final class GroupNorm {
     private final int groups;
     private final float eps;
     private final Tensor weight, bias;
     private final Backend be;
 
-    GroupNorm(Params p, int groups, int channels, float eps) {
+    public GroupNorm(Params p, int groups, int channels, float eps) {
         if (groups <= 0 || channels % groups != 0) {
-            throw new IllegalArgumentException(p.key("weight") + ": " + channels + " channels do not split into norm_num_groups = " + groups + " groups");
+            throw new IllegalArgumentException(p.key("weight") + ": " + channels + " channels do not split into norm_num_groups = "
+                    + groups + " groups");
         }
         this.be = p.backend();
         this.groups = groups;
@@ -22,5 +23,8 @@ final class GroupNorm {
         this.bias = p.get("bias", channels);
     }
 
-    Tensor forward(Tensor x, boolean silu) { return be.groupNorm(x, groups, weight, bias, eps, silu); }
+    public Tensor forward(Tensor x) { return be.groupNorm(x, groups, weight, bias, eps, false); }
+
+    /** GroupNorm then SiLU, the "norm → nonlinearity" pair of every resnet, fused in the backend. */
+    public Tensor forwardSilu(Tensor x) { return be.groupNorm(x, groups, weight, bias, eps, true); }
 }

@@ -1,16 +1,16 @@
-package io.jdiffusion.unet;
+package io.jdiffusion.tensor.nn;
 
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.weights.Params;
 
 /** torch.nn.Conv2d with bias: {@code weight [out, in, k, k]}, {@code bias [out]}, zero padding on all sides. */
-final class Conv2d {
+public final class Conv2d {
     private final Tensor weight, bias;
     private final int stride, padding;
     private final Backend be;
 
-    Conv2d(Params p, int in, int out, int kernel, int stride, int padding) {
+    public Conv2d(Params p, int in, int out, int kernel, int stride, int padding) {
         this.be = p.backend();
         this.weight = p.get("weight", out, in, kernel, kernel);
         this.bias = p.get("bias", out);
@@ -18,5 +18,5 @@ final class Conv2d {
         this.padding = padding;
     }
 
-    Tensor forward(Tensor x) { return be.conv2d(x, weight, bias, stride, padding); }
+    public Tensor forward(Tensor x) { return be.conv2d(x, weight, bias, stride, padding); }
 }
