@@ -16,6 +16,9 @@ abstract class GenerateCommand implements Callable<Integer> {
     @CommandLine.Mixin
     CommonOptions common;
 
+    @CommandLine.Mixin
+    RunOptions runs;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -34,9 +37,11 @@ abstract class GenerateCommand implements Callable<Integer> {
         try (SdxlPipeline<?> p = pipeline()) {
             if (o.refiner != null) p.refiner(o.refiner);
             o.apply(p);
+            var timings = runs.listen(p, o.quiet);
             GenerationResult r = p.run();
             List<Path> written = Outputs.write(r, o.output);
             for (Path w : written) spec.commandLine().getOut().println(w);
+            runs.record(r, timings, spec.commandLine().getErr());
         }
         return 0;
     }
