@@ -66,6 +66,7 @@ public final class CompareReport {
     private static String html(RunStore store, List<RunRecord> runs, List<String> problems, Path pageDir, boolean embed)
             throws IOException {
         List<Map<String, Object>> data = new ArrayList<>();
+        Map<String, Map<String, Object>> inputs = new LinkedHashMap<>();
         for (RunRecord r : runs) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("id", r.id());
@@ -86,16 +87,25 @@ public final class CompareReport {
             List<String> outs = new ArrayList<>();
             for (RunRecord.StoredOutput o : r.outputs()) outs.add(src(store.file(r, o.file()), pageDir, embed));
             m.put("outputs", outs);
-            Map<String, String> ins = new LinkedHashMap<>();
             if (r.inputs() != null) {
                 r.inputs().forEach((role, in) -> {
-                    if (in.file() != null && Files.isRegularFile(store.file(r, in.file()))) ins.put(role, src(store.file(r, in.file()), pageDir, embed));
+                    if (in.file() == null || !Files.isRegularFile(store.file(r, in.file()))) return;
+                    // each distinct input once (by role and content), with the runs that used it
+                    Map<String, Object> shared = inputs.computeIfAbsent(role + "/" + in.sha256(), k -> {
+                        Map<String, Object> x = new LinkedHashMap<>();
+                        x.put("role", role);
+                        x.put("original", in.original());
+                        x.put("src", src(store.file(r, in.file()), pageDir, embed));
+                        x.put("runs", new ArrayList<String>());
+                        return x;
+                    });
+                    @SuppressWarnings("unchecked") List<String> users = (List<String>) shared.get("runs");
+                    users.add(r.id());
                 });
             }
-            m.put("inputs", ins);
             data.add(m);
         }
-        String json = RunStore.JSON.writeValueAsString(Map.of("runs", data, "problems", problems));
+        String json = RunStore.JSON.writeValueAsString(Map.of("runs", data, "inputs", inputs.values(), "problems", problems));
         // Inside <script>: no "</script>", no line separators that end a JS string.
         json = json.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029");
         return TEMPLATE.replace("/*DATA*/null", json);
@@ -221,6 +231,13 @@ for (const k of varying) {
   $("paramfilters").append(el("label", {}, k + " ", sel, " "));
 }
 for (const id of ["rows", "cols", "zoom", "cropsize", "onlydiff"]) $(id).onchange = render;
+// Settings from the address: #rows=seed&cols=refiner&tag=a,b&zoom=8&seed=1 (any axis name filters by value).
+for (const [k, v] of new URLSearchParams(location.hash.slice(1))) {
+  if (k === "rows" || k === "cols" || k === "zoom") $(k).value = v;
+  else if (k === "tag") for (const t of v.split(",")) { state.tags.add(t);
+    for (const cb of $("tagfilters").querySelectorAll("input")) if (cb.value === t) cb.checked = true; }
+  else if (varying.includes(k)) { state.filters[k] = v; const sel = document.querySelector('select[data-param="' + k + '"]'); if (sel) sel.value = v; }
+}
 function cmp(a, b) { const x = parseFloat(a), y = parseFloat(b); return (!isNaN(x) && !isNaN(y)) ? x - y : String(a).localeCompare(String(b)); }
 function visible() {
   return RUNS.filter(r => [...state.tags].every(t => (r.tags || []).includes(t))
@@ -300,7 +317,9 @@ function renderParams(runs) {
 }
 function esc(s) { return String(s).replace(/[&<>"]/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c])); }
 // Inputs shared by the runs (the first run's copies).
-if (RUNS.length) for (const [role, src] of Object.entries(RUNS[0].inputs || {})) $("inputs").append(el("span", {}, role + ": ", el("img", {src: src, alt: role})));
+for (const inp of DATA.inputs) $("inputs").append(el("span", {title: inp.original + " (" + inp.runs.length + " runs)"},
+    inp.role + (DATA.inputs.filter(x => x.role === inp.role).length > 1 ? " (" + inp.runs.length + " runs)" : "") + ": ",
+    el("img", {src: inp.src, alt: inp.role})));
 if (DATA.problems.length) $("problems").append(el("h2", {}, "Runs that could not be read"), el("ul", {}, ...DATA.problems.map(p => el("li", {}, p))));
 render();
 window.addEventListener("load", report);

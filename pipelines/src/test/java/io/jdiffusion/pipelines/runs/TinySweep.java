@@ -92,6 +92,14 @@ final class TinySweep {
         return dst;
     }
 
+    /** The compare page of the 8 runs, written into a folder of the store (links) or anywhere (embedded). */
+    static Path copyPage(Path tmp, boolean embed) throws IOException {
+        RunStore store = RunStore.open(store());
+        List<RunRecord> all = store.list().runs().stream().map(e -> store.get(e.id())).toList();
+        Path page = embed ? tmp.resolve("embedded.html") : store.dir().resolve("reports").resolve(tmp.getFileName() + ".html");
+        return CompareReport.write(store, all, List.of(), page, embed);
+    }
+
     static void deleteTree(Path p) {
         if (!Files.exists(p)) return;
         try (Stream<Path> s = Files.walk(p)) {
