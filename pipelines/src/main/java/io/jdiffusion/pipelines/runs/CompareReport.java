@@ -284,7 +284,8 @@ function renderZooms(runs) {
     const img = el("img", {src: src, alt: "crop of " + r.id});
     img.style.width = dw + "px"; img.style.height = dh + "px"; img.style.left = left + "px"; img.style.top = top + "px";
     const crop = el("div", {class: "crop"}, img); crop.style.width = box + "px"; crop.style.height = bh + "px";
-    zooms.append(el("div", {class: "zoomcard"}, crop, el("div", {}, r.id + (r.outputs.length > 1 ? " #" + i : ""))));
+    const label = varying.filter(k => new Set(runs.map(x => x.axes[k])).size > 1).map(k => k + "=" + (r.axes[k] ?? "—")).join(" ");
+    zooms.append(el("div", {class: "zoomcard"}, crop, el("div", {}, label || r.id), el("div", {}, label ? r.id + (r.outputs.length > 1 ? " #" + i : "") : "")));
   });
   drawMarks();
 }
@@ -307,8 +308,9 @@ function renderParams(runs) {
   table.append(head);
   const only = $("onlydiff").checked;
   for (const k of keys) {
-    const vals = runs.map(r => r.params[k] ?? "—"), differs = new Set(vals).size > 1;
-    if (only && !differs && runs.length > 1) continue;
+    // time.* are measurements: always listed, never counted as a difference in settings
+    const vals = runs.map(r => r.params[k] ?? "—"), measure = k.startsWith("time."), differs = !measure && new Set(vals).size > 1;
+    if (only && !differs && !measure && runs.length > 1) continue;
     const tr = el("tr", {class: differs ? "diff" : ""}, el("td", {}, k));
     vals.forEach(v => tr.append(el("td", {class: differs && v !== vals[0] ? "changed" : ""}, v)));
     table.append(tr);
