@@ -15,6 +15,7 @@ import java.util.Map;
  * @param params      nested hyperparameters (see {@link RunParams#of}); {@link #flatParams()} flattens them
  * @param generation  the record written into the output PNGs; {@code reproduce} rebuilds the pipeline from it
  * @param inputs      role ("image", "mask") → the copy kept in the store
+ * @param weightHashes per model role: "base/unet/diffusion_pytorch_model.safetensors" → SHA-256 (16 hex digits)
  * @param sweep       for a sweep cell: the sweep's id and the value of each axis; null otherwise
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -9,7 +9,9 @@ import io.jdiffusion.pipelines.GenerationRecord;
 import io.jdiffusion.pipelines.GenerationResult;
 import io.jdiffusion.pipelines.image.Image;
 import io.jdiffusion.pipelines.image.PngWriter;
+import io.jdiffusion.pipelines.SdxlModel;
 import io.jdiffusion.tensor.Backend;
+import io.jdiffusion.tensor.cpu.CpuBackend;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -201,7 +203,7 @@ public final class RunStore {
                         + String.format("%06x", ThreadLocalRandom.current().nextInt(1 << 24));
                 RunRecord run = new RunRecord(FORMAT, id, exp, List.copyOf(tagList), now.toString(), RunParams.of(g),
                         RunParams.prompts(g), g, stored, outputs, timings, env,
-                        g.weightHashes() == null ? Map.of() : new TreeMap<>(g.weightHashes()), sweep);
+                        weightHashes(g), sweep);
                 writeFully(stage.resolve(RUN_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(run));
                 Path target = dir.resolve("runs").resolve(id);
                 try {
@@ -439,6 +441,28 @@ public final class RunStore {
         int dot = n.lastIndexOf('.');
         String ext = dot < 0 ? "" : n.substring(dot).toLowerCase(java.util.Locale.ROOT);
         return ext.matches("\\.[a-z0-9]{1,5}") ? ext : ".bin";
+    }
+
+    /**
+     * Weight file → hash per model role ("base/unet/…", "refiner/unet/…"). The generation record
+     * merges the base's and the refiner's hashes under the same relative names (the refiner's win),
+     * so they are taken again from the models it names; hashes are cached per file in this JVM,
+     * so this costs nothing after a run. Falls back to the record's map when a model cannot be opened.
+     */
+    static Map<String, String> weightHashes(GenerationRecord g) {
+        Map<String, String> out = new TreeMap<>();
+        try {
+            if (g.models() == null || g.models().isEmpty()) throw new IllegalArgumentException("no models");
+            for (Map.Entry<String, String> m : g.models().entrySet()) {
+                try (SdxlModel model = SdxlModel.load(m.getValue(), null, CpuBackend.INSTANCE)) { // opens configs only
+                    SdxlModel used = m.getKey().equals("base") && g.unet() != null ? model.withUnet(Path.of(g.unet())) : model;
+                    used.weightHashes().forEach((k, v) -> out.put(m.getKey() + "/" + k, v));
+                }
+            }
+            return out;
+        } catch (RuntimeException e) {
+            return g.weightHashes() == null ? Map.of() : new TreeMap<>(g.weightHashes());
+        }
     }
 
     static Map<String, String> environment(GenerationRecord g, Backend backend) {

@@ -110,11 +110,15 @@ class SweepTest {
             // environment and weights
             assertEquals(TinySweep.backend().name(), r.environment().get("backend"));
             assertEquals(Version.VERSION, r.environment().get("version"));
-            assertEquals(r.generation().weightHashes(), r.weightHashes());
-            if (!refiner) {
-                Path unet = TinySweep.base().resolve("unet/diffusion_pytorch_model.safetensors");
-                assertEquals(sha256(Files.readAllBytes(unet)).substring(0, 16), r.weightHashes().get("unet/diffusion_pytorch_model.safetensors"));
+            // per role, from the weight files themselves (the generation record merges base and refiner under one name)
+            for (String role : refiner ? List.of("base", "refiner") : List.of("base")) {
+                Path folder = role.equals("base") ? TinySweep.base() : TinySweep.refiner();
+                for (String f : List.of("unet/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.safetensors",
+                        "text_encoder_2/model.safetensors")) {
+                    assertEquals(sha256(Files.readAllBytes(folder.resolve(f))).substring(0, 16), r.weightHashes().get(role + "/" + f), role + "/" + f);
+                }
             }
+            assertEquals(refiner, r.weightHashes().keySet().stream().anyMatch(k -> k.startsWith("refiner/")));
         }
         assertEquals(Set.of("1/false/false", "1/false/true", "1/true/false", "1/true/true",
                 "2/false/false", "2/false/true", "2/true/false", "2/true/true"), cells);
@@ -146,7 +150,7 @@ class SweepTest {
                     .dilate(3, 1).prompt(TinySweep.PROMPT).steps(TinySweep.STEPS).guidance(7.5).seed(2)
                     .refiner(refiner).highNoiseFraction(0.5).run();
             assertEquals(r.images().getFirst(), ImageFiles.read(store.file(cell, cell.outputs().getFirst().file())));
-            assertEquals(r.record().weightHashes(), cell.weightHashes());
+            assertEquals(r.record().weightHashes(), cell.generation().weightHashes());
         }
     }
 
