@@ -46,6 +46,10 @@ class ReproduceTest {
         Path out = tmp.resolve("again.png");
         assertEquals(0, Main.execute("reproduce", run.id(), "--runs", store.dir().toString(), "-o", out.toString(), "--quiet"));
         assertArrayEquals(stored, Files.readAllBytes(out));
+        Path byPrefix = tmp.resolve("prefix.png");
+        String prefix = run.id().substring(0, run.id().length() - 6); // unique: 24 random bits remain in the prefix
+        assertEquals(0, Main.execute("reproduce", prefix, "--runs", store.dir().toString(), "-o", byPrefix.toString(), "--quiet"));
+        assertArrayEquals(stored, Files.readAllBytes(byPrefix));
         // the stored PNG itself still reproduces through the PNG route (its record names the original inputs)
         Path out2 = tmp.resolve("from-png.png");
         assertEquals(0, Main.execute("reproduce", store.file(run, run.outputs().getFirst().file()).toString(), "-o", out2.toString(), "--quiet"));
