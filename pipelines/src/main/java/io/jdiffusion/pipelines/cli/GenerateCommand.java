@@ -18,6 +18,9 @@ abstract class GenerateCommand implements Callable<Integer> {
     @CommandLine.Mixin
     CommonOptions common;
 
+    @CommandLine.Mixin
+    RunOptions runs;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -36,9 +39,11 @@ abstract class GenerateCommand implements Callable<Integer> {
              SdxlPipeline<?> p = pipeline(base)) {
             if (refiner != null) p.refiner(refiner);
             o.apply(p);
+            var timings = runs.listen(p, o.quiet);
             GenerationResult r = p.run();
             List<Path> written = Outputs.write(r, o.output);
             for (Path w : written) spec.commandLine().getOut().println(w);
+            runs.record(r, timings, spec.commandLine().getErr());
         }
         return 0;
     }

@@ -17,8 +17,11 @@ import java.util.concurrent.Callable;
         description = {"Regenerates a PNG written by jdiffusion from the generation record inside it:",
                 "same models, inputs (checked against their recorded pixel hashes), seed and settings give the same bytes."})
 final class ReproduceCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "PNG", description = "A PNG written by jdiffusion.")
+    @Parameters(index = "0", paramLabel = "PNG|RUN", description = "A PNG written by jdiffusion, or a run id (or unique prefix) in the run store.")
     Path png;
+
+    @Option(names = "--runs", paramLabel = "DIR", description = "Run store for run ids (default: $JDIFFUSION_RUNS, else ./jdiffusion-runs).")
+    Path store;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "PNG", description = "Where to write the regenerated image.")
     Path output;
@@ -31,7 +34,7 @@ final class ReproduceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (!Files.isRegularFile(png)) throw new IllegalArgumentException("PNG: no such file " + png);
+        if (!Files.isRegularFile(png)) return ReproduceRun.call(png.toString(), store, output, quiet, spec);
         GenerationRecord r = Reproduction.readRecord(png);
         try (SdxlPipeline<?> p = Reproduction.pipeline(r)) {
             if (!quiet) p.onStep(new ProgressBar(System.err));
