@@ -45,6 +45,14 @@ public record GenerationRecord(
 
     public static final String LIBRARY = "jdiffusion";
 
+    /** This record with other input files (e.g. the copies kept in a run store). */
+    public GenerationRecord withInputs(Map<String, InputFile> newInputs) {
+        return new GenerationRecord(library, version, pipeline, prompt, prompt2, negativePrompt, negativePrompt2, seed, steps,
+                guidanceScale, guidanceRescale, scheduler, strength, highNoiseFraction, width, height, imagesPerPrompt,
+                maskDilateKernel, maskDilateIterations, maskBlur, outpaint, models, configs, unet, weightHashes, newInputs,
+                backend, clipSkip, aestheticScore, negativeAestheticScore);
+    }
+
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)

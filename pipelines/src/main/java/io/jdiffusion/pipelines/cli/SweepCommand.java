@@ -84,8 +84,6 @@ final class SweepCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        CommonOptions.checkModel("--model", model);
-        if (refiner != null) CommonOptions.checkModel("--refiner", refiner);
         if (mask != null && image == null) throw new IllegalArgumentException("--mask needs --image");
         Double[] fractions = refinerFractions == null ? new Double[] {null} : refinerFractions.stream().map(SweepCommand::fraction).toArray(Double[]::new);
         Sweep.Dilation[] dil = dilations == null ? new Sweep.Dilation[] {null} : dilations.stream().map(s -> {
@@ -96,9 +94,8 @@ final class SweepCommand implements Callable<Integer> {
             }
         }).toArray(Sweep.Dilation[]::new);
         RunStore st = RunStore.open(RunStore.defaultDir(store));
-        var backend = Backends.get();
-        try (SdxlModel base = SdxlModel.load(abs(model), null, backend);
-             SdxlModel ref = refiner == null ? null : SdxlModel.load(abs(refiner), null, backend)) {
+        try (SdxlModel base = GenerateCommand.open("--model", model, null);
+             SdxlModel ref = refiner == null ? null : GenerateCommand.open("--refiner", refiner, null)) {
             Sweep s = mask != null ? Sweep.inpaint(base, image, mask) : image != null ? Sweep.img2img(base, image) : Sweep.txt2img(base);
             s.refinerModel(ref).prompt(prompt).negativePrompt(negativePrompt).strength(strength).seeds(seeds.stream().mapToLong(Long::longValue).toArray())
                     .refinerFractions(fractions).dilations(dil);
@@ -114,12 +111,6 @@ final class SweepCommand implements Callable<Integer> {
             }
         }
         return 0;
-    }
-
-    /** A model given as a path is recorded absolute, so that `reproduce` works from any folder. */
-    private static String abs(String m) {
-        Path p = Path.of(m);
-        return java.nio.file.Files.exists(p) ? p.toAbsolutePath().normalize().toString() : m;
     }
 
     private static Double fraction(String s) {

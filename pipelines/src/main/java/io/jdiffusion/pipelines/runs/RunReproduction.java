@@ -50,14 +50,14 @@ public final class RunReproduction {
                 fromStore.put(e.getKey(), new GenerationRecord.InputFile(copy.toString(), e.getValue().pixelSha256()));
             }
         }
-        GenerationRecord rerun = withInputs(g, fromStore);
+        GenerationRecord rerun = g.withInputs(fromStore);
         GenerationResult result;
         try (SdxlPipeline<?> p = Reproduction.pipeline(rerun)) {
             if (listener != null) p.onStep(listener);
             result = p.run();
         }
         // The rerun's record names the store copies; put the original paths back, then compare the rest.
-        GenerationRecord again = withInputs(result.record(), g.inputs());
+        GenerationRecord again = result.record().withInputs(g.inputs());
         List<String> notes = new ArrayList<>(differences(g, again));
         GenerationRecord written = notes.isEmpty() ? g : again;
         List<byte[]> pngs = new ArrayList<>();
@@ -72,14 +72,6 @@ public final class RunReproduction {
             notes.add("the run stored " + run.outputs().size() + " outputs, the rerun made " + result.images().size());
         }
         return new Result(run, pngs, identical, notes);
-    }
-
-    private static GenerationRecord withInputs(GenerationRecord r, Map<String, GenerationRecord.InputFile> inputs) {
-        return new GenerationRecord(r.library(), r.version(), r.pipeline(), r.prompt(), r.prompt2(), r.negativePrompt(),
-                r.negativePrompt2(), r.seed(), r.steps(), r.guidanceScale(), r.guidanceRescale(), r.scheduler(), r.strength(),
-                r.highNoiseFraction(), r.width(), r.height(), r.imagesPerPrompt(), r.maskDilateKernel(), r.maskDilateIterations(),
-                r.maskBlur(), r.outpaint(), r.models(), r.unet(), r.weightHashes(), inputs, r.backend(), r.clipSkip(),
-                r.aestheticScore(), r.negativeAestheticScore());
     }
 
     /** What differs between the recorded generation and the rerun, in words. */

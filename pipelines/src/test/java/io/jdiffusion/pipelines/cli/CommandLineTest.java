@@ -69,7 +69,8 @@ class CommandLineTest {
 
     static List<String> inpaint(Path model, Path out, String... extra) {
         List<String> a = new ArrayList<>(List.of("inpaint", "--model", model.toString(), "--image", image.toString(),
-                "--mask", mask.toString(), "--prompt", "a red vase", "--steps", "3", "--seed", "7", "--quiet", "-o", out.toString()));
+                "--mask", mask.toString(), "--prompt", "a red vase", "--steps", "3", "--seed", "7", "--quiet", "-o", out.toString(),
+                "--runs", tmp.resolve("runs").toString()));
         a.addAll(List.of(extra));
         return a;
     }
@@ -151,7 +152,8 @@ class CommandLineTest {
     void singleFileCheckpointWithConfigFolderRunsAndReproduces() throws IOException {
         Path a = tmp.resolve("single.png"), b = tmp.resolve("single-again.png");
         List<String> args = new ArrayList<>(List.of("txt2img", "--model", Fixtures.path("sdxl-base-single-file.safetensors").toString(),
-                "--config", base.toString(), "--prompt", "a red vase", "--steps", "2", "--seed", "3", "--quiet", "-o", a.toString()));
+                "--config", base.toString(), "--prompt", "a red vase", "--steps", "2", "--seed", "3", "--quiet", "-o", a.toString(),
+                "--no-record"));
         Result r = run(args.toArray(String[]::new));
         assertEquals(0, r.status(), r.err());
         Result again = run("reproduce", a.toString(), "-o", b.toString(), "--quiet");
@@ -162,7 +164,8 @@ class CommandLineTest {
     @Test
     void jpegOutputCarriesTheRecordAsAComment() throws IOException {
         Path out = tmp.resolve("out.jpg");
-        Result r = run("txt2img", "--model", base.toString(), "--prompt", "a red vase", "--steps", "2", "--quiet", "-o", out.toString());
+        Result r = run("txt2img", "--model", base.toString(), "--prompt", "a red vase", "--steps", "2", "--quiet", "-o", out.toString(),
+                "--no-record");
         assertEquals(0, r.status(), r.err());
         byte[] b = Files.readAllBytes(out);
         assertEquals((byte) 0xFF, b[0]);
