@@ -12,7 +12,6 @@ import org.junit.jupiter.api.TestFactory;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -41,8 +40,7 @@ public class PipelineFixtureTest {
     @TestFactory
     Stream<DynamicTest> everyPipelineCase() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = Fixtures.reference().path("cases").fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : Fixtures.reference().path("cases").properties()) {
             if (!e.getKey().startsWith("pipe/")) continue;
             tests.add(DynamicTest.dynamicTest(e.getKey(), () -> replay(e.getKey(), e.getValue())));
         }

@@ -136,7 +136,7 @@ class ImageProcessorTest {
     @Test
     void fixtureInpaintInputs() throws Exception {
         JsonNode kase = null;
-        for (var it = Fixtures.reference().get("cases").fields(); it.hasNext(); ) {
+        for (var it = Fixtures.reference().get("cases").properties().iterator(); it.hasNext(); ) {
             var e = it.next();
             JsonNode c = e.getValue();
             if (c.has("mask_image") && c.get("image").has("file") && c.has("height")) {
