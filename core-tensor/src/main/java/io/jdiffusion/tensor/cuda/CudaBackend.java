@@ -675,7 +675,6 @@ public final class CudaBackend implements Backend {
         int ck = c * kh * kw;
         long hw = (long) ho * wo;
         int type = cudaType(), bs = computeType.byteSize();
-        String sfx = suffix(computeType);
         try (Inputs in = new Inputs()) {
             long px = in.of(x), pw = in.of(w), py = ptr(out);
             // column-major: Y^T[hw, o] = col^T[hw, ck] x W^T[ck, o]
@@ -692,7 +691,7 @@ public final class CudaBackend implements Backend {
                         long xb = px + (long) b * c * h * wd * bs, yb = py + (long) b * o * hw * bs;
                         for (long p0 = 0; p0 < hw; p0 += chunk) {
                             long np = Math.min(chunk, hw - p0);
-                            launchN("shape", "im2col_" + sfx, ck * np, xb, col.pointer(), c, h, wd, kh, kw, stride, padding, ho, wo, p0, np);
+                            launchN("shape", "im2col_" + suffix(computeType), ck * np, xb, col.pointer(), c, h, wd, kh, kw, stride, padding, ho, wo, p0, np);
                             blas.gemmEx(blasHandle, Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, Math.toIntExact(np), o, ck, one,
                                     col.pointer(), type, Math.toIntExact(np), pw, type, ck, zero, yb + p0 * bs, type,
                                     Math.toIntExact(hw), Cublas.CUBLAS_COMPUTE_32F);
@@ -702,7 +701,7 @@ public final class CudaBackend implements Backend {
                     col.release();
                 }
             }
-            if (bias != null) launchN("elementwise", "add_bias_" + sfx, out.numel(), py, in.of(bias), out.numel(), o, hw);
+            if (bias != null) launchN("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, in.of(bias), out.numel(), o, hw);
         }
         return out;
     }
