@@ -72,8 +72,8 @@ final class Cublas {
 
     /** Loads cuBLASLt first: libcublas needs it and then finds it already loaded. */
     static Cublas load() {
-        NativeLibrary lt = NativeLibrary.load("cuBLASLt", "libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so");
-        NativeLibrary blas = NativeLibrary.load("cuBLAS", "libcublas.so.13", "libcublas.so.12", "libcublas.so");
+        NativeLibrary lt = NativeLibrary.load("cuBLASLt", "libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so", "libcublasLt.so.11");
+        NativeLibrary blas = NativeLibrary.load("cuBLAS", "libcublas.so.13", "libcublas.so.12", "libcublas.so", "libcublas.so.11");
         return new Cublas(lt, blas);
     }
 

@@ -44,7 +44,7 @@ final class Nvrtc {
     }
 
     static Nvrtc load() {
-        NativeLibrary lib = NativeLibrary.load("NVRTC (CUDA's run-time compiler)", "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so");
+        NativeLibrary lib = NativeLibrary.load("NVRTC (CUDA's run-time compiler)", "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so", "libnvrtc.so.11.2");
         lib.preloadSiblings("libnvrtc-builtins.so");
         return new Nvrtc(lib);
     }
@@ -102,8 +102,10 @@ final class Nvrtc {
                 names.setAtIndex(ADDRESS, i, a.allocateFrom(e.getKey()));
                 i++;
             }
-            check("nvrtcCreateProgram(" + name + ")", (int) createProgram.invokeExact(progPtr, a.allocateFrom(source),
-                    a.allocateFrom(name), nh, nh == 0 ? MemorySegment.NULL : hdrs, nh == 0 ? MemorySegment.NULL : names));
+            // locals, not conditional expressions: invokeExact takes the static types of its arguments
+            MemorySegment hdrArg = nh == 0 ? MemorySegment.NULL : hdrs, nameArg = nh == 0 ? MemorySegment.NULL : names;
+            MemorySegment srcArg = a.allocateFrom(source), progName = a.allocateFrom(name);
+            check("nvrtcCreateProgram(" + name + ")", (int) createProgram.invokeExact(progPtr, srcArg, progName, nh, hdrArg, nameArg));
             MemorySegment prog = progPtr.get(ADDRESS, 0);
             try {
                 List<String> opts = new ArrayList<>();
