@@ -409,7 +409,11 @@ public final class CudaBackend implements Backend {
 
     private boolean ours(Tensor t) { return t.storage() instanceof CudaStorage s && s.owner() == this; }
 
-    /** Writes t, converted to {@code dtype}, to device address {@code dst}. */
+    /**
+     * Writes t, converted to {@code dtype}, to device address {@code dst}. Host data crosses the
+     * bus in the type it is stored in (mapped F16/BF16 weights straight from the file's pages,
+     * heap tensors as F32) and is converted by a cast kernel on the device, not by the CPU.
+     */
     private void copyInto(Tensor t, DType dtype, long dst) {
         long n = t.numel();
         if (n == 0) return;
@@ -419,27 +423,30 @@ public final class CudaBackend implements Backend {
             return;
         }
         if (t.device().kind() == Device.Kind.META) throw new IllegalArgumentException("cannot upload a meta tensor (it has no data): " + t);
-        int bs = dtype.byteSize();
-        if (t.storage() instanceof SegmentStorage ss && ss.dtype() == dtype) {
-            // mapped weights already in the right format: straight from the file's pages
-            driver.memcpyHtoDAsync(dst, ss.segment().asSlice(t.offset() * bs, n * bs), n * bs, stream);
-            return;
-        }
-        int chunk = (int) Math.min(n, 1 << 22);
-        float[] f = new float[chunk];
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment host = a.allocate((long) chunk * bs, 8);
-            for (long at = 0; at < n; at += chunk) {
-                int c = (int) Math.min(chunk, n - at);
-                t.storage().readFloats(t.offset() + at, f, 0, c);
-                switch (dtype) {
-                    case F32 -> MemorySegment.copy(f, 0, host, JAVA_FLOAT, 0, c);
-                    case F16 -> { for (int i = 0; i < c; i++) host.setAtIndex(JAVA_SHORT, i, DType.f32ToF16(f[i])); }
-                    case BF16 -> { for (int i = 0; i < c; i++) host.setAtIndex(JAVA_SHORT, i, DType.f32ToBf16(f[i])); }
+        DType src = t.storage() instanceof SegmentStorage ss ? ss.dtype() : DType.F32;
+        int bs = src.byteSize();
+        CudaStorage staging = src == dtype ? null : temp(src, n);
+        long target = staging == null ? dst : staging.pointer();
+        try {
+            if (t.storage() instanceof SegmentStorage ss) {
+                // from pageable memory the call returns once the bytes are staged
+                driver.memcpyHtoDAsync(target, ss.segment().asSlice(t.offset() * bs, n * bs), n * bs, stream);
+            } else {
+                int chunk = (int) Math.min(n, 1 << 22);
+                float[] f = new float[chunk];
+                try (Arena a = Arena.ofConfined()) {
+                    MemorySegment host = a.allocate((long) chunk * 4, 8);
+                    for (long at = 0; at < n; at += chunk) {
+                        int c = (int) Math.min(chunk, n - at);
+                        t.storage().readFloats(t.offset() + at, f, 0, c);
+                        MemorySegment.copy(f, 0, host, JAVA_FLOAT, 0, c);
+                        driver.memcpyHtoDAsync(target + at * 4, host, (long) c * 4, stream);   // host reusable on return
+                    }
                 }
-                // from pageable memory the call returns once the bytes are staged: host may be reused
-                driver.memcpyHtoDAsync(dst + at * bs, host, (long) c * bs, stream);
             }
+            if (staging != null) launchN("elementwise", "cast_" + suffix(src) + "_" + suffix(dtype), n, target, dst, n);
+        } finally {
+            if (staging != null) staging.release();
         }
     }
 
