@@ -19,6 +19,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * NVRTC is older than the device it falls back to PTX for the newest architecture it knows,
  * which the driver then compiles.
  */
+@SuppressWarnings("restricted")   // FFM downcalls are the point of this class; the JVM runs with --enable-native-access
 final class Nvrtc {
     static final int NVRTC_ERROR_INVALID_OPTION = 5;
 

@@ -30,6 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * path), and the VAE encoder's stem (conv_in, GroupNorm+SiLU, conv1 of the first resnet) and the
  * CLIP token embedding agree with the CPU backend. Shapes and settings come from the files.
  */
+@SuppressWarnings("try")   // scopes are opened for their effect on the tensors made inside
 class CudaFixtureTest {
     private static final Map<DType, CudaBackend> BACKENDS = new EnumMap<>(DType.class);
 
