@@ -72,7 +72,8 @@ public final class CudaBackend implements Backend {
     private final Map<String, MemorySegment> modules = new HashMap<>();
     private final Map<String, MemorySegment> functions = new HashMap<>();
     private final Map<LtKey, LtPlan> ltPlans = new HashMap<>();
-    private final ThreadLocal<Boolean> current = ThreadLocal.withInitial(() -> false);
+    /** The context each thread last made current (several backends, even on several devices, may share a thread). */
+    private static final ThreadLocal<MemorySegment> CURRENT = new ThreadLocal<>();
     private final ThreadLocal<ArrayDeque<CudaScope>> scopes = ThreadLocal.withInitial(ArrayDeque::new);
     private long ltWorkspace;
     private volatile boolean closed;
@@ -97,7 +98,7 @@ public final class CudaBackend implements Backend {
         this.device = Device.cuda(ordinal);
         this.context = driver.primaryContextRetain(cuDevice);
         driver.setCurrent(context);
-        current.set(true);
+        CURRENT.set(context);
         this.stream = driver.streamCreate();
         this.allocator = new CachingAllocator(new CachingAllocator.RawMemory() {
             @Override public long allocate(long bytes) {
@@ -186,9 +187,9 @@ public final class CudaBackend implements Backend {
 
     private void enter() {
         if (closed) throw new IllegalStateException("the CUDA backend on " + device + " is closed");
-        if (!current.get()) {
+        if (!context.equals(CURRENT.get())) {
             driver.setCurrent(context);
-            current.set(true);
+            CURRENT.set(context);
         }
     }
 
