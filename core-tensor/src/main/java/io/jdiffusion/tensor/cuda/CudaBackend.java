@@ -346,8 +346,8 @@ public final class CudaBackend implements Backend {
         static final int MAX = 6;
         static final long BYTES = 8 + 3 * 8 * MAX;
 
-        MemorySegment write(Arena a) {
-            MemorySegment s = a.allocate(BYTES, 8);
+        void write(MemorySegment s) {
+            s.fill((byte) 0);
             s.set(JAVA_INT, 0, rank);
             s.set(JAVA_INT, 4, contiguous ? 1 : 0);
             for (int i = 0; i < rank; i++) {
@@ -355,27 +355,33 @@ public final class CudaBackend implements Backend {
                 s.set(JAVA_LONG, 8 + 8L * (MAX + i), sa[i]);
                 s.set(JAVA_LONG, 8 + 8L * (2 * MAX + i), sb == null ? 0 : sb[i]);
             }
-            return s;
         }
     }
 
+    /**
+     * Per-thread native buffer for kernel arguments: 32 argument pointers, then the values.
+     * cuLaunchKernel copies the arguments before it returns, so the buffer is reused at once.
+     */
+    private static final ThreadLocal<MemorySegment> LAUNCH_ARGS = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(4096, 16));
+    private static final int MAX_ARGS = 32;
+
     private void launch(String file, String kernel, long gridX, int gridY, int block, int sharedBytes, Object... args) {
         if (gridX <= 0 || gridY <= 0) return;
+        if (args.length > MAX_ARGS) throw new IllegalArgumentException("kernel " + kernel + " with " + args.length + " arguments");
         MemorySegment f = function(file, kernel);
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment params = a.allocate(ADDRESS, args.length);
-            for (int i = 0; i < args.length; i++) {
-                MemorySegment v = switch (args[i]) {
-                    case Long l -> a.allocateFrom(JAVA_LONG, l);
-                    case Integer n -> a.allocateFrom(JAVA_INT, n);
-                    case Float x -> a.allocateFrom(JAVA_FLOAT, x);
-                    case Index6 ix -> ix.write(a);
-                    default -> throw new IllegalArgumentException("kernel argument of type " + args[i].getClass());
-                };
-                params.setAtIndex(ADDRESS, i, v);
+        MemorySegment buf = LAUNCH_ARGS.get();
+        long base = buf.address(), at = 8L * MAX_ARGS;
+        for (int i = 0; i < args.length; i++) {
+            buf.set(JAVA_LONG, 8L * i, base + at);
+            switch (args[i]) {
+                case Long l -> { buf.set(JAVA_LONG, at, l); at += 8; }
+                case Integer n -> { buf.set(JAVA_INT, at, n); at += 8; }
+                case Float x -> { buf.set(JAVA_FLOAT, at, x); at += 8; }
+                case Index6 ix -> { ix.write(buf.asSlice(at, Index6.BYTES)); at += Index6.BYTES; }
+                default -> throw new IllegalArgumentException("kernel argument of type " + args[i].getClass());
             }
-            driver.launch(kernel, f, Math.toIntExact(gridX), gridY, 1, block, 1, 1, sharedBytes, stream, params);
         }
+        driver.launch(kernel, f, Math.toIntExact(gridX), gridY, 1, block, 1, 1, sharedBytes, stream, buf);
     }
 
     /** A 1-D grid-stride launch over n elements. */
