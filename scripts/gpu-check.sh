@@ -83,10 +83,14 @@ import static org.junit.platform.engine.discovery.ClassNameFilter.includeClassNa
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPackage;
 import static org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder.request;
 
-/** Runs every io.jdiffusion test on the classpath, then times SDXL-sized ops on CUDA. Args: [--local]. */
+/**
+ * Runs every io.jdiffusion test on the classpath, then times SDXL-sized ops on CUDA.
+ * Args: --local (no CUDA is not an error), --no-timings.
+ */
 public class GpuCheck {
     public static void main(String[] args) {
-        boolean local = args.length > 0 && args[0].equals("--local");
+        java.util.List<String> a = java.util.List.of(args);
+        boolean local = a.contains("--local"), timings = !a.contains("--no-timings");
         PrintWriter out = new PrintWriter(System.out, true);
         Backends.CudaAvailability cuda = Backends.cudaAvailability();
         out.println("CUDA: " + (cuda.available() ? cuda.info() : "NOT AVAILABLE: " + cuda.reason()));
@@ -124,7 +128,7 @@ public class GpuCheck {
                 s.getTestsSucceededCount(), s.getTotalFailureCount(), s.getTestsSkippedCount() + s.getTestsAbortedCount(),
                 (System.nanoTime() - t0) / 1e9);
         s.printFailuresTo(out, 8);
-        if (cuda.available()) timings(out);
+        if (cuda.available() && timings) timings(out);
         out.flush();
         System.exit(s.getTotalFailureCount() > 0 ? 1 : (!cuda.available() && !local ? 2 : 0));
     }
