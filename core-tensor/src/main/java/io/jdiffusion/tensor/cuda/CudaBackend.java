@@ -529,19 +529,31 @@ public final class CudaBackend implements Backend {
             int bs = computeType.byteSize();
             // row-major C = A B is column-major C^T = B^T A^T: cuBLAS's (m, n, k) = (n, m, k), A and B swapped
             if ((na == nb || na == 1) && (nbb == nb || nbb == 1)) {
-                blas.gemmStridedBatchedEx(blasHandle, Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, n, m, k, one,
+                gemmStridedBatched( Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, n, m, k, one,
                         pb, type, n, nbb == 1 ? 0 : (long) k * n, pa, type, k, na == 1 ? 0 : (long) m * k,
                         zero, pc, type, n, (long) m * n, Math.toIntExact(nb), Cublas.CUBLAS_COMPUTE_32F);
             } else {
                 long[] ai = broadcastIndex(batch, ab), bi = broadcastIndex(batch, bb);
                 for (int i = 0; i < nb; i++) {
-                    blas.gemmEx(blasHandle, Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, n, m, k, one,
+                    gemm( Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, n, m, k, one,
                             pb + bi[i] * k * n * bs, type, n, pa + ai[i] * m * k * bs, type, k,
                             zero, pc + (long) i * m * n * bs, type, n, Cublas.CUBLAS_COMPUTE_32F);
                 }
             }
         }
         return out;
+    }
+
+    // one cuBLAS handle per backend: calls from several threads take turns (cuBLAS handles are not thread-safe)
+    private synchronized void gemm(int ta, int tb, int m, int n, int k, MemorySegment alpha, long a, int at, int lda, long b, int bt,
+                                   int ldb, MemorySegment beta, long c, int ct, int ldc, int compute) {
+        blas.gemmEx(blasHandle, ta, tb, m, n, k, alpha, a, at, lda, b, bt, ldb, beta, c, ct, ldc, compute);
+    }
+
+    private synchronized void gemmStridedBatched(int ta, int tb, int m, int n, int k, MemorySegment alpha, long a, int at, int lda,
+                                                 long sa, long b, int bt, int ldb, long sb, MemorySegment beta, long c, int ct, int ldc,
+                                                 long sc, int batch, int compute) {
+        blas.gemmStridedBatchedEx(blasHandle, ta, tb, m, n, k, alpha, a, at, lda, sa, b, bt, ldb, sb, beta, c, ct, ldc, sc, batch, compute);
     }
 
     /** For each batch index of {@code out}, the batch index of {@code src} it reads (numpy broadcasting). */
@@ -609,7 +621,7 @@ public final class CudaBackend implements Backend {
             if (epilogue != Epilogue.NONE) {
                 throw new CudaException("cuBLASLt has no algorithm for linear " + x + " x " + w + " with epilogue " + epilogue);
             }
-            blas.gemmEx(blasHandle, Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, o, rows, in, one, pw, cudaType(), in,
+            gemm( Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, o, rows, in, one, pw, cudaType(), in,
                     px, cudaType(), in, zero, py, cudaType(), o, Cublas.CUBLAS_COMPUTE_32F);
             if (bias != null) launchN("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, pb, out.numel(), o, 1L);
         }
@@ -693,7 +705,7 @@ public final class CudaBackend implements Backend {
             long px = in.of(x), pw = in.of(w), py = ptr(out);
             // column-major: Y^T[hw, o] = col^T[hw, ck] x W^T[ck, o]
             if (kh == 1 && kw == 1 && stride == 1 && padding == 0) {
-                blas.gemmStridedBatchedEx(blasHandle, Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, Math.toIntExact(hw), o, c, one,
+                gemmStridedBatched( Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, Math.toIntExact(hw), o, c, one,
                         px, type, Math.toIntExact(hw), (long) c * hw, pw, type, c, 0, zero, py, type, Math.toIntExact(hw),
                         (long) o * hw, n, Cublas.CUBLAS_COMPUTE_32F);
             } else {
@@ -706,7 +718,7 @@ public final class CudaBackend implements Backend {
                         for (long p0 = 0; p0 < hw; p0 += chunk) {
                             long np = Math.min(chunk, hw - p0);
                             launchN("shape", "im2col_" + suffix(computeType), ck * np, xb, col.pointer(), c, h, wd, kh, kw, stride, padding, ho, wo, p0, np);
-                            blas.gemmEx(blasHandle, Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, Math.toIntExact(np), o, ck, one,
+                            gemm( Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, Math.toIntExact(np), o, ck, one,
                                     col.pointer(), type, Math.toIntExact(np), pw, type, ck, zero, yb + p0 * bs, type,
                                     Math.toIntExact(hw), Cublas.CUBLAS_COMPUTE_32F);
                         }
