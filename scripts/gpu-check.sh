@@ -83,10 +83,14 @@ import static org.junit.platform.engine.discovery.ClassNameFilter.includeClassNa
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPackage;
 import static org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder.request;
 
-/** Runs every io.jdiffusion test on the classpath, then times SDXL-sized ops on CUDA. Args: [--local]. */
+/**
+ * Runs every io.jdiffusion test on the classpath, then times SDXL-sized ops on CUDA.
+ * Args: --local (no CUDA is not an error), --no-timings.
+ */
 public class GpuCheck {
     public static void main(String[] args) {
-        boolean local = args.length > 0 && args[0].equals("--local");
+        java.util.List<String> a = java.util.List.of(args);
+        boolean local = a.contains("--local"), timings = !a.contains("--no-timings");
         PrintWriter out = new PrintWriter(System.out, true);
         Backends.CudaAvailability cuda = Backends.cudaAvailability();
         out.println("CUDA: " + (cuda.available() ? cuda.info() : "NOT AVAILABLE: " + cuda.reason()));
@@ -124,7 +128,7 @@ public class GpuCheck {
                 s.getTestsSucceededCount(), s.getTotalFailureCount(), s.getTestsSkippedCount() + s.getTestsAbortedCount(),
                 (System.nanoTime() - t0) / 1e9);
         s.printFailuresTo(out, 8);
-        if (cuda.available()) timings(out);
+        if (cuda.available() && timings) timings(out);
         out.flush();
         System.exit(s.getTotalFailureCount() > 0 ? 1 : (!cuda.available() && !local ? 2 : 0));
     }
@@ -195,8 +199,9 @@ jre=/tmp/jdiffusion-jre; rm -rf "$jre"; mkdir -p "$jre"
 if command -v xz >/dev/null; then tar -xJf .gpu/jre.tar.xz -C "$jre" --strip-components=1
 else rm -rf /tmp/jdiffusion-x && python3 -c "import tarfile; tarfile.open('.gpu/jre.tar.xz').extractall('/tmp/jdiffusion-x')" \
   && rm -rf "$jre" && mv /tmp/jdiffusion-x/jre "$jre"; fi
-{ nvidia-smi 2>&1 | head -15; echo; for l in libcuda.so.1 libnvrtc.so.13 libnvrtc.so.12 libcublasLt.so.13 libcublasLt.so.12; do
-    echo "$l: $(ldconfig -p 2>/dev/null | grep -m1 "$l" || true) $(find / -name "$l" -not -path '/proc/*' 2>/dev/null | head -3 | tr '\n' ' ')"; done; } > "$OUT/env.txt" 2>&1
+{ nvidia-smi 2>&1 | head -15; echo; ldconfig -p 2>/dev/null | grep -E 'libcuda\.so|libnvrtc|libcublas' ; echo;
+  find /usr /opt /lib /lib64 \( -name 'libcuda.so*' -o -name 'libnvrtc.so*' -o -name 'libnvrtc-builtins.so*' -o -name 'libcublas*.so*' \) \
+    2>/dev/null | head -40; } > "$OUT/env.txt" 2>&1
 export JDIFFUSION_KERNEL_CACHE=/tmp/jdiffusion-kernels
 "$jre/bin/java" --enable-native-access=ALL-UNNAMED -Xmx24g -Djdiffusion.backend=cuda -Djdiffusion.testdata="$PWD/testdata" \
   -Dorg.slf4j.simpleLogger.defaultLogLevel=info -cp ".gpu/lib/*:.gpu/check" GpuCheck "$@" 2>&1 | tee "$OUT/gpu-check.txt"

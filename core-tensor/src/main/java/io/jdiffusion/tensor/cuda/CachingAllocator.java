@@ -106,6 +106,16 @@ public final class CachingAllocator {
         free.computeIfAbsent(cls, k -> new ArrayDeque<>()).push(ptr);
     }
 
+    /**
+     * Like {@link #free} for owners that may outlive the allocator's books (a tensor closed after
+     * its backend, whose {@link #releaseAll()} already took the block back): false when not live.
+     */
+    public synchronized boolean release(long ptr) {
+        if (!live.containsKey(ptr)) return false;
+        free(ptr);
+        return true;
+    }
+
     /** Whether {@code ptr} is a live block of this allocator. */
     public synchronized boolean isLive(long ptr) { return live.containsKey(ptr); }
 

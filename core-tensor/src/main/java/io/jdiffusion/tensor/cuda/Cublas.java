@@ -15,6 +15,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * GEMMs. Both are column-major; {@link CudaBackend} maps row-major products onto them by
  * computing C^T = B^T A^T. Enum values are those of cublas_api.h / cublasLt.h / library_types.h.
  */
+@SuppressWarnings("restricted")   // FFM downcalls are the point of this class; the JVM runs with --enable-native-access
 final class Cublas {
     // cudaDataType_t
     static final int CUDA_R_32F = 0, CUDA_R_16F = 2, CUDA_R_16BF = 14;
@@ -72,8 +73,8 @@ final class Cublas {
 
     /** Loads cuBLASLt first: libcublas needs it and then finds it already loaded. */
     static Cublas load() {
-        NativeLibrary lt = NativeLibrary.load("cuBLASLt", "libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so");
-        NativeLibrary blas = NativeLibrary.load("cuBLAS", "libcublas.so.13", "libcublas.so.12", "libcublas.so");
+        NativeLibrary lt = NativeLibrary.load("cuBLASLt", "libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so", "libcublasLt.so.11");
+        NativeLibrary blas = NativeLibrary.load("cuBLAS", "libcublas.so.13", "libcublas.so.12", "libcublas.so", "libcublas.so.11");
         return new Cublas(lt, blas);
     }
 

@@ -72,7 +72,8 @@ public final class CudaBackend implements Backend {
     private final Map<String, MemorySegment> modules = new HashMap<>();
     private final Map<String, MemorySegment> functions = new HashMap<>();
     private final Map<LtKey, LtPlan> ltPlans = new HashMap<>();
-    private final ThreadLocal<Boolean> current = ThreadLocal.withInitial(() -> false);
+    /** The context each thread last made current (several backends, even on several devices, may share a thread). */
+    private static final ThreadLocal<MemorySegment> CURRENT = new ThreadLocal<>();
     private final ThreadLocal<ArrayDeque<CudaScope>> scopes = ThreadLocal.withInitial(ArrayDeque::new);
     private long ltWorkspace;
     private volatile boolean closed;
@@ -97,7 +98,7 @@ public final class CudaBackend implements Backend {
         this.device = Device.cuda(ordinal);
         this.context = driver.primaryContextRetain(cuDevice);
         driver.setCurrent(context);
-        current.set(true);
+        CURRENT.set(context);
         this.stream = driver.streamCreate();
         this.allocator = new CachingAllocator(new CachingAllocator.RawMemory() {
             @Override public long allocate(long bytes) {
@@ -186,9 +187,9 @@ public final class CudaBackend implements Backend {
 
     private void enter() {
         if (closed) throw new IllegalStateException("the CUDA backend on " + device + " is closed");
-        if (!current.get()) {
+        if (!context.equals(CURRENT.get())) {
             driver.setCurrent(context);
-            current.set(true);
+            CURRENT.set(context);
         }
     }
 
@@ -345,8 +346,8 @@ public final class CudaBackend implements Backend {
         static final int MAX = 6;
         static final long BYTES = 8 + 3 * 8 * MAX;
 
-        MemorySegment write(Arena a) {
-            MemorySegment s = a.allocate(BYTES, 8);
+        void write(MemorySegment s) {
+            s.fill((byte) 0);
             s.set(JAVA_INT, 0, rank);
             s.set(JAVA_INT, 4, contiguous ? 1 : 0);
             for (int i = 0; i < rank; i++) {
@@ -354,27 +355,33 @@ public final class CudaBackend implements Backend {
                 s.set(JAVA_LONG, 8 + 8L * (MAX + i), sa[i]);
                 s.set(JAVA_LONG, 8 + 8L * (2 * MAX + i), sb == null ? 0 : sb[i]);
             }
-            return s;
         }
     }
 
+    /**
+     * Per-thread native buffer for kernel arguments: 32 argument pointers, then the values.
+     * cuLaunchKernel copies the arguments before it returns, so the buffer is reused at once.
+     */
+    private static final ThreadLocal<MemorySegment> LAUNCH_ARGS = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(4096, 16));
+    private static final int MAX_ARGS = 32;
+
     private void launch(String file, String kernel, long gridX, int gridY, int block, int sharedBytes, Object... args) {
         if (gridX <= 0 || gridY <= 0) return;
+        if (args.length > MAX_ARGS) throw new IllegalArgumentException("kernel " + kernel + " with " + args.length + " arguments");
         MemorySegment f = function(file, kernel);
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment params = a.allocate(ADDRESS, args.length);
-            for (int i = 0; i < args.length; i++) {
-                MemorySegment v = switch (args[i]) {
-                    case Long l -> a.allocateFrom(JAVA_LONG, l);
-                    case Integer n -> a.allocateFrom(JAVA_INT, n);
-                    case Float x -> a.allocateFrom(JAVA_FLOAT, x);
-                    case Index6 ix -> ix.write(a);
-                    default -> throw new IllegalArgumentException("kernel argument of type " + args[i].getClass());
-                };
-                params.setAtIndex(ADDRESS, i, v);
+        MemorySegment buf = LAUNCH_ARGS.get();
+        long base = buf.address(), at = 8L * MAX_ARGS;
+        for (int i = 0; i < args.length; i++) {
+            buf.set(JAVA_LONG, 8L * i, base + at);
+            switch (args[i]) {
+                case Long l -> { buf.set(JAVA_LONG, at, l); at += 8; }
+                case Integer n -> { buf.set(JAVA_INT, at, n); at += 8; }
+                case Float x -> { buf.set(JAVA_FLOAT, at, x); at += 8; }
+                case Index6 ix -> { ix.write(buf.asSlice(at, Index6.BYTES)); at += Index6.BYTES; }
+                default -> throw new IllegalArgumentException("kernel argument of type " + args[i].getClass());
             }
-            driver.launch(kernel, f, Math.toIntExact(gridX), gridY, 1, block, 1, 1, sharedBytes, stream, params);
         }
+        driver.launch(kernel, f, Math.toIntExact(gridX), gridY, 1, block, 1, 1, sharedBytes, stream, buf);
     }
 
     /** A 1-D grid-stride launch over n elements. */
@@ -409,7 +416,11 @@ public final class CudaBackend implements Backend {
 
     private boolean ours(Tensor t) { return t.storage() instanceof CudaStorage s && s.owner() == this; }
 
-    /** Writes t, converted to {@code dtype}, to device address {@code dst}. */
+    /**
+     * Writes t, converted to {@code dtype}, to device address {@code dst}. Host data crosses the
+     * bus in the type it is stored in (mapped F16/BF16 weights straight from the file's pages,
+     * heap tensors as F32) and is converted by a cast kernel on the device, not by the CPU.
+     */
     private void copyInto(Tensor t, DType dtype, long dst) {
         long n = t.numel();
         if (n == 0) return;
@@ -419,27 +430,30 @@ public final class CudaBackend implements Backend {
             return;
         }
         if (t.device().kind() == Device.Kind.META) throw new IllegalArgumentException("cannot upload a meta tensor (it has no data): " + t);
-        int bs = dtype.byteSize();
-        if (t.storage() instanceof SegmentStorage ss && ss.dtype() == dtype) {
-            // mapped weights already in the right format: straight from the file's pages
-            driver.memcpyHtoDAsync(dst, ss.segment().asSlice(t.offset() * bs, n * bs), n * bs, stream);
-            return;
-        }
-        int chunk = (int) Math.min(n, 1 << 22);
-        float[] f = new float[chunk];
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment host = a.allocate((long) chunk * bs, 8);
-            for (long at = 0; at < n; at += chunk) {
-                int c = (int) Math.min(chunk, n - at);
-                t.storage().readFloats(t.offset() + at, f, 0, c);
-                switch (dtype) {
-                    case F32 -> MemorySegment.copy(f, 0, host, JAVA_FLOAT, 0, c);
-                    case F16 -> { for (int i = 0; i < c; i++) host.setAtIndex(JAVA_SHORT, i, DType.f32ToF16(f[i])); }
-                    case BF16 -> { for (int i = 0; i < c; i++) host.setAtIndex(JAVA_SHORT, i, DType.f32ToBf16(f[i])); }
+        DType src = t.storage() instanceof SegmentStorage ss ? ss.dtype() : DType.F32;
+        int bs = src.byteSize();
+        CudaStorage staging = src == dtype ? null : temp(src, n);
+        long target = staging == null ? dst : staging.pointer();
+        try {
+            if (t.storage() instanceof SegmentStorage ss) {
+                // from pageable memory the call returns once the bytes are staged
+                driver.memcpyHtoDAsync(target, ss.segment().asSlice(t.offset() * bs, n * bs), n * bs, stream);
+            } else {
+                int chunk = (int) Math.min(n, 1 << 22);
+                float[] f = new float[chunk];
+                try (Arena a = Arena.ofConfined()) {
+                    MemorySegment host = a.allocate((long) chunk * 4, 8);
+                    for (long at = 0; at < n; at += chunk) {
+                        int c = (int) Math.min(chunk, n - at);
+                        t.storage().readFloats(t.offset() + at, f, 0, c);
+                        MemorySegment.copy(f, 0, host, JAVA_FLOAT, 0, c);
+                        driver.memcpyHtoDAsync(target + at * 4, host, (long) c * 4, stream);   // host reusable on return
+                    }
                 }
-                // from pageable memory the call returns once the bytes are staged: host may be reused
-                driver.memcpyHtoDAsync(dst + at * bs, host, (long) c * bs, stream);
             }
+            if (staging != null) launchN("elementwise", "cast_" + suffix(src) + "_" + suffix(dtype), n, target, dst, n);
+        } finally {
+            if (staging != null) staging.release();
         }
     }
 
@@ -515,19 +529,31 @@ public final class CudaBackend implements Backend {
             int bs = computeType.byteSize();
             // row-major C = A B is column-major C^T = B^T A^T: cuBLAS's (m, n, k) = (n, m, k), A and B swapped
             if ((na == nb || na == 1) && (nbb == nb || nbb == 1)) {
-                blas.gemmStridedBatchedEx(blasHandle, Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, n, m, k, one,
+                gemmStridedBatched( Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, n, m, k, one,
                         pb, type, n, nbb == 1 ? 0 : (long) k * n, pa, type, k, na == 1 ? 0 : (long) m * k,
                         zero, pc, type, n, (long) m * n, Math.toIntExact(nb), Cublas.CUBLAS_COMPUTE_32F);
             } else {
                 long[] ai = broadcastIndex(batch, ab), bi = broadcastIndex(batch, bb);
                 for (int i = 0; i < nb; i++) {
-                    blas.gemmEx(blasHandle, Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, n, m, k, one,
+                    gemm( Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, n, m, k, one,
                             pb + bi[i] * k * n * bs, type, n, pa + ai[i] * m * k * bs, type, k,
                             zero, pc + (long) i * m * n * bs, type, n, Cublas.CUBLAS_COMPUTE_32F);
                 }
             }
         }
         return out;
+    }
+
+    // one cuBLAS handle per backend: calls from several threads take turns (cuBLAS handles are not thread-safe)
+    private synchronized void gemm(int ta, int tb, int m, int n, int k, MemorySegment alpha, long a, int at, int lda, long b, int bt,
+                                   int ldb, MemorySegment beta, long c, int ct, int ldc, int compute) {
+        blas.gemmEx(blasHandle, ta, tb, m, n, k, alpha, a, at, lda, b, bt, ldb, beta, c, ct, ldc, compute);
+    }
+
+    private synchronized void gemmStridedBatched(int ta, int tb, int m, int n, int k, MemorySegment alpha, long a, int at, int lda,
+                                                 long sa, long b, int bt, int ldb, long sb, MemorySegment beta, long c, int ct, int ldc,
+                                                 long sc, int batch, int compute) {
+        blas.gemmStridedBatchedEx(blasHandle, ta, tb, m, n, k, alpha, a, at, lda, sa, b, bt, ldb, sb, beta, c, ct, ldc, sc, batch, compute);
     }
 
     /** For each batch index of {@code out}, the batch index of {@code src} it reads (numpy broadcasting). */
@@ -595,7 +621,7 @@ public final class CudaBackend implements Backend {
             if (epilogue != Epilogue.NONE) {
                 throw new CudaException("cuBLASLt has no algorithm for linear " + x + " x " + w + " with epilogue " + epilogue);
             }
-            blas.gemmEx(blasHandle, Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, o, rows, in, one, pw, cudaType(), in,
+            gemm( Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, o, rows, in, one, pw, cudaType(), in,
                     px, cudaType(), in, zero, py, cudaType(), o, Cublas.CUBLAS_COMPUTE_32F);
             if (bias != null) launchN("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, pb, out.numel(), o, 1L);
         }
@@ -675,12 +701,11 @@ public final class CudaBackend implements Backend {
         int ck = c * kh * kw;
         long hw = (long) ho * wo;
         int type = cudaType(), bs = computeType.byteSize();
-        String sfx = suffix(computeType);
         try (Inputs in = new Inputs()) {
             long px = in.of(x), pw = in.of(w), py = ptr(out);
             // column-major: Y^T[hw, o] = col^T[hw, ck] x W^T[ck, o]
             if (kh == 1 && kw == 1 && stride == 1 && padding == 0) {
-                blas.gemmStridedBatchedEx(blasHandle, Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, Math.toIntExact(hw), o, c, one,
+                gemmStridedBatched( Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, Math.toIntExact(hw), o, c, one,
                         px, type, Math.toIntExact(hw), (long) c * hw, pw, type, c, 0, zero, py, type, Math.toIntExact(hw),
                         (long) o * hw, n, Cublas.CUBLAS_COMPUTE_32F);
             } else {
@@ -692,8 +717,8 @@ public final class CudaBackend implements Backend {
                         long xb = px + (long) b * c * h * wd * bs, yb = py + (long) b * o * hw * bs;
                         for (long p0 = 0; p0 < hw; p0 += chunk) {
                             long np = Math.min(chunk, hw - p0);
-                            launchN("shape", "im2col_" + sfx, ck * np, xb, col.pointer(), c, h, wd, kh, kw, stride, padding, ho, wo, p0, np);
-                            blas.gemmEx(blasHandle, Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, Math.toIntExact(np), o, ck, one,
+                            launchN("shape", "im2col_" + suffix(computeType), ck * np, xb, col.pointer(), c, h, wd, kh, kw, stride, padding, ho, wo, p0, np);
+                            gemm( Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, Math.toIntExact(np), o, ck, one,
                                     col.pointer(), type, Math.toIntExact(np), pw, type, ck, zero, yb + p0 * bs, type,
                                     Math.toIntExact(hw), Cublas.CUBLAS_COMPUTE_32F);
                         }
@@ -702,7 +727,7 @@ public final class CudaBackend implements Backend {
                     col.release();
                 }
             }
-            if (bias != null) launchN("elementwise", "add_bias_" + sfx, out.numel(), py, in.of(bias), out.numel(), o, hw);
+            if (bias != null) launchN("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, in.of(bias), out.numel(), o, hw);
         }
         return out;
     }

@@ -28,7 +28,7 @@ public final class CudaStorage implements Storage {
 
         @Override
         public void run() {
-            if (released.compareAndSet(false, true)) allocator.free(pointer);
+            if (released.compareAndSet(false, true)) allocator.release(pointer);
         }
     }
 

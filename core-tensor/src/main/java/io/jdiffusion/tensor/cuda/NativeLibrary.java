@@ -19,6 +19,7 @@ import java.util.Set;
  * loader's path: LD_LIBRARY_PATH, ld.so.cache), then in the folders CUDA is usually installed in.
  * Libraries stay loaded for the life of the JVM (global arena), like any dlopen'ed library.
  */
+@SuppressWarnings("restricted")   // FFM downcalls are the point of this class; the JVM runs with --enable-native-access
 final class NativeLibrary {
     static final Linker LINKER = Linker.nativeLinker();
 

@@ -19,6 +19,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * NVRTC is older than the device it falls back to PTX for the newest architecture it knows,
  * which the driver then compiles.
  */
+@SuppressWarnings("restricted")   // FFM downcalls are the point of this class; the JVM runs with --enable-native-access
 final class Nvrtc {
     static final int NVRTC_ERROR_INVALID_OPTION = 5;
 
@@ -44,7 +45,7 @@ final class Nvrtc {
     }
 
     static Nvrtc load() {
-        NativeLibrary lib = NativeLibrary.load("NVRTC (CUDA's run-time compiler)", "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so");
+        NativeLibrary lib = NativeLibrary.load("NVRTC (CUDA's run-time compiler)", "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so", "libnvrtc.so.11.2");
         lib.preloadSiblings("libnvrtc-builtins.so");
         return new Nvrtc(lib);
     }
@@ -102,8 +103,10 @@ final class Nvrtc {
                 names.setAtIndex(ADDRESS, i, a.allocateFrom(e.getKey()));
                 i++;
             }
-            check("nvrtcCreateProgram(" + name + ")", (int) createProgram.invokeExact(progPtr, a.allocateFrom(source),
-                    a.allocateFrom(name), nh, nh == 0 ? MemorySegment.NULL : hdrs, nh == 0 ? MemorySegment.NULL : names));
+            // locals, not conditional expressions: invokeExact takes the static types of its arguments
+            MemorySegment hdrArg = nh == 0 ? MemorySegment.NULL : hdrs, nameArg = nh == 0 ? MemorySegment.NULL : names;
+            MemorySegment srcArg = a.allocateFrom(source), progName = a.allocateFrom(name);
+            check("nvrtcCreateProgram(" + name + ")", (int) createProgram.invokeExact(progPtr, srcArg, progName, nh, hdrArg, nameArg));
             MemorySegment prog = progPtr.get(ADDRESS, 0);
             try {
                 List<String> opts = new ArrayList<>();

@@ -14,7 +14,7 @@
 template <typename T, int DMAX, int BK>
 __device__ void flash_attn_k(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, T* __restrict__ o,
                              int sq, int sk, int d, int dv, float scale, int causal) {
-    extern __shared__ float smem[];
+    JD_DYNAMIC_SHARED(float, smem);
     const int QS = DMAX + 1, KS = DMAX + 1, PS = BK + 1;   // padded strides: no bank conflicts
     float* qs = smem;                  // [BQ][QS], pre-scaled
     float* ks = qs + BQ * QS;          // [BK][KS]

@@ -1,7 +1,8 @@
 // Shared by every kernel source. NVRTC gets this file as an in-memory header; nvcc finds it
 // with -I (scripts/check-cuda-sources.sh). No host or CUDA headers: the 16-bit formats are
 // plain structs converted with PTX instructions and bit arithmetic, so NVRTC needs no include
-// path. All arithmetic is F32; F16/BF16 are storage formats only.
+// path. All arithmetic is F32; F16/BF16 are storage formats only. JD_EMULATE is defined only
+// by the CPU emulator the tests can run the kernels on (scripts/check-cuda-sources.sh --emulate).
 #pragma once
 
 typedef long long i64;
@@ -12,19 +13,32 @@ typedef long long i64;
 struct f16 { unsigned short x; };
 struct bf16 { unsigned short x; };
 
+// Dynamic shared memory of a launch (the CPU emulator of the tests supplies its own).
+#ifndef JD_DYNAMIC_SHARED
+#define JD_DYNAMIC_SHARED(T, name) extern __shared__ T name[]
+#endif
+
 __device__ __forceinline__ float to_f(float v) { return v; }
+#ifndef JD_EMULATE
 __device__ __forceinline__ float to_f(f16 v) {
     float f;
     asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(v.x));
     return f;
 }
+#else
+__device__ __forceinline__ float to_f(f16 v) { return jd_half_to_float(v.x); }
+#endif
 __device__ __forceinline__ float to_f(bf16 v) { return __uint_as_float(((unsigned) v.x) << 16); }
 
 template <typename T> __device__ __forceinline__ T from_f(float v);
 template <> __device__ __forceinline__ float from_f<float>(float v) { return v; }
 template <> __device__ __forceinline__ f16 from_f<f16>(float v) {
     f16 r;
+#ifndef JD_EMULATE
     asm("cvt.rn.f16.f32 %0, %1;" : "=h"(r.x) : "f"(v));   // round to nearest even, like torch's .half()
+#else
+    r.x = jd_float_to_half(v);
+#endif
     return r;
 }
 template <> __device__ __forceinline__ bf16 from_f<bf16>(float v) {

@@ -36,6 +36,7 @@ import java.util.stream.Stream;
  * CUDA rows are skipped (not failed) where no GPU, driver, NVRTC or cuBLAS is found, with the
  * reason in the skip message.
  */
+@SuppressWarnings("try")   // scopes are opened for their effect on the tensors made inside
 class BackendOpMatrixTest {
     record Row(String backend, DType dtype) {
         @Override public String toString() { return backend + "/" + dtype; }

@@ -151,6 +151,10 @@ class CachingAllocatorTest {
         assertFalse(a.isLive(p));
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> a.free(p));
         assertTrue(e.getMessage().contains("double free"), e.getMessage());
+        assertFalse(a.release(p), "release of a block that is not live is a no-op");
+        long q = a.allocate(10);
+        assertTrue(a.release(q));
+        assertEquals(0, a.stats().inUse());
     }
 
     @Test

@@ -19,6 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Device memory comes back: scopes release what they made, kept tensors survive, the budget is enforced. */
+@SuppressWarnings("try")   // scopes are opened for their effect on the tensors made inside
 class CudaLeakTest {
     private static CudaBackend b;
 

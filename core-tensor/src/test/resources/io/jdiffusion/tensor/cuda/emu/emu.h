@@ -1,0 +1,132 @@
+// CPU emulation of the CUDA C subset our kernels use, force-included (g++ -include emu.h) when
+// the fake NVRTC of the tests compiles a kernel source into a shared library. Each CUDA thread
+// of a block is a fiber (ucontext) on one OS thread; __syncthreads and the shuffles switch to
+// the next fiber, so barrier semantics hold exactly (every kernel here reaches its barriers
+// uniformly). Blocks run one after another. Not a GPU: it checks indexing, tiling, reductions
+// and the host code's launches, not timing or races.
+#pragma once
+#define JD_EMULATE 1
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <cstdlib>
+#include <ucontext.h>
+#include <vector>
+
+#ifndef __global__
+#define __global__
+#endif
+#define __device__
+#define __forceinline__ inline
+#define __launch_bounds__(x)
+#define __shared__ static
+
+struct jd_dim3 { unsigned x, y, z; };
+
+struct jd_fiber { ucontext_t ctx; jd_dim3 tid; bool done; };
+static jd_fiber* jd_fibers;
+static int jd_nfibers, jd_cur;
+static ucontext_t jd_sched;
+static jd_dim3 blockIdx, blockDim, gridDim;
+static unsigned char* jd_dynamic;
+static float jd_xchg[1024];
+static void (*jd_entry)(void**);
+static void** jd_params;
+#define threadIdx (jd_fibers[jd_cur].tid)
+#define JD_DYNAMIC_SHARED(T, name) T* name = (T*) jd_dynamic
+
+static inline void jd_yield() { swapcontext(&jd_fibers[jd_cur].ctx, &jd_sched); }
+static inline void __syncthreads() { jd_yield(); }
+static inline void __syncwarp(unsigned = 0xffffffffu) { jd_yield(); }
+static inline int jd_tid() { return (int) (threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)); }
+static inline float __shfl_xor_sync(unsigned, float v, int mask) {
+    int t = jd_tid();
+    jd_xchg[t] = v;
+    jd_yield();
+    float r = jd_xchg[t ^ mask];
+    jd_yield();
+    return r;
+}
+static inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
+static inline float __uint_as_float(unsigned i) { float f; std::memcpy(&f, &i, 4); return f; }
+static inline unsigned __float_as_uint(float f) { unsigned i; std::memcpy(&i, &f, 4); return i; }
+static inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
+
+// IEEE binary16 <-> binary32, round to nearest even (what cvt.rn.f16.f32 does)
+static inline float jd_half_to_float(unsigned short h) {
+    unsigned sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0) {
+        if (man == 0) bits = sign;
+        else {
+            int e = -1;
+            do { e++; man <<= 1; } while (!(man & 0x400));
+            bits = sign | ((unsigned) (127 - 15 - e) << 23) | ((man & 0x3ff) << 13);
+        }
+    } else if (exp == 31) bits = sign | 0x7f800000u | (man << 13);
+    else bits = sign | ((exp + 112) << 23) | (man << 13);
+    return __uint_as_float(bits);
+}
+static inline unsigned short jd_float_to_half(float f) {
+    unsigned x = __float_as_uint(f), sign = (x >> 16) & 0x8000u, ax = x & 0x7fffffffu;
+    if (ax > 0x7f800000u) return (unsigned short) (sign | 0x7e00u);
+    if (ax >= 0x477ff000u) return (unsigned short) (sign | 0x7c00u);          // rounds to >= 65520: inf
+    if (ax < 0x38800000u) {                                                   // subnormal half or zero
+        double v = (double) __uint_as_float(ax) * 16777216.0;                 // in units of 2^-24
+        double fl = std::floor(v), d = v - fl;
+        unsigned q = (unsigned) fl;
+        if (d > 0.5 || (d == 0.5 && (q & 1u))) q++;
+        return (unsigned short) (sign | q);
+    }
+    unsigned e = (ax >> 23) - 112, m = ax & 0x7fffffu;
+    unsigned h = (e << 10) | (m >> 13), rest = m & 0x1fffu;
+    if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) h++;
+    return (unsigned short) (sign | h);
+}
+
+static void jd_fiber_main() {
+    jd_entry(jd_params);
+    jd_fibers[jd_cur].done = true;
+}
+
+// Runs kernel wrapper w over the grid; returns 0, or 1 for a launch the GPU would refuse.
+extern "C" int jd_launch(void (*w)(void**), unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                         unsigned shared, void** params) {
+    unsigned n = bx * by * bz;
+    if (n == 0 || n > 1024 || shared > 48 * 1024 || gx == 0 || gy == 0 || gz == 0 || gy > 65535 || gz > 65535) return 1;
+    static std::vector<jd_fiber> fibers(1024);
+    static std::vector<std::vector<char>> stacks(1024, std::vector<char>(256 * 1024));
+    std::vector<unsigned char> dyn(shared + 16, 0xcd);   // garbage, like real shared memory
+    jd_dynamic = dyn.data();
+    jd_fibers = fibers.data();
+    jd_nfibers = (int) n;
+    jd_entry = w;
+    jd_params = params;
+    gridDim = {gx, gy, gz};
+    blockDim = {bx, by, bz};
+    for (unsigned z = 0; z < gz; z++)
+        for (unsigned y = 0; y < gy; y++)
+            for (unsigned x = 0; x < gx; x++) {
+                blockIdx = {x, y, z};
+                for (unsigned t = 0; t < n; t++) {
+                    jd_fiber& f = fibers[t];
+                    f.tid = {t % bx, (t / bx) % by, t / (bx * by)};
+                    f.done = false;
+                    getcontext(&f.ctx);
+                    f.ctx.uc_stack.ss_sp = stacks[t].data();
+                    f.ctx.uc_stack.ss_size = stacks[t].size();
+                    f.ctx.uc_link = &jd_sched;
+                    makecontext(&f.ctx, jd_fiber_main, 0);
+                }
+                unsigned live = n;
+                while (live > 0) {
+                    live = 0;
+                    for (unsigned t = 0; t < n; t++) {
+                        if (fibers[t].done) continue;
+                        jd_cur = (int) t;
+                        swapcontext(&jd_sched, &fibers[t].ctx);
+                        if (!fibers[t].done) live++;
+                    }
+                }
+            }
+    return 0;
+}

@@ -1,0 +1,127 @@
+// A CUDA driver (libcuda.so.1) for tests on machines without a GPU: device memory is host
+// memory, streams run synchronously, modules are shared libraries made by fake_nvrtc.cpp whose
+// kernels run on the fiber emulator of emu.h. Only what CudaDriver binds is here.
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <string>
+#include <unistd.h>
+
+typedef int CUresult;
+typedef unsigned long long CUdeviceptr;
+struct Module { void* handle; };
+struct Function { void (*wrapper)(void**); int (*launch)(void (*)(void**), unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void**); std::string name; };
+
+static const CUresult OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_INITIALIZED = 3, INVALID_IMAGE = 200, NOT_FOUND = 500,
+                      LAUNCH_FAILED = 719, INVALID_DEVICE = 101;
+static bool initialised = false;
+static long long allocated = 0;
+static const long long TOTAL = 8LL << 30;
+
+extern "C" {
+CUresult cuInit(unsigned) { initialised = true; return OK; }
+CUresult cuDriverGetVersion(int* v) { *v = 13000; return OK; }
+CUresult cuDeviceGetCount(int* n) { if (!initialised) return NOT_INITIALIZED; *n = 1; return OK; }
+CUresult cuDeviceGet(int* d, int ordinal) { if (ordinal != 0) return INVALID_DEVICE; *d = 0; return OK; }
+CUresult cuDeviceGetName(char* name, int len, int) { std::snprintf(name, len, "jdiffusion CPU emulator"); return OK; }
+CUresult cuDeviceGetAttribute(int* v, int attr, int) {
+    switch (attr) {
+        case 75: *v = 9; break;      // compute capability major
+        case 76: *v = 0; break;      // minor
+        case 16: *v = 1; break;      // multiprocessors
+        case 8: *v = 48 * 1024; break;
+        default: *v = 0;
+    }
+    return OK;
+}
+CUresult cuDeviceTotalMem_v2(size_t* b, int) { *b = TOTAL; return OK; }
+CUresult cuDevicePrimaryCtxRetain(void** ctx, int) { static int c; *ctx = &c; return OK; }
+CUresult cuDevicePrimaryCtxRelease_v2(int) { return OK; }
+CUresult cuCtxSetCurrent(void*) { return OK; }
+CUresult cuCtxSynchronize() { return OK; }
+CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t bytes) {
+    if ((long long) bytes + allocated > TOTAL) return OUT_OF_MEMORY;
+    void* m = std::aligned_alloc(256, (bytes + 255) / 256 * 256 + 256);
+    if (!m) return OUT_OF_MEMORY;
+    std::memset(m, 0xcd, bytes);    // like fresh device memory: garbage, not zeros
+    allocated += (long long) bytes;
+    *p = (CUdeviceptr) m;
+    return OK;
+}
+CUresult cuMemFree_v2(CUdeviceptr p) { std::free((void*) p); return OK; }
+CUresult cuMemAllocAsync(CUdeviceptr* p, size_t bytes, void*) { return cuMemAlloc_v2(p, bytes); }
+CUresult cuMemFreeAsync(CUdeviceptr p, void*) { return cuMemFree_v2(p); }
+CUresult cuMemGetInfo_v2(size_t* f, size_t* t) { *f = TOTAL - allocated; *t = TOTAL; return OK; }
+CUresult cuMemcpyHtoD_v2(CUdeviceptr d, const void* s, size_t n) { std::memcpy((void*) d, s, n); return OK; }
+CUresult cuMemcpyDtoH_v2(void* d, CUdeviceptr s, size_t n) { std::memcpy(d, (void*) s, n); return OK; }
+CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void* s, size_t n, void*) { std::memcpy((void*) d, s, n); return OK; }
+CUresult cuMemcpyDtoHAsync_v2(void* d, CUdeviceptr s, size_t n, void*) { std::memcpy(d, (void*) s, n); return OK; }
+CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr s, size_t n, void*) { std::memmove((void*) d, (void*) s, n); return OK; }
+CUresult cuMemsetD8Async(CUdeviceptr d, unsigned char v, size_t n, void*) { std::memset((void*) d, v, n); return OK; }
+CUresult cuStreamCreate(void** s, unsigned) { *s = std::malloc(8); return OK; }
+CUresult cuStreamSynchronize(void*) { return OK; }
+CUresult cuStreamDestroy_v2(void* s) { std::free(s); return OK; }
+CUresult cuEventCreate(void** e, unsigned) { *e = new double(0); return OK; }
+CUresult cuEventRecord(void* e, void*) {
+    *(double*) e = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    return OK;
+}
+CUresult cuEventSynchronize(void*) { return OK; }
+CUresult cuEventElapsedTime_v2(float* ms, void* a, void* b) { *ms = (float) (*(double*) b - *(double*) a); return OK; }
+CUresult cuEventElapsedTime(float* ms, void* a, void* b) { return cuEventElapsedTime_v2(ms, a, b); }
+CUresult cuEventDestroy_v2(void* e) { delete (double*) e; return OK; }
+
+// The image is the bytes of a shared library (ELF): written to a file and dlopen'ed.
+CUresult cuModuleLoadData(void** module, const void* image) {
+    const unsigned char* b = (const unsigned char*) image;
+    if (!(b[0] == 0x7f && b[1] == 'E' && b[2] == 'L' && b[3] == 'F')) return INVALID_IMAGE;
+    // ELF section headers end the file: size = e_shoff + e_shnum * e_shentsize
+    uint64_t shoff; uint16_t shentsize, shnum;
+    std::memcpy(&shoff, b + 0x28, 8);
+    std::memcpy(&shentsize, b + 0x3a, 2);
+    std::memcpy(&shnum, b + 0x3c, 2);
+    size_t size = shoff + (size_t) shnum * shentsize;
+    char path[] = "/tmp/jdemu-module-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return INVALID_IMAGE;
+    if (write(fd, b, size) != (ssize_t) size) { close(fd); return INVALID_IMAGE; }
+    close(fd);
+    void* h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    unlink(path);
+    if (!h) { std::fprintf(stderr, "fake cuModuleLoadData: %s\n", dlerror()); return INVALID_IMAGE; }
+    *module = new Module{h};
+    return OK;
+}
+CUresult cuModuleGetFunction(void** fn, void* module, const char* name) {
+    Module* m = (Module*) module;
+    std::string w = std::string(name) + "__jdemu";
+    void* wrapper = dlsym(m->handle, w.c_str());
+    void* launch = dlsym(m->handle, "jd_launch");
+    if (!wrapper || !launch) return NOT_FOUND;
+    *fn = new Function{(void (*)(void**)) wrapper,
+                       (int (*)(void (*)(void**), unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void**)) launch, name};
+    return OK;
+}
+CUresult cuModuleUnload(void* module) { dlclose(((Module*) module)->handle); delete (Module*) module; return OK; }
+CUresult cuLaunchKernel(void* fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shared,
+                        void*, void** params, void**) {
+    Function* f = (Function*) fn;
+    return f->launch(f->wrapper, gx, gy, gz, bx, by, bz, shared, params) == 0 ? OK : INVALID_VALUE;
+}
+CUresult cuGetErrorName(CUresult rc, const char** s) {
+    switch (rc) {
+        case OK: *s = "CUDA_SUCCESS"; break;
+        case INVALID_VALUE: *s = "CUDA_ERROR_INVALID_VALUE"; break;
+        case OUT_OF_MEMORY: *s = "CUDA_ERROR_OUT_OF_MEMORY"; break;
+        case NOT_INITIALIZED: *s = "CUDA_ERROR_NOT_INITIALIZED"; break;
+        case INVALID_IMAGE: *s = "CUDA_ERROR_INVALID_IMAGE"; break;
+        case NOT_FOUND: *s = "CUDA_ERROR_NOT_FOUND"; break;
+        default: *s = "CUDA_ERROR_UNKNOWN";
+    }
+    return OK;
+}
+CUresult cuGetErrorString(CUresult rc, const char** s) { *s = rc == 0 ? "no error" : "emulated driver error"; return OK; }
+}
