@@ -3,7 +3,6 @@ package io.jdiffusion.pipelines;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.jdiffusion.pipelines.image.ImageFiles;
 import io.jdiffusion.tensor.Tensor;
-import io.jdiffusion.tensor.cpu.CpuBackend;
 import io.jdiffusion.tensor.testing.Fixtures;
 import io.jdiffusion.tensor.testing.TensorAssert;
 import org.junit.jupiter.api.AfterAll;
@@ -28,7 +27,7 @@ public class PipelineFixtureTest {
     private static final Map<String, SdxlModel> MODELS = new HashMap<>();
 
     static SdxlModel model(String folder) {
-        return MODELS.computeIfAbsent(folder, f -> SdxlModel.load(Fixtures.path(f).toString(), null, CpuBackend.INSTANCE));
+        return MODELS.computeIfAbsent(folder, f -> SdxlModel.load(Fixtures.path(f).toString(), null, Fixtures.backend()));
     }
 
     @AfterAll
@@ -62,13 +61,13 @@ public class PipelineFixtureTest {
         float[] all = expectedSteps.toFloatArray();
         for (int i = 0; i < steps.size(); i++) {
             float[] exp = java.util.Arrays.copyOfRange(all, i * per, (i + 1) * per);
-            TensorAssert.assertClose(name + " step " + i + " latents", exp, steps.get(i), 1e-4);
+            TensorAssert.assertClose(name + " step " + i + " latents", exp, steps.get(i), Fixtures.tolerance(1e-4));
         }
         Tensor expected = Fixtures.tensor(outKey);
         float[] actual = r.latents() != null ? r.latents() : r.nhwc01();
         assertArrayEquals(expected.shape(), r.shape(), name + ": output shape");
         TensorAssert.Diff d = TensorAssert.assertClose(name + " output", expected.toFloatArray(), actual,
-                "latent".equals(c.path("output_type").asText()) ? 1e-4 : 1e-3);
+                Fixtures.tolerance("latent".equals(c.path("output_type").asText()) ? 1e-4 : 1e-3));
         System.out.println(name + ": output " + d);
     }
 

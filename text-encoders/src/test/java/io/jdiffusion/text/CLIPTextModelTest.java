@@ -3,7 +3,6 @@ package io.jdiffusion.text;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.jdiffusion.tensor.DType;
 import io.jdiffusion.tensor.Tensor;
-import io.jdiffusion.tensor.cpu.CpuBackend;
 import io.jdiffusion.tensor.testing.Fixtures;
 import io.jdiffusion.tensor.testing.TensorAssert;
 import io.jdiffusion.tensor.weights.Params;
@@ -25,8 +24,8 @@ import java.util.TreeMap;
 import static org.junit.jupiter.api.Assertions.*;
 
 class CLIPTextModelTest {
-    private static final CpuBackend CPU = CpuBackend.INSTANCE;
-    private static final double ATOL = 1e-4;
+    private static final io.jdiffusion.tensor.Backend BACKEND = Fixtures.backend();
+    private static final double ATOL = Fixtures.tolerance(1e-4);
 
     static int[][] ids(String name) {
         Tensor t = Fixtures.tensor(name);
@@ -42,7 +41,7 @@ class CLIPTextModelTest {
     @Test
     void textEncoder1MatchesTransformers() {
         int[][] ids = ids("te1/input_ids");
-        try (CLIPTextModel m = CLIPTextModel.load(Fixtures.path("sdxl-base/text_encoder"), CPU)) {
+        try (CLIPTextModel m = CLIPTextModel.load(Fixtures.path("sdxl-base/text_encoder"), BACKEND)) {
             CLIPTextOutput o = m.forward(ids, true);
             assertEquals(m.config().numHiddenLayers() + 1, o.hiddenStates().size());
             assertNull(o.textEmbeds());
@@ -58,7 +57,7 @@ class CLIPTextModelTest {
     @Test
     void textEncoder2MatchesTransformers() {
         int[][] ids = ids("te2/input_ids");
-        try (CLIPTextModelWithProjection m = CLIPTextModelWithProjection.load(Fixtures.path("sdxl-base/text_encoder_2"), CPU)) {
+        try (CLIPTextModelWithProjection m = CLIPTextModelWithProjection.load(Fixtures.path("sdxl-base/text_encoder_2"), BACKEND)) {
             CLIPTextOutput o = m.forward(ids, true);
             report("te2 penultimate", TensorAssert.assertClose("te2 penultimate", Fixtures.tensor("te2/penultimate"), o.hiddenState(-2), ATOL));
             report("te2 last_hidden_state", TensorAssert.assertClose("te2 last_hidden_state", Fixtures.tensor("te2/last_hidden_state"), o.lastHiddenState(), ATOL));
@@ -99,7 +98,7 @@ class CLIPTextModelTest {
         NaiveClip naive = new NaiveClip(Fixtures.path("sdxl-base/text_encoder_2"));
         CLIPTokenizer t2 = CLIPTokenizer.load(Fixtures.path("sdxl-base/tokenizer_2"));
         int[] row = t2.encode("an oil painting of a lighthouse, stormy sea!").ids();
-        try (CLIPTextModelWithProjection m = CLIPTextModelWithProjection.load(Fixtures.path("sdxl-base/text_encoder_2"), CPU)) {
+        try (CLIPTextModelWithProjection m = CLIPTextModelWithProjection.load(Fixtures.path("sdxl-base/text_encoder_2"), BACKEND)) {
             CLIPTextOutput o = m.forward(new int[][] {row}, true);
             NaiveClip.Out n = naive.forward(row);
             for (int l = 0; l < n.hidden().size(); l++) {
@@ -114,7 +113,7 @@ class CLIPTextModelTest {
     @Test
     void batchRowsAreIndependentAndAttentionIsCausal() {
         int[][] ids = ids("te1/input_ids");
-        try (CLIPTextModel m = CLIPTextModel.load(Fixtures.path("sdxl-base/text_encoder"), CPU)) {
+        try (CLIPTextModel m = CLIPTextModel.load(Fixtures.path("sdxl-base/text_encoder"), BACKEND)) {
             float[] batch = m.forward(ids, false).lastHiddenState().toFloatArray();
             int per = batch.length / ids.length;
             for (int i = 0; i < ids.length; i++) {
@@ -170,22 +169,22 @@ class CLIPTextModelTest {
         Map<String, StBytes.Entry> prefixed = renamed(w1, k -> k.startsWith("text_model.") ? k : "text_model." + k);
         prefixed.put("text_model.embeddings.position_ids", new StBytes.Entry("I64", new int[] {1, 77}, new byte[8 * 77]));
         Path p1 = copyFolder(te1, dir.resolve("te1-prefixed"), prefixed, "model.safetensors");
-        try (CLIPTextModel m = CLIPTextModel.load(p1, CPU)) {
+        try (CLIPTextModel m = CLIPTextModel.load(p1, BACKEND)) {
             TensorAssert.assertClose("te1 from text_model.-prefixed keys", ref1, m.forward(ids1, false).lastHiddenState(), ATOL);
         }
         // CLIPTextModelWithProjection with the tower's keys unprefixed
         Map<String, StBytes.Entry> unprefixed = renamed(w2, k -> k.startsWith("text_model.") ? k.substring(11) : k);
         Path p2 = copyFolder(te2, dir.resolve("te2-unprefixed"), unprefixed, "model.safetensors");
-        try (CLIPTextModelWithProjection m = CLIPTextModelWithProjection.load(p2, CPU)) {
+        try (CLIPTextModelWithProjection m = CLIPTextModelWithProjection.load(p2, BACKEND)) {
             TensorAssert.assertClose("te2 from unprefixed keys", ref2, m.forward(ids2, false).textEmbeds(), ATOL);
         }
         // diffusers' fp16 variant file name, asked for explicitly and found when it is the only file
         Path p3 = copyFolder(te1, dir.resolve("te1-fp16"), w1, "model.fp16.safetensors");
-        try (CLIPTextModel m = CLIPTextModel.load(p3, CPU, "fp16"); CLIPTextModel m2 = CLIPTextModel.load(p3, CPU)) {
+        try (CLIPTextModel m = CLIPTextModel.load(p3, BACKEND, "fp16"); CLIPTextModel m2 = CLIPTextModel.load(p3, BACKEND)) {
             TensorAssert.assertClose("te1 fp16 variant", ref1, m.forward(ids1, false).lastHiddenState(), ATOL);
             TensorAssert.assertClose("te1 fp16 fallback", ref1, m2.forward(ids1, false).lastHiddenState(), ATOL);
         }
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CLIPTextModel.load(p1, CPU, "fp16"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CLIPTextModel.load(p1, BACKEND, "fp16"));
         assertTrue(e.getMessage().contains("model.fp16.safetensors"), e.getMessage());
     }
 
@@ -203,7 +202,7 @@ class CLIPTextModelTest {
         w.put(extra, StBytes.f32(0f, 2, 3));
         Path folder = copyFolder(te1, dir.resolve("doctored"), w, "model.safetensors");
         Path file = folder.resolve("model.safetensors");
-        WeightException e = assertThrows(WeightException.class, () -> CLIPTextModel.load(folder, CPU));
+        WeightException e = assertThrows(WeightException.class, () -> CLIPTextModel.load(folder, BACKEND));
         assertEquals(3, e.problems().size(), e.getMessage());
         String miss = find(e.problems(), missing), shape = find(e.problems(), misShaped), unexp = find(e.problems(), extra);
         assertTrue(miss.contains("missing") && miss.contains("[" + c.hiddenSize() + "]") && miss.contains(file.toString()), miss);
@@ -231,7 +230,7 @@ class CLIPTextModelTest {
         CLIPTextConfig c = CLIPTextConfig.read(cfg);
         assertEquals(32, c.hiddenSize());
         assertEquals(8, c.headDim());
-        try (CLIPTextModel m = CLIPTextModel.load(Fixtures.path("sdxl-base/text_encoder"), CPU)) {
+        try (CLIPTextModel m = CLIPTextModel.load(Fixtures.path("sdxl-base/text_encoder"), BACKEND)) {
             int max = m.config().maxPositionEmbeddings();
             e = assertThrows(IllegalArgumentException.class, () -> m.forward(new int[][] {new int[max + 1]}, false));
             assertTrue(e.getMessage().contains("max_position_embeddings"), e.getMessage());

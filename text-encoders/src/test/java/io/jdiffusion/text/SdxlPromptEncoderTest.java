@@ -2,7 +2,6 @@ package io.jdiffusion.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.jdiffusion.tensor.Tensor;
-import io.jdiffusion.tensor.cpu.CpuBackend;
 import io.jdiffusion.tensor.testing.Fixtures;
 import io.jdiffusion.tensor.testing.TensorAssert;
 import org.junit.jupiter.api.AfterAll;
@@ -21,10 +20,10 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.*;
 
 class SdxlPromptEncoderTest {
-    private static final CpuBackend CPU = CpuBackend.INSTANCE;
-    private static final double ATOL = 1e-4;
-    private static final SdxlPromptEncoder BASE = SdxlPromptEncoder.load(Fixtures.path("sdxl-base"), CPU);
-    private static final SdxlPromptEncoder REFINER = SdxlPromptEncoder.load(Fixtures.path("sdxl-refiner"), CPU);
+    private static final io.jdiffusion.tensor.Backend BACKEND = Fixtures.backend();
+    private static final double ATOL = Fixtures.tolerance(1e-4);
+    private static final SdxlPromptEncoder BASE = SdxlPromptEncoder.load(Fixtures.path("sdxl-base"), BACKEND);
+    private static final SdxlPromptEncoder REFINER = SdxlPromptEncoder.load(Fixtures.path("sdxl-refiner"), BACKEND);
 
     @AfterAll
     static void close() {
@@ -77,7 +76,7 @@ class SdxlPromptEncoderTest {
     private static SdxlPromptEncoder encoderFor(Case c) {
         if (c.model().equals("sdxl-base")) return BASE;
         if (c.model().equals("sdxl-refiner")) return REFINER;
-        return SdxlPromptEncoder.load(Fixtures.path(c.model()), CPU);
+        return SdxlPromptEncoder.load(Fixtures.path(c.model()), BACKEND);
     }
 
     private static final String[] OUTPUTS = {"prompt_embeds", "negative_prompt_embeds", "pooled_prompt_embeds", "negative_pooled_prompt_embeds"};
@@ -242,8 +241,8 @@ class SdxlPromptEncoderTest {
     @Test
     void aMissingNegativePromptIsEncodedAsEmptyTextWhenZerosAreNotForced() {
         SdxlPromptEncoder noZeros = new SdxlPromptEncoder(BASE.tokenizer(),
-                CLIPTextModel.load(Fixtures.path("sdxl-base/text_encoder"), CPU), BASE.tokenizer2(),
-                CLIPTextModelWithProjection.load(Fixtures.path("sdxl-base/text_encoder_2"), CPU), CPU, false);
+                CLIPTextModel.load(Fixtures.path("sdxl-base/text_encoder"), BACKEND), BASE.tokenizer2(),
+                CLIPTextModelWithProjection.load(Fixtures.path("sdxl-base/text_encoder_2"), BACKEND), BACKEND, false);
         try (noZeros) {
             PromptEmbeddings none = noZeros.encode(PromptRequest.of("a cat"));
             PromptEmbeddings empty = BASE.encode(PromptRequest.of("a cat").withNegativePrompt(""));
@@ -267,7 +266,7 @@ class SdxlPromptEncoderTest {
                 for (Path f : files.toList()) Files.copy(f, dir.resolve(sub).resolve(f.getFileName()));
             }
         }
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SdxlPromptEncoder.load(dir, CPU));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SdxlPromptEncoder.load(dir, BACKEND));
         assertTrue(e.getMessage().contains("text_encoder"), e.getMessage());
     }
 

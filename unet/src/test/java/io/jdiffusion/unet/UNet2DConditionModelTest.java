@@ -1,7 +1,6 @@
 package io.jdiffusion.unet;
 
 import io.jdiffusion.tensor.Tensor;
-import io.jdiffusion.tensor.cpu.CpuBackend;
 import io.jdiffusion.tensor.testing.Fixtures;
 import io.jdiffusion.tensor.testing.TensorAssert;
 import org.junit.jupiter.api.AfterAll;
@@ -39,7 +38,7 @@ class UNet2DConditionModelTest {
     static synchronized UNet2DConditionModel model(String name) {
         return MODELS.computeIfAbsent(name, n -> {
             Path folder = Fixtures.path("sdxl-" + n + "/unet");
-            return UNet2DConditionModel.load(folder, CpuBackend.INSTANCE);
+            return UNet2DConditionModel.load(folder, Fixtures.backend());
         });
     }
 
@@ -55,7 +54,7 @@ class UNet2DConditionModelTest {
         String in = "unet/" + name + "/";
         Tensor out = model(name).forward(Fixtures.tensor(in + "sample"), Float.parseFloat(t),
                 Fixtures.tensor(in + "encoder_hidden_states"), Fixtures.tensor(in + "text_embeds"), Fixtures.tensor(in + "time_ids"));
-        TensorAssert.Diff d = TensorAssert.assertClose("unet/" + name + " t=" + t, Fixtures.tensor(in + "t" + t + "/out"), out, 1e-4);
+        TensorAssert.Diff d = TensorAssert.assertClose("unet/" + name + " t=" + t, Fixtures.tensor(in + "t" + t + "/out"), out, Fixtures.tolerance(1e-4));
         System.out.println("unet/" + name + " t=" + t + ": " + d);
     }
 }

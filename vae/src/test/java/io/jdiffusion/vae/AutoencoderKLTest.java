@@ -17,12 +17,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Parity of the fixture VAE ({@code sdxl-base/vae}) with diffusers' outputs in reference.safetensors, on the CPU backend. */
 class AutoencoderKLTest {
-    static final double ATOL = 1e-4;
+    static final double ATOL = Fixtures.tolerance(1e-4);
     static AutoencoderKL vae;
 
     @BeforeAll
     static void load() {
-        vae = AutoencoderKL.load(Fixtures.path("sdxl-base/vae"), CpuBackend.INSTANCE);
+        vae = AutoencoderKL.load(Fixtures.path("sdxl-base/vae"), Fixtures.backend());
     }
 
     @Test

@@ -68,6 +68,26 @@ public final class Fixtures {
 
     public static boolean has(String name) { return tensors().contains(name); }
 
+    /**
+     * The backend the fixture parity tests run on: {@link io.jdiffusion.tensor.Backends#get()}, i.e. the
+     * CPU reference unless {@code -Djdiffusion.backend=cuda} (or JDIFFUSION_BACKEND) asks for the GPU, as
+     * the GPU check script does.
+     */
+    public static io.jdiffusion.tensor.Backend backend() { return io.jdiffusion.tensor.Backends.get(); }
+
+    /**
+     * The tolerance of a parity check on {@link #backend()}: {@code f32Tolerance} when it computes in
+     * F32; for F16/BF16 storage the tolerance a half-precision run can meet (see docs/cuda.md: diffusers'
+     * own fp16 pipelines differ from fp32 by about 1e-3 relative per module and 1e-2 on images).
+     */
+    public static double tolerance(double f32Tolerance) {
+        return switch (backend().computeType()) {
+            case F32 -> f32Tolerance;
+            case F16 -> Math.max(f32Tolerance, 2e-2);
+            case BF16 -> Math.max(f32Tolerance, 1e-1);
+        };
+    }
+
     /** sdxl-keys.json: key → [shape, dtype] of the full-size components (always from testdata/). */
     public static JsonNode sdxlKeys() { return readJson(testdata().resolve("sdxl-keys.json")); }
 
