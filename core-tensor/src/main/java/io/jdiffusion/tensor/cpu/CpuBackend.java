@@ -20,6 +20,14 @@ public final class CpuBackend implements Backend {
     public static final CpuBackend INSTANCE = new CpuBackend();
 
     @Override public String name() { return "cpu"; }
+
+    /**
+     * Which GEMM inner loops this JVM runs: "vector-api" (packed register-blocked kernel, when the
+     * JVM was started with {@code --add-modules jdk.incubator.vector}) or "auto-vectorised" (the
+     * default; no incubator module, no start-up warning, several times slower). For logs.
+     */
+    public static String gemmKernel() { return CpuGemm.VECTOR ? "vector-api" : "auto-vectorised"; }
+
     @Override public Device device() { return Device.CPU; }
     @Override public DType computeType() { return DType.F32; }
 
