@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /** Both GEMM implementations against a naive triple loop in double, on awkward shapes. */
 class CpuGemmTest {
-    /** The implementations this JVM can run (core-tensor's test JVM adds the Vector API module). */
+    /** The implementations this JVM can run (VectorKernelTest runs the Vector API one in a child JVM). */
     static List<CpuGemm.Impl> impls() {
         List<CpuGemm.Impl> l = new ArrayList<>(List.of(CpuGemm.Impl.SCALAR));
         if (CpuGemm.VECTOR) l.add(CpuGemm.Impl.VECTOR);
@@ -53,17 +53,19 @@ class CpuGemmTest {
         for (int i = 0; i < cOff; i++) assertEquals(42f, c[i], "before C written");
     }
 
-    @Test
-    void matchesNaiveLoopsOnEdgeShapes() {
-        int[][] shapes = {
+    /** m, n, k: sizes around the vector width, the micro-tile and the tile/blocking boundaries. */
+    static final int[][] SHAPES = {
                 {1, 1, 1}, {1, 5, 3}, {7, 1, 9}, {8, 32, 16}, {9, 33, 17}, {15, 31, 7}, {3, 100, 1},
                 {17, 65, 129}, {130, 40, 20},     // m beyond one tile of rows (MC = 128)
                 {20, 530, 11},                    // n beyond one tile of columns (NC = 512)
-                {12, 40, 300},                    // k beyond one packed block (KC = 128 / 256)
+                {12, 40, 300},                    // k beyond one packed block (KC = 256)
                 {136, 520, 260},                  // all three at once, none a multiple of the vector width
-        };
+    };
+
+    @Test
+    void matchesNaiveLoopsOnEdgeShapes() {
         for (CpuGemm.Impl impl : impls()) {
-            for (int[] s : shapes) {
+            for (int[] s : SHAPES) {
                 for (boolean bt : new boolean[] {false, true}) {
                     check(impl, s[0], s[1], s[2], bt, 0, true);
                     check(impl, s[0], s[1], s[2], bt, 3, false);
