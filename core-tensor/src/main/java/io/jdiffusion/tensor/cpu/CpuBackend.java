@@ -3,7 +3,6 @@ package io.jdiffusion.tensor.cpu;
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.DType;
 import io.jdiffusion.tensor.Device;
-import io.jdiffusion.tensor.HeapStorage;
 import io.jdiffusion.tensor.Shapes;
 import io.jdiffusion.tensor.Tensor;
 
@@ -15,6 +14,11 @@ import java.util.List;
  * The reference backend: F32 on the heap, loops split over the cores. Reads inputs of any CPU
  * storage (mapped F16/BF16 weights are converted while reading). Every other backend is tested
  * against this one.
+ *
+ * <p>matmul, linear, conv2d (im2col) and attention run on the packed GEMM of {@link CpuGemm};
+ * its fast Vector API kernel is used when the JVM is started with
+ * {@code --add-modules jdk.incubator.vector} ({@link #gemmKernel()}). Normalisation statistics and
+ * reductions accumulate in double.
  */
 public final class CpuBackend implements Backend {
     public static final CpuBackend INSTANCE = new CpuBackend();

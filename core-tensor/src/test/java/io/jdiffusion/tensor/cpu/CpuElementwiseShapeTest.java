@@ -223,7 +223,7 @@ class CpuElementwiseShapeTest {
                     expected[f] = (float) acc;
                     mean[f] = (float) (acc / x.dim(d));
                 }
-                int[] os = keep ? ks : Arrays.stream(ks).filter(v -> true).toArray();
+                int[] os = ks;
                 if (!keep) {
                     int[] dropped = new int[2];
                     for (int i = 0, j = 0; i < 3; i++) if (i != d) dropped[j++] = x.dim(i);
