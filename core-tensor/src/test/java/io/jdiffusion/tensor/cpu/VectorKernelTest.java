@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -19,9 +19,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class VectorKernelTest {
     @Test
-    void defaultJvmUsesTheAutoVectorisedKernel() {
-        assertFalse(ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent(), "test JVM should not load the incubator module");
-        assertEquals("auto-vectorised", CpuBackend.gemmKernel());
+    void kernelFollowsTheBootLayer() {
+        boolean module = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+        boolean off = "false".equals(System.getProperty("jdiffusion.vector"));
+        assertEquals(module && !off ? "vector-api" : "auto-vectorised", CpuBackend.gemmKernel());
+        if (!module) {
+            assertThrows(IllegalStateException.class, () -> CpuGemm.sgemm(1, 1, 1, new float[1], 0, 1, new float[1], 0, 1, false,
+                    new float[1], 0, 1, false, CpuGemm.Impl.VECTOR), "asking for the vector kernel without the module is an error");
+        }
     }
 
     @Test
