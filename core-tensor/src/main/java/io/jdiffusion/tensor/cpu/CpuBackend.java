@@ -3,7 +3,6 @@ package io.jdiffusion.tensor.cpu;
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.DType;
 import io.jdiffusion.tensor.Device;
-import io.jdiffusion.tensor.HeapStorage;
 import io.jdiffusion.tensor.Shapes;
 import io.jdiffusion.tensor.Tensor;
 
@@ -15,11 +14,24 @@ import java.util.List;
  * The reference backend: F32 on the heap, loops split over the cores. Reads inputs of any CPU
  * storage (mapped F16/BF16 weights are converted while reading). Every other backend is tested
  * against this one.
+ *
+ * <p>matmul, linear, conv2d (im2col) and attention run on the packed GEMM of {@link CpuGemm};
+ * its fast Vector API kernel is used when the JVM is started with
+ * {@code --add-modules jdk.incubator.vector} ({@link #gemmKernel()}). Normalisation statistics and
+ * reductions accumulate in double.
  */
 public final class CpuBackend implements Backend {
     public static final CpuBackend INSTANCE = new CpuBackend();
 
     @Override public String name() { return "cpu"; }
+
+    /**
+     * Which GEMM inner loops this JVM runs: "vector-api" (packed register-blocked kernel, when the
+     * JVM was started with {@code --add-modules jdk.incubator.vector}) or "auto-vectorised" (the
+     * default; no incubator module, no start-up warning, several times slower). For logs.
+     */
+    public static String gemmKernel() { return CpuGemm.VECTOR ? "vector-api" : "auto-vectorised"; }
+
     @Override public Device device() { return Device.CPU; }
     @Override public DType computeType() { return DType.F32; }
 
@@ -46,32 +58,55 @@ public final class CpuBackend implements Backend {
 
     // ---- linear algebra ----------------------------------------------------------------------
 
+    /** Below this many multiply-adds per matrix, batched matmuls run one matrix per core instead of splitting each. */
+    private static final long SMALL_GEMM = 1L << 20;
+
     @Override
     public Tensor matmul(Tensor a, Tensor b) {
-        if (a.rank() < 2 || b.rank() < 2) throw new IllegalArgumentException("matmul needs rank >= 2, got " + a + " and " + b);
-        int m = a.dim(-2), k = a.dim(-1), n = b.dim(-1);
-        if (b.dim(-2) != k) throw new IllegalArgumentException("matmul inner dimensions differ: " + a + " @ " + b);
-        int[] ab = Arrays.copyOf(a.shape(), a.rank() - 2), bb = Arrays.copyOf(b.shape(), b.rank() - 2);
+        if (a.rank() < 1 || b.rank() < 1) throw new IllegalArgumentException("matmul needs rank >= 1 operands, got " + a + " and " + b);
+        // numpy/torch: a vector operand gains a unit dimension that is dropped from the result
+        boolean aVec = a.rank() == 1, bVec = b.rank() == 1;
+        int[] as = aVec ? new int[] {1, a.dim(0)} : a.shape();
+        int[] bs = bVec ? new int[] {b.dim(0), 1} : b.shape();
+        int m = as[as.length - 2], k = as[as.length - 1], n = bs[bs.length - 1];
+        if (bs[bs.length - 2] != k) {
+            throw new IllegalArgumentException("matmul inner dimensions differ: " + Arrays.toString(a.shape()) + " @ " + Arrays.toString(b.shape()));
+        }
+        int[] ab = Arrays.copyOf(as, as.length - 2), bb = Arrays.copyOf(bs, bs.length - 2);
         int[] batch = Shapes.broadcast(ab, bb);
         int nb = Math.toIntExact(Shapes.numel(batch));
         float[] ad = a.floats(), bd = b.floats();
+        float[] c = alloc((long) nb * m * n);
+        int[] aIdx = BroadcastIndex.map(batch, ab), bIdx = BroadcastIndex.map(batch, bb);
+        long work = (long) m * n * k;
+        if (nb > 1 && work < SMALL_GEMM) {
+            Parallel.forRange(nb, work, i -> CpuGemm.sgemm(m, n, k, ad, aIdx[i] * m * k, k, bd, bIdx[i] * k * n, n, false,
+                    c, i * m * n, n, false, CpuGemm.Impl.AUTO));
+        } else {
+            for (int i = 0; i < nb; i++) CpuGemm.sgemm(m, n, k, ad, aIdx[i] * m * k, bd, bIdx[i] * k * n, false, c, i * m * n);
+        }
         int[] outShape = Arrays.copyOf(batch, batch.length + 2);
         outShape[batch.length] = m;
         outShape[batch.length + 1] = n;
-        float[] c = alloc(Shapes.numel(outShape));
-        int[] aIdx = BroadcastIndex.map(batch, ab), bIdx = BroadcastIndex.map(batch, bb);
-        for (int i = 0; i < nb; i++) {
-            CpuGemm.sgemm(m, n, k, ad, aIdx[i] * m * k, bd, bIdx[i] * k * n, false, c, i * m * n);
-        }
+        if (aVec) outShape = dropDim(outShape, batch.length);
+        if (bVec) outShape = dropDim(outShape, outShape.length - 1);
         return out(c, outShape);
+    }
+
+    private static int[] dropDim(int[] s, int d) {
+        int[] r = new int[s.length - 1];
+        for (int i = 0, j = 0; i < s.length; i++) if (i != d) r[j++] = s[i];
+        return r;
     }
 
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor bias) {
+        if (x.rank() < 1) throw new IllegalArgumentException("linear: input must have rank >= 1, got " + x);
         int in = x.dim(-1);
-        if (w.rank() != 2 || w.dim(1) != in) throw new IllegalArgumentException("linear: weight " + w + " does not take input " + x);
+        if (w.rank() != 2 || w.dim(1) != in) throw new IllegalArgumentException("linear: weight " + w + " does not take input " + x + " (expected [out, " + in + "])");
         int o = w.dim(0);
-        int rows = Math.toIntExact(x.numel() / Math.max(1, in));
+        if (bias != null && (bias.rank() != 1 || bias.dim(0) != o)) throw new IllegalArgumentException("linear: bias " + bias + " must be [" + o + "]");
+        int rows = Math.toIntExact(Shapes.numel(Arrays.copyOf(x.shape(), x.rank() - 1)));
         float[] c = alloc((long) rows * o);
         CpuGemm.sgemm(rows, o, in, x.floats(), 0, w.floats(), 0, true, c, 0);
         if (bias != null) addRowBias(c, rows, o, bias.floats());
@@ -87,47 +122,64 @@ public final class CpuBackend implements Backend {
         });
     }
 
+    /** Largest im2col buffer (floats) conv2d builds at once; bigger outputs are done in bands of rows. */
+    private static final int IM2COL_LIMIT = 1 << 22;
+
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding) {
-        if (x.rank() != 4 || w.rank() != 4 || w.dim(1) != x.dim(1)) {
-            throw new IllegalArgumentException("conv2d: weight " + w + " does not take input " + x);
+        if (x.rank() != 4) throw new IllegalArgumentException("conv2d: input must be [N, C, H, W], got " + x);
+        if (w.rank() != 4 || w.dim(1) != x.dim(1)) {
+            throw new IllegalArgumentException("conv2d: weight " + w + " does not take input " + x + " (expected [O, " + x.dim(1) + ", kh, kw])");
         }
+        if (stride < 1) throw new IllegalArgumentException("conv2d: stride must be >= 1, got " + stride);
+        if (padding < 0) throw new IllegalArgumentException("conv2d: padding must be >= 0, got " + padding);
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
         int o = w.dim(0), kh = w.dim(2), kw = w.dim(3);
+        if (bias != null && (bias.rank() != 1 || bias.dim(0) != o)) throw new IllegalArgumentException("conv2d: bias " + bias + " must be [" + o + "]");
+        if (h + 2 * padding < kh || wd + 2 * padding < kw) {
+            throw new IllegalArgumentException("conv2d: kernel " + kh + "x" + kw + " larger than padded input " + (h + 2 * padding) + "x" + (wd + 2 * padding));
+        }
         int ho = (h + 2 * padding - kh) / stride + 1, wo = (wd + 2 * padding - kw) / stride + 1;
         float[] xd = x.floats(), wdat = w.floats();
         float[] bd = bias == null ? null : bias.floats();
         float[] y = alloc((long) n * o * ho * wo);
         int ck = c * kh * kw, hw = ho * wo;
         boolean pointwise = kh == 1 && kw == 1 && stride == 1 && padding == 0;
-        float[] col = pointwise ? null : new float[ck * hw];
+        int bandRows = Math.max(1, Math.min(ho, IM2COL_LIMIT / Math.max(1, ck * wo)));
+        float[] col = pointwise ? null : new float[ck * bandRows * wo];
         for (int b = 0; b < n; b++) {
-            int xOff = b * c * h * wd;
-            float[] src = xd;
-            int srcOff = xOff;
-            if (!pointwise) {
-                final int xo = xOff;
-                Parallel.forRange(ck, hw, row -> {
-                    int ci = row / (kh * kw), r = row % (kh * kw), ky = r / kw, kx = r % kw;
-                    int base = row * hw;
-                    for (int oy = 0; oy < ho; oy++) {
-                        int iy = oy * stride - padding + ky;
-                        for (int ox = 0; ox < wo; ox++) {
-                            int ix = ox * stride - padding + kx;
-                            col[base + oy * wo + ox] = (iy < 0 || iy >= h || ix < 0 || ix >= wd) ? 0f
-                                    : xd[xo + (ci * h + iy) * wd + ix];
+            int xOff = b * c * h * wd, yOff = b * o * hw;
+            if (pointwise) {
+                CpuGemm.sgemm(o, hw, c, wdat, 0, c, xd, xOff, hw, false, y, yOff, hw, true, CpuGemm.Impl.AUTO);
+            } else {
+                for (int oy0 = 0; oy0 < ho; oy0 += bandRows) {
+                    int rowsHere = Math.min(bandRows, ho - oy0), cols = rowsHere * wo, y0 = oy0;
+                    // col[(ci, ky, kx), (oy, ox)] = padded x[ci, oy*stride - padding + ky, ox*stride - padding + kx]
+                    Parallel.forRange(ck, cols, row -> {
+                        int ci = row / (kh * kw), r = row % (kh * kw), ky = r / kw, kx = r % kw;
+                        int base = row * cols;
+                        for (int oy = 0; oy < rowsHere; oy++) {
+                            int iy = (y0 + oy) * stride - padding + ky;
+                            int dst = base + oy * wo;
+                            if (iy < 0 || iy >= h) {
+                                Arrays.fill(col, dst, dst + wo, 0f);
+                                continue;
+                            }
+                            int src = xOff + (ci * h + iy) * wd;
+                            for (int ox = 0; ox < wo; ox++) {
+                                int ix = ox * stride - padding + kx;
+                                col[dst + ox] = (ix < 0 || ix >= wd) ? 0f : xd[src + ix];
+                            }
                         }
-                    }
-                });
-                src = col;
-                srcOff = 0;
+                    });
+                    CpuGemm.sgemm(o, cols, ck, wdat, 0, ck, col, 0, cols, false, y, yOff + oy0 * wo, hw, true, CpuGemm.Impl.AUTO);
+                }
             }
-            CpuGemm.sgemm(o, hw, ck, wdat, 0, src, srcOff, false, y, b * o * hw);
             if (bd != null) {
-                final int yo = b * o * hw;
                 Parallel.forRange(o, hw, oc -> {
-                    int base = yo + oc * hw;
-                    for (int i = 0; i < hw; i++) y[base + i] += bd[oc];
+                    int base = yOff + oc * hw;
+                    float bv = bd[oc];
+                    for (int i = 0; i < hw; i++) y[base + i] += bv;
                 });
             }
         }
@@ -138,14 +190,18 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
+        if (x.rank() < 2) throw new IllegalArgumentException("groupNorm: input must be [N, C, ...], got " + x);
         int n = x.dim(0), c = x.dim(1);
-        if (c % groups != 0) throw new IllegalArgumentException("groupNorm: " + c + " channels do not split into " + groups + " groups");
-        int spatial = Math.toIntExact(x.numel() / ((long) n * c));
+        if (groups < 1 || c % groups != 0) throw new IllegalArgumentException("groupNorm: " + c + " channels do not split into " + groups + " groups");
+        checkVector("groupNorm: gamma", gamma, c);
+        checkVector("groupNorm: beta", beta, c);
+        int spatial = Math.toIntExact(Shapes.numel(Arrays.copyOfRange(x.shape(), 2, x.rank())));
         int cpg = c / groups, groupSize = cpg * spatial;
-        float[] xd = x.floats(), g = gamma.floats(), bt = beta.floats();
+        float[] xd = x.floats(), g = gamma == null ? null : gamma.floats(), bt = beta == null ? null : beta.floats();
         float[] y = alloc(x.numel());
         Parallel.forRange(n * groups, groupSize, ng -> {
             int base = ng * groupSize;
+            // two passes in double: the mean, then the centred sum of squares (no cancellation)
             double sum = 0;
             for (int i = 0; i < groupSize; i++) sum += xd[base + i];
             double mean = sum / groupSize;
@@ -154,26 +210,32 @@ public final class CpuBackend implements Backend {
                 double d = xd[base + i] - mean;
                 var += d * d;
             }
-            float inv = (float) (1.0 / Math.sqrt(var / groupSize + eps));
-            float fm = (float) mean;
+            double inv = 1.0 / Math.sqrt(var / groupSize + eps);
             int c0 = (ng % groups) * cpg;
             for (int ci = 0; ci < cpg; ci++) {
-                float sc = g[c0 + ci] * inv, sh = bt[c0 + ci];
+                double sc = (g == null ? 1.0 : g[c0 + ci]) * inv, sh = bt == null ? 0.0 : bt[c0 + ci];
                 int off = base + ci * spatial;
                 for (int i = 0; i < spatial; i++) {
-                    float v = (xd[off + i] - fm) * sc + sh;
-                    y[off + i] = silu ? v / (1f + (float) Math.exp(-v)) : v;
+                    float v = (float) ((xd[off + i] - mean) * sc + sh);
+                    y[off + i] = silu ? silu(v) : v;
                 }
             }
         });
         return out(y, x.shape());
     }
 
+    private static void checkVector(String what, Tensor t, int size) {
+        if (t != null && (t.rank() != 1 || t.dim(0) != size)) throw new IllegalArgumentException(what + " must be [" + size + "], got " + t);
+    }
+
     @Override
     public Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
+        if (x.rank() < 1) throw new IllegalArgumentException("layerNorm: input must have rank >= 1, got " + x);
         int d = x.dim(-1);
-        int rows = Math.toIntExact(x.numel() / d);
-        float[] xd = x.floats(), g = gamma.floats(), bt = beta == null ? null : beta.floats();
+        checkVector("layerNorm: gamma", gamma, d);
+        checkVector("layerNorm: beta", beta, d);
+        int rows = Math.toIntExact(Shapes.numel(Arrays.copyOf(x.shape(), x.rank() - 1)));
+        float[] xd = x.floats(), g = gamma == null ? null : gamma.floats(), bt = beta == null ? null : beta.floats();
         float[] y = alloc(x.numel());
         Parallel.forRange(rows, d, r -> {
             int base = r * d;
@@ -184,43 +246,58 @@ public final class CpuBackend implements Backend {
                 double t = xd[base + i] - mean;
                 var += t * t;
             }
-            float inv = (float) (1.0 / Math.sqrt(var / d + eps));
-            float fm = (float) mean;
-            for (int i = 0; i < d; i++) y[base + i] = (xd[base + i] - fm) * inv * g[i] + (bt == null ? 0f : bt[i]);
+            double inv = 1.0 / Math.sqrt(var / d + eps);
+            for (int i = 0; i < d; i++) {
+                double v = (xd[base + i] - mean) * inv;
+                if (g != null) v *= g[i];
+                if (bt != null) v += bt[i];
+                y[base + i] = (float) v;
+            }
         });
         return out(y, x.shape());
     }
 
     private interface FloatOp { float apply(float v); }
 
+    private static final int CHUNK = 8192;
+
     private static Tensor map(Tensor x, FloatOp f) {
         float[] xd = x.floats();
         float[] y = alloc(x.numel());
-        int chunk = 4096, n = y.length;
-        Parallel.forRange((n + chunk - 1) / chunk, chunk, ci -> {
-            int end = Math.min(n, (ci + 1) * chunk);
-            for (int i = ci * chunk; i < end; i++) y[i] = f.apply(xd[i]);
+        int n = y.length;
+        Parallel.forRange((n + CHUNK - 1) / CHUNK, CHUNK, ci -> {
+            int end = Math.min(n, (ci + 1) * CHUNK);
+            for (int i = ci * CHUNK; i < end; i++) y[i] = f.apply(xd[i]);
         });
         return out(y, x.shape());
     }
 
-    static float gelu(float v) { return (float) (0.5 * v * (1.0 + Erf.erf(v / Math.sqrt(2.0)))); }
+    static float silu(float v) { return v / (1f + (float) Math.exp(-v)); }
 
-    @Override public Tensor silu(Tensor x) { return map(x, v -> v / (1f + (float) Math.exp(-v))); }
+    /** 0.5 v (1 + erf(v / sqrt 2)) in double, rounded once. */
+    static float gelu(float v) { return (float) (0.5 * v * (1.0 + Erf.erf(v * 0.7071067811865476))); }
+
+    @Override public Tensor silu(Tensor x) { return map(x, CpuBackend::silu); }
     @Override public Tensor gelu(Tensor x) { return map(x, CpuBackend::gelu); }
     @Override public Tensor quickGelu(Tensor x) { return map(x, v -> v / (1f + (float) Math.exp(-1.702f * v))); }
     @Override public Tensor exp(Tensor x) { return map(x, v -> (float) Math.exp(v)); }
     @Override public Tensor affine(Tensor x, float scale, float shift) { return map(x, v -> v * scale + shift); }
-    @Override public Tensor clamp(Tensor x, float min, float max) { return map(x, v -> Math.min(Math.max(v, min), max)); }
+
+    @Override
+    public Tensor clamp(Tensor x, float min, float max) {
+        if (min > max) throw new IllegalArgumentException("clamp: min " + min + " > max " + max);
+        return map(x, v -> Math.min(Math.max(v, min), max));
+    }
 
     @Override
     public Tensor geglu(Tensor x) {
+        if (x.rank() < 1) throw new IllegalArgumentException("geglu: input must have rank >= 1, got " + x);
         int d2 = x.dim(-1);
         if (d2 % 2 != 0) throw new IllegalArgumentException("geglu needs an even last dimension, got " + x);
-        int d = d2 / 2, rows = Math.toIntExact(x.numel() / d2);
+        int d = d2 / 2, rows = Math.toIntExact(Shapes.numel(Arrays.copyOf(x.shape(), x.rank() - 1)));
         float[] xd = x.floats();
         float[] y = alloc((long) rows * d);
-        Parallel.forRange(rows, d, r -> {
+        Parallel.forRange(rows, 8L * d, r -> {
             for (int i = 0; i < d; i++) y[r * d + i] = xd[r * d2 + i] * gelu(xd[r * d2 + d + i]);
         });
         int[] s = x.shape();
@@ -230,76 +307,171 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor softmax(Tensor x) {
-        int d = x.dim(-1), rows = Math.toIntExact(x.numel() / d);
+        if (x.rank() < 1) throw new IllegalArgumentException("softmax: input must have rank >= 1, got " + x);
+        int d = x.dim(-1), rows = Math.toIntExact(Shapes.numel(Arrays.copyOf(x.shape(), x.rank() - 1)));
         float[] xd = x.floats();
         float[] y = alloc(x.numel());
-        Parallel.forRange(rows, d, r -> softmaxRow(xd, y, r * d, d));
+        Parallel.forRange(rows, 4L * d, r -> softmaxRow(xd, y, r * d, d, d));
         return out(y, x.shape());
     }
 
-    private static void softmaxRow(float[] src, float[] dst, int base, int d) {
+    /**
+     * Softmax of src[base, base+len) into dst; elements [len, d) of the row are set to 0 (masked).
+     * The maximum is subtracted first; the sum is accumulated in double.
+     */
+    private static void softmaxRow(float[] src, float[] dst, int base, int len, int d) {
         float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < d; i++) max = Math.max(max, src[base + i]);
+        for (int i = 0; i < len; i++) max = Math.max(max, src[base + i]);
         double sum = 0;
-        for (int i = 0; i < d; i++) {
+        for (int i = 0; i < len; i++) {
             float e = (float) Math.exp(src[base + i] - max);
             dst[base + i] = e;
             sum += e;
         }
         float inv = (float) (1.0 / sum);
-        for (int i = 0; i < d; i++) dst[base + i] *= inv;
+        for (int i = 0; i < len; i++) dst[base + i] *= inv;
+        if (len < d) Arrays.fill(dst, base + len, base + d, 0f);
     }
+
+    /** Queries per attention work item: the score block is QUERY_BLOCK x Sk floats. */
+    private static final int QUERY_BLOCK = 64;
 
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, boolean causal) {
-        if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4) throw new IllegalArgumentException("attention takes [B, H, S, D] tensors");
+        if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4) {
+            throw new IllegalArgumentException("attention takes [B, H, S, D] tensors, got q " + q + ", k " + k + ", v " + v);
+        }
         int b = q.dim(0), h = q.dim(1), sq = q.dim(2), d = q.dim(3), sk = k.dim(2), dv = v.dim(3);
+        if (k.dim(0) != b || k.dim(1) != h || k.dim(3) != d) throw new IllegalArgumentException("attention: k " + k + " does not match q " + q);
+        if (v.dim(0) != b || v.dim(1) != h || v.dim(2) != sk) throw new IllegalArgumentException("attention: v " + v + " does not match k " + k);
         float[] qd = q.floats(), kd = k.floats(), vd = v.floats();
         float[] y = alloc((long) b * h * sq * dv);
+        if (sk == 0 || sq == 0) return out(y, b, h, sq, dv);
         float scale = (float) (1.0 / Math.sqrt(d));
-        Parallel.forRange(b * h * sq, (long) sk * (d + dv), idx -> {
-            int bh = idx / sq, i = idx % sq;
-            int qo = (bh * sq + i) * d, ko = bh * sk * d, vo = bh * sk * dv;
-            float[] s = new float[sk];
-            int limit = causal ? Math.min(sk, i + 1) : sk;
-            for (int j = 0; j < sk; j++) {
-                if (j >= limit) { s[j] = Float.NEGATIVE_INFINITY; continue; }
-                float acc = 0f;
-                for (int p = 0; p < d; p++) acc += qd[qo + p] * kd[ko + j * d + p];
-                s[j] = acc * scale;
+        int qBlocks = (sq + QUERY_BLOCK - 1) / QUERY_BLOCK;
+        // One work item = one block of queries of one head: S = Q K^T, softmax rows, O = P V,
+        // both products on the packed GEMM (the items themselves are spread over the cores).
+        Parallel.forRange(b * h * qBlocks, (long) Math.min(sq, QUERY_BLOCK) * sk * (d + dv), item -> {
+            int bh = item / qBlocks, i0 = (item % qBlocks) * QUERY_BLOCK;
+            int rows = Math.min(QUERY_BLOCK, sq - i0);
+            float[] s = new float[rows * sk];
+            CpuGemm.sgemm(rows, sk, d, qd, (bh * sq + i0) * d, d, kd, bh * sk * d, d, true, s, 0, sk, false, CpuGemm.Impl.AUTO);
+            for (int r = 0; r < rows; r++) {
+                int len = causal ? Math.min(sk, i0 + r + 1) : sk;
+                int base = r * sk;
+                for (int j = 0; j < len; j++) s[base + j] *= scale;
+                softmaxRow(s, s, base, len, sk);
             }
-            softmaxRow(s, s, 0, sk);
-            int yo = (bh * sq + i) * dv;
-            for (int j = 0; j < limit; j++) {
-                float pj = s[j];
-                for (int p = 0; p < dv; p++) y[yo + p] += pj * vd[vo + j * dv + p];
-            }
+            CpuGemm.sgemm(rows, dv, sk, s, 0, sk, vd, bh * sk * dv, dv, false, y, (bh * sq + i0) * dv, dv, false, CpuGemm.Impl.AUTO);
         });
         return out(y, b, h, sq, dv);
     }
 
     // ---- elementwise -------------------------------------------------------------------------
 
-    private interface BinOp { float apply(float a, float b); }
+    private enum Bin { ADD, SUB, MUL, DIV }
 
-    private static Tensor binary(Tensor a, Tensor b, BinOp f) {
+    private static Tensor binary(Tensor a, Tensor b, Bin op) {
         float[] ad = a.floats(), bd = b.floats();
-        if (Arrays.equals(a.shape(), b.shape())) {
-            float[] y = alloc(a.numel());
-            for (int i = 0; i < y.length; i++) y[i] = f.apply(ad[i], bd[i]);
-            return out(y, a.shape());
-        }
         int[] s = Shapes.broadcast(a.shape(), b.shape());
-        int[] ai = BroadcastIndex.map(s, a.shape()), bi = BroadcastIndex.map(s, b.shape());
         float[] y = alloc(Shapes.numel(s));
-        for (int i = 0; i < y.length; i++) y[i] = f.apply(ad[ai[i]], bd[bi[i]]);
+        if (y.length == 0) return out(y, s);
+        if (Arrays.equals(a.shape(), b.shape())) {
+            int n = y.length;
+            Parallel.forRange((n + CHUNK - 1) / CHUNK, CHUNK, ci -> {
+                int from = ci * CHUNK, len = Math.min(n, from + CHUNK) - from;
+                run(op, ad, from, 1, bd, from, 1, y, from, len);
+            });
+            return out(y, s);
+        }
+        // Strides of each operand over the output's dimensions (0 where it is broadcast), then
+        // adjacent dimensions that are contiguous in all three are merged so the inner loop is long.
+        int r = s.length;
+        long[] sa = broadcastStrides(a.shape(), s), sb = broadcastStrides(b.shape(), s);
+        int[] dims = new int[r];
+        long[] ta = new long[r], tb = new long[r];
+        int nd = 0;
+        for (int i = 0; i < r; i++) {
+            if (s[i] == 1) continue;
+            if (nd > 0 && ta[nd - 1] == sa[i] * s[i] && tb[nd - 1] == sb[i] * s[i]) {
+                dims[nd - 1] *= s[i];
+                ta[nd - 1] = sa[i];
+                tb[nd - 1] = sb[i];
+            } else {
+                dims[nd] = s[i];
+                ta[nd] = sa[i];
+                tb[nd] = sb[i];
+                nd++;
+            }
+        }
+        if (nd == 0) {
+            y[0] = apply(op, ad[0], bd[0]);
+            return out(y, s);
+        }
+        int inner = dims[nd - 1], strideA = (int) ta[nd - 1], strideB = (int) tb[nd - 1];
+        int outerCount = y.length / inner;
+        int[] od = Arrays.copyOf(dims, nd - 1);
+        long[] oa = Arrays.copyOf(ta, nd - 1), ob = Arrays.copyOf(tb, nd - 1);
+        Parallel.forRange(outerCount, inner, row -> {
+            long pa = 0, pb = 0;
+            int rem = row;
+            for (int i = od.length - 1; i >= 0; i--) {
+                int idx = rem % od[i];
+                rem /= od[i];
+                pa += idx * oa[i];
+                pb += idx * ob[i];
+            }
+            run(op, ad, (int) pa, strideA, bd, (int) pb, strideB, y, row * inner, inner);
+        });
         return out(y, s);
     }
 
-    @Override public Tensor add(Tensor a, Tensor b) { return binary(a, b, Float::sum); }
-    @Override public Tensor sub(Tensor a, Tensor b) { return binary(a, b, (x, y) -> x - y); }
-    @Override public Tensor mul(Tensor a, Tensor b) { return binary(a, b, (x, y) -> x * y); }
-    @Override public Tensor div(Tensor a, Tensor b) { return binary(a, b, (x, y) -> x / y); }
+    private static long[] broadcastStrides(int[] src, int[] outShape) {
+        int r = outShape.length;
+        long[] st = Shapes.strides(src);
+        long[] res = new long[r];
+        for (int i = 0; i < r; i++) {
+            int si = i - (r - src.length);
+            res[i] = (si < 0 || src[si] == 1) ? 0 : st[si];
+        }
+        return res;
+    }
+
+    private static float apply(Bin op, float x, float z) {
+        return switch (op) {
+            case ADD -> x + z;
+            case SUB -> x - z;
+            case MUL -> x * z;
+            case DIV -> x / z;
+        };
+    }
+
+    /** y[yo + i] = x[xo + i*xs] op z[zo + i*zs] for i < n (strides 0 or 1). */
+    private static void run(Bin op, float[] x, int xo, int xs, float[] z, int zo, int zs, float[] y, int yo, int n) {
+        if (xs == 1 && zs == 1) {
+            switch (op) {
+                case ADD -> { for (int i = 0; i < n; i++) y[yo + i] = x[xo + i] + z[zo + i]; }
+                case SUB -> { for (int i = 0; i < n; i++) y[yo + i] = x[xo + i] - z[zo + i]; }
+                case MUL -> { for (int i = 0; i < n; i++) y[yo + i] = x[xo + i] * z[zo + i]; }
+                case DIV -> { for (int i = 0; i < n; i++) y[yo + i] = x[xo + i] / z[zo + i]; }
+            }
+        } else if (xs == 1 && zs == 0) {
+            float zv = z[zo];
+            switch (op) {
+                case ADD -> { for (int i = 0; i < n; i++) y[yo + i] = x[xo + i] + zv; }
+                case SUB -> { for (int i = 0; i < n; i++) y[yo + i] = x[xo + i] - zv; }
+                case MUL -> { for (int i = 0; i < n; i++) y[yo + i] = x[xo + i] * zv; }
+                case DIV -> { for (int i = 0; i < n; i++) y[yo + i] = x[xo + i] / zv; }
+            }
+        } else {
+            for (int i = 0; i < n; i++) y[yo + i] = apply(op, x[xo + i * xs], z[zo + i * zs]);
+        }
+    }
+
+    @Override public Tensor add(Tensor a, Tensor b) { return binary(a, b, Bin.ADD); }
+    @Override public Tensor sub(Tensor a, Tensor b) { return binary(a, b, Bin.SUB); }
+    @Override public Tensor mul(Tensor a, Tensor b) { return binary(a, b, Bin.MUL); }
+    @Override public Tensor div(Tensor a, Tensor b) { return binary(a, b, Bin.DIV); }
 
     // ---- shape -------------------------------------------------------------------------------
 
@@ -307,28 +479,29 @@ public final class CpuBackend implements Backend {
     public Tensor concat(int dim, List<Tensor> parts) {
         if (parts.isEmpty()) throw new IllegalArgumentException("concat of nothing");
         int[] s0 = parts.get(0).shape();
+        if (s0.length == 0) throw new IllegalArgumentException("concat: rank-0 tensors cannot be concatenated");
         int d = Shapes.normDim(dim, s0.length);
-        int total = 0;
+        long total = 0;
         for (Tensor t : parts) {
             int[] s = t.shape();
-            for (int i = 0; i < s0.length; i++) {
-                if (i != d && s[i] != s0[i]) throw new IllegalArgumentException("concat along " + d + " of mismatched " + t + " and " + parts.get(0));
-            }
+            boolean ok = s.length == s0.length;
+            for (int i = 0; ok && i < s0.length; i++) ok = i == d || s[i] == s0[i];
+            if (!ok) throw new IllegalArgumentException("concat along " + d + " of mismatched " + t + " and " + parts.get(0));
             total += s[d];
         }
         int outer = 1;
         for (int i = 0; i < d; i++) outer *= s0[i];
-        long inner = 1;
+        int inner = 1;
         for (int i = d + 1; i < s0.length; i++) inner *= s0[i];
         int[] os = s0.clone();
-        os[d] = total;
+        os[d] = Math.toIntExact(total);
         float[] y = alloc(Shapes.numel(os));
-        long rowOut = total * inner;
-        long at = 0;
+        int rowOut = Math.toIntExact(total * inner);
+        int at = 0;
         for (Tensor t : parts) {
             float[] td = t.floats();
-            int len = Math.toIntExact(t.dim(d) * inner);
-            for (int o = 0; o < outer; o++) System.arraycopy(td, o * len, y, Math.toIntExact(o * rowOut + at), len);
+            int len = t.dim(d) * inner;
+            for (int o = 0; o < outer; o++) System.arraycopy(td, o * len, y, o * rowOut + at, len);
             at += len;
         }
         return out(y, os);
@@ -337,14 +510,19 @@ public final class CpuBackend implements Backend {
     @Override
     public List<Tensor> split(Tensor x, int dim, int... sizes) {
         int d = Shapes.normDim(dim, x.rank());
-        if (Arrays.stream(sizes).sum() != x.dim(d)) {
-            throw new IllegalArgumentException("split sizes " + Arrays.toString(sizes) + " do not add up to " + x.dim(d));
+        long sum = 0;
+        for (int sz : sizes) {
+            if (sz < 0) throw new IllegalArgumentException("split sizes must be >= 0, got " + Arrays.toString(sizes));
+            sum += sz;
+        }
+        if (sum != x.dim(d)) {
+            throw new IllegalArgumentException("split sizes " + Arrays.toString(sizes) + " do not add up to " + x.dim(d) + " (dimension " + d + " of " + x + ")");
         }
         List<Tensor> parts = new ArrayList<>(sizes.length);
         int at = 0;
-        for (int s : sizes) {
-            parts.add(narrow(x, d, at, s));
-            at += s;
+        for (int sz : sizes) {
+            parts.add(narrow(x, d, at, sz));
+            at += sz;
         }
         return parts;
     }
@@ -353,19 +531,21 @@ public final class CpuBackend implements Backend {
     public Tensor narrow(Tensor x, int dim, int start, int length) {
         int[] s = x.shape();
         int d = Shapes.normDim(dim, s.length);
-        if (start < 0 || length < 0 || start + length > s[d]) {
-            throw new IndexOutOfBoundsException("narrow [" + start + ", " + (start + length) + ") of dimension " + d + " of " + x);
+        if (start < 0 || length < 0 || (long) start + length > s[d]) {
+            throw new IndexOutOfBoundsException("narrow [" + start + ", " + ((long) start + length) + ") of dimension " + d + " of " + x);
         }
         int outer = 1;
         for (int i = 0; i < d; i++) outer *= s[i];
         int inner = 1;
         for (int i = d + 1; i < s.length; i++) inner *= s[i];
-        float[] xd = x.floats();
         int[] os = s.clone();
         os[d] = length;
         float[] y = alloc(Shapes.numel(os));
         int len = length * inner;
-        for (int o = 0; o < outer; o++) System.arraycopy(xd, (o * s[d] + start) * inner, y, o * len, len);
+        // read straight from the storage: no copy of the whole input (it may be a mapped weight)
+        for (int o = 0; o < outer; o++) {
+            x.storage().readFloats(x.offset() + ((long) o * s[d] + start) * inner, y, o * len, len);
+        }
         return out(y, os);
     }
 
@@ -373,40 +553,57 @@ public final class CpuBackend implements Backend {
     public Tensor permute(Tensor x, int... perm) {
         int[] s = x.shape();
         int r = s.length;
-        if (perm.length != r) throw new IllegalArgumentException("permute " + Arrays.toString(perm) + " of rank-" + r + " tensor");
+        if (perm.length != r) throw new IllegalArgumentException("permute " + Arrays.toString(perm) + " of rank-" + r + " tensor " + x);
+        int[] p = new int[r];
+        boolean[] seen = new boolean[r];
+        for (int i = 0; i < r; i++) {
+            p[i] = Shapes.normDim(perm[i], r);
+            if (seen[p[i]]) throw new IllegalArgumentException("permute " + Arrays.toString(perm) + " repeats dimension " + p[i]);
+            seen[p[i]] = true;
+        }
         int[] os = new int[r];
         long[] st = Shapes.strides(s);
         long[] pst = new long[r];
         for (int i = 0; i < r; i++) {
-            os[i] = s[perm[i]];
-            pst[i] = st[perm[i]];
+            os[i] = s[p[i]];
+            pst[i] = st[p[i]];
         }
         float[] xd = x.floats();
         float[] y = alloc(x.numel());
-        int[] idx = new int[r];
-        long src = 0;
-        for (int i = 0; i < y.length; i++) {
-            y[i] = xd[(int) src];
-            for (int a = r - 1; a >= 0; a--) {
-                idx[a]++;
-                src += pst[a];
-                if (idx[a] < os[a]) break;
-                src -= pst[a] * os[a];
-                idx[a] = 0;
+        if (y.length == 0) return out(y, os);
+        // rows of the last output dimension, each gathered with one stride
+        int inner = r == 0 ? 1 : os[r - 1];
+        int innerStride = r == 0 ? 0 : (int) pst[r - 1];
+        int rows = y.length / inner;
+        Parallel.forRange(rows, inner, row -> {
+            long src = 0;
+            int rem = row;
+            for (int i = r - 2; i >= 0; i--) {
+                src += (rem % os[i]) * pst[i];
+                rem /= os[i];
             }
-        }
+            int so = (int) src, dst = row * inner;
+            for (int j = 0; j < inner; j++) y[dst + j] = xd[so + j * innerStride];
+        });
         return out(y, os);
     }
 
     @Override
     public Tensor upsampleNearest2x(Tensor x) {
+        if (x.rank() != 4) throw new IllegalArgumentException("upsampleNearest2x: input must be [N, C, H, W], got " + x);
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
         float[] xd = x.floats();
         float[] y = alloc((long) n * c * h * w * 4);
         Parallel.forRange(n * c, (long) h * w * 4, nc -> {
             int si = nc * h * w, di = nc * h * w * 4;
-            for (int yy = 0; yy < 2 * h; yy++) {
-                for (int xx = 0; xx < 2 * w; xx++) y[di + yy * 2 * w + xx] = xd[si + (yy / 2) * w + xx / 2];
+            for (int yy = 0; yy < h; yy++) {
+                int row = di + 2 * yy * 2 * w, src = si + yy * w;
+                for (int xx = 0; xx < w; xx++) {
+                    float v = xd[src + xx];
+                    y[row + 2 * xx] = v;
+                    y[row + 2 * xx + 1] = v;
+                }
+                System.arraycopy(y, row, y, row + 2 * w, 2 * w);
             }
         });
         return out(y, n, c, 2 * h, 2 * w);
@@ -414,10 +611,12 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor embedding(Tensor table, int[] ids) {
+        if (table.rank() != 2) throw new IllegalArgumentException("embedding: table must be [V, D], got " + table);
         int v = table.dim(0), d = table.dim(1);
         float[] y = alloc((long) ids.length * d);
         for (int i = 0; i < ids.length; i++) {
-            if (ids[i] < 0 || ids[i] >= v) throw new IndexOutOfBoundsException("token id " + ids[i] + " outside vocabulary of " + v);
+            if (ids[i] < 0 || ids[i] >= v) throw new IndexOutOfBoundsException("embedding: id " + ids[i] + " at position " + i + " outside table of " + v + " rows");
+            // one row read in place (converted from F16/BF16 when the table is a mapped weight)
             table.storage().readFloats(table.offset() + (long) ids[i] * d, y, i * d, d);
         }
         return out(y, ids.length, d);
@@ -426,6 +625,11 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor sum(Tensor x, int dim, boolean keepDim) {
         int[] s = x.shape();
+        if (s.length == 0) {
+            // torch allows dim 0 / -1 on a scalar: the sum is the scalar itself
+            if (dim != 0 && dim != -1) throw new IllegalArgumentException("dimension " + dim + " out of range for a rank-0 tensor");
+            return out(new float[] {x.item()});
+        }
         int d = Shapes.normDim(dim, s.length);
         int outer = 1;
         for (int i = 0; i < d; i++) outer *= s[i];
@@ -434,20 +638,21 @@ public final class CpuBackend implements Backend {
         float[] xd = x.floats();
         float[] y = alloc((long) outer * inner);
         int len = s[d];
-        for (int o = 0; o < outer; o++) {
-            for (int i = 0; i < inner; i++) {
-                double acc = 0;
-                for (int j = 0; j < len; j++) acc += xd[(o * len + j) * inner + i];
-                y[o * inner + i] = (float) acc;
+        int in = inner;
+        Parallel.forRange(outer, (long) len * inner, o -> {
+            double[] acc = new double[in];
+            for (int j = 0; j < len; j++) {
+                int base = (o * len + j) * in;
+                for (int i = 0; i < in; i++) acc[i] += xd[base + i];
             }
-        }
+            for (int i = 0; i < in; i++) y[o * in + i] = (float) acc[i];
+        });
         int[] os;
         if (keepDim) {
             os = s.clone();
             os[d] = 1;
         } else {
-            os = new int[s.length - 1];
-            for (int i = 0, j = 0; i < s.length; i++) if (i != d) os[j++] = s[i];
+            os = dropDim(s, d);
         }
         return out(y, os);
     }

@@ -1,35 +1,191 @@
 package io.jdiffusion.tensor.cpu;
 
+import java.util.Arrays;
+
 /**
- * Single-precision GEMM kernels of the CPU backend: C[M, N] = A[M, K] · op(B) where op(B) is
- * B[K, N] or, when {@code bTransposed}, B[N, K]^T. Row-major, arbitrary offsets.
+ * Single-precision GEMM of the CPU backend: C[M, N] = A[M, K] · op(B), where op(B) is B[K, N] or,
+ * when {@code bTransposed}, B[N, K]^T. Row-major, arbitrary offsets; C is overwritten.
+ *
+ * <p>The BLIS scheme: C is cut into independent {@link #MC}×{@link #NC} tiles spread over the
+ * cores; per tile and per depth block of {@link #KC}, A is packed into MR-row panels (ap[p·MR + r])
+ * and B into NR-column panels (bp[p·NR + j]), and a micro-kernel accumulates an MR×NR block of C
+ * in registers over the whole depth block. Two micro-kernels:
+ * <ul>
+ *   <li>{@link VectorGemm}: 8 × (2 vectors) on the Vector API, 16 vector accumulators. Used when
+ *       the JVM was started with {@code --add-modules jdk.incubator.vector} (the JVM then prints an
+ *       incubator warning at start, so it is opt-in).</li>
+ *   <li>{@link #SCALAR_KERNEL} (default): 4 × 4 float accumulators in scalar registers. C2 does not
+ *       auto-vectorise GEMM usefully: the {@code c[j] += a * b[j]} row-update loops it does
+ *       vectorise are bound by loads and stores of c and measured about half as fast as this
+ *       (see docs/benchmarks.md).</li>
+ * </ul>
  */
 final class CpuGemm {
     private CpuGemm() {}
 
+    /** Rows of C per parallel tile. */
+    static final int MC = 128;
+    /** Columns of C per parallel tile. */
+    static final int NC = 512;
+    /** Depth of one packed block of A and B: a B micro-panel (KC × NR) stays in L1. */
+    static final int KC = 256;
+
+    /** True when the Vector API is available in this JVM and not switched off with -Djdiffusion.vector=false. */
+    static final boolean VECTOR = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
+            && !"false".equals(System.getProperty("jdiffusion.vector"));
+
+    /** Which inner loops to use; tests run both. */
+    enum Impl { AUTO, SCALAR, VECTOR }
+
     static void sgemm(int m, int n, int k,
                       float[] a, int aOff, float[] b, int bOff, boolean bTransposed,
                       float[] c, int cOff) {
-        if (bTransposed) {
-            Parallel.forRange(m, (long) n * k, i -> {
-                int ai = aOff + i * k;
-                for (int j = 0; j < n; j++) {
-                    int bj = bOff + j * k;
-                    float s = 0f;
-                    for (int p = 0; p < k; p++) s += a[ai + p] * b[bj + p];
-                    c[cOff + i * n + j] = s;
-                }
-            });
+        sgemm(m, n, k, a, aOff, k, b, bOff, bTransposed ? k : n, bTransposed, c, cOff, n, true, Impl.AUTO);
+    }
+
+    /**
+     * The general form: A rows start {@code lda} apart, B rows (of [K, N], or of [N, K] when
+     * transposed) {@code ldb} apart, C rows {@code ldc} apart; {@code parallel} false runs on the
+     * calling thread (for callers that parallelise themselves).
+     */
+    static void sgemm(int m, int n, int k,
+                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb, boolean bTransposed,
+                      float[] c, int cOff, int ldc, boolean parallel, Impl impl) {
+        if (m < 0 || n < 0 || k < 0) throw new IllegalArgumentException("sgemm: negative size " + m + "x" + k + "x" + n);
+        if (m == 0 || n == 0) return;
+        if (k == 0) {
+            for (int i = 0; i < m; i++) Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
+            return;
+        }
+        boolean vector = switch (impl) {
+            case AUTO -> VECTOR;
+            case SCALAR -> false;
+            case VECTOR -> {
+                if (!VECTOR) throw new IllegalStateException("the Vector API is not available (start the JVM with --add-modules jdk.incubator.vector)");
+                yield true;
+            }
+        };
+        MicroKernel kernel = vector ? VectorGemm.KERNEL : SCALAR_KERNEL;
+        int tm = (m + MC - 1) / MC, tn = (n + NC - 1) / NC;
+        int tiles = tm * tn;
+        Parallel.IntBody tile = t -> {
+            int i0 = (t / tn) * MC, j0 = (t % tn) * NC;
+            tile(kernel, i0, Math.min(MC, m - i0), j0, Math.min(NC, n - j0), k, a, aOff, lda, b, bOff, ldb, bTransposed, c, cOff, ldc);
+        };
+        if (parallel) {
+            Parallel.forRange(tiles, (long) Math.min(m, MC) * Math.min(n, NC) * k, tile);
         } else {
-            Parallel.forRange(m, (long) n * k, i -> {
-                int ci = cOff + i * n;
-                java.util.Arrays.fill(c, ci, ci + n, 0f);
-                for (int p = 0; p < k; p++) {
-                    float av = a[aOff + i * k + p];
-                    int bp = bOff + p * n;
-                    for (int j = 0; j < n; j++) c[ci + j] += av * b[bp + j];
+            for (int t = 0; t < tiles; t++) tile.accept(t);
+        }
+    }
+
+    /** An MR×NR register-blocked kernel: c[0:MR, 0:NR] (row stride ldc) += A panel · B panel over kc. */
+    interface MicroKernel {
+        int mr();
+
+        int nr();
+
+        void run(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc);
+    }
+
+    /** Per-thread packing buffers, sized for the largest kernel (MR <= 64, NR <= 256). */
+    private record Buffers(float[] a, float[] b, float[] tile) {}
+
+    private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(() -> new Buffers(
+            new float[KC * (MC + 64)], new float[KC * (NC + 256)], new float[64 * 256]));
+
+    /** C[i0:i0+mc, j0:j0+nc] of the product, overwritten. */
+    static void tile(MicroKernel kern, int i0, int mc, int j0, int nc, int k,
+                     float[] a, int aOff, int lda, float[] b, int bOff, int ldb, boolean bTransposed,
+                     float[] c, int cOff, int ldc) {
+        int mrk = kern.mr(), nrk = kern.nr();
+        Buffers buf = BUFFERS.get();
+        float[] ap = buf.a, bp = buf.b, tmp = buf.tile;
+        for (int i = 0; i < mc; i++) Arrays.fill(c, cOff + (i0 + i) * ldc + j0, cOff + (i0 + i) * ldc + j0 + nc, 0f);
+        for (int p0 = 0; p0 < k; p0 += KC) {
+            int kc = Math.min(KC, k - p0);
+            for (int jr = 0; jr < nc; jr += nrk) {
+                packRows(bp, jr * kc, nrk, p0, kc, j0 + jr, Math.min(nrk, nc - jr), b, bOff, ldb, bTransposed);
+            }
+            for (int ir = 0; ir < mc; ir += mrk) {
+                packA(ap, ir * kc, mrk, a, aOff + (i0 + ir) * lda + p0, lda, Math.min(mrk, mc - ir), kc);
+            }
+            // B micro-panel outermost: it stays in L1 while the A panels stream from L2
+            for (int jr = 0; jr < nc; jr += nrk) {
+                int nr = Math.min(nrk, nc - jr);
+                for (int ir = 0; ir < mc; ir += mrk) {
+                    int mr = Math.min(mrk, mc - ir);
+                    int co = cOff + (i0 + ir) * ldc + j0 + jr;
+                    if (mr == mrk && nr == nrk) {
+                        kern.run(kc, ap, ir * kc, bp, jr * kc, c, co, ldc);
+                    } else { // edge block: compute the full block into a scratch tile, add the valid part
+                        Arrays.fill(tmp, 0, mrk * nrk, 0f);
+                        kern.run(kc, ap, ir * kc, bp, jr * kc, tmp, 0, nrk);
+                        for (int r = 0; r < mr; r++) {
+                            for (int j = 0; j < nr; j++) c[co + r * ldc + j] += tmp[r * nrk + j];
+                        }
+                    }
                 }
-            });
+            }
+        }
+    }
+
+    /** rows×kc of A (row stride lda) into ap[dOff + p·mr + r]; rows past {@code rows} are zero. */
+    static void packA(float[] ap, int dOff, int mr, float[] a, int aOff, int lda, int rows, int kc) {
+        for (int r = 0; r < rows; r++) {
+            int s = aOff + r * lda;
+            for (int p = 0; p < kc; p++) ap[dOff + p * mr + r] = a[s + p];
+        }
+        for (int r = rows; r < mr; r++) for (int p = 0; p < kc; p++) ap[dOff + p * mr + r] = 0f;
+    }
+
+    /**
+     * 4×4 accumulators in scalar registers: per step of p, 4 loads of A and 4 of B feed 16
+     * multiply-adds (C2 keeps all 24 values in registers).
+     */
+    static final MicroKernel SCALAR_KERNEL = new MicroKernel() {
+        @Override public int mr() { return 4; }
+        @Override public int nr() { return 4; }
+
+        @Override
+        public void run(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc) {
+            float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0,
+                  c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+            for (int p = 0; p < kc; p++) {
+                int ai = ao + p * 4, bi = bo + p * 4;
+                float a0 = ap[ai], a1 = ap[ai + 1], a2 = ap[ai + 2], a3 = ap[ai + 3];
+                float b0 = bp[bi], b1 = bp[bi + 1], b2 = bp[bi + 2], b3 = bp[bi + 3];
+                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+            }
+            c[co] += c00; c[co + 1] += c01; c[co + 2] += c02; c[co + 3] += c03; co += ldc;
+            c[co] += c10; c[co + 1] += c11; c[co + 2] += c12; c[co + 3] += c13; co += ldc;
+            c[co] += c20; c[co + 1] += c21; c[co + 2] += c22; c[co + 3] += c23; co += ldc;
+            c[co] += c30; c[co + 1] += c31; c[co + 2] += c32; c[co + 3] += c33;
+        }
+    };
+
+    /**
+     * Copies op(B)[p0:p0+kc, j0:j0+width] into {@code dst} from {@code dOff} on as kc rows of
+     * {@code ld} floats (columns past width are zero when ld > width).
+     */
+    static void packRows(float[] dst, int dOff, int ld, int p0, int kc, int j0, int width,
+                         float[] b, int bOff, int ldb, boolean bTransposed) {
+        if (!bTransposed) {
+            for (int p = 0; p < kc; p++) {
+                int d = dOff + p * ld;
+                System.arraycopy(b, bOff + (p0 + p) * ldb + j0, dst, d, width);
+                if (ld > width) Arrays.fill(dst, d + width, d + ld, 0f);
+            }
+        } else {
+            // B is [N, K]: column j of op(B) is row j of b, contiguous in p.
+            for (int j = 0; j < width; j++) {
+                int s = bOff + (j0 + j) * ldb + p0;
+                for (int p = 0; p < kc; p++) dst[dOff + p * ld + j] = b[s + p];
+            }
+            if (ld > width) for (int p = 0; p < kc; p++) Arrays.fill(dst, dOff + p * ld + width, dOff + p * ld + ld, 0f);
         }
     }
 }

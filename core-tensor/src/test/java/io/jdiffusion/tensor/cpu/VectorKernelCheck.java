@@ -1,0 +1,45 @@
+package io.jdiffusion.tensor.cpu;
+
+import io.jdiffusion.tensor.Tensor;
+
+import static io.jdiffusion.tensor.testing.TensorAssert.assertClose;
+
+/**
+ * Runs in a child JVM started with {@code --add-modules jdk.incubator.vector} (see
+ * {@link VectorKernelTest}): the Vector API GEMM kernel on the edge shapes of {@link CpuGemmTest},
+ * and the GEMM-based backend ops against their naive loops. Exits 0 only when all agree.
+ */
+public final class VectorKernelCheck {
+    private VectorKernelCheck() {}
+
+    public static void main(String[] args) {
+        try {
+            if (!CpuGemm.VECTOR || !CpuBackend.gemmKernel().equals("vector-api")) {
+                throw new AssertionError("the Vector API kernel is not active in this JVM");
+            }
+            int n = 0;
+            for (int[] s : CpuGemmTest.SHAPES) {
+                for (boolean bt : new boolean[] {false, true}) {
+                    CpuGemmTest.check(CpuGemm.Impl.VECTOR, s[0], s[1], s[2], bt, 0, true);
+                    CpuGemmTest.check(CpuGemm.Impl.VECTOR, s[0], s[1], s[2], bt, 3, false);
+                    n += 2;
+                }
+            }
+            CpuBackend cpu = CpuBackend.INSTANCE;
+            Tensor x = Ref.randn(1, 2, 5, 9, 7), w = Ref.randn(2, 33, 5, 3, 3), b = Ref.randn(3, 33);
+            assertClose("conv2d", Tensor.of(CpuLinalgTest.naiveConv(x, w, b, 2, 1), 2, 33, 5, 4), cpu.conv2d(x, w, b, 2, 1), 1e-4);
+            Tensor in = Ref.randn(4, 3, 70, 45), lw = Ref.randn(5, 37, 45), lb = Ref.randn(6, 37);
+            assertClose("linear", Tensor.of(CpuLinalgTest.naiveLinear(in.floats(), 210, 45, lw.floats(), 37, lb.floats()), 3, 70, 37),
+                    cpu.linear(in, lw, lb), 1e-4);
+            Tensor q = Ref.randn(7, 2, 3, 70, 40), k = Ref.randn(8, 2, 3, 45, 40), v = Ref.randn(9, 2, 3, 45, 24);
+            for (boolean causal : new boolean[] {false, true}) {
+                assertClose("attention causal " + causal, Tensor.of(CpuNormActivationTest.naiveAttention(q, k, v, causal), 2, 3, 70, 24),
+                        cpu.attention(q, k, v, causal), 3e-6);
+            }
+            System.out.println("vector-api checks passed: " + n + " GEMMs, conv2d, linear, attention");
+        } catch (Throwable t) {
+            t.printStackTrace(System.out);
+            System.exit(1);
+        }
+    }
+}
