@@ -31,17 +31,7 @@ public final class CLIPTextModel implements AutoCloseable {
 
     /** As {@link #load(Path, Backend)}, reading {@code model.<variant>.safetensors} when variant is not null. */
     public static CLIPTextModel load(Path folder, Backend backend, String variant) {
-        CLIPTextConfig config = CLIPTextConfig.read(folder.resolve("config.json"));
-        ClipWeights w = ClipWeights.open(folder, variant, ClipWeights::unprefixed);
-        try {
-            Params p = Params.load("CLIPTextModel " + folder, w, backend, null);
-            CLIPTextModel m = new CLIPTextModel(config, p, w);
-            p.finish();
-            return m;
-        } catch (RuntimeException e) {
-            w.close();
-            throw e;
-        }
+        return ClipWeights.load(folder, variant, ClipWeights::unprefixed, "CLIPTextModel", backend, CLIPTextModel::new);
     }
 
     public CLIPTextConfig config() { return textModel.config(); }

@@ -32,17 +32,8 @@ public final class CLIPTextModelWithProjection implements AutoCloseable {
 
     /** Loads {@code folder} (config.json + model[.variant].safetensors) onto {@code backend}. */
     public static CLIPTextModelWithProjection load(Path folder, Backend backend, String variant) {
-        CLIPTextConfig config = CLIPTextConfig.read(folder.resolve("config.json"));
-        ClipWeights w = ClipWeights.open(folder, variant, ClipWeights::prefixed);
-        try {
-            Params p = Params.load("CLIPTextModelWithProjection " + folder, w, backend, null);
-            CLIPTextModelWithProjection m = new CLIPTextModelWithProjection(config, p, w);
-            p.finish();
-            return m;
-        } catch (RuntimeException e) {
-            w.close();
-            throw e;
-        }
+        return ClipWeights.load(folder, variant, ClipWeights::prefixed, "CLIPTextModelWithProjection", backend,
+                CLIPTextModelWithProjection::new);
     }
 
     public CLIPTextConfig config() { return textModel.config(); }

@@ -2,7 +2,9 @@ package io.jdiffusion.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.weights.Params;
 import io.jdiffusion.tensor.weights.SafetensorsWeights;
 import io.jdiffusion.tensor.weights.WeightSource;
 
@@ -35,6 +37,25 @@ final class ClipWeights implements WeightSource {
         Set<String> k = new LinkedHashSet<>();
         for (String key : files.keys()) if (!key.endsWith("embeddings.position_ids")) k.add(key);
         this.keys = Set.copyOf(k);
+    }
+
+    /** Builds a text model of {@code folder}'s config.json over its weights; the model owns (and closes) the files. */
+    interface Builder<M> {
+        M build(CLIPTextConfig config, Params params, AutoCloseable weights);
+    }
+
+    static <M> M load(Path folder, String variant, UnaryOperator<String> rename, String what, Backend backend, Builder<M> builder) {
+        CLIPTextConfig config = CLIPTextConfig.read(folder.resolve("config.json"));
+        ClipWeights w = open(folder, variant, rename);
+        try {
+            Params p = Params.load(what + " " + folder, w, backend, null);
+            M model = builder.build(config, p, w);
+            p.finish();
+            return model;
+        } catch (RuntimeException e) {
+            w.close();
+            throw e;
+        }
     }
 
     /**
