@@ -66,6 +66,9 @@ public final class SdxlModel implements AutoCloseable {
     private DeviceBudget.Slot<UNet2DConditionModel> unetSlot;
     private DeviceBudget.Slot<AutoencoderKL> vaeSlot;
     private UNet2DConditionConfig unetConfig;
+    /** For {@link #random}: the layout and seed of the random weights, else null. */
+    private Layout randomLayout;
+    private long randomSeed;
     /** For a {@link #withUnet} variant: the model whose text encoders and VAE it uses. */
     private SdxlModel parent;
     private SdxlModel unetVariant;
@@ -137,6 +140,17 @@ public final class SdxlModel implements AutoCloseable {
         checkLayout(p, null, true);
         // a Hugging Face id is kept as the user wrote it (it resolves on any machine), a path is made absolute
         return new SdxlModel(Files.exists(Path.of(nameOrPath)) ? p.toString() : nameOrPath, p, null, null, null, backend);
+    }
+
+    /**
+     * The full-size official SDXL model of {@code layout} with random weights ({@link RandomSdxl}),
+     * for benchmarks and memory tests without a checkpoint; components load lazily like any model's.
+     */
+    public static SdxlModel random(Layout layout, Backend backend, long seed) {
+        SdxlModel m = new SdxlModel("random-" + layout.configName() + "-seed" + seed, BuiltinConfigs.folder(layout), null, null, null, backend);
+        m.randomLayout = layout;
+        m.randomSeed = seed;
+        return m;
     }
 
     /** The components a diffusers folder must have, reported by name before anything loads. */
@@ -258,7 +272,9 @@ public final class SdxlModel implements AutoCloseable {
         SdxlPromptEncoder text;
         {
             long t0 = System.nanoTime();
-            if (singleFile == null) {
+            if (randomLayout != null) {
+                text = RandomSdxl.promptEncoder(randomLayout, backend, randomSeed);
+            } else if (singleFile == null) {
                 text = SdxlPromptEncoder.load(folder, backend);
             } else {
                 SingleFileCheckpoint c = checkpoint();
@@ -289,6 +305,8 @@ public final class SdxlModel implements AutoCloseable {
             long t0 = System.nanoTime();
             if (unetFolder != null) {
                 unet = UNet2DConditionModel.load(unetFolder, backend);
+            } else if (randomLayout != null) {
+                unet = RandomSdxl.unet(randomLayout, backend, randomSeed + 10);
             } else if (singleFile == null) {
                 unet = UNet2DConditionModel.load(folder.resolve("unet"), backend);
             } else {
@@ -311,7 +329,9 @@ public final class SdxlModel implements AutoCloseable {
     private AutoencoderKL loadVae() {
         AutoencoderKL vae;
         {
-            if (singleFile == null) {
+            if (randomLayout != null) {
+                vae = RandomSdxl.vae(randomLayout, backend, null, randomSeed + 20);
+            } else if (singleFile == null) {
                 vae = AutoencoderKL.load(folder.resolve("vae"), backend);
             } else {
                 VaeConfig cfg = VaeConfig.load(folder.resolve("vae/config.json"));
@@ -333,7 +353,9 @@ public final class SdxlModel implements AutoCloseable {
     public synchronized Map<String, String> weightHashes() {
         if (hashes == null) {
             Map<String, String> h = new LinkedHashMap<>();
-            if (singleFile != null) {
+            if (randomLayout != null) {
+                h.put("random", randomLayout.configName() + "-seed" + randomSeed);
+            } else if (singleFile != null) {
                 h.put(singleFile.getFileName().toString(), WeightHashes.of(singleFile));
             } else {
                 for (String c : List.of("text_encoder", "text_encoder_2", "vae")) addHashes(h, folder.resolve(c), c);

@@ -1,0 +1,87 @@
+package io.jdiffusion.pipelines;
+
+import io.jdiffusion.pipelines.checkpoint.Layout;
+import io.jdiffusion.tensor.Backend;
+import io.jdiffusion.tensor.Shapes;
+import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.cpu.CpuBackend;
+import io.jdiffusion.tensor.weights.RandomWeights;
+import io.jdiffusion.text.CLIPTextConfig;
+import io.jdiffusion.text.CLIPTextModel;
+import io.jdiffusion.text.CLIPTextModelWithProjection;
+import io.jdiffusion.unet.UNet2DConditionConfig;
+import io.jdiffusion.unet.UNet2DConditionModel;
+import io.jdiffusion.vae.AutoencoderKL;
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The official full-size configs build (on meta tensors: no weights) into modules of the published
+ * sizes, and a full-size UNet runs a forward pass on the CPU with random weights at a tiny latent
+ * size (the lazy random weights cost no memory; the pass costs ≈ 2.6 G weight reads).
+ */
+class FullSizeSdxlTest {
+    static long count(Map<String, int[]> shapes) {
+        long n = 0;
+        for (int[] s : shapes.values()) n += Shapes.numel(s);
+        return n;
+    }
+
+    static long unetParams(Layout l) {
+        UNet2DConditionConfig c = RandomSdxl.unetConfig(l);
+        return count(RandomWeights.shapesOf("unet", p -> new UNet2DConditionModel(c, p)));
+    }
+
+    @Test
+    void fullSizeModulesHaveThePublishedParameterCounts() {
+        // diffusers: sum(p.numel() for p in unet.parameters()) of stable-diffusion-xl-base-1.0
+        long base = unetParams(Layout.BASE);
+        assertEquals(2_567_463_684L, base);
+        // inpainting 0.1: the same UNet with 9 input channels, so conv_in has 5·320·3·3 more weights
+        assertEquals(base + 5 * 320 * 3 * 3, unetParams(Layout.INPAINT));
+        // refiner 1.0: docs/performance.md's 4.52 GB of fp16 weights
+        assertEquals(4.52, unetParams(Layout.REFINER) * 2 / 1e9, 0.005);
+        var vae = RandomSdxl.vaeConfig(Layout.BASE);
+        assertEquals(83_653_863L, count(RandomWeights.shapesOf("vae", p -> new AutoencoderKL(vae, p))));
+        CLIPTextConfig l = CLIPTextConfig.read(RandomSdxl.configs(Layout.BASE).resolve("text_encoder/config.json"));
+        assertEquals(123_060_480L, count(RandomWeights.shapesOf("te", p -> new CLIPTextModel(l, p))));
+        CLIPTextConfig g = CLIPTextConfig.read(RandomSdxl.configs(Layout.BASE).resolve("text_encoder_2/config.json"));
+        assertEquals(694_659_840L, count(RandomWeights.shapesOf("te2", p -> new CLIPTextModelWithProjection(g, p))));
+    }
+
+    @Test
+    void fullSizeBaseUNetRunsOnTheCpuWithRandomWeights() {
+        Backend cpu = CpuBackend.INSTANCE;
+        UNet2DConditionConfig c = RandomSdxl.unetConfig(Layout.BASE);
+        UNet2DConditionModel unet = RandomSdxl.unet(Layout.BASE, cpu, 5);
+        // 4×4 latents (2×2 and 1×1 at the deeper levels) and a 1-token context: the CPU reference
+        // GEMM is a plain loop, and 77 tokens through the 70 cross-attention K/V projections alone
+        // would be 56 GFLOP. Every weight is still read once, so every shape is exercised.
+        int side = 4, tokens = 1;
+        Random r = new Random(1);
+        float[] x = new float[4 * side * side], ctx = new float[tokens * c.crossAttentionDim()[0]], pooled = new float[1280];
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        for (int i = 0; i < ctx.length; i++) ctx[i] = (float) r.nextGaussian();
+        for (int i = 0; i < pooled.length; i++) pooled[i] = (float) r.nextGaussian();
+        float[] ids = {1024, 1024, 0, 0, 1024, 1024};
+        long t0 = System.nanoTime();
+        Tensor eps = unet.forward(Tensor.of(x, 1, 4, side, side), 500f, Tensor.of(ctx, 1, tokens, c.crossAttentionDim()[0]),
+                Tensor.of(pooled, 1, 1280), Tensor.of(ids, 1, 6));
+        System.out.printf("full-size base UNet, %dx%d latents, CPU: %.1f s%n", side, side, (System.nanoTime() - t0) / 1e9);
+        assertArrayEquals(new int[] {1, c.outChannels(), side, side}, eps.shape());
+        double sum = 0, sq = 0;
+        for (float v : eps.toFloatArray()) {
+            assertTrue(Float.isFinite(v), "finite output");
+            sum += v;
+            sq += v * v;
+        }
+        double n = eps.numel(), var = sq / n - (sum / n) * (sum / n);
+        assertTrue(var > 1e-6, "the output varies: variance " + var);
+    }
+}
