@@ -9,7 +9,6 @@ import io.jdiffusion.tensor.cpu.CpuBackend;
 import io.jdiffusion.tensor.cuda.CudaBackend;
 import io.jdiffusion.unet.UNet2DConditionConfig;
 import io.jdiffusion.unet.UNet2DConditionModel;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -41,10 +40,11 @@ class FullSizeCudaTest {
     static float[] reference;
     static UNet2DConditionConfig config;
 
-    @BeforeAll
-    static void cpuReference() {
+    /** Skips the calling test without CUDA; computes the CPU reference once. */
+    static synchronized void cpuReference() {
         Backends.CudaAvailability cuda = Backends.cudaAvailability();
         assumeTrue(cuda.available(), "full-size CUDA check skipped: CUDA is not usable here (" + cuda.reason() + ")");
+        if (reference != null) return;
         config = RandomSdxl.unetConfig(Layout.BASE);
         Random r = new Random(2);
         sample = gauss(r, 4 * SIDE * SIDE);
@@ -74,6 +74,7 @@ class FullSizeCudaTest {
     }
 
     static void compare(DType dtype, double bound) {
+        cpuReference();
         try (CudaBackend be = CudaBackend.create(Backends.cudaDevice(), dtype, 0)) {
             long t0 = System.nanoTime();
             float[] got = forward(be);
