@@ -97,4 +97,57 @@ public final class RandomSdxl {
         return new SdxlPromptEncoder(tok1, te1, CLIPTokenizer.load(c.resolve("tokenizer_2")), bigG(layout, backend, seed), backend,
                 SdxlModel.readJson(c.resolve("model_index.json")).path("force_zeros_for_empty_prompt").asBoolean(true));
     }
+
+    /**
+     * One forward pass of the random full-size UNet of {@code layout} on {@code backend}, batch 1,
+     * latents side × side, a context of {@code tokens} tokens, t = 500, inputs drawn from
+     * {@code java.util.Random(inputSeed)}: the same numbers on every backend, for cross-backend checks.
+     */
+    public static float[] unetForward(Backend backend, Layout layout, long seed, int side, int tokens, long inputSeed) {
+        UNet2DConditionConfig c = unetConfig(layout);
+        int pooled = CLIPTextConfig.read(configs(layout).resolve("text_encoder_2/config.json")).projectionDim();
+        int ids = (c.projectionClassEmbeddingsInputDim() - pooled) / c.additionTimeEmbedDim();
+        java.util.Random r = new java.util.Random(inputSeed);
+        float[] x = gauss(r, c.inChannels() * side * side), ctx = gauss(r, tokens * c.crossAttentionDim()[0]), p = gauss(r, pooled);
+        float px = side * 8f;
+        // micro-conditioning: original size, crop corner, then target size (base) or aesthetic score (refiner)
+        float[] t = ids == 5 ? new float[] {px, px, 0, 0, 6f} : new float[] {px, px, 0, 0, px, px};
+        if (t.length != ids) throw new IllegalStateException("the UNet's add_embedding takes " + ids + " time ids, expected 5 or 6");
+        UNet2DConditionModel unet = unet(c, backend, weightType(backend), seed);
+        try (Backend.Scope s = backend.openScope()) {
+            return unet.forward(backend.fromFloats(x, 1, c.inChannels(), side, side), 500f,
+                    backend.fromFloats(ctx, 1, tokens, c.crossAttentionDim()[0]), backend.fromFloats(p, 1, pooled),
+                    backend.fromFloats(t, 1, ids)).toFloatArray();
+        }
+    }
+
+    private static float[] gauss(java.util.Random r, int n) {
+        float[] f = new float[n];
+        for (int i = 0; i < n; i++) f[i] = (float) r.nextGaussian();
+        return f;
+    }
+
+    /** max |a − ref| / max |ref|, with the index of the largest difference; NaN when a value is not finite. */
+    public record Error(double relative, double maxDiff, double maxRef, int at) {
+        public static Error of(float[] ref, float[] a) {
+            if (ref.length != a.length) throw new IllegalArgumentException("lengths differ: " + ref.length + " and " + a.length);
+            double maxRef = 0, maxDiff = 0;
+            int at = -1;
+            for (int i = 0; i < a.length; i++) {
+                if (!Float.isFinite(a[i])) return new Error(Double.NaN, Double.NaN, maxRef, i);
+                maxRef = Math.max(maxRef, Math.abs(ref[i]));
+                double d = Math.abs((double) a[i] - ref[i]);
+                if (d > maxDiff) {
+                    maxDiff = d;
+                    at = i;
+                }
+            }
+            return new Error(maxDiff / maxRef, maxDiff, maxRef, at);
+        }
+
+        @Override
+        public String toString() {
+            return String.format(java.util.Locale.ROOT, "relative %.3e (max |diff| %.3e at %d, max |ref| %.3e)", relative, maxDiff, at, maxRef);
+        }
+    }
 }

@@ -1,19 +1,14 @@
 package io.jdiffusion.pipelines;
 
 import io.jdiffusion.pipelines.checkpoint.Layout;
-import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Backends;
 import io.jdiffusion.tensor.DType;
-import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.cpu.CpuBackend;
 import io.jdiffusion.tensor.cuda.CudaBackend;
-import io.jdiffusion.unet.UNet2DConditionConfig;
-import io.jdiffusion.unet.UNet2DConditionModel;
 import org.junit.jupiter.api.Test;
 
-import java.util.Random;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -34,65 +29,30 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * </ul>
  */
 class FullSizeCudaTest {
-    static final long SEED = 11;
+    static final long SEED = 11, INPUTS = 2;
     static final int SIDE = 16, TOKENS = 77;
-    static float[] sample, context, pooled, ids;
     static float[] reference;
-    static UNet2DConditionConfig config;
 
     /** Skips the calling test without CUDA; computes the CPU reference once. */
     static synchronized void cpuReference() {
         Backends.CudaAvailability cuda = Backends.cudaAvailability();
         assumeTrue(cuda.available(), "full-size CUDA check skipped: CUDA is not usable here (" + cuda.reason() + ")");
         if (reference != null) return;
-        config = RandomSdxl.unetConfig(Layout.BASE);
-        Random r = new Random(2);
-        sample = gauss(r, 4 * SIDE * SIDE);
-        context = gauss(r, TOKENS * config.crossAttentionDim()[0]);
-        pooled = gauss(r, 1280);
-        ids = new float[] {1024, 1024, 0, 0, 1024, 1024};
         long t0 = System.nanoTime();
-        reference = forward(CpuBackend.INSTANCE);
+        reference = RandomSdxl.unetForward(CpuBackend.INSTANCE, Layout.BASE, SEED, SIDE, TOKENS, INPUTS);
         System.out.printf("CPU reference: %.1f s%n", (System.nanoTime() - t0) / 1e9);
-    }
-
-    static float[] gauss(Random r, int n) {
-        float[] f = new float[n];
-        for (int i = 0; i < n; i++) f[i] = (float) r.nextGaussian();
-        return f;
-    }
-
-    static float[] forward(Backend be) {
-        UNet2DConditionModel unet = RandomSdxl.unet(Layout.BASE, be, SEED);
-        try (Backend.Scope s = be.openScope()) {
-            Tensor eps = unet.forward(be.fromFloats(sample, 1, 4, SIDE, SIDE), 500f,
-                    be.fromFloats(context, 1, TOKENS, config.crossAttentionDim()[0]), be.fromFloats(pooled, 1, 1280),
-                    be.fromFloats(ids, 1, 6));
-            assertArrayEquals(new int[] {1, 4, SIDE, SIDE}, eps.shape());
-            return eps.toFloatArray();
-        }
     }
 
     static void compare(DType dtype, double bound) {
         cpuReference();
         try (CudaBackend be = CudaBackend.create(Backends.cudaDevice(), dtype, 0)) {
             long t0 = System.nanoTime();
-            float[] got = forward(be);
-            double maxRef = 0, maxDiff = 0;
-            int at = 0;
-            for (int i = 0; i < got.length; i++) {
-                assertTrue(Float.isFinite(got[i]), dtype + ": element " + i + " is " + got[i]);
-                maxRef = Math.max(maxRef, Math.abs(reference[i]));
-                double d = Math.abs(got[i] - reference[i]);
-                if (d > maxDiff) {
-                    maxDiff = d;
-                    at = i;
-                }
-            }
-            double rel = maxDiff / maxRef;
-            System.out.printf("full-size base UNet %s on %s: max |diff| %.3e at %d, max |ref| %.3e, relative %.3e (bound %.0e), %.1f s; %s%n",
-                    dtype, be.info().name(), maxDiff, at, maxRef, rel, bound, (System.nanoTime() - t0) / 1e9, be.memoryStats());
-            assertTrue(rel <= bound, dtype + ": relative error " + rel + " over " + bound + " (max |diff| " + maxDiff + " at " + at + ")");
+            float[] got = RandomSdxl.unetForward(be, Layout.BASE, SEED, SIDE, TOKENS, INPUTS);
+            assertEquals(reference.length, got.length);
+            RandomSdxl.Error e = RandomSdxl.Error.of(reference, got);
+            System.out.printf("full-size base UNet %s on %s: %s, bound %.0e, %.1f s; %s%n",
+                    dtype, be.info().name(), e, bound, (System.nanoTime() - t0) / 1e9, be.memoryStats());
+            assertTrue(e.relative() <= bound, dtype + ": " + e + " over the bound " + bound);
         }
     }
 
