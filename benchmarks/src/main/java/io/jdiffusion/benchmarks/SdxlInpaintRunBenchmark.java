@@ -6,7 +6,6 @@ import io.jdiffusion.pipelines.InpaintPipeline;
 import io.jdiffusion.pipelines.SdxlModel;
 import io.jdiffusion.pipelines.checkpoint.Layout;
 import io.jdiffusion.pipelines.image.Image;
-import io.jdiffusion.pipelines.image.ImageFiles;
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Backends;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -44,7 +43,7 @@ public class SdxlInpaintRunBenchmark {
     public String scale;
     @Param("cpu")
     public String backend;
-    /** Image side in pixels (full scale; the tiny scale uses the fixture image's size). */
+    /** Image side in pixels. */
     @Param("1024")
     public int size;
     @Param("30")
@@ -60,28 +59,25 @@ public class SdxlInpaintRunBenchmark {
     @Setup(Level.Trial)
     public void setup() {
         be = FullSize.backend(backend);
-        Image image, mask;
         if (FullSize.full(scale)) {
             base = SdxlModel.random(Layout.BASE, be, 1);
             refiner = SdxlModel.random(Layout.REFINER, be, 2);
-            int[] px = new int[size * size * 3], m = new int[size * size];
-            for (int y = 0; y < size; y++) {
-                for (int x = 0; x < size; x++) {
-                    int i = y * size + x;
-                    px[3 * i] = x * 255 / size;
-                    px[3 * i + 1] = y * 255 / size;
-                    px[3 * i + 2] = 128;
-                    m[i] = x > size / 4 && x < 3 * size / 4 && y > size / 4 && y < 3 * size / 4 ? 255 : 0;
-                }
-            }
-            image = Image.ofSamples(size, size, 3, px);
-            mask = Image.ofSamples(size, size, 1, m);
         } else {
             base = SdxlModel.load(FullSize.fixtureModel("base").toString(), null, be);
             refiner = SdxlModel.load(FullSize.fixtureModel("refiner").toString(), null, be);
-            image = ImageFiles.read(FullSize.fixtures().resolve("init.png"));
-            mask = ImageFiles.read(FullSize.fixtures().resolve("mask.png"));
         }
+        // a synthetic photo (two gradients) and a centred square mask: no image decoder needed
+        int[] px = new int[size * size * 3], m = new int[size * size];
+        for (int y = 0; y < size; y++) {
+            for (int x = 0; x < size; x++) {
+                int i = y * size + x;
+                px[3 * i] = x * 255 / size;
+                px[3 * i + 1] = y * 255 / size;
+                px[3 * i + 2] = 128;
+                m[i] = x > size / 4 && x < 3 * size / 4 && y > size / 4 && y < 3 * size / 4 ? 255 : 0;
+            }
+        }
+        Image image = Image.ofSamples(size, size, 3, px), mask = Image.ofSamples(size, size, 1, m);
         pipe = InpaintPipeline.of(base).refiner(refiner).highNoiseFraction(0.8).steps(steps).guidance(7.5)
                 .prompt("a red vase on a wooden table, studio light").negativePrompt("blurry, low quality")
                 .image(image).mask(mask).seed(1).vram(Backends.parseBytes(vram, "vram"));
