@@ -62,6 +62,8 @@ else rm -rf /tmp/jdiffusion-bx && python3 -c "import tarfile; tarfile.open('.gpu
   && rm -rf "$jre" && mv /tmp/jdiffusion-bx/jre "$jre"; fi
 { nvidia-smi 2>&1 | head -15; nproc; free -g; } > "$OUT/env.txt" 2>&1
 export JDIFFUSION_KERNEL_CACHE=/tmp/jdiffusion-kernels
+# the built-in configs are laid out under the cache on first use: keep it off a possibly read-only home
+export JDIFFUSION_CACHE="${JDIFFUSION_CACHE:-/tmp/jdiffusion-cache}"
 java=("$jre/bin/java" --enable-native-access=ALL-UNNAMED -Dorg.slf4j.simpleLogger.defaultLogLevel=warn)
 jmh=("${java[@]}" -jar .gpu-bench/benchmarks.jar -f 1 -foe true)
 summary="$OUT/summary.txt"; : > "$summary"
