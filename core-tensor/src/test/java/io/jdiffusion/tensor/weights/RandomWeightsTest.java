@@ -125,5 +125,20 @@ class RandomWeightsTest {
         assertEquals(2, copies.size());
         assertArrayEquals(w.tensor("fc.weight").toFloatArray(), copies.get(0).toFloatArray());
         assertArrayEquals(w.tensor("fc.bias").toFloatArray(), copies.get(1).toFloatArray());
+
+        // a device backend (copies on upload) gets the streaming source: one reused host buffer, and
+        // each copy keeps its own values after the buffer moved on to the next key
+        io.jdiffusion.tensor.Backend device = (io.jdiffusion.tensor.Backend) java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] {io.jdiffusion.tensor.Backend.class}, (proxy, m, args) ->
+                        m.getName().equals("device") ? io.jdiffusion.tensor.Device.cuda(0) : m.invoke(copying, args));
+        try (RandomWeights st = RandomWeights.forBackend(s, 0, DType.F16, device)) {
+            assertTrue(st.toString().contains("streaming"), st.toString());
+            var viaBuffer = Params.recordingUploads(() -> {
+                Params p = Params.load("lin", st, device, null);
+                new Linear(p.child("fc"), 8, 4, true);
+            });
+            assertArrayEquals(w.tensor("fc.weight").toFloatArray(), viaBuffer.get(0).toFloatArray());
+            assertArrayEquals(w.tensor("fc.bias").toFloatArray(), viaBuffer.get(1).toFloatArray());
+        }
     }
 }
