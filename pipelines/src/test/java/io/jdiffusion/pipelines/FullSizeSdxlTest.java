@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -69,5 +70,22 @@ class FullSizeSdxlTest {
         }
         double n = eps.length, var = sq / n - (sum / n) * (sum / n);
         assertTrue(var > 1e-6, "the output varies: variance " + var);
+    }
+
+    @Test
+    void randomFullSizeModelsOpenLikeCheckpoints() {
+        try (SdxlModel base = SdxlModel.random(Layout.BASE, CpuBackend.INSTANCE, 1);
+             SdxlModel refiner = SdxlModel.random(Layout.REFINER, CpuBackend.INSTANCE, 2)) {
+            assertEquals(1024, base.defaultImageSize());
+            assertTrue(refiner.requiresAestheticsScore() && !base.requiresAestheticsScore());
+            assertEquals(java.util.Map.of("random", "sdxl-refiner-seed2"), refiner.weightHashes());
+            assertEquals(4, base.unetConfig().inChannels());
+            assertEquals(2560, refiner.unetConfig().projectionClassEmbeddingsInputDim());
+            // the VAE builds from its 83.7 M lazy random parameters (no weight memory on the CPU)
+            var vae = base.vae();
+            assertEquals(8, vae.config().scaleFactor());
+            assertEquals(vae, base.vae(), "loaded once");
+            assertNotNull(base.scheduler(null));
+        }
     }
 }
