@@ -65,7 +65,8 @@ export JDIFFUSION_KERNEL_CACHE=/tmp/jdiffusion-kernels
 # the built-in configs are laid out under the cache on first use: keep it off a possibly read-only home
 export JDIFFUSION_CACHE="${JDIFFUSION_CACHE:-/tmp/jdiffusion-cache}"
 java=("$jre/bin/java" --enable-native-access=ALL-UNNAMED -Dorg.slf4j.simpleLogger.defaultLogLevel=warn)
-jmh=("${java[@]}" -jar .gpu-bench/benchmarks.jar -f 1 -foe true)
+# no -foe: a trial that fails (logged in its .txt) does not stop the others
+jmh=("${java[@]}" -jar .gpu-bench/benchmarks.jar -f 1)
 summary="$OUT/summary.txt"; : > "$summary"
 if [ "${BENCH_TINY:-0}" = 1 ]; then
   full=(-p scale=tiny -p backend=cpu); big=16; mid=12; steps=5; it=(-wi 0 -i 1 -r 1); vram=(-p vram=0,64m)
@@ -83,7 +84,7 @@ step() {
   timeout -k 10 "$t" "$@" > "$OUT/$name.txt" 2>&1
   local rc=$?
   echo "$name: exit $rc after $(( $(date +%s) - s0 ))s (cap ${t}s)$([ $rc = 124 ] && echo ', TIMED OUT: no JSON')" | tee -a "$summary"
-  grep -E '^(Sdxl|Benchmark)|^(PASS|FAIL|CPU reference)|device memory|peak in use' "$OUT/$name.txt" | tee -a "$summary"
+  grep -E '^(Sdxl|Benchmark)|^(PASS|FAIL|CPU reference)|device memory|peak in use|<failure>|Exception:' "$OUT/$name.txt" | head -40 | tee -a "$summary"
 }
 
 step step-base 170 "${jmh[@]}" SdxlStepBenchmark "${full[@]}" -p model=base -p latent=$big,$mid -p batch=2,1 "${it[@]}" \
