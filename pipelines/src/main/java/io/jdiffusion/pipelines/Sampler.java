@@ -9,6 +9,7 @@ import io.jdiffusion.tensor.random.TorchGenerator;
 import io.jdiffusion.text.PromptEmbeddings;
 import io.jdiffusion.text.PromptRequest;
 import io.jdiffusion.text.SdxlPromptEncoder;
+import io.jdiffusion.unet.UNet2DConditionConfig;
 import io.jdiffusion.unet.UNet2DConditionModel;
 import io.jdiffusion.vae.AutoencoderKL;
 
@@ -21,18 +22,45 @@ import java.util.function.BooleanSupplier;
  */
 public final class Sampler {
     private final Backend backend;
-    private final SdxlPromptEncoder promptEncoder;
-    private final UNet2DConditionModel unet;
-    private final AutoencoderKL vae;
+    private final Components components;
     private final Scheduler scheduler;
     private final boolean requiresAestheticsScore;
 
+    /**
+     * The model parts a run uses, asked for at the moment of use (text encoders first, the VAE to
+     * encode an init image, the UNet for the loop, the VAE again to decode), so that under a
+     * {@link DeviceBudget} they can take turns on the device.
+     */
+    public interface Components {
+        SdxlPromptEncoder text();
+
+        /** The UNet's config, without loading the UNet. */
+        UNet2DConditionConfig unetConfig();
+
+        UNet2DConditionModel unet();
+
+        /** The VAE to encode or decode latents of lh × lw (possibly tiled to fit a memory budget). */
+        AutoencoderKL vae(int latentHeight, int latentWidth);
+
+        /** Components that are already loaded. */
+        static Components of(SdxlPromptEncoder text, UNet2DConditionModel unet, AutoencoderKL vae) {
+            return new Components() {
+                @Override public SdxlPromptEncoder text() { return text; }
+                @Override public UNet2DConditionConfig unetConfig() { return unet.config(); }
+                @Override public UNet2DConditionModel unet() { return unet; }
+                @Override public AutoencoderKL vae(int lh, int lw) { return vae; }
+            };
+        }
+    }
+
     public Sampler(Backend backend, SdxlPromptEncoder promptEncoder, UNet2DConditionModel unet, AutoencoderKL vae,
                    Scheduler scheduler, boolean requiresAestheticsScore) {
+        this(backend, Components.of(promptEncoder, unet, vae), scheduler, requiresAestheticsScore);
+    }
+
+    public Sampler(Backend backend, Components components, Scheduler scheduler, boolean requiresAestheticsScore) {
         this.backend = backend;
-        this.promptEncoder = promptEncoder;
-        this.unet = unet;
-        this.vae = vae;
+        this.components = components;
         this.scheduler = scheduler;
         this.requiresAestheticsScore = requiresAestheticsScore;
     }
@@ -46,10 +74,11 @@ public final class Sampler {
         int[] latentShape = {batch, 4, h, w};
         int hw = h * w;
         boolean cfg = spec.guidance();
-        int inChannels = unet.config().inChannels();
+        UNet2DConditionConfig unetConfig = components.unetConfig();
+        int inChannels = unetConfig.inChannels();
 
         // 1. prompts
-        PromptEmbeddings emb = promptEncoder.encode(new PromptRequest(spec.prompt(), spec.prompt2(), spec.negativePrompt(),
+        PromptEmbeddings emb = components.text().encode(new PromptRequest(spec.prompt(), spec.prompt2(), spec.negativePrompt(),
                 spec.negativePrompt2(), spec.imagesPerPrompt(), cfg, spec.clipSkip()));
 
         // 2. timesteps
@@ -120,12 +149,13 @@ public final class Sampler {
         Tensor context = cfg ? backend.concat(0, emb.negativePromptEmbeds(), emb.promptEmbeds()) : emb.promptEmbeds();
         Tensor pooled = cfg ? backend.concat(0, emb.negativePooledPromptEmbeds(), emb.pooledPromptEmbeds()) : emb.pooledPromptEmbeds();
         int rows = cfg ? 2 * batch : batch;
-        float[] ids = timeIds(spec, batch, cfg, pooled.dim(-1));
+        float[] ids = timeIds(spec, batch, cfg, pooled.dim(-1), unetConfig);
         Tensor timeIds = backend.fromFloats(ids, rows, ids.length / rows);
 
         // 5. the loop
         float[] ts = plan.timesteps();
         plan.apply(scheduler);
+        UNet2DConditionModel unet = components.unet();
         for (int i = 0; i < ts.length; i++) {
             if (cancelled.getAsBoolean()) throw new CancelledException(i);
             float t = ts[i];
@@ -152,6 +182,7 @@ public final class Sampler {
         // 6. output
         if (spec.outputLatents()) return new Output(latents, latentShape, true);
         try (Backend.Scope scope = backend.openScope()) {
+            AutoencoderKL vae = components.vae(h, w);
             float sf = vae.config().scalingFactor();
             Tensor decoded = vae.decode(backend.fromFloats(Latents.scale(latents, 1f / sf), latentShape));
             Tensor nhwc = ImageProcessor.postprocessNp(Tensor.of(decoded.toFloatArray(), decoded.shape()));
@@ -162,6 +193,7 @@ public final class Sampler {
     /** scaling_factor × latent_dist.sample(generator) of pixel images [n, 3, H, W]. */
     private float[] encodeImage(float[] image, int height, int width, TorchGenerator generator) {
         int n = image.length / (3 * height * width);
+        AutoencoderKL vae = components.vae(height / 8, width / 8);
         try (Backend.Scope scope = backend.openScope()) {
             Tensor z = vae.encode(backend.fromFloats(image, n, 3, height, width)).sample(generator::fill);
             return Latents.scale(z.toFloatArray(), vae.config().scalingFactor());
@@ -182,7 +214,7 @@ public final class Sampler {
     }
 
     /** Micro-conditioning time ids (spec §7.1), checked against what the UNet's add-embedding takes. */
-    private float[] timeIds(DenoisingSpec spec, int batch, boolean cfg, int pooledWidth) {
+    private float[] timeIds(DenoisingSpec spec, int batch, boolean cfg, int pooledWidth, UNet2DConditionConfig unetConfig) {
         float hgt = spec.height(), wid = spec.width();
         float[] pos, neg;
         if (requiresAestheticsScore) {
@@ -192,8 +224,8 @@ public final class Sampler {
             pos = new float[] {hgt, wid, 0, 0, hgt, wid};
             neg = pos.clone();
         }
-        int expected = unet.config().projectionClassEmbeddingsInputDim();
-        int built = pooledWidth + pos.length * unet.config().additionTimeEmbedDim();
+        int expected = unetConfig.projectionClassEmbeddingsInputDim();
+        int built = pooledWidth + pos.length * unetConfig.additionTimeEmbedDim();
         if (built != expected) {
             throw new IllegalStateException("the UNet's add_embedding takes " + expected + " inputs but the pipeline builds "
                     + built + (requiresAestheticsScore

@@ -60,9 +60,17 @@ public final class SdxlModel implements AutoCloseable {
     private final boolean requiresAestheticsScore;
 
     private SingleFileCheckpoint checkpoint;
-    private SdxlPromptEncoder text;
-    private UNet2DConditionModel unet;
-    private AutoencoderKL vae;
+    private final Object checkpointLock = new Object();
+    private DeviceBudget budget;
+    private DeviceBudget.Slot<SdxlPromptEncoder> textSlot;
+    private DeviceBudget.Slot<UNet2DConditionModel> unetSlot;
+    private DeviceBudget.Slot<AutoencoderKL> vaeSlot;
+    private UNet2DConditionConfig unetConfig;
+    /** For {@link #random}: the layout and seed of the random weights, else null. */
+    private Layout randomLayout;
+    private long randomSeed;
+    /** For a {@link #withUnet} variant: the model whose text encoders and VAE it uses. */
+    private SdxlModel parent;
     private SdxlModel unetVariant;
     private Map<String, String> hashes;
 
@@ -76,7 +84,34 @@ public final class SdxlModel implements AutoCloseable {
         JsonNode index = readJson(folder.resolve("model_index.json"));
         this.forceZerosForEmptyPrompt = index.path("force_zeros_for_empty_prompt").asBoolean(true);
         this.requiresAestheticsScore = index.path("requires_aesthetics_score").asBoolean(false);
+        this.budget = DeviceBudget.unlimited(backend);
+        makeSlots();
     }
+
+    private void makeSlots() {
+        textSlot = budget.slot(name + " text encoders", this::loadText, SdxlPromptEncoder::close);
+        unetSlot = budget.slot((unetFolder != null ? unetFolder.toString() : name) + " UNet", this::loadUnet, UNet2DConditionModel::close);
+        vaeSlot = budget.slot(name + " VAE", this::loadVae, null);
+    }
+
+    /**
+     * Puts this model's components under {@code b} (shared with the other models of a run, e.g.
+     * base and refiner): they load on use and unload when others need the room. Components loaded
+     * so far are unloaded first.
+     */
+    public synchronized SdxlModel deviceBudget(DeviceBudget b) {
+        if (b.backend() != backend) throw new IllegalArgumentException("the device budget is for backend " + b.backend().name()
+                + ", this model runs on another backend instance (" + backend.name() + ")");
+        if (b == budget) return this;
+        budget.unload(List.of(textSlot, unetSlot, vaeSlot));
+        budget = b;
+        makeSlots();
+        if (unetVariant != null) unetVariant.deviceBudget(b);
+        return this;
+    }
+
+    /** The device budget this model's components live under (unlimited unless one was set). */
+    public synchronized DeviceBudget deviceBudget() { return budget; }
 
     /** Opens a model on the automatically chosen backend (CUDA where available, else CPU). */
     public static SdxlModel load(String nameOrPath) { return load(nameOrPath, null, Backends.get()); }
@@ -105,6 +140,17 @@ public final class SdxlModel implements AutoCloseable {
         checkLayout(p, null, true);
         // a Hugging Face id is kept as the user wrote it (it resolves on any machine), a path is made absolute
         return new SdxlModel(Files.exists(Path.of(nameOrPath)) ? p.toString() : nameOrPath, p, null, null, null, backend);
+    }
+
+    /**
+     * The full-size official SDXL model of {@code layout} with random weights ({@link RandomSdxl}),
+     * for benchmarks and memory tests without a checkpoint; components load lazily like any model's.
+     */
+    public static SdxlModel random(Layout layout, Backend backend, long seed) {
+        SdxlModel m = new SdxlModel("random-" + layout.configName() + "-seed" + seed, BuiltinConfigs.folder(layout), null, null, null, backend);
+        m.randomLayout = layout;
+        m.randomSeed = seed;
+        return m;
     }
 
     /** The components a diffusers folder must have, reported by name before anything loads. */
@@ -140,14 +186,12 @@ public final class SdxlModel implements AutoCloseable {
             throw new IllegalArgumentException("UNet folder " + unetDir + " has no config.json");
         }
         if (unetVariant != null) unetVariant.close();
-        unetVariant = new SdxlModel(name, folder, singleFile, unetDir, explicitConfigFolder, backend);
-        unetVariant.text = text();
-        unetVariant.vae = vae();
-        unetVariant.sharedParts = true;
-        return unetVariant;
+        SdxlModel v = new SdxlModel(name, folder, singleFile, unetDir, explicitConfigFolder, backend);
+        v.parent = this;
+        v.deviceBudget(budget);
+        unetVariant = v;
+        return v;
     }
-
-    private boolean sharedParts;
 
     /** The name the user gave (folder, file or Hugging Face id). */
     public String name() { return name; }
@@ -176,15 +220,61 @@ public final class SdxlModel implements AutoCloseable {
         return SchedulerNames.create(shortName, c);
     }
 
-    /** A sampler over this model's components (loading them if needed) with a fresh scheduler. */
+    /**
+     * A sampler over this model's components with a fresh scheduler; each component loads when the
+     * run first needs it (and, under a {@link DeviceBudget}, may unload when another needs the room).
+     */
     public Sampler sampler(String schedulerName) {
-        return new Sampler(backend, text(), unet(), vae(), scheduler(schedulerName), requiresAestheticsScore);
+        return new Sampler(backend, components(), scheduler(schedulerName), requiresAestheticsScore);
     }
 
-    public synchronized SdxlPromptEncoder text() {
-        if (text == null) {
+    /** This model's components as a sampler asks for them, in the order of use. */
+    public Sampler.Components components() {
+        return new Sampler.Components() {
+            @Override public SdxlPromptEncoder text() { return SdxlModel.this.text(); }
+            @Override public UNet2DConditionConfig unetConfig() { return SdxlModel.this.unetConfig(); }
+            @Override public UNet2DConditionModel unet() { return SdxlModel.this.unet(); }
+            @Override public AutoencoderKL vae(int latentHeight, int latentWidth) { return vaeFor(latentHeight, latentWidth); }
+        };
+    }
+
+    /** The UNet's config, read without loading its weights. */
+    public synchronized UNet2DConditionConfig unetConfig() {
+        if (unetConfig == null) {
+            unetConfig = UNet2DConditionConfig.load((unetFolder != null ? unetFolder : folder.resolve("unet")).resolve("config.json"));
+        }
+        return unetConfig;
+    }
+
+    /** The text encoders (a {@link #withUnet} variant's are its parent's), loaded on first use. */
+    public SdxlPromptEncoder text() { return parent != null ? parent.text() : slots().text.get(); }
+
+    public UNet2DConditionModel unet() { return slots().unet.get(); }
+
+    /** The VAE, loaded on first use. */
+    public AutoencoderKL vae() { return parent != null ? parent.vae() : slots().vae.get(); }
+
+    /** The VAE for latents lh × lw: tiled when the device budget cannot hold the whole image's activations. */
+    public AutoencoderKL vaeFor(int lh, int lw) {
+        if (parent != null) return parent.vaeFor(lh, lw);
+        Slots s = slots();
+        AutoencoderKL v = s.vae.get();
+        io.jdiffusion.vae.VaeTiling t = s.budget.vaeTiling(v.config(), lh, lw, s.vae);
+        return t == null ? v : v.withTiling(t);
+    }
+
+    private record Slots(DeviceBudget budget, DeviceBudget.Slot<SdxlPromptEncoder> text,
+                         DeviceBudget.Slot<UNet2DConditionModel> unet, DeviceBudget.Slot<AutoencoderKL> vae) {}
+
+    private synchronized Slots slots() { return new Slots(budget, textSlot, unetSlot, vaeSlot); }
+
+    private SdxlPromptEncoder loadText() {
+        SdxlPromptEncoder text;
+        {
             long t0 = System.nanoTime();
-            if (singleFile == null) {
+            if (randomLayout != null) {
+                text = RandomSdxl.promptEncoder(randomLayout, backend, randomSeed);
+            } else if (singleFile == null) {
                 text = SdxlPromptEncoder.load(folder, backend);
             } else {
                 SingleFileCheckpoint c = checkpoint();
@@ -209,11 +299,14 @@ public final class SdxlModel implements AutoCloseable {
         return text;
     }
 
-    public synchronized UNet2DConditionModel unet() {
-        if (unet == null) {
+    private UNet2DConditionModel loadUnet() {
+        UNet2DConditionModel unet;
+        {
             long t0 = System.nanoTime();
             if (unetFolder != null) {
                 unet = UNet2DConditionModel.load(unetFolder, backend);
+            } else if (randomLayout != null) {
+                unet = RandomSdxl.unet(randomLayout, backend, randomSeed + 10);
             } else if (singleFile == null) {
                 unet = UNet2DConditionModel.load(folder.resolve("unet"), backend);
             } else {
@@ -233,9 +326,12 @@ public final class SdxlModel implements AutoCloseable {
         return lpb + 1;
     }
 
-    public synchronized AutoencoderKL vae() {
-        if (vae == null) {
-            if (singleFile == null) {
+    private AutoencoderKL loadVae() {
+        AutoencoderKL vae;
+        {
+            if (randomLayout != null) {
+                vae = RandomSdxl.vae(randomLayout, backend, null, randomSeed + 20);
+            } else if (singleFile == null) {
                 vae = AutoencoderKL.load(folder.resolve("vae"), backend);
             } else {
                 VaeConfig cfg = VaeConfig.load(folder.resolve("vae/config.json"));
@@ -247,15 +343,19 @@ public final class SdxlModel implements AutoCloseable {
     }
 
     private SingleFileCheckpoint checkpoint() {
-        if (checkpoint == null) checkpoint = SingleFileCheckpoint.open(singleFile);
-        return checkpoint;
+        synchronized (checkpointLock) {
+            if (checkpoint == null) checkpoint = SingleFileCheckpoint.open(singleFile);
+            return checkpoint;
+        }
     }
 
     /** SHA-256 (first 16 hex digits) of every weight file this model reads, by path relative to the model. */
     public synchronized Map<String, String> weightHashes() {
         if (hashes == null) {
             Map<String, String> h = new LinkedHashMap<>();
-            if (singleFile != null) {
+            if (randomLayout != null) {
+                h.put("random", randomLayout.configName() + "-seed" + randomSeed);
+            } else if (singleFile != null) {
                 h.put(singleFile.getFileName().toString(), WeightHashes.of(singleFile));
             } else {
                 for (String c : List.of("text_encoder", "text_encoder_2", "vae")) addHashes(h, folder.resolve(c), c);
@@ -289,15 +389,12 @@ public final class SdxlModel implements AutoCloseable {
     @Override
     public synchronized void close() {
         if (unetVariant != null) unetVariant.close();
-        if (unet != null) unet.close();
-        if (!sharedParts) {
-            if (text != null) text.close();
+        unetVariant = null;
+        budget.unload(parent != null ? List.of(unetSlot) : List.of(unetSlot, textSlot, vaeSlot));
+        synchronized (checkpointLock) {
             if (checkpoint != null) checkpoint.close();
+            checkpoint = null;
         }
-        unet = null;
-        text = null;
-        vae = null;
-        checkpoint = null;
     }
 
     /** SHA-256 of weight files, cached per (path, size, modification time) for the life of the JVM. */

@@ -162,6 +162,28 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
     /** The base model as this run uses it (with the UNet override applied). */
     protected SdxlModel model() { return unetOverride == null ? base : base.withUnet(unetOverride); }
 
+    private DeviceBudget budget;
+
+    /**
+     * Limits the device memory of runs to {@code bytes} (0: no limit): the text encoders, UNets and
+     * VAE of the base and refiner take turns on the device and the VAE tiles when it must; see
+     * {@link DeviceBudget}. The refiner must run on the same backend instance as the base.
+     */
+    public SELF vram(long bytes) {
+        if (bytes < 0) throw new IllegalArgumentException("vram must be >= 0 bytes (0: no limit), got " + bytes);
+        this.budget = bytes == 0 ? null : DeviceBudget.of(base.backend(), bytes);
+        return self();
+    }
+
+    /** Runs under this budget (shared with other pipelines if wanted); null for none. */
+    public SELF deviceBudget(DeviceBudget b) {
+        this.budget = b;
+        return self();
+    }
+
+    /** The budget runs use, or null (then each model keeps its components loaded). */
+    public DeviceBudget deviceBudget() { return budget; }
+
     /** Called after every step (base and refiner steps counted together). */
     public SELF onStep(StepListener l) { this.listener = Objects.requireNonNull(l); return self(); }
 
@@ -172,6 +194,10 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
     public final synchronized GenerationResult run() {
         cancelled.set(false);
         validate();
+        if (budget != null) {
+            base.deviceBudget(budget);
+            if (refiner != null) refiner.deviceBudget(budget);
+        }
         return execute(cancelled::get);
     }
 

@@ -74,6 +74,30 @@ public final class Params {
         if (!problems.isEmpty()) throw new WeightException(root.model, problems);
     }
 
+    /**
+     * Runs {@code load} and returns every tensor that {@link #load} trees uploaded on this thread
+     * meanwhile (those that are not the source's own tensor, as the CPU backend's in-place reads
+     * are): the device copies of a component's weights, which its owner can close to unload the
+     * component while the source stays mapped for a later reload.
+     */
+    public static java.util.List<Tensor> recordingUploads(Runnable load) {
+        List<Tensor> previous = RECORDER.get();
+        List<Tensor> mine = new ArrayList<>();
+        RECORDER.set(mine);
+        try {
+            load.run();
+        } finally {
+            if (previous == null) RECORDER.remove();
+            else {
+                previous.addAll(mine);
+                RECORDER.set(previous);
+            }
+        }
+        return mine;
+    }
+
+    private static final ThreadLocal<List<Tensor>> RECORDER = new ThreadLocal<>();
+
     private static final class Root {
         final String model;
         final WeightSource source;
@@ -104,7 +128,10 @@ public final class Params {
                 return meta;
             }
             Tensor t = source.tensor(key);
-            return dtype == null ? backend.upload(t, t.dtype()) : backend.upload(t, dtype);
+            Tensor up = dtype == null ? backend.upload(t, t.dtype()) : backend.upload(t, dtype);
+            List<Tensor> rec = RECORDER.get();
+            if (rec != null && up != t) rec.add(up);
+            return up;
         }
     }
 }

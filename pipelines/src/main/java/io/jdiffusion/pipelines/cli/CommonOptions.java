@@ -73,6 +73,11 @@ final class CommonOptions {
     @Option(names = "--quiet", description = "No progress bar.")
     boolean quiet;
 
+    @Option(names = "--vram", paramLabel = "SIZE",
+            description = {"Device memory budget, e.g. 8g or 6144m: the text encoders, UNets and VAE take turns on the device,",
+                    "the VAE tiles when it must, and the peak device memory is printed. Default: no limit."})
+    String vram;
+
     /** Applies the options to a pipeline; throws IllegalArgumentException naming a bad option. */
     void apply(SdxlPipeline<?> p) {
         p.prompt(prompt.toArray(String[]::new));
@@ -80,6 +85,7 @@ final class CommonOptions {
         if (negativePrompt != null) p.negativePrompt(negativePrompt.toArray(String[]::new));
         if (negativePrompt2 != null) p.negativePrompt2(negativePrompt2.toArray(String[]::new));
         p.seed(seed);
+        if (vram != null) option("--vram", () -> p.vram(io.jdiffusion.tensor.Backends.parseBytes(vram, "--vram")));
         if (steps != null) option("--steps", () -> p.steps(steps));
         if (guidance != null) option("--guidance", () -> p.guidance(guidance));
         if (guidanceRescale != null) option("--guidance-rescale", () -> p.guidanceRescale(guidanceRescale));

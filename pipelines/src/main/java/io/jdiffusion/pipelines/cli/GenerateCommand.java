@@ -44,6 +44,7 @@ abstract class GenerateCommand implements Callable<Integer> {
             List<Path> written = Outputs.write(r, o.output);
             for (Path w : written) spec.commandLine().getOut().println(w);
             runs.record(r, timings, spec.commandLine().getErr());
+            if (p.deviceBudget() != null) spec.commandLine().getErr().println(p.deviceBudget().summary());
         }
         return 0;
     }
