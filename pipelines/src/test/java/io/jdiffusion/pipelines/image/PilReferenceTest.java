@@ -6,7 +6,6 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
-import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,18 +15,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * Every case of {@code pil/index.json}: outputs of the real Pillow 12.3 / OpenCV 5.0 (see
- * make_pil_reference.py next to it), compared pixel for pixel.
+ * Every case of {@code testdata/pil-reference/index.json}: outputs of the real Pillow 12.3 / OpenCV 5.0
+ * (see make_pil_reference.py there), compared pixel for pixel.
  */
 class PilReferenceTest {
 
-    static Path dir() {
-        try {
-            return Path.of(PilReferenceTest.class.getResource("pil/index.json").toURI()).getParent();
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
-    }
+    /** testdata/pil-reference: made once by its make_pil_reference.py; the tests need no Python. */
+    static Path dir() { return io.jdiffusion.tensor.testing.Fixtures.testdata().resolve("pil-reference"); }
 
     static JsonNode index() throws Exception {
         return new ObjectMapper().readTree(dir().resolve("index.json").toFile());

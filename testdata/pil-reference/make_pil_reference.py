@@ -1,8 +1,8 @@
 """Ground truth for the image-layer tests, produced by the real libraries.
 
 Run with Pillow and OpenCV installed (this set: Pillow 12.3.0, opencv-python-headless 5.0.0,
-numpy), from this folder:  python make_pil_reference.py
-Writes pil/*.png (inputs and PIL/cv2 outputs, all lossless PNG) and pil/index.json, which lists
+numpy), from this folder (testdata/pil-reference):  python make_pil_reference.py
+Writes *.png (inputs and PIL/cv2 outputs, all lossless PNG) and index.json, which lists
 every case: operation, parameters, input file, output file. The Java tests only read these files.
 """
 import json, os
@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 import PIL, cv2
 
-out = "pil"
+out = "."
 os.makedirs(out, exist_ok=True)
 rng = np.random.default_rng(1234)
 cases = []
