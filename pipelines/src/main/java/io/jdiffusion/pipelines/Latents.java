@@ -16,17 +16,6 @@ final class Latents {
         return out;
     }
 
-    /** Each of the {@code rows} rows of {@code x} repeated {@code n} times consecutively (p0,p0,…,p1,p1,…). */
-    static float[] repeatRows(float[] x, int rows, int n) {
-        if (n == 1) return x;
-        int per = x.length / rows;
-        float[] out = new float[x.length * n];
-        for (int r = 0; r < rows; r++) {
-            for (int k = 0; k < n; k++) System.arraycopy(x, r * per, out, (r * n + k) * per, per);
-        }
-        return out;
-    }
-
     /** eps = u + g (c - u) over the halves [u; c] of a CFG batch, then diffusers' rescale when phi > 0. */
     static float[] guide(float[] both, double guidance, double rescale, int batch) {
         int half = both.length / 2;
