@@ -148,6 +148,12 @@ public interface Backend extends AutoCloseable {
     /** Starts a region whose tensors are released at its end, except those kept. */
     default Scope openScope() { return Scope.NONE; }
 
+    /**
+     * Runs {@code work} outside every scope open on this thread: what it allocates (a model's weights
+     * loaded on first use, in the middle of a forward pass) belongs to the caller, who closes it.
+     */
+    default <T> T detached(java.util.function.Supplier<T> work) { return work.get(); }
+
     @Override
     default void close() {}
 

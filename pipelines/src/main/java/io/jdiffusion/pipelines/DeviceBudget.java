@@ -154,7 +154,8 @@ public final class DeviceBudget {
             makeRoom(need + headroom, s);
         }
         List<Object> box = new ArrayList<>(1);
-        List<Tensor> copies = Params.recordingUploads(() -> box.add(s.load.get()));
+        // Components load lazily, often inside a forward pass's scope; their weights must outlive it.
+        List<Tensor> copies = Params.recordingUploads(() -> box.add(backend.detached(s.load)));
         @SuppressWarnings("unchecked") T v = (T) box.getFirst();
         s.value = v;
         s.deviceTensors = copies;

@@ -220,6 +220,17 @@ public final class CudaBackend implements Backend {
         return s;
     }
 
+    @Override
+    public <T> T detached(java.util.function.Supplier<T> work) {
+        ArrayDeque<CudaScope> open = scopes.get();
+        scopes.set(new ArrayDeque<>());
+        try {
+            return work.get();
+        } finally {
+            scopes.set(open);
+        }
+    }
+
     private final class CudaScope implements Scope {
         final Set<CudaStorage> storages = Collections.newSetFromMap(new IdentityHashMap<>());
         final Thread thread;

@@ -118,4 +118,22 @@ class CudaLeakTest {
             t.close();
         }
     }
+
+    /** Weights a model loads lazily in the middle of a forward pass outlive that pass's scope. */
+    @Test
+    void detachedAllocationsOutliveTheOpenScope() {
+        Tensor weights;
+        Tensor temporary;
+        try (Backend.Scope scope = b.openScope()) {
+            temporary = b.upload(Tensor.of(rand(64, 3), 8, 8), DType.F16);
+            weights = b.detached(() -> b.upload(Tensor.of(rand(64, 4), 8, 8), DType.F16));
+        }
+        assertThrows(IllegalStateException.class, temporary::toFloatArray, "the scope released its own tensor");
+        float[] w = weights.toFloatArray();
+        float[] expected = rand(64, 4);
+        for (int i = 0; i < w.length; i++) assertEquals(expected[i], w[i], 1e-3f, "the detached tensor is intact");
+        long before = b.memoryStats().inUse();
+        weights.close();
+        assertTrue(b.memoryStats().inUse() < before, "the caller releases what it loaded detached");
+    }
 }
