@@ -141,9 +141,18 @@ class ScopeDisciplineTest {
     @Test
     void modelsKeepTheirWeightsAcrossRuns() {
         Backend backend = scoped();
-        for (String name : List.of("pipe/txt2img", "pipe/inpaint4")) {
+        for (String pipeline : List.of("StableDiffusionXLPipeline", "StableDiffusionXLInpaintPipeline")) {
+            // the first case of each kind that starts from pixels (a text-to-image case decodes inside a scope first)
+            String name = null;
+            for (var e : Fixtures.reference().path("cases").properties()) {
+                JsonNode k = e.getValue();
+                if (pipeline.equals(k.path("pipeline").asText()) && !k.path("image").has("latents_from") && !k.has("unet_override")) {
+                    name = e.getKey();
+                    break;
+                }
+            }
+            if (name == null) throw new AssertionError("reference.json has no " + pipeline + " case");
             JsonNode c = Fixtures.reference().path("cases").path(name);
-            if (c.isMissingNode()) throw new AssertionError("reference.json has no case " + name);
             try (SdxlModel m = SdxlModel.load(Fixtures.path(c.path("model").asText()).toString(), null, backend)) {
                 PipelineFixtureTest.replayWith(m, name + " (device scope rules, first run)", c);
                 PipelineFixtureTest.replayWith(m, name + " (device scope rules, second run)", c);
