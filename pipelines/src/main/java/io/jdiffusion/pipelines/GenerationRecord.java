@@ -32,7 +32,7 @@ public record GenerationRecord(
         long seed, int steps, double guidanceScale, double guidanceRescale,
         String scheduler, Double strength, Double highNoiseFraction,
         int width, int height, int imagesPerPrompt,
-        Integer maskDilateKernel, Integer maskDilateIterations, Integer maskBlur,
+        Integer maskDilateKernel, Integer maskDilateIterations, Integer maskBlur, Integer paddingMaskCrop,
         Outpaint outpaint,
         Map<String, String> models, Map<String, String> configs, String unet, Map<String, String> weightHashes, Map<String, InputFile> inputs,
         String backend, Integer clipSkip, Double aestheticScore, Double negativeAestheticScore) {
@@ -49,7 +49,7 @@ public record GenerationRecord(
     public GenerationRecord withInputs(Map<String, InputFile> newInputs) {
         return new GenerationRecord(library, version, pipeline, prompt, prompt2, negativePrompt, negativePrompt2, seed, steps,
                 guidanceScale, guidanceRescale, scheduler, strength, highNoiseFraction, width, height, imagesPerPrompt,
-                maskDilateKernel, maskDilateIterations, maskBlur, outpaint, models, configs, unet, weightHashes, newInputs,
+                maskDilateKernel, maskDilateIterations, maskBlur, paddingMaskCrop, outpaint, models, configs, unet, weightHashes, newInputs,
                 backend, clipSkip, aestheticScore, negativeAestheticScore);
     }
 
@@ -88,6 +88,7 @@ public record GenerationRecord(
         p.put("Mask dilation", maskDilateKernel == null ? null
                 : maskDilateKernel + "x" + maskDilateKernel + " kernel, " + maskDilateIterations + " iterations");
         p.put("Mask blur", maskBlur);
+        p.put("Inpaint area padding", paddingMaskCrop);
         if (models != null) models.forEach((role, model) -> p.put("Model " + role, model));
         if (weightHashes != null && !weightHashes.isEmpty()) {
             p.put("Weight hashes", weightHashes.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())

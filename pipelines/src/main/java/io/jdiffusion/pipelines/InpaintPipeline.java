@@ -1,11 +1,15 @@
 package io.jdiffusion.pipelines;
 
+import io.jdiffusion.pipelines.image.CropBox;
 import io.jdiffusion.pipelines.image.Dilate;
 import io.jdiffusion.pipelines.image.GaussianBlur;
 import io.jdiffusion.pipelines.image.Image;
-import io.jdiffusion.pipelines.image.Outpaint;
 import io.jdiffusion.pipelines.image.ImageProcessor;
+import io.jdiffusion.pipelines.image.Outpaint;
+import io.jdiffusion.pipelines.image.Overlay;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.function.BooleanSupplier;
 
@@ -36,6 +40,7 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
     private double strength = 0.9999;
     private Integer dilateKernel, dilateIterations, blurRadius;
     private GenerationRecord.Outpaint outpaint;
+    private Integer paddingMaskCrop;
 
     private InpaintPipeline(SdxlModel base, boolean owns) { super(base, owns, 7.5); }
 
@@ -87,6 +92,17 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
         return this;
     }
 
+    /**
+     * diffusers' padding_mask_crop: generate only the mask's bounding box grown by {@code pad} pixels
+     * (and widened to the output's aspect ratio), resized to the output size, then paste the result
+     * back into the original image through the mask. Small edits on large photos keep full detail.
+     */
+    public InpaintPipeline paddingMaskCrop(int pad) {
+        if (pad < 0) throw new IllegalArgumentException("paddingMaskCrop must be >= 0 pixels, got " + pad);
+        this.paddingMaskCrop = pad;
+        return this;
+    }
+
     public InpaintPipeline strength(double s) { Validation.strength(s); this.strength = s; return this; }
 
     @Override
@@ -97,6 +113,9 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
         if (image != null && mask != null && outpaint == null
                 && (mask.width() != image.width() || mask.height() != image.height())) {
             throw new IllegalArgumentException("mask size " + mask.size() + " differs from image size " + image.size());
+        }
+        if (paddingMaskCrop != null && (latents != null || outputLatents)) {
+            throw new IllegalArgumentException("paddingMaskCrop works on pixel images: it needs an image (not latents) and image output");
         }
     }
 
@@ -122,8 +141,17 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
         }
         Validation.divisibleBy8("width", w);
         Validation.divisibleBy8("height", h);
-        float[] pixels = latents == null ? ImageProcessor.preprocess(img, h, w).floats() : null;
-        float[] maskTensor = ImageProcessor.preprocessMask(m, h, w).floats();
+        float[] pixels, maskTensor;
+        CropBox crop = null;
+        if (paddingMaskCrop != null) {
+            ImageProcessor.InpaintInputs in = ImageProcessor.prepareInpaint(img, m, h, w, paddingMaskCrop);
+            pixels = in.image().floats();
+            maskTensor = in.mask().floats();
+            crop = in.crop();
+        } else {
+            pixels = latents == null ? ImageProcessor.preprocess(img, h, w).floats() : null;
+            maskTensor = ImageProcessor.preprocessMask(m, h, w).floats();
+        }
 
         io.jdiffusion.tensor.random.TorchGenerator gen = generator();
         Double end = refiner != null ? highNoiseFraction : denoisingEnd;
@@ -137,8 +165,13 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
                     null, null, maskTensor, outputLatents, aestheticScore, negativeAestheticScore, clipSkip);
         }
         Sampler.Output out = runWithRefiner(spec, refSpec, gen, cancelled);
-        return Runs.result(out, Runs.record(this, outpaint != null ? "outpaint" : "inpaint", w, h, strength,
+        GenerationResult r = Runs.result(out, Runs.record(this, outpaint != null ? "outpaint" : "inpaint", w, h, strength,
                 imageOrigin, image, maskOrigin, mask, this));
+        if (crop == null) return r;
+        // apply_overlay: the generated crop goes back into the original through the mask
+        List<Image> pasted = new ArrayList<>();
+        for (Image generated : r.images()) pasted.add(Overlay.apply(m, img, generated, crop));
+        return new GenerationResult(pasted, null, null, new int[] {pasted.size(), img.height(), img.width(), 3}, r.record());
     }
 
     Integer dilateKernel() { return dilateKernel; }
@@ -148,4 +181,6 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
     Integer blurRadius() { return blurRadius; }
 
     GenerationRecord.Outpaint outpaintExtents() { return outpaint; }
+
+    Integer paddingMaskCropPixels() { return paddingMaskCrop; }
 }

@@ -41,6 +41,7 @@ public final class Reproduction {
                 }
                 if (r.maskDilateKernel() != null) i.dilate(r.maskDilateKernel(), r.maskDilateIterations());
                 if (r.maskBlur() != null) i.blur(r.maskBlur());
+                if (r.paddingMaskCrop() != null) i.paddingMaskCrop(r.paddingMaskCrop());
                 if (r.strength() != null) i.strength(r.strength());
                 yield i;
             }

@@ -51,7 +51,8 @@ final class Runs {
                 p.scheduler == null ? p.base.scheduler(null).getClass().getSimpleName() : p.scheduler, strength,
                 p.refiner != null ? p.highNoiseFraction : null, w, h, p.imagesPerPrompt,
                 inpaint == null ? null : inpaint.dilateKernel(), inpaint == null ? null : inpaint.dilateIterations(),
-                inpaint == null ? null : inpaint.blurRadius(), inpaint == null ? null : inpaint.outpaintExtents(),
+                inpaint == null ? null : inpaint.blurRadius(), inpaint == null ? null : inpaint.paddingMaskCropPixels(),
+                inpaint == null ? null : inpaint.outpaintExtents(),
                 models, configs(p), p.unetOverride == null ? null : p.unetOverride.toString(), hashes, inputs, p.base.backendName(), p.clipSkip,
                 p.refiner != null || p.base.requiresAestheticsScore() ? p.aestheticScore : null,
                 p.refiner != null || p.base.requiresAestheticsScore() ? p.negativeAestheticScore : null);

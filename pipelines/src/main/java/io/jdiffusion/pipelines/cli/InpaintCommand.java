@@ -23,12 +23,17 @@ final class InpaintCommand extends GenerateCommand {
     @Option(names = "--mask-blur", paramLabel = "R", description = "Gaussian blur radius applied to the mask (PIL GaussianBlur).")
     Integer maskBlur;
 
+    @Option(names = "--padding-mask-crop", paramLabel = "PX",
+            description = "Generate only the mask's bounding box grown by PX pixels, at the output size, and paste it back (diffusers' padding_mask_crop).")
+    Integer paddingMaskCrop;
+
     @Override
     SdxlPipeline<?> pipeline(SdxlModel base) {
         InpaintPipeline p = InpaintPipeline.of(base);
         inpaint.applyImage(p);
         p.mask(readImage("--mask", mask), mask.toString());
         if (maskBlur != null) CommonOptions.option("--mask-blur", () -> p.blur(maskBlur));
+        if (paddingMaskCrop != null) CommonOptions.option("--padding-mask-crop", () -> p.paddingMaskCrop(paddingMaskCrop));
         inpaint.applyRest(p);
         return p;
     }
