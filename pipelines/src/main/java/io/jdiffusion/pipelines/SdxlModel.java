@@ -215,9 +215,14 @@ public final class SdxlModel implements AutoCloseable {
     }
 
     /** A fresh scheduler: the model's own, or one of {@link Schedulers#CLASS_NAMES} by short name. */
-    public Scheduler scheduler(String shortName) {
-        SchedulerConfig c = SchedulerConfig.readDir(folder.resolve("scheduler"));
-        return SchedulerNames.create(shortName, c);
+    public Scheduler scheduler(String shortName) { return SchedulerNames.create(shortName, schedulerConfig()); }
+
+    private SchedulerConfig schedulerConfig;
+
+    /** scheduler/scheduler_config.json, read once (every run and its progress count builds fresh schedulers from it). */
+    private synchronized SchedulerConfig schedulerConfig() {
+        if (schedulerConfig == null) schedulerConfig = SchedulerConfig.readDir(folder.resolve("scheduler"));
+        return schedulerConfig;
     }
 
     /**

@@ -45,7 +45,10 @@ final class RunsCommand implements Runnable {
                 description = "Only runs whose parameter KEY (as `runs show` lists it, e.g. seed, base.guidance, refiner) has VALUE (repeatable).")
         List<String> where;
 
-        RunStore open() {
+        RunStore open() { return openStore(store); }
+
+        /** An existing run store (the --runs folder, else the default one); --runs is named when there is none. */
+        static RunStore openStore(Path store) {
             Path dir = RunStore.defaultDir(store);
             if (!Files.isDirectory(dir.resolve("runs"))) throw new IllegalArgumentException("--runs: no run store at " + dir.toAbsolutePath());
             return RunStore.open(dir);
@@ -112,9 +115,7 @@ final class RunsCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            Selection s = new Selection();
-            s.store = store;
-            RunStore st = s.open();
+            RunStore st = Selection.openStore(store);
             RunRecord r = find(st, id);
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
@@ -200,9 +201,7 @@ final class RunsCommand implements Runnable {
 
         @Override
         public Integer call() {
-            Selection s = new Selection();
-            s.store = store;
-            RunStore st = s.open();
+            RunStore st = Selection.openStore(store);
             List<String> problems = st.verify();
             for (String p : problems) spec.commandLine().getOut().println(p);
             spec.commandLine().getOut().println(problems.isEmpty() ? "store " + st.dir() + ": all runs intact" : problems.size() + " problem(s)");
@@ -217,9 +216,7 @@ final class RunsCommand implements Runnable {
 
         @Override
         public Integer call() {
-            Selection s = new Selection();
-            s.store = store;
-            RunStore st = s.open();
+            RunStore st = Selection.openStore(store);
             List<String> problems = st.reindex();
             problems(spec.commandLine().getErr(), problems);
             spec.commandLine().getOut().println("index of " + st.dir() + " rewritten (" + st.list().runs().size() + " runs)");
