@@ -12,6 +12,7 @@ import io.jdiffusion.schedulers.Schedulers;
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Backends;
 import io.jdiffusion.tensor.weights.Params;
+import io.jdiffusion.tensor.weights.ModelFiles;
 import io.jdiffusion.tensor.weights.WeightSource;
 import io.jdiffusion.text.CLIPTextConfig;
 import io.jdiffusion.text.CLIPTextModel;
@@ -124,9 +125,7 @@ public final class SdxlModel implements AutoCloseable {
     public static SdxlModel load(String nameOrPath, Path configFolder, Backend backend) {
         Path p = ModelLocator.resolve(nameOrPath);
         if (Files.isRegularFile(p)) {
-            if (!p.getFileName().toString().endsWith(".safetensors")) {
-                throw new IllegalArgumentException("model '" + nameOrPath + "': a single-file checkpoint must be a .safetensors file");
-            }
+            ModelFiles.requireSafetensorsFile(p, "model '" + nameOrPath + "'");
             Layout layout;
             try (SingleFileCheckpoint c = SingleFileCheckpoint.open(p)) {
                 layout = c.layout();
@@ -167,15 +166,11 @@ public final class SdxlModel implements AutoCloseable {
             throw new IllegalArgumentException("config folder " + folder + " lacks 'text_encoder/' for a base checkpoint");
         }
         if (weights) {
-            for (String c : List.of("unet", "vae", "text_encoder_2")) {
-                try (Stream<Path> s = Files.list(folder.resolve(c))) {
-                    if (s.noneMatch(f -> f.getFileName().toString().endsWith(".safetensors") || f.getFileName().toString().endsWith(".index.json"))) {
-                        throw new IllegalArgumentException("model folder " + folder + ": '" + c + "/' holds no .safetensors weights");
-                    }
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }
+            // the same lookup the components do when they load, done now so that a missing or pickled
+            // weight file is named before anything is read
+            ModelFiles.find(folder.resolve("unet"), ModelFiles.DIFFUSERS, null);
+            ModelFiles.find(folder.resolve("vae"), ModelFiles.DIFFUSERS, null);
+            ModelFiles.find(folder.resolve("text_encoder_2"), ModelFiles.TRANSFORMERS, null);
         }
     }
 
