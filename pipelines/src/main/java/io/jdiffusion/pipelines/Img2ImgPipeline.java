@@ -70,7 +70,7 @@ public final class Img2ImgPipeline extends SdxlPipeline<Img2ImgPipeline> {
                     negativePrompt2, h, w, steps, guidance, guidanceRescale, strength, end, null, imagesPerPrompt,
                     null, null, null, outputLatents, aestheticScore, negativeAestheticScore, clipSkip);
         }
-        Sampler.Output out = runWithRefiner(spec, refSpec, gen, cancelled);
+        DenoisingLoop.Output out = runWithRefiner(spec, refSpec, gen, cancelled);
         return Runs.result(out, Runs.record(this, "img2img", w, h, strength, imageOrigin, image, null, null, null));
     }
 }

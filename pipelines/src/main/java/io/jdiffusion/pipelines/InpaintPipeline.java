@@ -164,7 +164,7 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
                     negativePrompt2, h, w, steps, guidance, guidanceRescale, strength, end, null, imagesPerPrompt,
                     null, null, maskTensor, outputLatents, aestheticScore, negativeAestheticScore, clipSkip);
         }
-        Sampler.Output out = runWithRefiner(spec, refSpec, gen, cancelled);
+        DenoisingLoop.Output out = runWithRefiner(spec, refSpec, gen, cancelled);
         GenerationResult r = Runs.result(out, Runs.record(this, outpaint != null ? "outpaint" : "inpaint", w, h, strength,
                 imageOrigin, image, maskOrigin, mask, this));
         if (crop == null) return r;

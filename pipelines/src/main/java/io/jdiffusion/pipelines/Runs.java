@@ -16,7 +16,7 @@ import java.util.Map;
 final class Runs {
     private Runs() {}
 
-    static GenerationResult result(Sampler.Output out, GenerationRecord record) {
+    static GenerationResult result(DenoisingLoop.Output out, GenerationRecord record) {
         if (out.latents()) return new GenerationResult(List.of(), null, out.data(), out.shape(), record);
         int[] s = out.shape();
         return new GenerationResult(ImageProcessor.fromUnitNhwc(io.jdiffusion.tensor.Tensor.of(out.data(), s)), out.data(), null, s, record);

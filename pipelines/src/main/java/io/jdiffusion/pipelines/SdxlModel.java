@@ -221,16 +221,16 @@ public final class SdxlModel implements AutoCloseable {
     }
 
     /**
-     * A sampler over this model's components with a fresh scheduler; each component loads when the
+     * The denoising loop over this model's components with a fresh scheduler; each component loads when the
      * run first needs it (and, under a {@link DeviceBudget}, may unload when another needs the room).
      */
-    public Sampler sampler(String schedulerName) {
-        return new Sampler(backend, components(), scheduler(schedulerName), requiresAestheticsScore);
+    public DenoisingLoop denoisingLoop(String schedulerName) {
+        return new DenoisingLoop(backend, components(), scheduler(schedulerName), requiresAestheticsScore);
     }
 
-    /** This model's components as a sampler asks for them, in the order of use. */
-    public Sampler.Components components() {
-        return new Sampler.Components() {
+    /** This model's components as the denoising loop asks for them, in the order of use. */
+    public DenoisingLoop.Components components() {
+        return new DenoisingLoop.Components() {
             @Override public SdxlPromptEncoder text() { return SdxlModel.this.text(); }
             @Override public UNet2DConditionConfig unetConfig() { return SdxlModel.this.unetConfig(); }
             @Override public UNet2DConditionModel unet() { return SdxlModel.this.unet(); }

@@ -225,15 +225,15 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
      * Runs the base, then (when {@code refinerSpec} is given) the refiner on the base's latents, both
      * drawing from one generator; the listener sees the steps of both numbered as one run.
      */
-    protected Sampler.Output runWithRefiner(DenoisingSpec baseSpec, DenoisingSpec refinerSpec, TorchGenerator gen,
+    protected DenoisingLoop.Output runWithRefiner(DenoisingSpec baseSpec, DenoisingSpec refinerSpec, TorchGenerator gen,
                                             java.util.function.BooleanSupplier cancelled) {
         int baseSteps = Runs.plannedSteps(model(), scheduler, baseSpec);
         int total = baseSteps + (refinerSpec == null ? 0 : Runs.plannedSteps(refiner, scheduler, refinerSpec));
         StepListener l = listener;
-        Sampler.Output out = model().sampler(scheduler).run(baseSpec, gen, (i, n, t, x) -> l.onStep(i, total, t, x), cancelled);
+        DenoisingLoop.Output out = model().denoisingLoop(scheduler).run(baseSpec, gen, (i, n, t, x) -> l.onStep(i, total, t, x), cancelled);
         if (refinerSpec == null) return out;
         DenoisingSpec handoff = refinerSpec.withImageLatents(out.data());
-        return refiner.sampler(scheduler).run(handoff, gen, (i, n, t, x) -> l.onStep(baseSteps + i, total, t, x), cancelled);
+        return refiner.denoisingLoop(scheduler).run(handoff, gen, (i, n, t, x) -> l.onStep(baseSteps + i, total, t, x), cancelled);
     }
 
     protected static List<String> copy(List<String> l) { return l == null ? null : new ArrayList<>(l); }

@@ -38,7 +38,7 @@ public final class Text2ImagePipeline extends SdxlPipeline<Text2ImagePipeline> {
                     negativePrompt2, h, w, steps, guidance, guidanceRescale, 0.3, end, null, imagesPerPrompt,
                     null, null, null, outputLatents, aestheticScore, negativeAestheticScore, clipSkip);
         }
-        Sampler.Output out = runWithRefiner(baseSpec, refSpec, gen, cancelled);
+        DenoisingLoop.Output out = runWithRefiner(baseSpec, refSpec, gen, cancelled);
         return Runs.result(out, record("txt2img", w, h, null));
     }
 

@@ -20,7 +20,7 @@ import java.util.function.BooleanSupplier;
  * generator exactly as diffusers does (spec §7, §8.5): text-to-image, image-to-image (also the
  * refiner's half of the handoff) and inpainting with 4- or 9-channel UNets.
  */
-public final class Sampler {
+public final class DenoisingLoop {
     private final Backend backend;
     private final Components components;
     private final Scheduler scheduler;
@@ -53,12 +53,12 @@ public final class Sampler {
         }
     }
 
-    public Sampler(Backend backend, SdxlPromptEncoder promptEncoder, UNet2DConditionModel unet, AutoencoderKL vae,
+    public DenoisingLoop(Backend backend, SdxlPromptEncoder promptEncoder, UNet2DConditionModel unet, AutoencoderKL vae,
                    Scheduler scheduler, boolean requiresAestheticsScore) {
         this(backend, Components.of(promptEncoder, unet, vae), scheduler, requiresAestheticsScore);
     }
 
-    public Sampler(Backend backend, Components components, Scheduler scheduler, boolean requiresAestheticsScore) {
+    public DenoisingLoop(Backend backend, Components components, Scheduler scheduler, boolean requiresAestheticsScore) {
         this.backend = backend;
         this.components = components;
         this.scheduler = scheduler;
