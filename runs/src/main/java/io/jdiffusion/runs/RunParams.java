@@ -11,6 +11,8 @@ import java.util.Map;
  * pipeline → base / refiner (model, scheduler, steps, guidance, their share of the schedule) →
  * mask (dilation kernel and iterations, blur) → seed. Flattened to dotted keys for listing,
  * filtering and diffing ("base.guidance", "mask.dilate.kernel", "refiner" = "off").
+ * Every {@link io.jdiffusion.pipelines.GenerationSettings setting} shows here (RunParamsTest checks
+ * it by reflection over the settings record); settings that are not set are left out.
  */
 public final class RunParams {
     private RunParams() {}
@@ -27,8 +29,10 @@ public final class RunParams {
         base.put("guidance", r.guidanceScale());
         base.put("guidanceRescale", r.guidanceRescale());
         if (r.strength() != null) base.put("strength", r.strength());
+        if (r.denoisingStart() != null) base.put("denoisingStart", r.denoisingStart());
         String refinerModel = r.models() == null ? null : r.models().get("refiner");
         if (refinerModel != null) base.put("denoisingEnd", r.highNoiseFraction());
+        else if (r.denoisingEnd() != null) base.put("denoisingEnd", r.denoisingEnd());
         p.put("base", base);
         if (refinerModel != null) {
             Map<String, Object> ref = new LinkedHashMap<>();
@@ -52,6 +56,7 @@ public final class RunParams {
                 mask.put("dilate", "off");
             }
             mask.put("blur", r.maskBlur() == null ? "off" : r.maskBlur());
+            if (r.paddingMaskCrop() != null) mask.put("paddingMaskCrop", r.paddingMaskCrop());
             p.put("mask", mask);
         }
         if (r.outpaint() != null) {
@@ -69,6 +74,7 @@ public final class RunParams {
             p.put("aestheticScore", r.aestheticScore());
             p.put("negativeAestheticScore", r.negativeAestheticScore());
         }
+        if (Boolean.TRUE.equals(r.outputLatents())) p.put("outputLatents", true);
         p.put("seed", r.seed());
         return p;
     }
