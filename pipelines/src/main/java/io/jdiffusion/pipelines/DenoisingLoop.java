@@ -20,7 +20,7 @@ import java.util.function.BooleanSupplier;
  * generator exactly as diffusers does (spec §7, §8.5): text-to-image, image-to-image (also the
  * refiner's half of the handoff) and inpainting with 4- or 9-channel UNets.
  */
-public final class DenoisingLoop {
+final class DenoisingLoop {
     private final Backend backend;
     private final Components components;
     private final Scheduler scheduler;

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 
 /** The short scheduler names of the API and command line, mapped to diffusers classes and config overrides. */
-public final class SchedulerNames {
+final class SchedulerNames {
     private SchedulerNames() {}
 
     public static final List<String> NAMES = List.of("euler", "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras");

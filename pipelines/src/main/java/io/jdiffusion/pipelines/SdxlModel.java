@@ -224,12 +224,12 @@ public final class SdxlModel implements AutoCloseable {
      * The denoising loop over this model's components with a fresh scheduler; each component loads when the
      * run first needs it (and, under a {@link DeviceBudget}, may unload when another needs the room).
      */
-    public DenoisingLoop denoisingLoop(String schedulerName) {
+    DenoisingLoop denoisingLoop(String schedulerName) {
         return new DenoisingLoop(backend, components(), scheduler(schedulerName), requiresAestheticsScore);
     }
 
     /** This model's components as the denoising loop asks for them, in the order of use. */
-    public DenoisingLoop.Components components() {
+    DenoisingLoop.Components components() {
         return new DenoisingLoop.Components() {
             @Override public SdxlPromptEncoder text() { return SdxlModel.this.text(); }
             @Override public UNet2DConditionConfig unetConfig() { return SdxlModel.this.unetConfig(); }

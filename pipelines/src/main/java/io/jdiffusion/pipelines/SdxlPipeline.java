@@ -158,7 +158,7 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
     /** Checks every setting before any model work, naming the option at fault. */
     protected void validate() { settings.validate(refiner != null); }
 
-    protected TorchGenerator generator() { return new TorchGenerator(settings.schedule().seed()); }
+    TorchGenerator generator() { return new TorchGenerator(settings.schedule().seed()); }
 
     /**
      * Runs the base, then (when {@code refinerSpec} is given) the refiner on the base's latents, both
