@@ -44,22 +44,6 @@ public record GenerationRecord(
         String backend, Integer clipSkip, Double aestheticScore, Double negativeAestheticScore,
         Double denoisingStart, Double denoisingEnd, Boolean outputLatents) {
 
-    /** A record without the later settings (denoisingStart, denoisingEnd, outputLatents). */
-    public GenerationRecord(String library, String version, String pipeline,
-                            String prompt, String prompt2, String negativePrompt, String negativePrompt2,
-                            long seed, int steps, double guidanceScale, double guidanceRescale,
-                            String scheduler, Double strength, Double highNoiseFraction,
-                            int width, int height, int imagesPerPrompt,
-                            Integer maskDilateKernel, Integer maskDilateIterations, Integer maskBlur, Integer paddingMaskCrop,
-                            Outpaint outpaint,
-                            Map<String, String> models, Map<String, String> configs, String unet, Map<String, String> weightHashes,
-                            Map<String, InputFile> inputs, String backend, Integer clipSkip, Double aestheticScore, Double negativeAestheticScore) {
-        this(library, version, pipeline, prompt, prompt2, negativePrompt, negativePrompt2, seed, steps, guidanceScale, guidanceRescale,
-                scheduler, strength, highNoiseFraction, width, height, imagesPerPrompt, maskDilateKernel, maskDilateIterations, maskBlur,
-                paddingMaskCrop, outpaint, models, configs, unet, weightHashes, inputs, backend, clipSkip, aestheticScore,
-                negativeAestheticScore, null, null, null);
-    }
-
     /** Where the models and inputs of a run came from: everything in a record that is not a setting. */
     public record Provenance(Map<String, String> models, Map<String, String> configs, String unet, Map<String, String> weightHashes,
                              Map<String, InputFile> inputs, String backend) {}
