@@ -80,6 +80,7 @@ class RunParamsTest {
         List<String> leaves = new ArrayList<>();
         collectLeaves(GenerationSettings.class, "", leaves);
         assertTrue(leaves.size() >= 25, "found " + leaves);
+        assertTrue(leaves.containsAll(RunParams.SHOWN), "RunParams.SHOWN names only settings: " + RunParams.SHOWN);
         for (String leaf : leaves) {
             // the refiner's fraction is recorded only when a refiner takes part; the user's denoisingEnd only without one
             boolean refiner = leaf.equals("refiner.highNoiseFraction");
