@@ -67,8 +67,7 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
 
     /** Grows the mask like cv2.dilate(mask, ones(k, k), iterations = n). */
     public InpaintPipeline dilate(int kernel, int iterations) {
-        if (kernel < 1) throw new IllegalArgumentException("dilate kernel must be >= 1, got " + kernel);
-        if (iterations < 0) throw new IllegalArgumentException("dilate iterations must be >= 0, got " + iterations);
+        Limits.dilate(kernel, iterations);
         this.dilateKernel = kernel;
         this.dilateIterations = iterations;
         return this;
@@ -86,8 +85,7 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
      * the new area, reaching {@code overlap} pixels into the original. Replaces any mask set.
      */
     public InpaintPipeline outpaint(int left, int top, int right, int bottom, int overlap) {
-        if (left < 0 || top < 0 || right < 0 || bottom < 0) throw new IllegalArgumentException("outpaint extents must be >= 0");
-        if (overlap < 0) throw new IllegalArgumentException("outpaint overlap must be >= 0, got " + overlap);
+        Limits.outpaint(left, top, right, bottom, overlap);
         this.outpaint = new GenerationRecord.Outpaint(left, top, right, bottom, overlap);
         return this;
     }
@@ -117,6 +115,17 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
         if (paddingMaskCrop != null && (latents != null || outputLatents)) {
             throw new IllegalArgumentException("paddingMaskCrop works on pixel images: it needs an image (not latents) and image output");
         }
+        if (image != null && latents == null) checkImageSize();
+    }
+
+    /** The canvas and output size an image gives, before the canvas is built or a model runs; says where a size came from. */
+    private void checkImageSize() {
+        long cw = (long) image.width() + (outpaint == null ? 0 : outpaint.left() + outpaint.right());
+        long ch = (long) image.height() + (outpaint == null ? 0 : outpaint.top() + outpaint.bottom());
+        String origin = "from the input image " + (imageOrigin == null ? "" : imageOrigin + " ") + "of " + image.width() + "×" + image.height()
+                + (outpaint == null ? "" : " plus the outpaint extents");
+        if (outpaint != null) Limits.canvas(cw, ch, origin);
+        checkOutput(width != null ? width : (int) cw, height != null ? height : (int) ch, width != null ? null : origin);
     }
 
     @Override

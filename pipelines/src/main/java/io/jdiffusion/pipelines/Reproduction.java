@@ -17,7 +17,11 @@ public final class Reproduction {
     public static GenerationRecord readRecord(Path png) {
         String json = PngText.read(png).get(io.jdiffusion.pipelines.image.PngWriter.JDIFFUSION_KEYWORD);
         if (json == null) throw new IllegalArgumentException(png + " carries no jdiffusion generation record");
-        return GenerationRecord.fromJson(json);
+        try {
+            return GenerationRecordCheck.check(GenerationRecord.fromJson(json));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(png + ": " + e.getMessage(), e);
+        }
     }
 
     /** A configured pipeline (models opened lazily) that reruns the record; close it after use. */
@@ -54,6 +58,11 @@ public final class Reproduction {
         p.seed(r.seed()).steps(r.steps()).guidance(r.guidanceScale()).guidanceRescale(r.guidanceRescale())
                 .imagesPerPrompt(r.imagesPerPrompt()).size(r.width(), r.height());
         if (r.scheduler() != null && SchedulerNames.isName(r.scheduler())) p.scheduler(r.scheduler());
+        else if (r.scheduler() != null && !r.scheduler().equals(base.scheduler(null).getClass().getSimpleName())) {
+            // the record names the model's own scheduler class when no short name was chosen; anything else is unknown
+            throw new IllegalArgumentException("unknown scheduler '" + r.scheduler() + "' in the record; known: "
+                    + String.join(", ", SchedulerNames.NAMES) + " or the model's own " + base.scheduler(null).getClass().getSimpleName());
+        }
         if (r.clipSkip() != null) p.clipSkip(r.clipSkip());
         if (r.aestheticScore() != null) p.aestheticScore(r.aestheticScore(), r.negativeAestheticScore());
         if (r.unet() != null) p.unetOverride(Path.of(r.unet()));

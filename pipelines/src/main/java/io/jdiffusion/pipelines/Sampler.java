@@ -171,6 +171,7 @@ public final class Sampler {
                 eps = unet.forward(sample, t, context, pooled, timeIds).toFloatArray();
             }
             if (cfg) eps = Latents.guide(eps, spec.guidanceScale(), spec.guidanceRescale(), batch);
+            NonFiniteOutputException.check(eps, i, ts.length, t);
             latents = scheduler.step(eps, t, latents, generator::fill).prevSample();
             if (spec.kind() == DenoisingSpec.Kind.INPAINT && inChannels == 4) {
                 float[] ref = i < ts.length - 1 ? scheduler.addNoise(imageLatents, noise, ts[i + 1]) : imageLatents;

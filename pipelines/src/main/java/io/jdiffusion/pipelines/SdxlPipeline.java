@@ -85,7 +85,7 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
     public SELF negativePrompt2(String... p) { this.negativePrompt2 = List.of(p); return self(); }
 
     public SELF steps(int n) {
-        if (n < 1) throw new IllegalArgumentException("steps must be at least 1, got " + n);
+        Limits.steps(n);
         this.steps = n;
         return self();
     }
@@ -105,14 +105,14 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
     public SELF seed(long s) { this.seed = s; return self(); }
 
     public SELF imagesPerPrompt(int n) {
-        if (n < 1) throw new IllegalArgumentException("imagesPerPrompt must be at least 1, got " + n);
+        Limits.imagesPerPrompt(n);
         this.imagesPerPrompt = n;
         return self();
     }
 
     public SELF size(int w, int h) {
-        Validation.divisibleBy8("width", w);
-        Validation.divisibleBy8("height", h);
+        Limits.side("width", w, null);
+        Limits.side("height", h, null);
         this.width = w;
         this.height = h;
         return self();
@@ -217,6 +217,11 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
         if (negativePrompt != null && negativePrompt.size() != prompt.size()) {
             throw new IllegalArgumentException("negativePrompt has " + negativePrompt.size() + " entries, prompt has " + prompt.size());
         }
+    }
+
+    /** The output size and the memory it needs ({@link Limits#output}), before any model work; {@code origin} says where the size came from. */
+    protected void checkOutput(int w, int h, String origin) {
+        Limits.output(w, h, outputLatents ? 0 : (prompt == null ? 1 : prompt.size()) * imagesPerPrompt, origin, base.backend());
     }
 
     protected TorchGenerator generator() { return new TorchGenerator(seed); }

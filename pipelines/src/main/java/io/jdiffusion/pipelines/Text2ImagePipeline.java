@@ -27,6 +27,7 @@ public final class Text2ImagePipeline extends SdxlPipeline<Text2ImagePipeline> {
     protected GenerationResult execute(BooleanSupplier cancelled) {
         int w = width != null ? width : base.defaultImageSize();
         int h = height != null ? height : base.defaultImageSize();
+        checkOutput(w, h, width != null ? null : "the model's default size");
         io.jdiffusion.tensor.random.TorchGenerator gen = generator();
         Double end = refiner != null ? highNoiseFraction : denoisingEnd;
         DenoisingSpec baseSpec = new DenoisingSpec(DenoisingSpec.Kind.TEXT_TO_IMAGE, prompt, prompt2, negativePrompt,

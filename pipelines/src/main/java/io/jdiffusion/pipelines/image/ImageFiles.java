@@ -146,6 +146,11 @@ public final class ImageFiles {
      * segment; atomically, like {@link PngWriter#write}.
      */
     public static void writeJpeg(Path path, Image image, int quality, String comment) {
+        PngWriter.writeAtomically(path, encodeJpeg(image, quality, comment));
+    }
+
+    /** The JPEG file bytes of {@link #writeJpeg}. */
+    public static byte[] encodeJpeg(Image image, int quality, String comment) {
         if (quality < 1 || quality > 100) throw new IllegalArgumentException("JPEG quality must be in [1, 100], got " + quality);
         Image src = image.channels() == 1 ? image : image.toRgb();
         BufferedImage bi = new BufferedImage(src.width(), src.height(),
@@ -178,9 +183,9 @@ public final class ImageFiles {
             }
             writer.write(null, new javax.imageio.IIOImage(bi, null, meta), param);
             out.flush();
-            PngWriter.writeAtomically(path, bytes.toByteArray());
+            return bytes.toByteArray();
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException("cannot write JPEG " + path, e);
+            throw new java.io.UncheckedIOException("cannot encode JPEG: " + e.getMessage(), e);
         } finally {
             writer.dispose();
         }
