@@ -8,14 +8,28 @@ package io.jdiffusion.pipelines;
 public final class NonFiniteOutputException extends IllegalStateException {
     private final int step;
 
+    private static final String CAUSES = ": the run is aborted and no image is written. Usual causes: weights that overflow in"
+            + " half precision (an fp16 UNet or VAE; use fp32 or the fp16-fix VAE), damaged weights, or an extreme --guidance";
+
     NonFiniteOutputException(int step, int steps, float timestep, int index, float value) {
         super("the UNet output is not finite at step " + step + " of " + steps + " (timestep " + timestep + ", value " + value
-                + " at index " + index + "): the run is aborted and no image is written. Usual causes: weights that overflow in"
-                + " half precision (an fp16 UNet or VAE; use fp32 or the fp16-fix VAE), damaged weights, or an extreme --guidance");
+                + " at index " + index + ")" + CAUSES);
         this.step = step;
     }
 
-    /** The 1-based step at which the output stopped being finite. */
+    private NonFiniteOutputException(String what, int index, float value) {
+        super(what + " is not finite (value " + value + " at index " + index + ")" + CAUSES);
+        this.step = -1;
+    }
+
+    /** Throws when the VAE's decoded pixels hold a NaN or an infinity (they would be written as a black image). */
+    static void checkDecoded(float[] pixels) {
+        for (int k = 0; k < pixels.length; k++) {
+            if (!Float.isFinite(pixels[k])) throw new NonFiniteOutputException("the VAE's decoded image", k, pixels[k]);
+        }
+    }
+
+    /** The 1-based step at which the output stopped being finite; -1 when the VAE's output was not. */
     public int step() { return step; }
 
     /** Throws when {@code eps} (the noise prediction of 0-based step {@code i}) holds a NaN or an infinity. */

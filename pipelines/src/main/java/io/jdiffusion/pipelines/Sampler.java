@@ -186,7 +186,9 @@ public final class Sampler {
             AutoencoderKL vae = components.vae(h, w);
             float sf = vae.config().scalingFactor();
             Tensor decoded = vae.decode(backend.fromFloats(Latents.scale(latents, 1f / sf), latentShape));
-            Tensor nhwc = ImageProcessor.postprocessNp(Tensor.of(decoded.toFloatArray(), decoded.shape()));
+            float[] pixels = decoded.toFloatArray();
+            NonFiniteOutputException.checkDecoded(pixels);
+            Tensor nhwc = ImageProcessor.postprocessNp(Tensor.of(pixels, decoded.shape()));
             return new Output(nhwc.floats(), nhwc.shape(), false);
         }
     }

@@ -31,7 +31,6 @@ abstract class GenerateCommand implements Callable<Integer> {
     public Integer call() {
         CommonOptions o = common;
         FileArguments.output(o.output, o.force);
-        checkArguments();
         try (SdxlModel base = open("--model", o.model, o.config);
              SdxlModel refiner = o.refiner == null ? null : open("--refiner", o.refiner, o.refinerConfig);
              SdxlPipeline<?> p = pipeline(base)) {
@@ -58,9 +57,6 @@ abstract class GenerateCommand implements Callable<Integer> {
             throw new IllegalArgumentException(option + ": " + e.getMessage(), e);
         }
     }
-
-    /** Checks of a command's own options (limits) before any model is opened; none by default. */
-    void checkArguments() {}
 
     static Image readImage(String option, Path p) {
         FileArguments.image(option, p);

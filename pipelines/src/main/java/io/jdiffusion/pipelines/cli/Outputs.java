@@ -35,6 +35,7 @@ final class Outputs {
         List<Image> images = r.images();
         List<Path> paths = new ArrayList<>();
         for (int i = 0; i < images.size(); i++) paths.add(images.size() == 1 ? output : numbered(output, i + 1));
+        for (Path p : paths) OutputFile.check(p, force, "--output"); // all of them before the first is written
         Map<String, String> text = textChunks(r);
         // Encode everything first so that a failure leaves no file; each file is then moved into place atomically.
         List<byte[]> encoded = images.stream().map(img -> isJpeg(output)

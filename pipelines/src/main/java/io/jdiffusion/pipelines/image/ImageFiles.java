@@ -45,6 +45,9 @@ public final class ImageFiles {
     public static Image read(Path path) {
         byte[] bytes;
         try {
+            if (Files.size(path) > MAX_FILE_BYTES) {
+                throw new IllegalArgumentException(path + " has " + Files.size(path) + " bytes; image files of more than " + MAX_FILE_BYTES + " are not read");
+            }
             bytes = Files.readAllBytes(path);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read image " + path + ": " + e.getMessage(), e);
@@ -115,6 +118,16 @@ public final class ImageFiles {
         return new Image(w, h, bands, out);
     }
 
+    /** Largest input image file read. */
+    static final long MAX_FILE_BYTES = 512L << 20;
+
+    private static void checkSize(int w, int h, String name) {
+        if (w > io.jdiffusion.pipelines.Limits.MAX_SIDE || h > io.jdiffusion.pipelines.Limits.MAX_SIDE) {
+            throw new IllegalArgumentException(name + " is " + w + "×" + h + " pixels; input images may have at most "
+                    + io.jdiffusion.pipelines.Limits.MAX_SIDE + " per side");
+        }
+    }
+
     private static BufferedImage decode(byte[] bytes, String name) {
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
@@ -124,6 +137,7 @@ public final class ImageFiles {
             ImageReader reader = readers.next();
             try {
                 reader.setInput(in, true, true);
+                checkSize(reader.getWidth(0), reader.getHeight(0), name); // from the header, before the pixels are allocated
                 return reader.read(0);
             } finally {
                 reader.dispose();

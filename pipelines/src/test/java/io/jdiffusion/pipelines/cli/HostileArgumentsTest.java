@@ -91,6 +91,18 @@ class HostileArgumentsTest {
     }
 
     @Test
+    void anImageWhoseHeaderClaimsAHugeSizeIsRefusedBeforeDecoding() throws IOException {
+        byte[] png = PngWriter.encode(new Image(8, 8, 3, new byte[8 * 8 * 3]), Map.of());
+        java.nio.ByteBuffer.wrap(png).putInt(16, 65535).putInt(20, 65535); // IHDR width and height
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(png, 12, 17);
+        java.nio.ByteBuffer.wrap(png).putInt(29, (int) crc.getValue());
+        Path huge = tmp.resolve("huge.png");
+        Files.write(huge, png);
+        refused("at most 16384 per side", with("img2img", "--image", huge.toString()));
+    }
+
+    @Test
     void aFolderOrDeviceAsImageIsNamedAsSuch() throws IOException {
         Path folder = Files.createDirectories(tmp.resolve("pictures"));
         refused("--image: " + folder + " is a folder", with("img2img", "--image", folder.toString()));

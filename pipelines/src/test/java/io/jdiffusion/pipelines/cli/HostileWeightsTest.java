@@ -54,6 +54,28 @@ class HostileWeightsTest {
     }
 
     @Test
+    void nanWeightsInTheVaeAbortTheRunInsteadOfWritingABlackImage() throws IOException {
+        Path model = HostileCli.copyModel(tmp.resolve("nan-vae"));
+        Path vae = model.resolve("vae/diffusion_pytorch_model.safetensors");
+        SafetensorsWriter w = new SafetensorsWriter();
+        try (SafetensorsFile f = SafetensorsFile.open(HostileCli.base().resolve("vae/diffusion_pytorch_model.safetensors"))) {
+            for (String n : f.names()) {
+                if (n.equals("decoder.conv_out.bias")) {
+                    float[] nan = new float[f.floats(n).length];
+                    java.util.Arrays.fill(nan, Float.NaN);
+                    w.addF32(n, nan, f.info(n).shape());
+                } else {
+                    w.add(n, f.tensor(n));
+                }
+            }
+            w.write(vae);
+        }
+        Path out = tmp.resolve("never.png");
+        expect(1, "the VAE's decoded image is not finite", HostileCli.txt2img(model, out).toArray(String[]::new));
+        assertFalse(Files.exists(out), "no black image written");
+    }
+
+    @Test
     void nonFiniteUNetOutputAbortsTheRunNamingTheStep() {
         Path out = tmp.resolve("never.png");
         CommandLineTest.Result r = expect(1, "not finite at step", HostileCli.txt2img(HostileCli.base(), out, "--guidance", "1e308")
