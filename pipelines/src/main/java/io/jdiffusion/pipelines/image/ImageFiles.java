@@ -45,6 +45,7 @@ public final class ImageFiles {
     public static Image read(Path path) {
         byte[] bytes;
         try {
+            if (Files.exists(path) && !Files.isRegularFile(path)) throw new IllegalArgumentException(path + " is not a regular file"); // /dev/zero never ends
             if (Files.size(path) > MAX_FILE_BYTES) {
                 throw new IllegalArgumentException(path + " has " + Files.size(path) + " bytes; image files of more than " + MAX_FILE_BYTES + " are not read");
             }

@@ -24,6 +24,7 @@ public final class PngText {
 
     public static Map<String, String> read(Path path) {
         try {
+            if (Files.exists(path) && !Files.isRegularFile(path)) throw new IllegalArgumentException(path + " is not a regular file"); // /dev/zero never ends
             if (Files.size(path) > MAX_FILE_BYTES) {
                 throw new IllegalArgumentException(path + " has " + Files.size(path) + " bytes; PNG files of more than " + MAX_FILE_BYTES + " are not read");
             }
