@@ -73,6 +73,9 @@ final class CommonOptions {
     @Option(names = "--quiet", description = "No progress bar.")
     boolean quiet;
 
+    @Option(names = "--force", description = "Write through an --output that is a symbolic link, device or FIFO instead of refusing it (a regular file is always replaced atomically).")
+    boolean force;
+
     @Option(names = "--vram", paramLabel = "SIZE",
             description = {"Device memory budget, e.g. 8g or 6144m: the text encoders, UNets and VAE take turns on the device,",
                     "the VAE tiles when it must, and the peak device memory is printed. Default: no limit."})

@@ -30,10 +30,7 @@ abstract class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         CommonOptions o = common;
-        Path parent = o.output.toAbsolutePath().getParent();
-        if (parent != null && !Files.isDirectory(parent)) {
-            throw new IllegalArgumentException("--output: folder " + parent + " does not exist");
-        }
+        FileArguments.output(o.output, o.force);
         try (SdxlModel base = open("--model", o.model, o.config);
              SdxlModel refiner = o.refiner == null ? null : open("--refiner", o.refiner, o.refinerConfig);
              SdxlPipeline<?> p = pipeline(base)) {
@@ -41,7 +38,7 @@ abstract class GenerateCommand implements Callable<Integer> {
             o.apply(p);
             var timings = runs.listen(p, o.quiet);
             GenerationResult r = p.run();
-            List<Path> written = Outputs.write(r, o.output);
+            List<Path> written = Outputs.write(r, o.output, o.force);
             for (Path w : written) spec.commandLine().getOut().println(w);
             runs.record(r, timings, spec.commandLine().getErr());
             if (p.deviceBudget() != null) spec.commandLine().getErr().println(p.deviceBudget().summary());
@@ -62,6 +59,7 @@ abstract class GenerateCommand implements Callable<Integer> {
     }
 
     static Image readImage(String option, Path p) {
+        FileArguments.image(option, p);
         if (!Files.isRegularFile(p)) throw new IllegalArgumentException(option + ": no such file " + p);
         try {
             return ImageFiles.read(p);

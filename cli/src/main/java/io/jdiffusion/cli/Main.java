@@ -46,18 +46,23 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, line, parsed) -> {
             if (ex instanceof IllegalArgumentException) {
-                line.getErr().println("jdiffusion: " + ex.getMessage());
+                line.getErr().println("jdiffusion: " + ErrorReport.describe(ex));
                 return 2;
             }
-            line.getErr().println("jdiffusion: failed: " + ex);
+            line.getErr().println("jdiffusion: failed: " + ErrorReport.describe(ex));
             if (System.getenv("JDIFFUSION_DEBUG") != null) ex.printStackTrace(line.getErr());
             return 1;
         });
         cl.setParameterExceptionHandler((ex, a) -> {
-            ex.getCommandLine().getErr().println("jdiffusion: " + ex.getMessage());
+            ex.getCommandLine().getErr().println("jdiffusion: " + ErrorReport.describe(ex));
             ex.getCommandLine().getErr().println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
             return 2;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) { // a last resort: sizes are checked before work, but memory is shared with others
+            cl.getErr().println("jdiffusion: failed: " + ErrorReport.describe(e));
+            return 1;
+        }
     }
 }

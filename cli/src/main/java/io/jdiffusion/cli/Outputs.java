@@ -4,6 +4,7 @@ import io.jdiffusion.pipelines.GenerationResult;
 import io.jdiffusion.pipelines.image.A1111Parameters;
 import io.jdiffusion.pipelines.image.Image;
 import io.jdiffusion.pipelines.image.ImageFiles;
+import io.jdiffusion.pipelines.image.OutputFile;
 import io.jdiffusion.pipelines.image.PngWriter;
 
 import java.nio.file.Path;
@@ -25,17 +26,21 @@ final class Outputs {
     }
 
     static List<Path> write(GenerationResult r, Path output) {
+        return write(r, output, false);
+    }
+
+    /** Writes the images; {@code force} writes through a link, device or FIFO named as output (see {@link OutputFile}). */
+    static List<Path> write(GenerationResult r, Path output, boolean force) {
+        OutputFile.checkImageName(output, "--output");
         List<Image> images = r.images();
         List<Path> paths = new ArrayList<>();
         for (int i = 0; i < images.size(); i++) paths.add(images.size() == 1 ? output : numbered(output, i + 1));
+        for (Path p : paths) OutputFile.check(p, force, "--output"); // all of them before the first is written
         Map<String, String> text = textChunks(r);
         // Encode everything first so that a failure leaves no file; each file is then moved into place atomically.
-        if (isJpeg(output)) {
-            for (int i = 0; i < paths.size(); i++) ImageFiles.writeJpeg(paths.get(i), images.get(i), 95, r.record().toJson());
-            return paths;
-        }
-        List<byte[]> encoded = images.stream().map(img -> PngWriter.encode(img, text)).toList();
-        for (int i = 0; i < paths.size(); i++) PngWriter.writeAtomically(paths.get(i), encoded.get(i));
+        List<byte[]> encoded = images.stream().map(img -> isJpeg(output)
+                ? ImageFiles.encodeJpeg(img, 95, r.record().toJson()) : PngWriter.encode(img, text)).toList();
+        for (int i = 0; i < paths.size(); i++) OutputFile.write(paths.get(i), encoded.get(i), force);
         return paths;
     }
 

@@ -29,17 +29,22 @@ final class ReproduceCommand implements Callable<Integer> {
     @Option(names = "--quiet", description = "No progress bar.")
     boolean quiet;
 
+    @Option(names = "--force", description = "Write through an --output that is a symbolic link, device or FIFO instead of refusing it (a regular file is always replaced atomically).")
+    boolean force;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
-        if (!Files.isRegularFile(png)) return ReproduceRun.call(png.toString(), store, output, quiet, spec);
+        FileArguments.output(output, force);
+        if (Files.isDirectory(png)) throw new IllegalArgumentException("PNG|RUN: " + png + " is a folder, not a PNG file or run id");
+        if (!Files.isRegularFile(png)) return ReproduceRun.call(png.toString(), store, output, quiet, force, spec);
         GenerationRecord r = Reproduction.readRecord(png);
         try (SdxlPipeline<?> p = Reproduction.pipeline(r)) {
             if (!quiet) p.onStep(new ProgressBar(System.err));
             GenerationResult result = p.run();
-            for (Path w : Outputs.write(result, output)) spec.commandLine().getOut().println(w);
+            for (Path w : Outputs.write(result, output, force)) spec.commandLine().getOut().println(w);
         }
         return 0;
     }

@@ -15,7 +15,7 @@ final class ReproduceRun {
     private ReproduceRun() {}
 
     /** Exit status 0 when every output is byte-identical to the stored one, 1 when one differs. */
-    static int call(String id, Path storeOption, Path output, boolean quiet, CommandLine.Model.CommandSpec spec) {
+    static int call(String id, Path storeOption, Path output, boolean quiet, boolean force, CommandLine.Model.CommandSpec spec) {
         Path dir = RunStore.defaultDir(storeOption);
         if (!Files.isDirectory(dir.resolve("runs"))) {
             throw new IllegalArgumentException("PNG|RUN: no such file " + id + ", and no run store at " + dir.toAbsolutePath()
@@ -33,7 +33,7 @@ final class ReproduceRun {
         List<byte[]> pngs = r.pngs();
         for (int i = 0; i < pngs.size(); i++) {
             Path p = pngs.size() == 1 ? output : Outputs.numbered(output, i + 1);
-            PngWriter.writeAtomically(p, pngs.get(i));
+            PngWriter.writeAtomically(p, pngs.get(i), force);
             spec.commandLine().getOut().println(p);
         }
         var err = spec.commandLine().getErr();

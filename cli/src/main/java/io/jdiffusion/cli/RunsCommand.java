@@ -166,6 +166,7 @@ final class RunsCommand implements Runnable {
         @CommandLine.Mixin Selection sel;
         @Option(names = {"-o", "--output"}, required = true, paramLabel = "HTML", description = "Where to write the page.") Path output;
         @Option(names = "--embed", description = "Inline the images (data URIs) so the page can be moved away from the store.") boolean embed;
+        @Option(names = "--force", description = "Write through an --output that is a symbolic link, device or FIFO instead of refusing it (a regular file is always replaced atomically).") boolean force;
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
         @Override
@@ -188,7 +189,7 @@ final class RunsCommand implements Runnable {
             }
             if (runs.isEmpty()) throw new IllegalArgumentException("no runs match" + (problems.isEmpty() ? "" : " (" + problems.size() + " unreadable)"));
             problems(spec.commandLine().getErr(), problems);
-            Path page = CompareReport.write(st, runs, problems, output, embed);
+            Path page = CompareReport.write(st, runs, problems, output, embed, force);
             spec.commandLine().getOut().println(page);
             return 0;
         }

@@ -171,6 +171,7 @@ final class DenoisingLoop {
                 eps = unet.forward(sample, t, context, pooled, timeIds).toFloatArray();
             }
             if (cfg) eps = Latents.guide(eps, spec.guidanceScale(), spec.guidanceRescale(), batch);
+            NonFiniteOutputException.check(eps, i, ts.length, t);
             latents = scheduler.step(eps, t, latents, generator::fill).prevSample();
             if (spec.kind() == DenoisingSpec.Kind.INPAINT && inChannels == 4) {
                 float[] ref = i < ts.length - 1 ? scheduler.addNoise(imageLatents, noise, ts[i + 1]) : imageLatents;
@@ -185,7 +186,9 @@ final class DenoisingLoop {
             AutoencoderKL vae = components.vae(h, w);
             float sf = vae.config().scalingFactor();
             Tensor decoded = vae.decode(backend.fromFloats(Latents.scale(latents, 1f / sf), latentShape));
-            Tensor nhwc = ImageProcessor.postprocessNp(Tensor.of(decoded.toFloatArray(), decoded.shape()));
+            float[] pixels = decoded.toFloatArray();
+            NonFiniteOutputException.checkDecoded(pixels);
+            Tensor nhwc = ImageProcessor.postprocessNp(Tensor.of(pixels, decoded.shape()));
             return new Output(nhwc.floats(), nhwc.shape(), false);
         }
     }

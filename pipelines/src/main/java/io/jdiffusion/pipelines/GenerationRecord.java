@@ -92,8 +92,7 @@ public record GenerationRecord(
     /** Canvas extension of an outpainting run: pixels added on each side, overlap into the original. */
     public record Outpaint(int left, int top, int right, int bottom, int overlap) {
         public Outpaint {
-            if (left < 0 || top < 0 || right < 0 || bottom < 0) throw new IllegalArgumentException("outpaint extents must be >= 0");
-            if (overlap < 0) throw new IllegalArgumentException("outpaint overlap must be >= 0, got " + overlap);
+            Limits.outpaint(left, top, right, bottom, overlap);
         }
     }
 

@@ -59,7 +59,7 @@ public record GenerationSettings(Prompts prompts, Guidance guidance, Schedule sc
      */
     public record Schedule(int steps, long seed, String scheduler, Double strength, Double denoisingStart, Double denoisingEnd) {
         public Schedule {
-            if (steps < 1) throw new IllegalArgumentException("steps must be at least 1, got " + steps);
+            Limits.steps(steps);
             if (scheduler != null) SchedulerNames.check(scheduler);
             if (strength != null) Validation.strength(strength);
             if (denoisingStart != null) Validation.openUnit("denoisingStart", denoisingStart);
@@ -84,10 +84,10 @@ public record GenerationSettings(Prompts prompts, Guidance guidance, Schedule sc
         public Size {
             if ((width == null) != (height == null)) throw new IllegalArgumentException("width and height go together");
             if (width != null) {
-                Validation.divisibleBy8("width", width);
-                Validation.divisibleBy8("height", height);
+                Limits.side("width", width, null);
+                Limits.side("height", height, null);
             }
-            if (imagesPerPrompt < 1) throw new IllegalArgumentException("imagesPerPrompt must be at least 1, got " + imagesPerPrompt);
+            Limits.imagesPerPrompt(imagesPerPrompt);
         }
 
         public Size withSize(int w, int h) { return new Size(w, h, imagesPerPrompt); }
@@ -103,10 +103,7 @@ public record GenerationSettings(Prompts prompts, Guidance guidance, Schedule sc
                        GenerationRecord.Outpaint outpaint) {
         public Mask {
             if ((dilateKernel == null) != (dilateIterations == null)) throw new IllegalArgumentException("dilate needs a kernel and iterations");
-            if (dilateKernel != null && dilateKernel < 1) throw new IllegalArgumentException("dilate kernel must be >= 1, got " + dilateKernel);
-            if (dilateIterations != null && dilateIterations < 0) {
-                throw new IllegalArgumentException("dilate iterations must be >= 0, got " + dilateIterations);
-            }
+            if (dilateKernel != null) Limits.dilate(dilateKernel, dilateIterations);
             if (blur != null && blur < 0) throw new IllegalArgumentException("blur radius must be >= 0, got " + blur);
             if (paddingMaskCrop != null && paddingMaskCrop < 0) {
                 throw new IllegalArgumentException("paddingMaskCrop must be >= 0 pixels, got " + paddingMaskCrop);

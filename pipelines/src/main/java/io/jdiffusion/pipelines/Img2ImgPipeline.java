@@ -55,8 +55,8 @@ public final class Img2ImgPipeline extends SdxlPipeline<Img2ImgPipeline> {
             GenerationSettings.Size size = settings.size();
             w = size.width() != null ? size.width() : image.width() / 8 * 8;
             h = size.height() != null ? size.height() : image.height() / 8 * 8;
-            Validation.divisibleBy8("width", w);
-            Validation.divisibleBy8("height", h);
+            checkOutput(w, h, size.width() != null ? null : "from the input image " + (imageOrigin == null ? "" : imageOrigin + " ")
+                    + "of " + image.width() + "×" + image.height() + ", rounded down to multiples of 8");
             pixels = ImageProcessor.preprocess(image, h, w).floats();
         }
         double strength = settings.schedule().strength();

@@ -98,6 +98,19 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
         if (ms.paddingMaskCrop() != null && (latents != null || settings.outputLatents())) {
             throw new IllegalArgumentException("paddingMaskCrop works on pixel images: it needs an image (not latents) and image output");
         }
+        if (image != null && latents == null) checkImageSize();
+    }
+
+    /** The canvas and output size an image gives, before the canvas is built or a model runs; says where a size came from. */
+    private void checkImageSize() {
+        GenerationRecord.Outpaint outpaint = settings.mask().outpaint();
+        Integer width = settings.size().width(), height = settings.size().height();
+        long cw = (long) image.width() + (outpaint == null ? 0 : outpaint.left() + outpaint.right());
+        long ch = (long) image.height() + (outpaint == null ? 0 : outpaint.top() + outpaint.bottom());
+        String origin = "from the input image " + (imageOrigin == null ? "" : imageOrigin + " ") + "of " + image.width() + "×" + image.height()
+                + (outpaint == null ? "" : " plus the outpaint extents");
+        if (outpaint != null) Limits.canvas(cw, ch, origin);
+        checkOutput(width != null ? width : (int) cw, height != null ? height : (int) ch, width != null ? null : origin);
     }
 
     @Override

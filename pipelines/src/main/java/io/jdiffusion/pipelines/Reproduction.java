@@ -15,7 +15,11 @@ public final class Reproduction {
     public static GenerationRecord readRecord(Path png) {
         String json = PngText.read(png).get(io.jdiffusion.pipelines.image.PngWriter.JDIFFUSION_KEYWORD);
         if (json == null) throw new IllegalArgumentException(png + " carries no jdiffusion generation record");
-        return GenerationRecord.fromJson(json);
+        try {
+            return GenerationRecordCheck.check(GenerationRecord.fromJson(json));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(png + ": " + e.getMessage(), e);
+        }
     }
 
     /** A configured pipeline (models opened lazily) that reruns the record; close it after use. */
@@ -32,6 +36,12 @@ public final class Reproduction {
             }
             default -> throw new IllegalArgumentException("unknown pipeline '" + r.pipeline() + "' in the record");
         };
+        if (r.scheduler() != null && !SchedulerNames.isName(r.scheduler())
+                && !r.scheduler().equals(base.scheduler(null).getClass().getSimpleName())) {
+            // the record names the model's own scheduler class when no short name was chosen; anything else is unknown
+            throw new IllegalArgumentException("unknown scheduler '" + r.scheduler() + "' in the record; known: "
+                    + String.join(", ", SchedulerNames.NAMES) + " or the model's own " + base.scheduler(null).getClass().getSimpleName());
+        }
         p.settings(r.settings());
         if (r.unet() != null) p.unetOverride(Path.of(r.unet()));
         if (r.models().containsKey("refiner")) p.refiner(open(r, "refiner"));

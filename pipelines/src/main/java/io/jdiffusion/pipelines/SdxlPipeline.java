@@ -158,6 +158,13 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
     /** Checks every setting before any model work, naming the option at fault. */
     protected void validate() { settings.validate(refiner != null); }
 
+    /** The output size and the memory it needs ({@link Limits#output}), before any model work; {@code origin} says where the size came from. */
+    protected void checkOutput(int w, int h, String origin) {
+        List<String> prompt = settings.prompts().prompt();
+        int images = settings.outputLatents() ? 0 : (prompt == null ? 1 : prompt.size()) * settings.size().imagesPerPrompt();
+        Limits.output(w, h, images, origin, base.backend());
+    }
+
     TorchGenerator generator() { return new TorchGenerator(settings.schedule().seed()); }
 
     /**

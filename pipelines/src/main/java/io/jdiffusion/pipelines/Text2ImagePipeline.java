@@ -28,6 +28,7 @@ public final class Text2ImagePipeline extends SdxlPipeline<Text2ImagePipeline> {
         GenerationSettings.Size size = settings.size();
         int w = size.width() != null ? size.width() : base.defaultImageSize();
         int h = size.height() != null ? size.height() : base.defaultImageSize();
+        checkOutput(w, h, size.width() != null ? null : "the model's default size");
         DenoisingSpec spec = DenoisingSpec.base(DenoisingSpec.Kind.TEXT_TO_IMAGE, settings, refiner != null, h, w, 1.0, null, null, null);
         DenoisingLoop.Output out = runWithRefiner(spec, generator(), cancelled);
         return Runs.result(out, record("txt2img", w, h, null));

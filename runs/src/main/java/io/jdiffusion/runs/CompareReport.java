@@ -2,6 +2,8 @@ package io.jdiffusion.runs;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 
+import io.jdiffusion.pipelines.image.OutputFile;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -30,14 +32,17 @@ public final class CompareReport {
 
     /** Writes the page for these runs; {@code problems} (e.g. unreadable runs) are listed on it. */
     public static Path write(RunStore store, List<RunRecord> runs, List<String> problems, Path page, boolean embed) {
+        return write(store, runs, problems, page, embed, false);
+    }
+
+    /** {@link #write}; {@code force} writes through a link, device or FIFO named as the page (see {@link OutputFile}). */
+    public static Path write(RunStore store, List<RunRecord> runs, List<String> problems, Path page, boolean embed, boolean force) {
         if (runs.isEmpty() && (problems == null || problems.isEmpty())) throw new IllegalArgumentException("no runs to compare");
         Path out = page.toAbsolutePath().normalize();
         try {
             if (out.getParent() != null) Files.createDirectories(out.getParent());
             String html = html(store, runs, problems == null ? List.of() : problems, out.getParent(), embed);
-            Path tmp = Files.createTempFile(out.getParent(), "." + out.getFileName(), ".tmp");
-            Files.writeString(tmp, html, StandardCharsets.UTF_8);
-            Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            OutputFile.write(out, html.getBytes(StandardCharsets.UTF_8), force);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the compare page " + out + ": " + e, e);
         }
@@ -85,7 +90,7 @@ public final class CompareReport {
             }
             m.put("params", params);
             List<String> outs = new ArrayList<>();
-            for (RunRecord.StoredOutput o : r.outputs()) outs.add(src(store.file(r, o.file()), pageDir, embed));
+            for (RunRecord.StoredOutput o : r.outputs()) outs.add(src(store, store.file(r, o.file()), pageDir, embed));
             m.put("outputs", outs);
             if (r.inputs() != null) {
                 r.inputs().forEach((role, in) -> {
@@ -95,7 +100,7 @@ public final class CompareReport {
                         Map<String, Object> x = new LinkedHashMap<>();
                         x.put("role", role);
                         x.put("original", in.original());
-                        x.put("src", src(store.file(r, in.file()), pageDir, embed));
+                        x.put("src", src(store, store.file(r, in.file()), pageDir, embed));
                         x.put("runs", new ArrayList<String>());
                         return x;
                     });
@@ -111,9 +116,10 @@ public final class CompareReport {
         return TEMPLATE.replace("/*DATA*/null", json);
     }
 
-    private static String src(Path file, Path pageDir, boolean embed) {
+    private static String src(RunStore store, Path file, Path pageDir, boolean embed) {
         try {
-            if (embed) return "data:image/png;base64," + Base64.getEncoder().encodeToString(Files.readAllBytes(file));
+            // only regular files inside the store, of bounded size (a record may name anything)
+            if (embed) return "data:image/png;base64," + Base64.getEncoder().encodeToString(StoreFiles.read(store.dir(), file, StoreFiles.MAX_EMBED_BYTES));
         } catch (IOException e) {
             return "missing:" + file; // shown as a broken image and counted as failed
         }

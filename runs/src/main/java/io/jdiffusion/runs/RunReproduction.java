@@ -7,7 +7,6 @@ import io.jdiffusion.pipelines.SdxlPipeline;
 import io.jdiffusion.pipelines.StepListener;
 import io.jdiffusion.pipelines.image.PngWriter;
 
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,8 +43,11 @@ public final class RunReproduction {
                             + " was not kept in the store (it was given in memory" + (s != null && s.original() != null ? " or " + s.original() + " was missing" : "") + ")");
                 }
                 var copy = store.file(run, s.file());
-                if (!Files.isRegularFile(copy)) {
-                    throw new RunStoreException(run.id(), "run " + run.id() + " cannot be reproduced: the stored " + e.getKey() + " " + copy + " is missing");
+                try {
+                    StoreFiles.checkReadable(store.dir(), copy, StoreFiles.MAX_STORED_FILE_BYTES); // inside the store, a regular file
+                } catch (java.io.IOException ex) {
+                    throw new RunStoreException(run.id(), "run " + run.id() + " cannot be reproduced: the stored " + e.getKey() + " " + copy
+                            + " is unusable (" + ex.getMessage() + ")");
                 }
                 fromStore.put(e.getKey(), new GenerationRecord.InputFile(copy.toString(), e.getValue().pixelSha256()));
             }

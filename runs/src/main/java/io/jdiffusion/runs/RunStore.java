@@ -103,6 +103,7 @@ public final class RunStore {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create run store " + d + ": " + e.getMessage(), e);
         }
+        StoreFiles.removeStale(d.resolve("tmp"), Instant.now());
         return new RunStore(d);
     }
 
@@ -119,7 +120,7 @@ public final class RunStore {
     public Path runDir(String id) { return dir.resolve("runs").resolve(checkId(id)); }
 
     /** A file of a run, from the relative name its record gives. */
-    public Path file(RunRecord run, String relative) { return runDir(run.id()).resolve(relative); }
+    public Path file(RunRecord run, String relative) { return StoreFiles.resolve(runDir(run.id()), relative, run.id()); }
 
     /** One line of the index: enough to list, filter and pick runs without opening them. */
     public record Entry(String id, String experiment, List<String> tags, String created, String pipeline,
@@ -233,7 +234,7 @@ public final class RunStore {
 
     private Path stagingDir() {
         try {
-            return Files.createTempDirectory(dir.resolve("tmp"), "run-");
+            return StoreFiles.createUniqueDir(dir.resolve("tmp"), "run-");
         } catch (IOException e) {
             throw new RunStoreException(null, "cannot stage a run in " + dir.resolve("tmp") + ": " + e, e);
         }
@@ -281,12 +282,7 @@ public final class RunStore {
         Map<String, Entry> byId = new LinkedHashMap<>();
         Path index = dir.resolve(INDEX);
         if (Files.isRegularFile(index)) {
-            List<String> lines;
-            try {
-                lines = Files.readAllLines(index, StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                throw new RunStoreException(null, "cannot read the index " + index + ": " + e, e);
-            }
+            List<String> lines = IndexFile.readLines(this, index, problems);
             for (int i = 0; i < lines.size(); i++) {
                 String l = lines.get(i);
                 if (l.isBlank()) continue;
@@ -336,7 +332,7 @@ public final class RunStore {
         if (!Files.isDirectory(d)) throw new RunStoreException(id, "run " + id + " not found in " + dir + " (no folder runs/" + id + ")");
         byte[] bytes;
         try {
-            bytes = Files.readAllBytes(f);
+            bytes = StoreFiles.read(dir, f, StoreFiles.MAX_RECORD_BYTES);
         } catch (NoSuchFileException e) {
             throw new RunStoreException(id, "run " + id + " is damaged: its record " + f + " is missing");
         } catch (IOException e) {
@@ -355,7 +351,11 @@ public final class RunStore {
         if (r.format() > FORMAT) {
             throw new RunStoreException(id, "run " + id + " was written by a newer jdiffusion (format " + r.format() + ", this reads " + FORMAT + ")");
         }
-        return r;
+        try {
+            return RunRecordCheck.check(r);
+        } catch (IllegalArgumentException e) {
+            throw new RunStoreException(id, "run " + id + " is damaged: " + f + ": " + e.getMessage(), e);
+        }
     }
 
     /** A run by id or unique id prefix (as typed on the command line). */
@@ -387,9 +387,15 @@ public final class RunStore {
     }
 
     private void checkFile(List<String> problems, RunRecord r, String rel, String sha) {
-        Path p = file(r, rel);
+        Path p;
         try {
-            String actual = sha256(Files.readAllBytes(p));
+            p = file(r, rel);
+        } catch (RunStoreException e) {
+            problems.add(e.getMessage());
+            return;
+        }
+        try {
+            String actual = StoreFiles.sha256(dir, p);
             if (!actual.equals(sha)) problems.add("run " + r.id() + ": " + p + " has changed (SHA-256 " + actual.substring(0, 12) + "…, recorded " + sha.substring(0, 12) + "…)");
         } catch (IOException e) {
             problems.add("run " + r.id() + ": " + p + " is missing or unreadable (" + shortMessage(e) + ")");
@@ -409,7 +415,7 @@ public final class RunStore {
                         problems.add(e.getMessage());
                     }
                 }
-                Path tmp = Files.createTempFile(dir.resolve("tmp"), "index-", ".jsonl");
+                Path tmp = io.jdiffusion.pipelines.image.OutputFile.createUnique(dir.resolve("tmp"), "index-", ".jsonl");
                 writeFully(tmp, sb.toString().getBytes(StandardCharsets.UTF_8));
                 move(tmp, dir.resolve(INDEX), true);
                 return problems;
