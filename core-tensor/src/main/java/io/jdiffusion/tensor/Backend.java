@@ -1,6 +1,7 @@
 package io.jdiffusion.tensor;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Every operation the SDXL models need. Inputs may live in any storage the backend can read
@@ -144,6 +145,24 @@ public interface Backend extends AutoCloseable {
     }
 
     // ---- memory ------------------------------------------------------------------------------
+
+    /** Bytes a backend that allocates its own memory holds: in live tensors, reserved from the device, and their peaks. */
+    record MemoryStats(long inUse, long peakInUse, long reserved, long peakReserved) {}
+
+    /**
+     * This backend's own memory figures, for budgets and logs; empty where it keeps none (the CPU
+     * backend's tensors are heap arrays or mapped files that the GC and the OS own).
+     */
+    default Optional<MemoryStats> memoryUse() { return Optional.empty(); }
+
+    /** Starts the peaks of {@link #memoryUse()} afresh from the current values (nothing where there are none). */
+    default void resetPeakMemory() {}
+
+    /**
+     * Waits until the work queued so far is done, so that a timed call covers it (device backends
+     * queue work asynchronously; the CPU backend has finished when an op returns).
+     */
+    default void synchronize() {}
 
     /** Starts a region whose tensors are released at its end, except those kept. */
     default Scope openScope() { return Scope.NONE; }

@@ -24,6 +24,7 @@ import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -155,6 +156,15 @@ public final class CudaBackend implements Backend {
 
     public CachingAllocator.Stats memoryStats() { return allocator.stats(); }
 
+    @Override
+    public Optional<MemoryStats> memoryUse() {
+        CachingAllocator.Stats s = allocator.stats();
+        return Optional.of(new MemoryStats(s.inUse(), s.peakInUse(), s.reserved(), s.peakReserved()));
+    }
+
+    @Override
+    public void resetPeakMemory() { allocator.resetPeaks(); }
+
     /** Returns cached device blocks to the driver. */
     public void emptyCache() {
         enter();
@@ -162,6 +172,7 @@ public final class CudaBackend implements Backend {
     }
 
     /** Waits for all queued work. */
+    @Override
     public void synchronize() {
         enter();
         driver.streamSynchronize(stream);
