@@ -12,6 +12,9 @@ import java.util.Optional;
  * <p>Memory: tensors made inside a {@link #openScope() scope} are released when the scope closes,
  * except those passed to {@link Scope#keep}. The CPU backend's scope is a no-op (the GC owns heap
  * tensors); device backends rely on it, so model code opens one per forward pass.
+ *
+ * <p>Arguments: an implementation checks each op's arguments with {@link OpChecks} before it
+ * computes, so every backend refuses the same bad call with the same message.
  */
 public interface Backend extends AutoCloseable {
     /** A short name for logs: "cpu", "cuda". */
