@@ -1,5 +1,6 @@
 package io.jdiffusion.tensor;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -106,8 +107,17 @@ public interface Backend extends AutoCloseable {
 
     default Tensor concat(int dim, Tensor... parts) { return concat(dim, List.of(parts)); }
 
-    /** Pieces of the given sizes along {@code dim}. */
-    List<Tensor> split(Tensor x, int dim, int... sizes);
+    /** Pieces of the given sizes along {@code dim}, each a {@link #narrow} of x. */
+    default List<Tensor> split(Tensor x, int dim, int... sizes) {
+        int d = OpChecks.split(x, dim, sizes);
+        List<Tensor> parts = new ArrayList<>(sizes.length);
+        int at = 0;
+        for (int size : sizes) {
+            parts.add(narrow(x, d, at, size));
+            at += size;
+        }
+        return parts;
+    }
 
     /** {@code n} equal pieces along {@code dim} (torch.chunk with a divisible size). */
     default List<Tensor> chunk(Tensor x, int n, int dim) {

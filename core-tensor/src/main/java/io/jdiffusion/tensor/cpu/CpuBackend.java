@@ -7,7 +7,6 @@ import io.jdiffusion.tensor.OpChecks;
 import io.jdiffusion.tensor.Shapes;
 import io.jdiffusion.tensor.Tensor;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -453,18 +452,6 @@ public final class CpuBackend implements Backend {
             at += len;
         }
         return out(y, os);
-    }
-
-    @Override
-    public List<Tensor> split(Tensor x, int dim, int... sizes) {
-        int d = OpChecks.split(x, dim, sizes);
-        List<Tensor> parts = new ArrayList<>(sizes.length);
-        int at = 0;
-        for (int sz : sizes) {
-            parts.add(narrow(x, d, at, sz));
-            at += sz;
-        }
-        return parts;
     }
 
     @Override

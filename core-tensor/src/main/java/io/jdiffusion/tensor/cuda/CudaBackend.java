@@ -923,18 +923,6 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public List<Tensor> split(Tensor x, int dim, int... sizes) {
-        int d = OpChecks.split(x, dim, sizes);
-        List<Tensor> parts = new ArrayList<>(sizes.length);
-        int at = 0;
-        for (int s : sizes) {
-            parts.add(narrow(x, d, at, s));
-            at += s;
-        }
-        return parts;
-    }
-
-    @Override
     public Tensor narrow(Tensor x, int dim, int start, int length) {
         enter();
         int d = OpChecks.narrow(x, dim, start, length);

@@ -21,23 +21,22 @@ import io.jdiffusion.tensor.weights.Params;
  * </ul>
  */
 public final class Attention {
+    /** The query, key, value and output projections, built by each form's factory in its model's registration order. */
+    private record Projections(Linear q, Linear k, Linear v, Linear out) {}
+
     /** Null except in the VAE's form. */
     private final GroupNorm groupNorm;
-    private final Linear toQ, toK, toV, toOut;
+    private final Projections proj;
     private final int heads, dimHead;
     private final boolean causal, residualConnection;
     private final Backend be;
 
-    private Attention(Params p, GroupNorm groupNorm, Linear toQ, Linear toK, Linear toV, Linear toOut, int heads, int dimHead,
-                      boolean causal, boolean residualConnection) {
+    private Attention(Params p, GroupNorm groupNorm, Projections proj, int heads, boolean causal, boolean residualConnection) {
         this.be = p.backend();
         this.groupNorm = groupNorm;
-        this.toQ = toQ;
-        this.toK = toK;
-        this.toV = toV;
-        this.toOut = toOut;
+        this.proj = proj;
         this.heads = heads;
-        this.dimHead = dimHead;
+        this.dimHead = proj.q().out() / heads;
         this.causal = causal;
         this.residualConnection = residualConnection;
     }
@@ -53,7 +52,7 @@ public final class Attention {
         Linear k = new Linear(p.child("to_k"), crossAttentionDim, inner, bias);
         Linear v = new Linear(p.child("to_v"), crossAttentionDim, inner, bias);
         Linear out = new Linear(p.child("to_out").child(0), inner, queryDim, true);
-        return new Attention(p, null, q, k, v, out, heads, dimHead, false, false);
+        return new Attention(p, null, new Projections(q, k, v, out), heads, false, false);
     }
 
     /**
@@ -70,7 +69,7 @@ public final class Attention {
         Linear k = new Linear(p.child("to_k"), channels, channels, true);
         Linear v = new Linear(p.child("to_v"), channels, channels, true);
         Linear out = new Linear(p.child("to_out").child(0), channels, channels, true);
-        return new Attention(p, norm, q, k, v, out, channels / headDim, headDim, false, true);
+        return new Attention(p, norm, new Projections(q, k, v, out), channels / headDim, false, true);
     }
 
     /** transformers' {@code CLIPAttention}: {@code dim} wide, {@code heads} heads, biased projections, causal. */
@@ -80,7 +79,7 @@ public final class Attention {
         Linear v = new Linear(p.child("v_proj"), dim, dim, true);
         Linear q = new Linear(p.child("q_proj"), dim, dim, true);
         Linear out = new Linear(p.child("out_proj"), dim, dim, true);
-        return new Attention(p, null, q, k, v, out, heads, dim / heads, true, false);
+        return new Attention(p, null, new Projections(q, k, v, out), heads, true, false);
     }
 
     /** Self-attention: x [B, S, C] → [B, S, C], or x [B, C, H, W] over its pixels → [B, C, H, W]. */
@@ -93,7 +92,7 @@ public final class Attention {
             return forwardSpatial(x);
         }
         Tensor kv = context == null ? x : context;
-        Tensor o = toOut.forward(attend(toQ.forward(x), toK.forward(kv), toV.forward(kv)));
+        Tensor o = proj.out().forward(attend(proj.q().forward(x), proj.k().forward(kv), proj.v().forward(kv)));
         return residualConnection ? be.add(o, x) : o;
     }
 
@@ -102,7 +101,7 @@ public final class Attention {
         int b = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), s = h * w;
         Tensor normed = groupNorm == null ? x : groupNorm.forward(x);
         Tensor tokens = be.transpose(normed.reshape(b, c, s), 1, 2);                     // [B, S, C]
-        Tensor o = toOut.forward(attend(toQ.forward(tokens), toK.forward(tokens), toV.forward(tokens)));
+        Tensor o = proj.out().forward(attend(proj.q().forward(tokens), proj.k().forward(tokens), proj.v().forward(tokens)));
         Tensor spatial = be.transpose(o, 1, 2).reshape(b, c, h, w);
         return residualConnection ? be.add(spatial, x) : spatial;
     }
