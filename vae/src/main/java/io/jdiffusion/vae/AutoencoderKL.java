@@ -140,7 +140,7 @@ public final class AutoencoderKL {
 
     private Tensor encodeTile(Tensor x) {
         try (Backend.Scope s = backend.openScope()) {
-            Tensor h = encoder.forward(backend, x);
+            Tensor h = encoder.forward(x);
             if (quantConv != null) h = quantConv.forward(h);
             return s.keep(h);
         }
@@ -171,7 +171,7 @@ public final class AutoencoderKL {
     private Tensor decodeTile(Tensor z) {
         try (Backend.Scope s = backend.openScope()) {
             Tensor h = postQuantConv == null ? z : postQuantConv.forward(z);
-            return s.keep(decoder.forward(backend, h));
+            return s.keep(decoder.forward(h));
         }
     }
 

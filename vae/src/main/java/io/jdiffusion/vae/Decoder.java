@@ -1,6 +1,5 @@
 package io.jdiffusion.vae;
 
-import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.nn.Conv2d;
 import io.jdiffusion.tensor.nn.GroupNorm;
@@ -37,10 +36,10 @@ final class Decoder {
         convOut = new Conv2d(p.child("conv_out"), cfg.channels(0), cfg.outChannels(), 3, 1, 1);
     }
 
-    Tensor forward(Backend be, Tensor z) {
+    Tensor forward(Tensor z) {
         Tensor h = convIn.forward(z);
-        h = midBlock.forward(be, h);
-        for (UpDecoderBlock2D u : upBlocks) h = u.forward(be, h);
+        h = midBlock.forward(h);
+        for (UpDecoderBlock2D u : upBlocks) h = u.forward(h);
         return convOut.forward(convNormOut.forwardSilu(h));
     }
 }

@@ -1,6 +1,5 @@
 package io.jdiffusion.vae;
 
-import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.nn.Conv2d;
 import io.jdiffusion.tensor.nn.GroupNorm;
@@ -36,10 +35,10 @@ final class Encoder {
         convOut = new Conv2d(p.child("conv_out"), top, 2 * cfg.latentChannels(), 3, 1, 1);
     }
 
-    Tensor forward(Backend be, Tensor x) {
+    Tensor forward(Tensor x) {
         Tensor h = convIn.forward(x);
-        for (DownEncoderBlock2D d : downBlocks) h = d.forward(be, h);
-        h = midBlock.forward(be, h);
+        for (DownEncoderBlock2D d : downBlocks) h = d.forward(h);
+        h = midBlock.forward(h);
         return convOut.forward(convNormOut.forwardSilu(h));
     }
 }

@@ -1,12 +1,13 @@
 package io.jdiffusion.vae;
 
-import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.nn.ResnetBlock2D;
+import io.jdiffusion.tensor.nn.Upsample2D;
 import io.jdiffusion.tensor.weights.Params;
 
 /**
- * diffusers {@code UpDecoderBlock2D}: {@code layers_per_block + 1} resnets (the first maps in → out;
- * no skip connections in the VAE decoder), then an optional Upsample2D.
+ * diffusers {@code UpDecoderBlock2D}: {@code layers_per_block + 1} resnets without time embedding
+ * (the first maps in → out; no skip connections in the VAE decoder), then an optional Upsample2D.
  */
 final class UpDecoderBlock2D {
     final ResnetBlock2D[] resnets;
@@ -14,16 +15,12 @@ final class UpDecoderBlock2D {
     final Upsample2D upsampler;
 
     UpDecoderBlock2D(Params p, int in, int out, int layers, int groups, float eps, boolean addUpsample) {
-        resnets = new ResnetBlock2D[layers];
-        for (int j = 0; j < layers; j++) {
-            resnets[j] = new ResnetBlock2D(p.child("resnets").child(j), j == 0 ? in : out, out, groups, eps);
-        }
+        resnets = VaeResnets.build(p.child("resnets"), in, out, layers, groups, eps);
         upsampler = addUpsample ? new Upsample2D(p.child("upsamplers").child(0), out) : null;
     }
 
-    Tensor forward(Backend be, Tensor x) {
-        Tensor h = x;
-        for (ResnetBlock2D r : resnets) h = r.forward(be, h);
-        return upsampler == null ? h : upsampler.forward(be, h);
+    Tensor forward(Tensor x) {
+        Tensor h = VaeResnets.forward(resnets, x);
+        return upsampler == null ? h : upsampler.forward(h);
     }
 }

@@ -1,27 +1,29 @@
-package io.jdiffusion.unet;
+package io.jdiffusion.tensor.nn;
 
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
-import io.jdiffusion.tensor.nn.Conv2d;
 import io.jdiffusion.tensor.weights.Params;
 
 /**
- * diffusers' {@code Upsample2D} with use_conv (the UNet's): nearest-neighbour interpolation, then a
- * 3×3 {@code conv} (padding 1). Normally ×2; when the UNet's input side is not divisible by
- * 2^(number of upsamplers), the UNet asks for the exact size of the next skip tensor instead, and
- * PyTorch's "nearest" picks source index {@code floor(dst · in / out)}.
+ * diffusers' {@code Upsample2D} with use_conv: nearest-neighbour interpolation, then a 3×3
+ * {@code conv} (padding 1). Normally ×2 (each pixel to a 2×2 block); when the UNet's input side is
+ * not divisible by 2^(number of upsamplers), the UNet asks for the exact size of the next skip
+ * tensor instead, and PyTorch's "nearest" picks source index {@code floor(dst · in / out)}.
  */
-final class Upsample2D {
+public final class Upsample2D {
     private final Conv2d conv;
     private final Backend be;
 
-    Upsample2D(Params p, int channels) {
+    public Upsample2D(Params p, int channels) {
         this.be = p.backend();
         this.conv = new Conv2d(p.child("conv"), channels, channels, 3, 1, 1);
     }
 
+    /** x [B, C, h, w] → [B, C, 2h, 2w]. */
+    public Tensor forward(Tensor x) { return forward(x, null); }
+
     /** x [B, C, h, w]; {@code size} {h', w'} or null for ×2. */
-    Tensor forward(Tensor x, int[] size) {
+    public Tensor forward(Tensor x, int[] size) {
         int h = x.dim(2), w = x.dim(3);
         Tensor up = size == null || (size[0] == 2 * h && size[1] == 2 * w)
                 ? be.upsampleNearest2x(x)
