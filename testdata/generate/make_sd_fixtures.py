@@ -180,11 +180,13 @@ def main():
         round_to(m, dtypes[k])
     META["weight_dtypes"] = {k: str(v) for k, v in dtypes.items()}
 
-    def scheduler(cls_name, **extra):
-        return classes[cls_name].from_config(dict(SCHED_CFG, **extra))
+    model_scheduler = classes[SCHED_CLASS].from_config(SCHED_CFG)
 
     def sd_pipe(cls, u, sched_name=SCHED_CLASS):
-        return cls(vae=vae, text_encoder=te, tokenizer=tok, unet=u, scheduler=scheduler(sched_name),
+        # another scheduler as users switch: X.from_config(pipe.scheduler.config), which passes on the keys the
+        # model's scheduler_config.json sets (diffusers drops those that were only the source class's defaults)
+        sched = classes[sched_name].from_config(model_scheduler.config)
+        return cls(vae=vae, text_encoder=te, tokenizer=tok, unet=u, scheduler=sched,
                    safety_checker=None, feature_extractor=None, requires_safety_checker=False)
 
     pipe = sd_pipe(StableDiffusionPipeline, unet)
@@ -198,6 +200,8 @@ def main():
             m.to(torch.float32)
         shutil.rmtree(os.path.join(d, "tokenizer"), ignore_errors=True)
         tiny_tokenizer(os.path.join(d, "tokenizer"), PAD_TOKEN)   # the hand-written files, not transformers' tokenizer.json
+        with open(os.path.join(d, "scheduler", "scheduler_config.json"), "w") as f:   # the keys the official files have
+            json.dump(dict(SCHED_CFG, _class_name=SCHED_CLASS), f, indent=2)
         inpaint.to(dtypes["inpaint"]).save_pretrained(os.path.join(ROOT, "sd-inpaint", "unet"), safe_serialization=True)
         inpaint.to(torch.float32)
     stage(save_models)

@@ -16,7 +16,7 @@ import java.util.List;
  * penultimate layer instead, without the norm). The negative branch encodes negative_prompt
  * (None → "", never zeros) padded to the prompt embedding's length. There is no pooled embedding.
  */
-public final class SdPromptEncoder implements AutoCloseable {
+public final class SdPromptEncoder implements PromptEncoder {
     private final CLIPTokenizer tokenizer;
     private final CLIPTextModel textEncoder;
 
@@ -45,6 +45,7 @@ public final class SdPromptEncoder implements AutoCloseable {
      * encode_prompt with the request's prompts; pooled outputs are null. The SDXL-only text settings
      * (prompt_2, negative_prompt_2) and clip_skip are refused by name.
      */
+    @Override
     public PromptEmbeddings encode(PromptRequest r) {
         if (r.prompt2() != null) throw new IllegalArgumentException("prompt_2 is an SDXL setting (text_encoder_2); SD 1/2 have one text encoder");
         if (r.negativePrompt2() != null) {
