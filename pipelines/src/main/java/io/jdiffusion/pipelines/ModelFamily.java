@@ -51,7 +51,8 @@ public enum ModelFamily {
 
     /** Refuses an SD 1/2 folder where an SDXL model is expected, saying what to use instead (other folders pass as before). */
     static void requireSdxl(Path folder) {
-        if (SD.classNames.contains(className(folder))) {
+        String cls = className(folder);
+        if (cls != null && SD.classNames.contains(cls)) {   // (List.of's contains throws on null)
             throw new IllegalArgumentException("model folder " + folder + " is a Stable Diffusion 1/2 model (model_index.json _class_name "
                     + "StableDiffusion*Pipeline), not SDXL: the SDXL pipelines and their SDXL-only settings (" + SDXL_ONLY_SETTINGS
                     + ") do not apply; load it with SdPipeline");
