@@ -7,8 +7,8 @@ import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.random.TorchGenerator;
 import io.jdiffusion.text.PromptEmbeddings;
+import io.jdiffusion.text.PromptEncoder;
 import io.jdiffusion.text.PromptRequest;
-import io.jdiffusion.text.SdxlPromptEncoder;
 import io.jdiffusion.unet.UNet2DConditionConfig;
 import io.jdiffusion.unet.UNet2DConditionModel;
 import io.jdiffusion.vae.AutoencoderKL;
@@ -16,7 +16,7 @@ import io.jdiffusion.vae.AutoencoderKL;
 import java.util.function.BooleanSupplier;
 
 /**
- * The SDXL denoising run, written out plainly in diffusers' order so that one seed consumes the
+ * The SDXL (and SD 1/2) denoising run, written out plainly in diffusers' order so that one seed consumes the
  * generator exactly as diffusers does (spec §7, §8.5): text-to-image, image-to-image (also the
  * refiner's half of the handoff) and inpainting with 4- or 9-channel UNets.
  */
@@ -32,7 +32,7 @@ final class DenoisingLoop {
      * {@link DeviceBudget} they can take turns on the device.
      */
     public interface Components {
-        SdxlPromptEncoder text();
+        PromptEncoder text();
 
         /** The UNet's config, without loading the UNet. */
         UNet2DConditionConfig unetConfig();
@@ -43,9 +43,9 @@ final class DenoisingLoop {
         AutoencoderKL vae(int latentHeight, int latentWidth);
 
         /** Components that are already loaded. */
-        static Components of(SdxlPromptEncoder text, UNet2DConditionModel unet, AutoencoderKL vae) {
+        static Components of(PromptEncoder text, UNet2DConditionModel unet, AutoencoderKL vae) {
             return new Components() {
-                @Override public SdxlPromptEncoder text() { return text; }
+                @Override public PromptEncoder text() { return text; }
                 @Override public UNet2DConditionConfig unetConfig() { return unet.config(); }
                 @Override public UNet2DConditionModel unet() { return unet; }
                 @Override public AutoencoderKL vae(int lh, int lw) { return vae; }
@@ -53,7 +53,7 @@ final class DenoisingLoop {
         }
     }
 
-    public DenoisingLoop(Backend backend, SdxlPromptEncoder promptEncoder, UNet2DConditionModel unet, AutoencoderKL vae,
+    public DenoisingLoop(Backend backend, PromptEncoder promptEncoder, UNet2DConditionModel unet, AutoencoderKL vae,
                    Scheduler scheduler, boolean requiresAestheticsScore) {
         this(backend, Components.of(promptEncoder, unet, vae), scheduler, requiresAestheticsScore);
     }
@@ -147,10 +147,13 @@ final class DenoisingLoop {
 
         // 4. conditioning tensors, rows [negative…; positive…] under guidance
         Tensor context = cfg ? backend.concat(0, emb.negativePromptEmbeds(), emb.promptEmbeds()) : emb.promptEmbeds();
-        Tensor pooled = cfg ? backend.concat(0, emb.negativePooledPromptEmbeds(), emb.pooledPromptEmbeds()) : emb.pooledPromptEmbeds();
         int rows = cfg ? 2 * batch : batch;
-        float[] ids = timeIds(spec, batch, cfg, pooled.dim(-1), unetConfig);
-        Tensor timeIds = backend.fromFloats(ids, rows, ids.length / rows);
+        Tensor pooled = null, timeIds = null;   // SD 1/2: no pooled embedding, no micro-conditioning
+        if (emb.pooledPromptEmbeds() != null) {
+            pooled = cfg ? backend.concat(0, emb.negativePooledPromptEmbeds(), emb.pooledPromptEmbeds()) : emb.pooledPromptEmbeds();
+            float[] ids = timeIds(spec, batch, cfg, pooled.dim(-1), unetConfig);
+            timeIds = backend.fromFloats(ids, rows, ids.length / rows);
+        }
 
         // 5. the loop
         float[] ts = plan.timesteps();

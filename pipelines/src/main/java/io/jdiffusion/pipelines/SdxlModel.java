@@ -154,6 +154,7 @@ public final class SdxlModel implements AutoCloseable {
 
     /** The components a diffusers folder must have, reported by name before anything loads. */
     private static void checkLayout(Path folder, Boolean needsTextEncoder1, boolean weights) {
+        ModelFamily.requireSdxl(folder);
         if (!Files.isRegularFile(folder.resolve("model_index.json"))) {
             throw new IllegalArgumentException("model folder " + folder + " has no model_index.json (is it a diffusers SDXL folder?)");
         }
