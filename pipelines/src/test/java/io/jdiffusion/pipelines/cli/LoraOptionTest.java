@@ -52,6 +52,10 @@ class LoraOptionTest {
         assertTrue(params.contains("Lora hashes: \"a-peft: " + rec.loras().get(0).sha256().substring(0, 12) + ", b-kohya: "
                 + rec.loras().get(1).sha256().substring(0, 12) + "\""), params);
 
+        Object shown = ((java.util.Map<?, ?>) io.jdiffusion.pipelines.runs.RunParams.of(rec).get("base")).get("lora");
+        assertEquals("a-peft:0.8 (" + rec.loras().get(0).sha256().substring(0, 12) + "), b-kohya:1.0 ("
+                + rec.loras().get(1).sha256().substring(0, 12) + ")", shown, "the compare page's parameters list the adapters");
+
         CommandLineTest.Result r2 = CommandLineTest.run("reproduce", with.toString(), "-o", again.toString(), "--quiet");
         assertEquals(0, r2.status(), r2.err());
         assertArrayEquals(Files.readAllBytes(with), Files.readAllBytes(again), "reproduce fuses the same adapters: same bytes");
