@@ -53,6 +53,8 @@ public final class CudaBackend implements Backend {
     private static final List<String> KERNEL_FILES = List.of("elementwise", "norm", "shape", "attention");
     private static final long LT_WORKSPACE = 32L << 20;
     private static final int THREADS = 256;
+    /** The largest attention head size (the SDXL VAE's mid-block attention has one head of 512). */
+    public static final int MAX_HEAD_SIZE = 512;
 
     final CudaDriver driver;
     private final Nvrtc nvrtc;
@@ -842,9 +844,11 @@ public final class CudaBackend implements Backend {
         else if (dmax <= 64) { bucket = 64; bk = 64; }
         else if (dmax <= 128) { bucket = 128; bk = 32; }
         else if (dmax <= 256) { bucket = 256; bk = 8; }
-        else throw new IllegalArgumentException("attention: head size " + dmax + " > 256 is not supported on CUDA");
+        else if (dmax <= 512) { bucket = 512; bk = 8; }
+        else throw new IllegalArgumentException("attention: head size " + dmax + " > " + MAX_HEAD_SIZE + " is not supported on CUDA");
         int bq = 16;
-        int shared = 4 * (bq * (bucket + 1) + 2 * bk * (bucket + 1) + bq * (bk + 1));
+        // d512 keeps the query rows in registers (flash_attn_wide_k): shared memory holds only K and V
+        int shared = bucket == 512 ? 4 * 2 * bk * (bucket + 1) : 4 * (bq * (bucket + 1) + 2 * bk * (bucket + 1) + bq * (bk + 1));
         Tensor out = alloc(computeType, b, h, sq, dv);
         if (out.numel() == 0) return out;
         try (Inputs in = new Inputs()) {
