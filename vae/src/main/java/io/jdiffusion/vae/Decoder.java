@@ -1,6 +1,10 @@
 package io.jdiffusion.vae;
 
 import io.jdiffusion.tensor.Backend;
+import io.jdiffusion.tensor.Lifetimes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.nn.Conv2d;
 import io.jdiffusion.tensor.nn.GroupNorm;
@@ -38,9 +42,13 @@ final class Decoder {
     }
 
     Tensor forward(Backend be, Tensor z) {
-        Tensor h = convIn.forward(z);
-        h = midBlock.forward(be, h);
-        for (UpDecoderBlock2D u : upBlocks) h = u.forward(be, h);
-        return convOut.forward(convNormOut.forwardSilu(h));
+        // each stage in its own scope, its input released once read (Lifetimes)
+        List<UnaryOperator<Tensor>> steps = new ArrayList<>();
+        steps.add(convIn::forward);
+        steps.add(t -> midBlock.forward(be, t));
+        for (UpDecoderBlock2D u : upBlocks) steps.add(t -> u.forward(be, t));
+        steps.add(t -> convNormOut.forwardSilu(t));
+        steps.add(convOut::forward);
+        return Lifetimes.chain(be, z, steps);
     }
 }

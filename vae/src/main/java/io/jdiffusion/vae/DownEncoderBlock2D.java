@@ -1,6 +1,10 @@
 package io.jdiffusion.vae;
 
 import io.jdiffusion.tensor.Backend;
+import io.jdiffusion.tensor.Lifetimes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.weights.Params;
 
@@ -20,7 +24,10 @@ final class DownEncoderBlock2D {
 
     Tensor forward(Backend be, Tensor x) {
         Tensor h = x;
-        for (ResnetBlock2D r : resnets) h = r.forward(be, h);
-        return downsampler == null ? h : downsampler.forward(be, h);
+        // one scope per resnet, each output released once the next has read it (Lifetimes)
+        List<UnaryOperator<Tensor>> steps = new ArrayList<>();
+        for (ResnetBlock2D r : resnets) steps.add(t -> r.forward(be, t));
+        if (downsampler != null) steps.add(t -> downsampler.forward(be, t));
+        return Lifetimes.chain(be, h, steps);
     }
 }

@@ -1,6 +1,10 @@
 package io.jdiffusion.vae;
 
 import io.jdiffusion.tensor.Backend;
+import io.jdiffusion.tensor.Lifetimes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.nn.Conv2d;
 import io.jdiffusion.tensor.nn.GroupNorm;
@@ -37,9 +41,13 @@ final class Encoder {
     }
 
     Tensor forward(Backend be, Tensor x) {
-        Tensor h = convIn.forward(x);
-        for (DownEncoderBlock2D d : downBlocks) h = d.forward(be, h);
-        h = midBlock.forward(be, h);
-        return convOut.forward(convNormOut.forwardSilu(h));
+        // each stage in its own scope, its input released once read (Lifetimes)
+        List<UnaryOperator<Tensor>> steps = new ArrayList<>();
+        steps.add(convIn::forward);
+        for (DownEncoderBlock2D d : downBlocks) steps.add(t -> d.forward(be, t));
+        steps.add(t -> midBlock.forward(be, t));
+        steps.add(t -> convNormOut.forwardSilu(t));
+        steps.add(convOut::forward);
+        return Lifetimes.chain(be, x, steps);
     }
 }

@@ -1,6 +1,10 @@
 package io.jdiffusion.vae;
 
 import io.jdiffusion.tensor.Backend;
+import io.jdiffusion.tensor.Lifetimes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.weights.Params;
 
@@ -23,7 +27,10 @@ final class UpDecoderBlock2D {
 
     Tensor forward(Backend be, Tensor x) {
         Tensor h = x;
-        for (ResnetBlock2D r : resnets) h = r.forward(be, h);
-        return upsampler == null ? h : upsampler.forward(be, h);
+        // one scope per resnet, each output released once the next has read it (Lifetimes)
+        List<UnaryOperator<Tensor>> steps = new ArrayList<>();
+        for (ResnetBlock2D r : resnets) steps.add(t -> r.forward(be, t));
+        if (upsampler != null) steps.add(t -> upsampler.forward(be, t));
+        return Lifetimes.chain(be, h, steps);
     }
 }
