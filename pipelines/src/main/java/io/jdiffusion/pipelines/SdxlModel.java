@@ -73,6 +73,8 @@ public final class SdxlModel implements AutoCloseable {
     private SdxlModel parent;
     private SdxlModel unetVariant;
     private Map<String, String> hashes;
+    /** A VAE folder replacing the model's own ({@link #withVae}), or null. */
+    private Path vaeFolder;
 
     private SdxlModel(String name, Path folder, Path singleFile, Path unetFolder, Path explicitConfigFolder, Backend backend) {
         this.name = name;
@@ -86,6 +88,31 @@ public final class SdxlModel implements AutoCloseable {
         this.requiresAestheticsScore = index.path("requires_aesthetics_score").asBoolean(false);
         this.budget = DeviceBudget.unlimited(backend);
         makeSlots();
+        if (Files.isRegularFile(folder.resolve("vae/config.json"))) DevicePrecision.logOnce(backend, VaeConfig.load(folder.resolve("vae/config.json")));
+    }
+
+    /**
+     * Uses the VAE in {@code vaeDir} (a diffusers VAE folder, e.g. madebyollin's sdxl-vae-fp16-fix,
+     * which runs in F16 where the SDXL VAE's force_upcast asks for F32) instead of the model's own.
+     * Checked before any weight is read: the folder must hold a VAE config whose latent channels are
+     * the UNet's, and weights.
+     */
+    public synchronized SdxlModel withVae(Path vaeDir) {
+        if (!Files.isRegularFile(vaeDir.resolve("config.json"))) {
+            throw new IllegalArgumentException("VAE folder " + vaeDir + " has no config.json");
+        }
+        VaeConfig cfg = VaeConfig.load(vaeDir.resolve("config.json"));
+        int latent = unetConfig().outChannels();
+        if (cfg.latentChannels() != latent) {
+            throw new IllegalArgumentException("VAE folder " + vaeDir + " has latent_channels " + cfg.latentChannels()
+                    + ", but this model's UNet works on " + latent + " latent channels");
+        }
+        if (!Files.isRegularFile(vaeDir.resolve(AutoencoderKL.WEIGHTS)) && !Files.isRegularFile(vaeDir.resolve(AutoencoderKL.WEIGHTS_FP16))) {
+            throw new IllegalArgumentException("VAE folder " + vaeDir + " has no " + AutoencoderKL.WEIGHTS + " (nor " + AutoencoderKL.WEIGHTS_FP16 + ")");
+        }
+        budget.unload(List.of(vaeSlot));
+        vaeFolder = vaeDir.toAbsolutePath().normalize();
+        return this;
     }
 
     private void makeSlots() {
@@ -280,7 +307,7 @@ public final class SdxlModel implements AutoCloseable {
             if (randomLayout != null) {
                 text = RandomSdxl.promptEncoder(randomLayout, backend, randomSeed);
             } else if (singleFile == null) {
-                text = SdxlPromptEncoder.load(folder, backend);
+                text = SdxlPromptEncoder.load(folder, backend, DevicePrecision.preferredVariant(backend));
             } else {
                 SingleFileCheckpoint c = checkpoint();
                 CLIPTokenizer tok1 = null;
@@ -309,11 +336,14 @@ public final class SdxlModel implements AutoCloseable {
         {
             long t0 = System.nanoTime();
             if (unetFolder != null) {
-                unet = UNet2DConditionModel.load(unetFolder, backend);
+                unet = UNet2DConditionModel.load(UNet2DConditionConfig.load(unetFolder.resolve("config.json")),
+                        UNet2DConditionModel.openWeights(DevicePrecision.unetWeights(unetFolder, backend)), backend, null);
             } else if (randomLayout != null) {
                 unet = RandomSdxl.unet(randomLayout, backend, randomSeed + 10);
             } else if (singleFile == null) {
-                unet = UNet2DConditionModel.load(folder.resolve("unet"), backend);
+                Path dir = folder.resolve("unet");
+                unet = UNet2DConditionModel.load(UNet2DConditionConfig.load(dir.resolve("config.json")),
+                        UNet2DConditionModel.openWeights(DevicePrecision.unetWeights(dir, backend)), backend, null);
             } else {
                 UNet2DConditionConfig cfg = UNet2DConditionConfig.load(folder.resolve("unet/config.json"));
                 unet = UNet2DConditionModel.load(cfg, checkpoint().component(Component.UNET, unetStride(cfg), 0), backend, null);
@@ -334,14 +364,18 @@ public final class SdxlModel implements AutoCloseable {
     private AutoencoderKL loadVae() {
         AutoencoderKL vae;
         {
-            if (randomLayout != null) {
-                vae = RandomSdxl.vae(randomLayout, backend, null, randomSeed + 20);
+            Path dir = vaeFolder != null ? vaeFolder : folder.resolve("vae");
+            VaeConfig cfg = VaeConfig.load(dir.resolve("config.json"));
+            Backend vb = DevicePrecision.vaeBackend(backend, cfg);
+            if (vaeFolder != null) {
+                vae = AutoencoderKL.load(vaeFolder, vb);
+            } else if (randomLayout != null) {
+                vae = RandomSdxl.vae(randomLayout, vb, null, randomSeed + 20);
             } else if (singleFile == null) {
-                vae = AutoencoderKL.load(folder.resolve("vae"), backend);
+                vae = AutoencoderKL.load(dir, vb);
             } else {
-                VaeConfig cfg = VaeConfig.load(folder.resolve("vae/config.json"));
                 WeightSource w = checkpoint().component(Component.VAE, 0, cfg.levels());
-                vae = AutoencoderKL.load(cfg, w, backend);
+                vae = AutoencoderKL.load(cfg, w, vb);
             }
         }
         return vae;

@@ -40,13 +40,25 @@ public final class MetaBackend implements Backend {
     static final long IM2COL_ELEMENTS = 64L << 20;
 
     private final DType computeType;
-    private final ThreadLocal<ArrayDeque<MetaScope>> scopes = ThreadLocal.withInitial(ArrayDeque::new);
-    private final Map<String, Long> peakByComponent = new LinkedHashMap<>();
-    private String component = "other";
-    private long windowPeak;
-    private long inUse, peak, launches, gemmFlops, hostToDeviceBytes, hostToDeviceCopies, deviceToHostBytes, deviceToHostCopies;
+    /** The counters, shared with the {@link #withComputeType views} of this backend. */
+    private final Ledger ledger;
+    private final ThreadLocal<ArrayDeque<MetaScope>> scopes;
+    private final Map<DType, MetaBackend> views;
 
-    public MetaBackend(DType computeType) { this.computeType = computeType; }
+    public MetaBackend(DType computeType) {
+        this.computeType = computeType;
+        this.ledger = new Ledger();
+        this.scopes = ThreadLocal.withInitial(ArrayDeque::new);
+        this.views = new java.util.EnumMap<>(DType.class);
+        views.put(computeType, this);
+    }
+
+    private MetaBackend(MetaBackend root, DType computeType) {
+        this.computeType = computeType;
+        this.ledger = root.ledger;
+        this.scopes = root.scopes;
+        this.views = root.views;
+    }
 
     @Override public String name() { return "meta"; }
 
@@ -54,38 +66,39 @@ public final class MetaBackend implements Backend {
 
     @Override public DType computeType() { return computeType; }
 
+    /** The same device with results in {@code dtype}: shared counters and scopes (as {@code CudaBackend.withComputeType}). */
+    @Override
+    public MetaBackend withComputeType(DType dtype) {
+        synchronized (views) {
+            return views.computeIfAbsent(dtype, d -> new MetaBackend(this, d));
+        }
+    }
+
     // ---- counters ----------------------------------------------------------------------------
 
     /** Names the component whose ops follow (for {@link #peakByComponent()}); returns the previous name. */
-    public synchronized String component(String name) {
-        String old = component;
-        component = name;
-        return old;
-    }
+    public String component(String name) { return ledger.component(name); }
 
     /** A snapshot of every counter. */
-    public synchronized Counters counters() {
-        return new Counters(inUse, peak, launches, gemmFlops, hostToDeviceBytes, hostToDeviceCopies, deviceToHostBytes,
-                deviceToHostCopies, Collections.unmodifiableMap(new LinkedHashMap<>(peakByComponent)));
-    }
+    public Counters counters() { return ledger.counters(); }
 
     /** Device bytes in use now. */
-    public synchronized long bytesInUse() { return inUse; }
+    public long bytesInUse() { return ledger.counters().bytesInUse(); }
 
     /** The largest {@link #bytesInUse()} since the start or the last {@link #resetPeak()}. */
-    public synchronized long peakBytesInUse() { return peak; }
+    public long peakBytesInUse() { return ledger.counters().peakBytes(); }
 
     /** Starts a window whose own peak {@link #windowPeak()} reports (e.g. one denoising step). */
-    public synchronized void startWindow() { windowPeak = inUse; }
+    public void startWindow() { ledger.startWindow(); }
 
     /** The largest {@link #bytesInUse()} since {@link #startWindow()}. */
-    public synchronized long windowPeak() { return windowPeak; }
+    public long windowPeak() { return ledger.windowPeak(); }
 
     /** Starts peak tracking afresh (the per-component peaks too). */
-    public synchronized void resetPeak() {
-        peak = inUse;
-        peakByComponent.clear();
-    }
+    public void resetPeak() { ledger.resetPeak(); }
+
+    /** Peak bytes in use while each {@link #component(String) component} ran. */
+    public Map<String, Long> peakByComponent() { return ledger.counters().peakByComponent(); }
 
     /** What the counters held at one moment. */
     public record Counters(long bytesInUse, long peakBytes, long kernelLaunches, long gemmFlops, long hostToDeviceBytes,
@@ -98,28 +111,67 @@ public final class MetaBackend implements Backend {
         }
     }
 
-    private synchronized void allocated(long bytes) {
-        inUse += bytes;
-        if (inUse > peak) peak = inUse;
-        if (inUse > windowPeak) windowPeak = inUse;
-        peakByComponent.merge(component, inUse, Math::max);
+    /** The device's counters. */
+    private static final class Ledger {
+        private final Map<String, Long> peakByComponent = new LinkedHashMap<>();
+        private String component = "other";
+        private long inUse, peak, windowPeak, launches, gemmFlops, hostToDeviceBytes, hostToDeviceCopies, deviceToHostBytes, deviceToHostCopies;
+
+        synchronized String component(String name) {
+            String old = component;
+            component = name;
+            return old;
+        }
+
+        synchronized Counters counters() {
+            return new Counters(inUse, peak, launches, gemmFlops, hostToDeviceBytes, hostToDeviceCopies, deviceToHostBytes,
+                    deviceToHostCopies, Collections.unmodifiableMap(new LinkedHashMap<>(peakByComponent)));
+        }
+
+        synchronized void startWindow() { windowPeak = inUse; }
+
+        synchronized long windowPeak() { return windowPeak; }
+
+        synchronized void resetPeak() {
+            peak = inUse;
+            peakByComponent.clear();
+        }
+
+        synchronized void allocated(long bytes) {
+            inUse += bytes;
+            if (inUse > peak) peak = inUse;
+            if (inUse > windowPeak) windowPeak = inUse;
+            peakByComponent.merge(component, inUse, Math::max);
+        }
+
+        synchronized void freed(long bytes) { inUse -= bytes; }
+
+        synchronized void launched(long n) { launches += n; }
+
+        synchronized void gemm(double flops) { gemmFlops += (long) flops; }
+
+        synchronized void hostToDevice(long bytes) {
+            hostToDeviceBytes += bytes;
+            hostToDeviceCopies++;
+        }
+
+        synchronized void deviceToHost(long bytes) {
+            deviceToHostBytes += bytes;
+            deviceToHostCopies++;
+        }
     }
 
-    private synchronized void freed(long bytes) { inUse -= bytes; }
+    private void allocated(long bytes) { ledger.allocated(bytes); }
 
-    private synchronized void launched(long n) { launches += n; }
+    private void freed(long bytes) { ledger.freed(bytes); }
 
-    private synchronized void gemm(double flops) { gemmFlops += (long) flops; }
+    private void launched(long n) { ledger.launched(n); }
 
-    private synchronized void hostToDevice(long bytes) {
-        hostToDeviceBytes += bytes;
-        hostToDeviceCopies++;
-    }
+    private void gemm(double flops) { ledger.gemm(flops); }
 
-    synchronized void deviceToHost(long bytes) {
-        deviceToHostBytes += bytes;
-        deviceToHostCopies++;
-    }
+    private void hostToDevice(long bytes) { ledger.hostToDevice(bytes); }
+
+    void deviceToHost(long bytes) { ledger.deviceToHost(bytes); }
 
     // ---- storage and scopes ------------------------------------------------------------------
 
@@ -182,7 +234,8 @@ public final class MetaBackend implements Backend {
         return result;
     }
 
-    private boolean ours(Tensor t) { return t.storage() instanceof Buffer b && b.owner() == this; }
+    /** On this device: made by this backend or a view of it (they share the ledger). */
+    private boolean ours(Tensor t) { return t.storage() instanceof Buffer b && b.owner().ledger == ledger; }
 
     /** An op's input: one of ours in the compute dtype is used in place, anything else is converted into a temporary first. */
     private void in(Tensor t) {

@@ -111,4 +111,26 @@ class MetaBackendTest {
         assertEquals(2 * 4096, m.bytesInUse(), "x and the result");
         assertTrue(y != x);
     }
+
+    @Test
+    void weightsAreConvertedOnceAtLoadToTheDeviceType() {
+        var shapes = io.jdiffusion.tensor.weights.RandomWeights.shapesOf("lin", p -> new io.jdiffusion.tensor.nn.Linear(p.child("fc"), 64, 32, true));
+        MetaBackend m = new MetaBackend(DType.F16);
+        io.jdiffusion.tensor.weights.Params p = io.jdiffusion.tensor.weights.Params.load("lin",
+                io.jdiffusion.tensor.weights.RandomWeights.lazy(shapes, 0, DType.F32), m, null);
+        io.jdiffusion.tensor.nn.Linear l = new io.jdiffusion.tensor.nn.Linear(p.child("fc"), 64, 32, true);
+        p.finish();
+        assertEquals((64 * 32 + 32) * 2, m.bytesInUse(), "F32 file, F16 device weights");
+        long launches = m.counters().kernelLaunches();
+        Tensor x = m.zeros(4, 64);
+        l.forward(x);
+        assertEquals(2, m.counters().kernelLaunches() - launches, "zeros + one GEMM: no per-op weight casts");
+        // an F32 view shares the ledger; its ops read the F16 device's tensors
+        MetaBackend f32 = m.withComputeType(DType.F32);
+        long h2d = m.counters().hostToDeviceBytes(), inUse = m.bytesInUse();
+        Tensor y = f32.silu(x);
+        assertEquals(DType.F32, y.dtype());
+        assertEquals(h2d, m.counters().hostToDeviceBytes(), "no copy through the host");
+        assertEquals(inUse + 4 * 64 * 4, f32.bytesInUse(), "one ledger");
+    }
 }
