@@ -25,9 +25,8 @@ import java.util.function.Function;
 /**
  * Full-size SDXL parts (base 1.0, refiner 1.0, inpainting 0.1: the official configs shipped in
  * {@link BuiltinConfigs}) with {@link RandomWeights}, for benchmarks and size/shape tests without
- * a checkpoint. Weights are stored in the backend's compute dtype when it is F16 or BF16 and as
- * F16 otherwise (the F32 CPU backend reads them in place, the F32 CUDA backend converts them
- * once, on upload); the VAE keeps its config's force_upcast (F32 weights).
+ * a checkpoint. Weights are stored as {@link #weightType} says (F16 read in place on the CPU, the
+ * compute dtype on a device); the VAE keeps its config's force_upcast (F32 weights).
  *
  * <p>The same seed gives the same numbers on every backend: that is how the CUDA backend is checked
  * against the CPU one at full size.
@@ -44,9 +43,13 @@ public final class RandomSdxl {
 
     public static VaeConfig vaeConfig(Layout layout) { return VaeConfig.load(configs(layout).resolve("vae/config.json")); }
 
-    /** The dtype random weights are stored in, and uploaded as, for this backend. */
+    /**
+     * The dtype random weights are stored in, and uploaded as, for this backend: F16 on the CPU (read
+     * in place, lazily), the compute dtype on a device (weights live in the type the device computes in;
+     * F32 ones are the F16 draws widened, so every backend sees the same numbers).
+     */
     public static DType weightType(Backend backend) {
-        return backend.computeType() == DType.F32 ? DType.F16 : backend.computeType();
+        return backend.device().kind() == io.jdiffusion.tensor.Device.Kind.CPU ? DType.F16 : backend.computeType();
     }
 
     private static <T> T build(String name, Consumer<Params> shapes, Function<Params, T> make, Backend backend, DType dtype, long seed) {

@@ -36,13 +36,16 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * whose weights {@link RandomSdxl} draws in BF16: so the BF16 error also holds the weight rounding).
  * Error: max |cuda − cpu| / max |cpu| over the output. Bounds (see {@link FullSizeCudaTest} for the
  * random-walk argument): F32 1e-3 (orders of summation only), F16 2e-2 (≈ 100 roundings of 2⁻¹¹),
- * BF16 1.5e-1 (the same with 2⁻⁸, plus the weights' own BF16 rounding against the F16 reference).
+ * BF16 1e-1 (the same with 2⁻⁸, plus the weights' own BF16 rounding against the F16 reference).
  *
  * <p>Which dtypes run: {@code -Djdiffusion.fullsize.dtypes=f16,bf16,f32} (the default: all three).
  * The UNets hold 2.3–2.6 G parameters, 4.5–5.1 GB in 16 bits and twice that in F32, so
- * {@code -Djdiffusion.fullsize.unetDtypes} (default {@code f16,bf16}) chooses theirs apart: an
- * F32 UNet (10 GB of emulated device memory, i.e. host memory) does not fit CI's runners; F32 kernels
- * are checked by the op matrix, the F32 VAE and text encoders here, and the fixture suite.
+ * {@code -Djdiffusion.fullsize.unetDtypes} (default {@code f16}, the CUDA default) chooses theirs
+ * apart: on the emulated device a UNet pass costs minutes (≈ 90 GFLOP through the reference GEMM,
+ * ≈ 1,500 kernel launches run thread by thread on fibers, 5 GB of weights drawn and copied), and an
+ * F32 UNet needs 10 GB of emulated device memory, i.e. host memory, which CI's runners lack. The
+ * BF16 and F32 kernels are the same sources instantiated per type: the op matrix checks each of
+ * them, and the VAE and text encoders here run in all three types.
  */
 class FullSizeComponentsCudaTest {
     static final long SEED = 21, INPUTS = 3;
@@ -65,14 +68,14 @@ class FullSizeComponentsCudaTest {
 
     static List<DType> unetDtypes() {
         List<DType> all = componentDtypes();
-        return dtypes("jdiffusion.fullsize.unetDtypes", "f16,bf16").stream().filter(all::contains).toList();
+        return dtypes("jdiffusion.fullsize.unetDtypes", "f16").stream().filter(all::contains).toList();
     }
 
     static double bound(DType d) {
         return switch (d) {
             case F32 -> 1e-3;
             case F16 -> 2e-2;
-            default -> 1.5e-1;
+            default -> 1e-1;
         };
     }
 
