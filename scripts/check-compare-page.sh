@@ -18,15 +18,16 @@ FIX=${SDXL_FIXTURES:-$ROOT/testdata/tiny-sdxl}
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$CHROMIUM" ] || { echo "check-compare-page: chromium not found (apt-get update && apt-get install -y chromium)" >&2; exit 2; }
 
-if [ "${SKIP_BUILD:-0}" != 1 ]; then ./mvnw -q -o -pl pipelines -am compile; fi
+build=(compile); [ "${SKIP_BUILD:-0}" = 1 ] && build=()
 JAVA_HOME=$(./mvnw -v 2>/dev/null | sed -n 's/^Java version: .*, runtime: //p')
-# Classpath: the reactor's own classes, then the third-party jars Maven resolved for pipelines.
-./mvnw -q -o -pl pipelines dependency:build-classpath -Dmdep.outputFile="$OUT/deps.txt" -Dmdep.includeScope=runtime >/dev/null
-DEPS=$(tr ':' '\n' < "$OUT/deps.txt" | grep -v '/io/jdiffusion/' | paste -sd: -)
-CP=$(printf '%s/target/classes:' core-tensor text-encoders unet vae schedulers pipelines)$DEPS
+# Classpath: the reactor's own classes, then the third-party jars Maven resolved for the command line
+# (the reactor writes deps.txt once per module, the command line last).
+./mvnw -q -o -pl cli -am "${build[@]}" dependency:build-classpath -Dmdep.outputFile="$OUT/deps.txt" -Dmdep.includeScope=runtime >/dev/null
+DEPS=$(tr ':' '\n' < "$OUT/deps.txt" | grep -v '/io/jdiffusion/' | grep -v '/target/classes$' | paste -sd: -)
+CP=$(printf '%s/target/classes:' core-tensor text-encoders unet vae schedulers pipelines runs cli)$DEPS
 
 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Djdiffusion.backend="${JDIFFUSION_BACKEND:-cpu}" \
-    -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" io.jdiffusion.pipelines.cli.Main sweep \
+    -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" io.jdiffusion.cli.Main sweep \
     --model "$FIX/sdxl-base" --refiner "$FIX/sdxl-refiner" --image "$FIX/init.png" --mask "$FIX/mask.png" \
     -p "a red vase on a table" --steps 4 --seeds 1,2 --refiner-fractions off,0.5 --dilate off,3x1 \
     --experiment check-compare-page --tag check --runs "$OUT/store" --compare "$OUT/store/reports/compare.html" --quiet

@@ -40,7 +40,7 @@ rm .gpu/classpath.txt
 for m in */pom.xml; do
   mod="$(dirname "$m")"
   [ "$mod" = benchmarks ] && continue
-  for j in "$mod"/target/"$mod"-*.jar; do
+  for j in "$mod"/target/*.jar; do
     [ -f "$j" ] || continue
     case "$j" in *-tests.jar|*-sources.jar) continue ;; esac
     cp "$j" .gpu/lib/

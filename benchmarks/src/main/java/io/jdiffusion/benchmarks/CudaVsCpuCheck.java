@@ -2,10 +2,9 @@ package io.jdiffusion.benchmarks;
 
 import io.jdiffusion.pipelines.RandomSdxl;
 import io.jdiffusion.pipelines.checkpoint.Layout;
+import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Backends;
-import io.jdiffusion.tensor.DType;
 import io.jdiffusion.tensor.cpu.CpuBackend;
-import io.jdiffusion.tensor.cuda.CudaBackend;
 
 /**
  * The full-size base UNet with random weights on CUDA (F32, F16) against the CPU reference, the
@@ -25,9 +24,9 @@ public final class CudaVsCpuCheck {
         float[] ref = RandomSdxl.unetForward(CpuBackend.INSTANCE, Layout.BASE, 11, side, 77, 2);
         System.out.printf("CPU reference, full-size base UNet at %d² latents: %.1f s%n", side, (System.nanoTime() - t0) / 1e9);
         boolean ok = true;
-        for (DType dt : new DType[] {DType.F32, DType.F16}) {
-            double bound = dt == DType.F32 ? 1e-3 : 2e-2;
-            try (CudaBackend be = CudaBackend.create(Backends.cudaDevice(), dt, 0)) {
+        for (String dt : new String[] {"cuda-f32", "cuda-f16"}) {
+            double bound = dt.equals("cuda-f32") ? 1e-3 : 2e-2;
+            try (Backend be = Backends.named(dt)) {
                 long t1 = System.nanoTime();
                 RandomSdxl.Error e = RandomSdxl.Error.of(ref, RandomSdxl.unetForward(be, Layout.BASE, 11, side, 77, 2));
                 boolean pass = e.relative() <= bound;

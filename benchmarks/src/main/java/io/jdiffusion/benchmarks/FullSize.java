@@ -3,9 +3,7 @@ package io.jdiffusion.benchmarks;
 import io.jdiffusion.pipelines.checkpoint.Layout;
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Backends;
-import io.jdiffusion.tensor.DType;
 import io.jdiffusion.tensor.cpu.CpuBackend;
-import io.jdiffusion.tensor.cuda.CudaBackend;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,20 +13,14 @@ import java.util.Locale;
  * What the SDXL benchmarks share. Two scales: {@code tiny} runs the fixture models (testdata/tiny-sdxl,
  * or $SDXL_FIXTURES) so the benchmarks finish on a 2-core CPU; {@code full} builds the official
  * full-size configs with random weights ({@link io.jdiffusion.pipelines.RandomSdxl}) for the GPU.
- * Backends: {@code cpu}, {@code cuda-f16}, {@code cuda-bf16}, {@code cuda-f32} (the dtype results
- * and weights are stored in; CUDA device from jdiffusion.cuda.device).
+ * Backends by {@link Backends#named} name: {@code cpu}, {@code cuda-f16}, {@code cuda-bf16}, {@code cuda-f32}
+ * (the dtype results and weights are stored in; CUDA device from jdiffusion.cuda.device).
  */
 final class FullSize {
     private FullSize() {}
 
     static Backend backend(String name) {
-        return switch (name.toLowerCase(Locale.ROOT)) {
-            case "cpu" -> CpuBackend.INSTANCE;
-            case "cuda-f16" -> CudaBackend.create(Backends.cudaDevice(), DType.F16, 0);
-            case "cuda-bf16" -> CudaBackend.create(Backends.cudaDevice(), DType.BF16, 0);
-            case "cuda-f32", "cuda" -> CudaBackend.create(Backends.cudaDevice(), DType.F32, 0);
-            default -> throw new IllegalArgumentException("backend '" + name + "'; allowed: cpu, cuda-f16, cuda-bf16, cuda-f32");
-        };
+        return Backends.named(name);
     }
 
     static boolean full(String scale) {
@@ -53,16 +45,14 @@ final class FullSize {
 
     /** Waits for queued device work, so that a timed call covers it. */
     static void sync(Backend be) {
-        if (be instanceof CudaBackend c) c.synchronize();
+        be.synchronize();
     }
 
     /** Device memory of a CUDA backend, for the log. */
     static String memory(Backend be) {
-        if (be instanceof CudaBackend c) {
-            var s = c.memoryStats();
-            return String.format(Locale.ROOT, "peak in use %.0f MiB, peak reserved %.0f MiB", s.peakInUse() / 1048576.0, s.peakReserved() / 1048576.0);
-        }
-        return "(no device memory on " + be.name() + ")";
+        return be.memoryUse()
+                .map(s -> String.format(Locale.ROOT, "peak in use %.0f MiB, peak reserved %.0f MiB", s.peakInUse() / 1048576.0, s.peakReserved() / 1048576.0))
+                .orElse("(no device memory on " + be.name() + ")");
     }
 
     static void close(Backend be) {

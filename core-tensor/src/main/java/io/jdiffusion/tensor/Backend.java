@@ -1,6 +1,8 @@
 package io.jdiffusion.tensor;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Every operation the SDXL models need. Inputs may live in any storage the backend can read
@@ -11,6 +13,9 @@ import java.util.List;
  * <p>Memory: tensors made inside a {@link #openScope() scope} are released when the scope closes,
  * except those passed to {@link Scope#keep}. The CPU backend's scope is a no-op (the GC owns heap
  * tensors); device backends rely on it, so model code opens one per forward pass.
+ *
+ * <p>Arguments: an implementation checks each op's arguments with {@link OpChecks} before it
+ * computes, so every backend refuses the same bad call with the same message.
  */
 public interface Backend extends AutoCloseable {
     /** A short name for logs: "cpu", "cuda". */
@@ -111,8 +116,17 @@ public interface Backend extends AutoCloseable {
 
     default Tensor concat(int dim, Tensor... parts) { return concat(dim, List.of(parts)); }
 
-    /** Pieces of the given sizes along {@code dim}. */
-    List<Tensor> split(Tensor x, int dim, int... sizes);
+    /** Pieces of the given sizes along {@code dim}, each a {@link #narrow} of x. */
+    default List<Tensor> split(Tensor x, int dim, int... sizes) {
+        int d = OpChecks.split(x, dim, sizes);
+        List<Tensor> parts = new ArrayList<>(sizes.length);
+        int at = 0;
+        for (int size : sizes) {
+            parts.add(narrow(x, d, at, size));
+            at += size;
+        }
+        return parts;
+    }
 
     /** {@code n} equal pieces along {@code dim} (torch.chunk with a divisible size). */
     default List<Tensor> chunk(Tensor x, int n, int dim) {
@@ -153,6 +167,24 @@ public interface Backend extends AutoCloseable {
     }
 
     // ---- memory ------------------------------------------------------------------------------
+
+    /** Bytes a backend that allocates its own memory holds: in live tensors, reserved from the device, and their peaks. */
+    record MemoryStats(long inUse, long peakInUse, long reserved, long peakReserved) {}
+
+    /**
+     * This backend's own memory figures, for budgets and logs; empty where it keeps none (the CPU
+     * backend's tensors are heap arrays or mapped files that the GC and the OS own).
+     */
+    default Optional<MemoryStats> memoryUse() { return Optional.empty(); }
+
+    /** Starts the peaks of {@link #memoryUse()} afresh from the current values (nothing where there are none). */
+    default void resetPeakMemory() {}
+
+    /**
+     * Waits until the work queued so far is done, so that a timed call covers it (device backends
+     * queue work asynchronously; the CPU backend has finished when an op returns).
+     */
+    default void synchronize() {}
 
     /** Starts a region whose tensors are released at its end, except those kept. */
     default Scope openScope() { return Scope.NONE; }

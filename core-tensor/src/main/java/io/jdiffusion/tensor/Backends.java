@@ -68,14 +68,7 @@ public final class Backends {
                 return CpuBackend.INSTANCE;
             }
             case CUDA -> {
-                try {
-                    CudaBackend b = CudaBackend.create(cudaDevice(), cudaDType(), cudaBudget());
-                    LOG.info("backend: cuda on {}, storing {}", b.info(), b.computeType());
-                    return b;
-                } catch (CudaUnavailableException e) {
-                    throw new CudaUnavailableException("the CUDA backend was asked for (" + PROPERTY + " / " + ENV
-                            + " = cuda) but cannot run here: " + e.getMessage(), e);
-                }
+                return cuda(cudaDType(), PROPERTY + " / " + ENV + " = cuda");
             }
             default -> {
                 CudaAvailability a = cudaAvailability();
@@ -83,11 +76,42 @@ public final class Backends {
                     LOG.info("backend: cpu (CUDA not usable: {})", a.reason());
                     return CpuBackend.INSTANCE;
                 }
-                CudaBackend b = CudaBackend.create(cudaDevice(), cudaDType(), cudaBudget());
-                LOG.info("backend: cuda on {}, storing {}", b.info(), b.computeType());
-                return b;
+                return cuda(cudaDType(), "auto, and " + a.reason());
             }
         }
+    }
+
+    /** A new CUDA backend storing {@code dtype}; {@code askedBy} says who asked, for the error when CUDA cannot run. */
+    private static Backend cuda(DType dtype, String askedBy) {
+        try {
+            CudaBackend b = CudaBackend.create(cudaDevice(), dtype, cudaBudget());
+            LOG.info("backend: cuda on {}, storing {}", b.info(), b.computeType());
+            return b;
+        } catch (CudaUnavailableException e) {
+            throw new CudaUnavailableException("the CUDA backend was asked for (" + askedBy + ") but cannot run here: " + e.getMessage(), e);
+        }
+    }
+
+    /** The names {@link #named} takes. */
+    public static final String NAMES = "cpu, cuda, cuda-f32, cuda-f16, cuda-bf16, auto";
+
+    /**
+     * A new backend by name, for tools that set several side by side (benchmarks, checks): {@code cpu},
+     * {@code cuda} (storing the configured {@link #cudaDType()}), {@code cuda-f32}, {@code cuda-f16},
+     * {@code cuda-bf16} (storing that dtype), or {@code auto}. The CUDA device and budget are the
+     * configured ones. The caller closes it (closing the shared CPU backend does nothing).
+     */
+    public static Backend named(String name) {
+        String asked = "backend '" + name + "'";
+        return switch (name.trim().toLowerCase(Locale.ROOT)) {
+            case "cpu" -> CpuBackend.INSTANCE;
+            case "auto" -> create(Choice.AUTO);
+            case "cuda", "gpu" -> cuda(cudaDType(), asked);
+            case "cuda-f32" -> cuda(DType.F32, asked);
+            case "cuda-f16" -> cuda(DType.F16, asked);
+            case "cuda-bf16" -> cuda(DType.BF16, asked);
+            default -> throw new IllegalArgumentException(asked + "; allowed: " + NAMES);
+        };
     }
 
     /** Whether CUDA can run here, and what was found or why not. */

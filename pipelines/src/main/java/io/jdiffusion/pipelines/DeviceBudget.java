@@ -2,7 +2,6 @@ package io.jdiffusion.pipelines;
 
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
-import io.jdiffusion.tensor.cuda.CudaBackend;
 import io.jdiffusion.tensor.weights.Params;
 import io.jdiffusion.vae.VaeConfig;
 import io.jdiffusion.vae.VaeTiling;
@@ -36,8 +35,8 @@ import java.util.function.Supplier;
  * VAE's weights even with everything else unloaded, the VAE tiles, with the largest latent tile
  * that fits ({@link #vaeTiling}).
  *
- * <p>Peak device memory: the backend's own peak when it keeps one (the CUDA caching allocator;
- * or a backend implementing {@link MemoryReporting}), else the peak of resident weights.
+ * <p>Peak device memory: the backend's own peak when it keeps one ({@link Backend#memoryUse()}: the
+ * CUDA caching allocator's), else the peak of resident weights.
  * A budget of 0 means unlimited: components load once and stay.
  *
  * <p>Thread-safety: all methods synchronize on the budget.
@@ -47,15 +46,6 @@ public final class DeviceBudget {
 
     /** Latent tile sides tried for a VAE under a budget, largest first. */
     static final int[] VAE_TILES = {128, 96, 64, 48, 32, 24, 16};
-
-    /** What a backend may report about its memory (CudaBackend is read through its own memoryStats()). */
-    public interface MemoryReporting {
-        long bytesInUse();
-
-        long peakBytesInUse();
-
-        void resetPeak();
-    }
 
     /** One event of the budget's life, for logs and tests. */
     public record Event(String kind, String component, long bytes, long residentAfter) {
@@ -254,19 +244,15 @@ public final class DeviceBudget {
 
     /**
      * Peak device memory in use: the backend's own figure when it keeps one (live tensors of the
-     * CUDA caching allocator, or {@link MemoryReporting}), else the peak of resident weights.
+     * CUDA caching allocator), else the peak of resident weights.
      */
     public synchronized long peakDeviceBytes() {
-        if (backend instanceof CudaBackend c) return c.memoryStats().peakInUse();
-        if (backend instanceof MemoryReporting m) return m.peakBytesInUse();
-        return peakResidentBytes;
+        return backend.memoryUse().map(Backend.MemoryStats::peakInUse).orElse(peakResidentBytes);
     }
 
     /** Where {@link #peakDeviceBytes()} comes from. */
     public String peakSource() {
-        if (backend instanceof CudaBackend) return "CUDA allocator";
-        if (backend instanceof MemoryReporting) return "backend";
-        return "resident weights";
+        return backend.memoryUse().isPresent() ? backend.name().toUpperCase(Locale.ROOT) + " allocator" : "resident weights";
     }
 
     /** Peak of the weights resident at once, by this budget's own count. */
@@ -280,7 +266,7 @@ public final class DeviceBudget {
     /** Starts peak tracking afresh (also the backend's, where it keeps one). */
     public synchronized void resetPeak() {
         peakResidentBytes = residentBytes;
-        if (backend instanceof MemoryReporting m) m.resetPeak();
+        backend.resetPeakMemory();
     }
 
     /** One line for users: peak, budget, loads and unloads. */

@@ -24,6 +24,12 @@ import java.util.stream.Collectors;
  * @param configs        role → the diffusers folder whose configs a single-file model was read with (when not the built-in ones)
  * @param unet           a UNet folder used instead of the base model's own (e.g. a 9-channel inpainting UNet), or null
  * @param inputs         role ("image", "mask") → the file and a hash of its pixels
+ * @param denoisingStart, denoisingEnd, outputLatents  settings added later: absent (null) when not used,
+ *                       so records without them read as before and existing outputs keep their bytes
+ *
+ * <p>The settings part of the record is {@link GenerationSettings}: {@link #of} flattens them into
+ * the record and {@link #settings()} reads them back. The JSON keeps this flat form (field names and
+ * order) so that every record written before still loads and the same run writes the same bytes.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record GenerationRecord(
@@ -35,13 +41,60 @@ public record GenerationRecord(
         Integer maskDilateKernel, Integer maskDilateIterations, Integer maskBlur, Integer paddingMaskCrop,
         Outpaint outpaint,
         Map<String, String> models, Map<String, String> configs, String unet, Map<String, String> weightHashes, Map<String, InputFile> inputs,
-        String backend, Integer clipSkip, Double aestheticScore, Double negativeAestheticScore) {
+        String backend, Integer clipSkip, Double aestheticScore, Double negativeAestheticScore,
+        Double denoisingStart, Double denoisingEnd, Boolean outputLatents) {
+
+    /** Where the models and inputs of a run came from: everything in a record that is not a setting. */
+    public record Provenance(Map<String, String> models, Map<String, String> configs, String unet, Map<String, String> weightHashes,
+                             Map<String, InputFile> inputs, String backend) {}
+
+    /**
+     * The record of a run with these settings as the pipeline resolved them: {@code scheduler} the
+     * name or the model's scheduler class, {@code width}/{@code height} the output size; the refiner's
+     * fraction and the aesthetic scores only where they took part.
+     */
+    public static GenerationRecord of(String pipeline, GenerationSettings s, String scheduler, int width, int height,
+                                      boolean refiner, boolean aestheticScores, Provenance from) {
+        GenerationSettings.Prompts p = s.prompts();
+        GenerationSettings.Guidance g = s.guidance();
+        GenerationSettings.Schedule sc = s.schedule();
+        GenerationSettings.Mask m = s.mask();
+        return new GenerationRecord(LIBRARY, Version.VERSION, pipeline, joined(p.prompt()), joined(p.prompt2()), joined(p.negativePrompt()),
+                joined(p.negativePrompt2()), sc.seed(), sc.steps(), g.scale(), g.rescale(), scheduler, sc.strength(),
+                refiner ? s.refiner().highNoiseFraction() : null, width, height, s.size().imagesPerPrompt(),
+                m.dilateKernel(), m.dilateIterations(), m.blur(), m.paddingMaskCrop(), m.outpaint(),
+                from.models(), from.configs(), from.unet(), from.weightHashes(), from.inputs(), from.backend(), g.clipSkip(),
+                aestheticScores ? g.aestheticScore() : null, aestheticScores ? g.negativeAestheticScore() : null,
+                sc.denoisingStart(), sc.denoisingEnd(), s.outputLatents() ? Boolean.TRUE : null);
+    }
+
+    /**
+     * The settings this record was made with, ready for {@link SdxlPipeline#settings(GenerationSettings)}.
+     * A scheduler recorded as the model's class name (no short name was given) reads back as null.
+     */
+    public GenerationSettings settings() {
+        GenerationSettings d = GenerationSettings.defaults(guidanceScale, strength);
+        return new GenerationSettings(
+                new GenerationSettings.Prompts(split(prompt), split(prompt2), split(negativePrompt), split(negativePrompt2)),
+                new GenerationSettings.Guidance(guidanceScale, guidanceRescale,
+                        aestheticScore != null ? aestheticScore : d.guidance().aestheticScore(),
+                        negativeAestheticScore != null ? negativeAestheticScore : d.guidance().negativeAestheticScore(), clipSkip),
+                new GenerationSettings.Schedule(steps, seed, scheduler != null && SchedulerNames.isName(scheduler) ? scheduler : null,
+                        strength, denoisingStart, denoisingEnd),
+                new GenerationSettings.Size(width, height, imagesPerPrompt),
+                new GenerationSettings.Mask(maskDilateKernel, maskDilateIterations, maskBlur, paddingMaskCrop, outpaint),
+                new GenerationSettings.Refiner(highNoiseFraction), Boolean.TRUE.equals(outputLatents));
+    }
 
     /** An input file: where it was read from and the SHA-256 of its decoded pixels (size, channels, samples). */
     public record InputFile(String path, String pixelSha256) {}
 
     /** Canvas extension of an outpainting run: pixels added on each side, overlap into the original. */
-    public record Outpaint(int left, int top, int right, int bottom, int overlap) {}
+    public record Outpaint(int left, int top, int right, int bottom, int overlap) {
+        public Outpaint {
+            Limits.outpaint(left, top, right, bottom, overlap);
+        }
+    }
 
     public static final String LIBRARY = "jdiffusion";
 
@@ -50,7 +103,7 @@ public record GenerationRecord(
         return new GenerationRecord(library, version, pipeline, prompt, prompt2, negativePrompt, negativePrompt2, seed, steps,
                 guidanceScale, guidanceRescale, scheduler, strength, highNoiseFraction, width, height, imagesPerPrompt,
                 maskDilateKernel, maskDilateIterations, maskBlur, paddingMaskCrop, outpaint, models, configs, unet, weightHashes, newInputs,
-                backend, clipSkip, aestheticScore, negativeAestheticScore);
+                backend, clipSkip, aestheticScore, negativeAestheticScore, denoisingStart, denoisingEnd, outputLatents);
     }
 
     private static final ObjectMapper JSON = JsonMapper.builder()
@@ -99,4 +152,7 @@ public record GenerationRecord(
     }
 
     static String joined(List<String> l) { return l == null ? null : String.join(" | ", l); }
+
+    /** The prompts of a joined field (" | " separates a batch's prompts). */
+    static List<String> split(String joined) { return joined == null ? null : List.of(joined.split(" \\| ", -1)); }
 }

@@ -16,9 +16,8 @@ public final class Img2ImgPipeline extends SdxlPipeline<Img2ImgPipeline> {
     private String imageOrigin;
     private float[] latents;
     private int latentHeight, latentWidth;
-    private double strength = 0.3;
 
-    private Img2ImgPipeline(SdxlModel base, boolean owns) { super(base, owns, 5.0); }
+    private Img2ImgPipeline(SdxlModel base, boolean owns) { super(base, owns, 5.0, 0.3); }
 
     public static Img2ImgPipeline load(String model) { return new Img2ImgPipeline(SdxlModel.load(model), true); }
 
@@ -37,7 +36,7 @@ public final class Img2ImgPipeline extends SdxlPipeline<Img2ImgPipeline> {
         return this;
     }
 
-    public Img2ImgPipeline strength(double s) { Validation.strength(s); this.strength = s; return this; }
+    public Img2ImgPipeline strength(double s) { return settings(settings.with(settings.schedule().withStrength(s))); }
 
     @Override
     protected void validate() {
@@ -53,24 +52,17 @@ public final class Img2ImgPipeline extends SdxlPipeline<Img2ImgPipeline> {
             w = latentWidth * 8;
             h = latentHeight * 8;
         } else {
-            w = width != null ? width : image.width() / 8 * 8;
-            h = height != null ? height : image.height() / 8 * 8;
-            Validation.divisibleBy8("width", w);
-            Validation.divisibleBy8("height", h);
+            GenerationSettings.Size size = settings.size();
+            w = size.width() != null ? size.width() : image.width() / 8 * 8;
+            h = size.height() != null ? size.height() : image.height() / 8 * 8;
+            checkOutput(w, h, size.width() != null ? null : "from the input image " + (imageOrigin == null ? "" : imageOrigin + " ")
+                    + "of " + image.width() + "×" + image.height() + ", rounded down to multiples of 8");
             pixels = ImageProcessor.preprocess(image, h, w).floats();
         }
-        io.jdiffusion.tensor.random.TorchGenerator gen = generator();
-        Double end = refiner != null ? highNoiseFraction : denoisingEnd;
-        DenoisingSpec spec = new DenoisingSpec(DenoisingSpec.Kind.IMAGE_TO_IMAGE, prompt, prompt2, negativePrompt,
-                negativePrompt2, h, w, steps, guidance, guidanceRescale, strength, denoisingStart, end, imagesPerPrompt,
-                pixels, latents, null, refiner != null || outputLatents, aestheticScore, negativeAestheticScore, clipSkip);
-        DenoisingSpec refSpec = null;
-        if (refiner != null) {
-            refSpec = new DenoisingSpec(DenoisingSpec.Kind.IMAGE_TO_IMAGE, prompt, prompt2, negativePrompt,
-                    negativePrompt2, h, w, steps, guidance, guidanceRescale, strength, end, null, imagesPerPrompt,
-                    null, null, null, outputLatents, aestheticScore, negativeAestheticScore, clipSkip);
-        }
-        Sampler.Output out = runWithRefiner(spec, refSpec, gen, cancelled);
-        return Runs.result(out, Runs.record(this, "img2img", w, h, strength, imageOrigin, image, null, null, null));
+        double strength = settings.schedule().strength();
+        DenoisingSpec spec = DenoisingSpec.base(DenoisingSpec.Kind.IMAGE_TO_IMAGE, settings, refiner != null, h, w, strength,
+                pixels, latents, null);
+        DenoisingLoop.Output out = runWithRefiner(spec, generator(), cancelled);
+        return Runs.result(out, Runs.record(this, "img2img", w, h, strength, imageOrigin, image, null, null));
     }
 }

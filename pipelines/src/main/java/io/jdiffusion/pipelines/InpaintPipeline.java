@@ -37,12 +37,8 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
     private String imageOrigin, maskOrigin;
     private float[] latents;
     private int latentHeight, latentWidth;
-    private double strength = 0.9999;
-    private Integer dilateKernel, dilateIterations, blurRadius;
-    private GenerationRecord.Outpaint outpaint;
-    private Integer paddingMaskCrop;
 
-    private InpaintPipeline(SdxlModel base, boolean owns) { super(base, owns, 7.5); }
+    private InpaintPipeline(SdxlModel base, boolean owns) { super(base, owns, 7.5, 0.9999); }
 
     public static InpaintPipeline load(String model) { return new InpaintPipeline(SdxlModel.load(model), true); }
 
@@ -66,30 +62,17 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
     public InpaintPipeline mask(Image m, String origin) { mask(m); this.maskOrigin = origin; return this; }
 
     /** Grows the mask like cv2.dilate(mask, ones(k, k), iterations = n). */
-    public InpaintPipeline dilate(int kernel, int iterations) {
-        if (kernel < 1) throw new IllegalArgumentException("dilate kernel must be >= 1, got " + kernel);
-        if (iterations < 0) throw new IllegalArgumentException("dilate iterations must be >= 0, got " + iterations);
-        this.dilateKernel = kernel;
-        this.dilateIterations = iterations;
-        return this;
-    }
+    public InpaintPipeline dilate(int kernel, int iterations) { return settings(settings.with(settings.mask().withDilate(kernel, iterations))); }
 
     /** Blurs the mask like diffusers' mask_processor.blur (PIL GaussianBlur(radius)) before binarization. */
-    public InpaintPipeline blur(int radius) {
-        if (radius < 0) throw new IllegalArgumentException("blur radius must be >= 0, got " + radius);
-        this.blurRadius = radius;
-        return this;
-    }
+    public InpaintPipeline blur(int radius) { return settings(settings.with(settings.mask().withBlur(radius))); }
 
     /**
      * Outpaints: the image is placed on a canvas grown by these pixels per side and the mask becomes
      * the new area, reaching {@code overlap} pixels into the original. Replaces any mask set.
      */
     public InpaintPipeline outpaint(int left, int top, int right, int bottom, int overlap) {
-        if (left < 0 || top < 0 || right < 0 || bottom < 0) throw new IllegalArgumentException("outpaint extents must be >= 0");
-        if (overlap < 0) throw new IllegalArgumentException("outpaint overlap must be >= 0, got " + overlap);
-        this.outpaint = new GenerationRecord.Outpaint(left, top, right, bottom, overlap);
-        return this;
+        return settings(settings.with(settings.mask().withOutpaint(new GenerationRecord.Outpaint(left, top, right, bottom, overlap))));
     }
 
     /**
@@ -97,30 +80,43 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
      * (and widened to the output's aspect ratio), resized to the output size, then paste the result
      * back into the original image through the mask. Small edits on large photos keep full detail.
      */
-    public InpaintPipeline paddingMaskCrop(int pad) {
-        if (pad < 0) throw new IllegalArgumentException("paddingMaskCrop must be >= 0 pixels, got " + pad);
-        this.paddingMaskCrop = pad;
-        return this;
-    }
+    public InpaintPipeline paddingMaskCrop(int pad) { return settings(settings.with(settings.mask().withPaddingMaskCrop(pad))); }
 
-    public InpaintPipeline strength(double s) { Validation.strength(s); this.strength = s; return this; }
+    public InpaintPipeline strength(double s) { return settings(settings.with(settings.schedule().withStrength(s))); }
 
     @Override
     protected void validate() {
         super.validate();
+        GenerationSettings.Mask ms = settings.mask();
+        GenerationRecord.Outpaint outpaint = ms.outpaint();
         if (image == null && latents == null) throw new IllegalArgumentException("image is required for inpainting");
         if (mask == null && outpaint == null) throw new IllegalArgumentException("mask (or outpaint extents) is required for inpainting");
         if (image != null && mask != null && outpaint == null
                 && (mask.width() != image.width() || mask.height() != image.height())) {
             throw new IllegalArgumentException("mask size " + mask.size() + " differs from image size " + image.size());
         }
-        if (paddingMaskCrop != null && (latents != null || outputLatents)) {
+        if (ms.paddingMaskCrop() != null && (latents != null || settings.outputLatents())) {
             throw new IllegalArgumentException("paddingMaskCrop works on pixel images: it needs an image (not latents) and image output");
         }
+        if (image != null && latents == null) checkImageSize();
+    }
+
+    /** The canvas and output size an image gives, before the canvas is built or a model runs; says where a size came from. */
+    private void checkImageSize() {
+        GenerationRecord.Outpaint outpaint = settings.mask().outpaint();
+        Integer width = settings.size().width(), height = settings.size().height();
+        long cw = (long) image.width() + (outpaint == null ? 0 : outpaint.left() + outpaint.right());
+        long ch = (long) image.height() + (outpaint == null ? 0 : outpaint.top() + outpaint.bottom());
+        String origin = "from the input image " + (imageOrigin == null ? "" : imageOrigin + " ") + "of " + image.width() + "×" + image.height()
+                + (outpaint == null ? "" : " plus the outpaint extents");
+        if (outpaint != null) Limits.canvas(cw, ch, origin);
+        checkOutput(width != null ? width : (int) cw, height != null ? height : (int) ch, width != null ? null : origin);
     }
 
     @Override
     protected GenerationResult execute(BooleanSupplier cancelled) {
+        GenerationSettings.Mask ms = settings.mask();
+        GenerationRecord.Outpaint outpaint = ms.outpaint();
         Image img = image;
         Image m = mask;
         if (outpaint != null) {
@@ -129,22 +125,23 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
             img = canvas.image();
             m = canvas.mask();
         }
-        if (dilateKernel != null) m = Dilate.dilate(m, dilateKernel, dilateIterations);
-        if (blurRadius != null) m = GaussianBlur.blur(m, blurRadius);
+        if (ms.dilateKernel() != null) m = Dilate.dilate(m, ms.dilateKernel(), ms.dilateIterations());
+        if (ms.blur() != null) m = GaussianBlur.blur(m, ms.blur());
         int w, h;
         if (latents != null) {
             w = latentWidth * 8;
             h = latentHeight * 8;
         } else {
-            w = width != null ? width : img.width();
-            h = height != null ? height : img.height();
+            GenerationSettings.Size size = settings.size();
+            w = size.width() != null ? size.width() : img.width();
+            h = size.height() != null ? size.height() : img.height();
         }
         Validation.divisibleBy8("width", w);
         Validation.divisibleBy8("height", h);
         float[] pixels, maskTensor;
         CropBox crop = null;
-        if (paddingMaskCrop != null) {
-            ImageProcessor.InpaintInputs in = ImageProcessor.prepareInpaint(img, m, h, w, paddingMaskCrop);
+        if (ms.paddingMaskCrop() != null) {
+            ImageProcessor.InpaintInputs in = ImageProcessor.prepareInpaint(img, m, h, w, ms.paddingMaskCrop());
             pixels = in.image().floats();
             maskTensor = in.mask().floats();
             crop = in.crop();
@@ -153,34 +150,16 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
             maskTensor = ImageProcessor.preprocessMask(m, h, w).floats();
         }
 
-        io.jdiffusion.tensor.random.TorchGenerator gen = generator();
-        Double end = refiner != null ? highNoiseFraction : denoisingEnd;
-        DenoisingSpec spec = new DenoisingSpec(DenoisingSpec.Kind.INPAINT, prompt, prompt2, negativePrompt, negativePrompt2,
-                h, w, steps, guidance, guidanceRescale, strength, denoisingStart, end, imagesPerPrompt,
-                pixels, latents, maskTensor, refiner != null || outputLatents, aestheticScore, negativeAestheticScore, clipSkip);
-        DenoisingSpec refSpec = null;
-        if (refiner != null) {
-            refSpec = new DenoisingSpec(DenoisingSpec.Kind.INPAINT, prompt, prompt2, negativePrompt,
-                    negativePrompt2, h, w, steps, guidance, guidanceRescale, strength, end, null, imagesPerPrompt,
-                    null, null, maskTensor, outputLatents, aestheticScore, negativeAestheticScore, clipSkip);
-        }
-        Sampler.Output out = runWithRefiner(spec, refSpec, gen, cancelled);
+        double strength = settings.schedule().strength();
+        DenoisingSpec spec = DenoisingSpec.base(DenoisingSpec.Kind.INPAINT, settings, refiner != null, h, w, strength,
+                pixels, latents, maskTensor);
+        DenoisingLoop.Output out = runWithRefiner(spec, generator(), cancelled);
         GenerationResult r = Runs.result(out, Runs.record(this, outpaint != null ? "outpaint" : "inpaint", w, h, strength,
-                imageOrigin, image, maskOrigin, mask, this));
+                imageOrigin, image, maskOrigin, mask));
         if (crop == null) return r;
         // apply_overlay: the generated crop goes back into the original through the mask
         List<Image> pasted = new ArrayList<>();
         for (Image generated : r.images()) pasted.add(Overlay.apply(m, img, generated, crop));
         return new GenerationResult(pasted, null, null, new int[] {pasted.size(), img.height(), img.width(), 3}, r.record());
     }
-
-    Integer dilateKernel() { return dilateKernel; }
-
-    Integer dilateIterations() { return dilateIterations; }
-
-    Integer blurRadius() { return blurRadius; }
-
-    GenerationRecord.Outpaint outpaintExtents() { return outpaint; }
-
-    Integer paddingMaskCropPixels() { return paddingMaskCrop; }
 }

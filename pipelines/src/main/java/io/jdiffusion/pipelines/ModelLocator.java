@@ -15,7 +15,7 @@ import java.util.stream.Stream;
  * it out: models--org--name/snapshots/&lt;revision&gt;, the revision read from refs/main. Nothing is
  * downloaded: weights already fetched for diffusers are used as they are.
  */
-public final class ModelLocator {
+final class ModelLocator {
     private ModelLocator() {}
 
     public static Path resolve(String nameOrPath) { return resolve(nameOrPath, hubCache()); }

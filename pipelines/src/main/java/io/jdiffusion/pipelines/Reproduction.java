@@ -6,8 +6,6 @@ import io.jdiffusion.pipelines.image.PngText;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.List;
 
 /** Rebuilds the pipeline call described by a generation record, so that it regenerates the same bytes. */
 public final class Reproduction {
@@ -17,7 +15,11 @@ public final class Reproduction {
     public static GenerationRecord readRecord(Path png) {
         String json = PngText.read(png).get(io.jdiffusion.pipelines.image.PngWriter.JDIFFUSION_KEYWORD);
         if (json == null) throw new IllegalArgumentException(png + " carries no jdiffusion generation record");
-        return GenerationRecord.fromJson(json);
+        try {
+            return GenerationRecordCheck.check(GenerationRecord.fromJson(json));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(png + ": " + e.getMessage(), e);
+        }
     }
 
     /** A configured pipeline (models opened lazily) that reruns the record; close it after use. */
@@ -25,39 +27,24 @@ public final class Reproduction {
         SdxlModel base = open(r, "base");
         SdxlPipeline<?> p = switch (r.pipeline()) {
             case "txt2img" -> Text2ImagePipeline.of(base);
-            case "img2img" -> {
-                Img2ImgPipeline i = Img2ImgPipeline.of(base);
-                i.image(input(r, "image"), r.inputs().get("image").path());
-                if (r.strength() != null) i.strength(r.strength());
-                yield i;
-            }
+            case "img2img" -> Img2ImgPipeline.of(base).image(input(r, "image"), r.inputs().get("image").path());
             case "inpaint", "outpaint" -> {
                 InpaintPipeline i = InpaintPipeline.of(base);
                 i.image(input(r, "image"), r.inputs().get("image").path());
                 if (r.inputs().containsKey("mask")) i.mask(input(r, "mask"), r.inputs().get("mask").path());
-                if (r.outpaint() != null) {
-                    GenerationRecord.Outpaint o = r.outpaint();
-                    i.outpaint(o.left(), o.top(), o.right(), o.bottom(), o.overlap());
-                }
-                if (r.maskDilateKernel() != null) i.dilate(r.maskDilateKernel(), r.maskDilateIterations());
-                if (r.maskBlur() != null) i.blur(r.maskBlur());
-                if (r.paddingMaskCrop() != null) i.paddingMaskCrop(r.paddingMaskCrop());
-                if (r.strength() != null) i.strength(r.strength());
                 yield i;
             }
             default -> throw new IllegalArgumentException("unknown pipeline '" + r.pipeline() + "' in the record");
         };
-        p.prompt(split(r.prompt()));
-        if (r.prompt2() != null) p.prompt2(split(r.prompt2()));
-        if (r.negativePrompt() != null) p.negativePrompt(split(r.negativePrompt()));
-        if (r.negativePrompt2() != null) p.negativePrompt2(split(r.negativePrompt2()));
-        p.seed(r.seed()).steps(r.steps()).guidance(r.guidanceScale()).guidanceRescale(r.guidanceRescale())
-                .imagesPerPrompt(r.imagesPerPrompt()).size(r.width(), r.height());
-        if (r.scheduler() != null && SchedulerNames.isName(r.scheduler())) p.scheduler(r.scheduler());
-        if (r.clipSkip() != null) p.clipSkip(r.clipSkip());
-        if (r.aestheticScore() != null) p.aestheticScore(r.aestheticScore(), r.negativeAestheticScore());
+        if (r.scheduler() != null && !SchedulerNames.isName(r.scheduler())
+                && !r.scheduler().equals(base.scheduler(null).getClass().getSimpleName())) {
+            // the record names the model's own scheduler class when no short name was chosen; anything else is unknown
+            throw new IllegalArgumentException("unknown scheduler '" + r.scheduler() + "' in the record; known: "
+                    + String.join(", ", SchedulerNames.NAMES) + " or the model's own " + base.scheduler(null).getClass().getSimpleName());
+        }
+        p.settings(r.settings());
         if (r.unet() != null) p.unetOverride(Path.of(r.unet()));
-        if (r.models().containsKey("refiner")) p.refiner(open(r, "refiner")).highNoiseFraction(r.highNoiseFraction());
+        if (r.models().containsKey("refiner")) p.refiner(open(r, "refiner"));
         p.ownModels();
         return p;
     }
@@ -65,11 +52,6 @@ public final class Reproduction {
     private static SdxlModel open(GenerationRecord r, String role) {
         String config = r.configs() == null ? null : r.configs().get(role);
         return SdxlModel.load(r.models().get(role), config == null ? null : Path.of(config), io.jdiffusion.tensor.Backends.get());
-    }
-
-    private static String[] split(String joined) {
-        List<String> parts = Arrays.asList(joined.split(" \\| ", -1));
-        return parts.toArray(String[]::new);
     }
 
     /** Reads an input named in the record and checks that its pixels are the ones recorded. */

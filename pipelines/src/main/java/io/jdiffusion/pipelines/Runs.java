@@ -16,7 +16,7 @@ import java.util.Map;
 final class Runs {
     private Runs() {}
 
-    static GenerationResult result(Sampler.Output out, GenerationRecord record) {
+    static GenerationResult result(DenoisingLoop.Output out, GenerationRecord record) {
         if (out.latents()) return new GenerationResult(List.of(), null, out.data(), out.shape(), record);
         int[] s = out.shape();
         return new GenerationResult(ImageProcessor.fromUnitNhwc(io.jdiffusion.tensor.Tensor.of(out.data(), s)), out.data(), null, s, record);
@@ -32,7 +32,7 @@ final class Runs {
     }
 
     static GenerationRecord record(SdxlPipeline<?> p, String kind, int w, int h, Double strength,
-                                   String imageOrigin, Image image, String maskOrigin, Image mask, InpaintPipeline inpaint) {
+                                   String imageOrigin, Image image, String maskOrigin, Image mask) {
         Map<String, String> models = new LinkedHashMap<>();
         models.put("base", p.base.name());
         Map<String, String> hashes = new LinkedHashMap<>();
@@ -44,18 +44,14 @@ final class Runs {
         Map<String, GenerationRecord.InputFile> inputs = new LinkedHashMap<>();
         if (image != null) inputs.put("image", new GenerationRecord.InputFile(absolute(imageOrigin), pixelHash(image)));
         if (mask != null) inputs.put("mask", new GenerationRecord.InputFile(absolute(maskOrigin), pixelHash(mask)));
-        return new GenerationRecord(GenerationRecord.LIBRARY, Version.VERSION, kind,
-                GenerationRecord.joined(p.prompt), GenerationRecord.joined(p.prompt2),
-                GenerationRecord.joined(p.negativePrompt), GenerationRecord.joined(p.negativePrompt2),
-                p.seed, p.steps, p.guidance, p.guidanceRescale,
-                p.scheduler == null ? p.base.scheduler(null).getClass().getSimpleName() : p.scheduler, strength,
-                p.refiner != null ? p.highNoiseFraction : null, w, h, p.imagesPerPrompt,
-                inpaint == null ? null : inpaint.dilateKernel(), inpaint == null ? null : inpaint.dilateIterations(),
-                inpaint == null ? null : inpaint.blurRadius(), inpaint == null ? null : inpaint.paddingMaskCropPixels(),
-                inpaint == null ? null : inpaint.outpaintExtents(),
-                models, configs(p), p.unetOverride == null ? null : p.unetOverride.toString(), hashes, inputs, p.base.backendName(), p.clipSkip,
-                p.refiner != null || p.base.requiresAestheticsScore() ? p.aestheticScore : null,
-                p.refiner != null || p.base.requiresAestheticsScore() ? p.negativeAestheticScore : null);
+        GenerationSettings s = p.settings;
+        // only what the run used: its strength, and the mask tools of inpainting
+        s = s.with(s.schedule().withStrength(strength));
+        if (!kind.equals("inpaint") && !kind.equals("outpaint")) s = s.with(GenerationSettings.Mask.NONE);
+        String scheduler = s.schedule().scheduler() == null ? p.base.scheduler(null).getClass().getSimpleName() : s.schedule().scheduler();
+        var from = new GenerationRecord.Provenance(models, configs(p), p.unetOverride == null ? null : p.unetOverride.toString(),
+                hashes, inputs, p.base.backendName());
+        return GenerationRecord.of(kind, s, scheduler, w, h, p.refiner != null, p.refiner != null || p.base.requiresAestheticsScore(), from);
     }
 
     private static Map<String, String> configs(SdxlPipeline<?> p) {

@@ -8,10 +8,10 @@ import java.util.List;
 import java.util.Map;
 
 /** The short scheduler names of the API and command line, mapped to diffusers classes and config overrides. */
-public final class SchedulerNames {
+final class SchedulerNames {
     private SchedulerNames() {}
 
-    public static final List<String> NAMES = List.of("euler", "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras");
+    public static final List<String> NAMES = List.of("euler", "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras", "pndm");
 
     public static boolean isName(String s) { return NAMES.contains(s); }
 
@@ -27,6 +27,7 @@ public final class SchedulerNames {
             case "euler" -> Schedulers.create("EulerDiscreteScheduler", config);
             case "euler_a" -> Schedulers.create("EulerAncestralDiscreteScheduler", config);
             case "ddim" -> Schedulers.create("DDIMScheduler", config);
+            case "pndm" -> Schedulers.create("PNDMScheduler", config);
             case "dpmpp_2m" -> Schedulers.create("DPMSolverMultistepScheduler", config.with("use_karras_sigmas", false));
             default -> Schedulers.create("DPMSolverMultistepScheduler", config.with(Map.of("use_karras_sigmas", true)));
         };

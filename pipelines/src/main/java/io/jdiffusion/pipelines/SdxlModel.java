@@ -12,6 +12,7 @@ import io.jdiffusion.schedulers.Schedulers;
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Backends;
 import io.jdiffusion.tensor.weights.Params;
+import io.jdiffusion.tensor.weights.ModelFiles;
 import io.jdiffusion.tensor.weights.WeightSource;
 import io.jdiffusion.text.CLIPTextConfig;
 import io.jdiffusion.text.CLIPTextModel;
@@ -107,8 +108,10 @@ public final class SdxlModel implements AutoCloseable {
             throw new IllegalArgumentException("VAE folder " + vaeDir + " has latent_channels " + cfg.latentChannels()
                     + ", but this model's UNet works on " + latent + " latent channels");
         }
-        if (!Files.isRegularFile(vaeDir.resolve(AutoencoderKL.WEIGHTS)) && !Files.isRegularFile(vaeDir.resolve(AutoencoderKL.WEIGHTS_FP16))) {
-            throw new IllegalArgumentException("VAE folder " + vaeDir + " has no " + AutoencoderKL.WEIGHTS + " (nor " + AutoencoderKL.WEIGHTS_FP16 + ")");
+        try {
+            ModelFiles.find(vaeDir, ModelFiles.DIFFUSERS, DevicePrecision.preferredVariant(backend));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("VAE folder " + vaeDir + ": " + e.getMessage(), e);
         }
         budget.unload(List.of(vaeSlot));
         vaeFolder = vaeDir.toAbsolutePath().normalize();
@@ -151,9 +154,7 @@ public final class SdxlModel implements AutoCloseable {
     public static SdxlModel load(String nameOrPath, Path configFolder, Backend backend) {
         Path p = ModelLocator.resolve(nameOrPath);
         if (Files.isRegularFile(p)) {
-            if (!p.getFileName().toString().endsWith(".safetensors")) {
-                throw new IllegalArgumentException("model '" + nameOrPath + "': a single-file checkpoint must be a .safetensors file");
-            }
+            ModelFiles.requireSafetensorsFile(p, "model '" + nameOrPath + "'");
             Layout layout;
             try (SingleFileCheckpoint c = SingleFileCheckpoint.open(p)) {
                 layout = c.layout();
@@ -182,6 +183,7 @@ public final class SdxlModel implements AutoCloseable {
 
     /** The components a diffusers folder must have, reported by name before anything loads. */
     private static void checkLayout(Path folder, Boolean needsTextEncoder1, boolean weights) {
+        ModelFamily.requireSdxl(folder);
         if (!Files.isRegularFile(folder.resolve("model_index.json"))) {
             throw new IllegalArgumentException("model folder " + folder + " has no model_index.json (is it a diffusers SDXL folder?)");
         }
@@ -194,15 +196,11 @@ public final class SdxlModel implements AutoCloseable {
             throw new IllegalArgumentException("config folder " + folder + " lacks 'text_encoder/' for a base checkpoint");
         }
         if (weights) {
-            for (String c : List.of("unet", "vae", "text_encoder_2")) {
-                try (Stream<Path> s = Files.list(folder.resolve(c))) {
-                    if (s.noneMatch(f -> f.getFileName().toString().endsWith(".safetensors") || f.getFileName().toString().endsWith(".index.json"))) {
-                        throw new IllegalArgumentException("model folder " + folder + ": '" + c + "/' holds no .safetensors weights");
-                    }
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }
+            // the same lookup the components do when they load, done now so that a missing or pickled
+            // weight file is named before anything is read
+            ModelFiles.find(folder.resolve("unet"), ModelFiles.DIFFUSERS, null);
+            ModelFiles.find(folder.resolve("vae"), ModelFiles.DIFFUSERS, null);
+            ModelFiles.find(folder.resolve("text_encoder_2"), ModelFiles.TRANSFORMERS, null);
         }
     }
 
@@ -253,16 +251,16 @@ public final class SdxlModel implements AutoCloseable {
     }
 
     /**
-     * A sampler over this model's components with a fresh scheduler; each component loads when the
+     * The denoising loop over this model's components with a fresh scheduler; each component loads when the
      * run first needs it (and, under a {@link DeviceBudget}, may unload when another needs the room).
      */
-    public Sampler sampler(String schedulerName) {
-        return new Sampler(backend, components(), scheduler(schedulerName), requiresAestheticsScore);
+    DenoisingLoop denoisingLoop(String schedulerName) {
+        return new DenoisingLoop(backend, components(), scheduler(schedulerName), requiresAestheticsScore);
     }
 
-    /** This model's components as a sampler asks for them, in the order of use. */
-    public Sampler.Components components() {
-        return new Sampler.Components() {
+    /** This model's components as the denoising loop asks for them, in the order of use. */
+    DenoisingLoop.Components components() {
+        return new DenoisingLoop.Components() {
             @Override public SdxlPromptEncoder text() { return SdxlModel.this.text(); }
             @Override public UNet2DConditionConfig unetConfig() { return SdxlModel.this.unetConfig(); }
             @Override public UNet2DConditionModel unet() { return SdxlModel.this.unet(); }

@@ -2,7 +2,6 @@ package io.jdiffusion.pipelines;
 
 import io.jdiffusion.tensor.random.TorchGenerator;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -22,33 +21,16 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
     protected SdxlModel refiner;
     private boolean ownsModels;
 
-    protected List<String> prompt = List.of("");
-    protected List<String> prompt2;
-    protected List<String> negativePrompt;
-    protected List<String> negativePrompt2;
-    protected int steps = 50;
-    protected double guidance;
-    protected double guidanceRescale;
-    protected long seed;
-    protected int imagesPerPrompt = 1;
-    protected Integer width;
-    protected Integer height;
-    protected String scheduler;
-    protected Double highNoiseFraction;
-    protected Double denoisingStart;
-    protected Double denoisingEnd;
-    protected boolean outputLatents;
-    protected double aestheticScore = 6.0;
-    protected double negativeAestheticScore = 2.5;
-    protected Integer clipSkip;
+    /** Every setting of the next run; the fluent setters replace it with an updated copy. */
+    protected GenerationSettings settings;
     protected StepListener listener = StepListener.NONE;
     protected java.nio.file.Path unetOverride;
     private final AtomicBoolean cancelled = new AtomicBoolean();
 
-    protected SdxlPipeline(SdxlModel base, boolean ownsModels, double defaultGuidance) {
+    protected SdxlPipeline(SdxlModel base, boolean ownsModels, double defaultGuidance, Double defaultStrength) {
         this.base = Objects.requireNonNull(base, "base model");
         this.ownsModels = ownsModels;
-        this.guidance = defaultGuidance;
+        this.settings = GenerationSettings.defaults(defaultGuidance, defaultStrength);
     }
 
     @SuppressWarnings("unchecked")
@@ -76,79 +58,49 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
         return self();
     }
 
-    public SELF prompt(String... p) { this.prompt = List.of(p); return self(); }
+    /** All settings at once (e.g. those of a {@link GenerationRecord#settings() record}). */
+    public SELF settings(GenerationSettings s) { this.settings = Objects.requireNonNull(s, "settings"); return self(); }
 
-    public SELF prompt2(String... p) { this.prompt2 = List.of(p); return self(); }
+    /** The settings the next run uses. */
+    public GenerationSettings settings() { return settings; }
 
-    public SELF negativePrompt(String... p) { this.negativePrompt = List.of(p); return self(); }
+    public SELF prompt(String... p) { return settings(settings.with(settings.prompts().withPrompt(List.of(p)))); }
 
-    public SELF negativePrompt2(String... p) { this.negativePrompt2 = List.of(p); return self(); }
+    public SELF prompt2(String... p) { return settings(settings.with(settings.prompts().withPrompt2(List.of(p)))); }
 
-    public SELF steps(int n) {
-        if (n < 1) throw new IllegalArgumentException("steps must be at least 1, got " + n);
-        this.steps = n;
-        return self();
-    }
+    public SELF negativePrompt(String... p) { return settings(settings.with(settings.prompts().withNegativePrompt(List.of(p)))); }
 
-    public SELF guidance(double g) {
-        if (!(g >= 0) || Double.isInfinite(g)) throw new IllegalArgumentException("guidance must be a finite number >= 0, got " + g);
-        this.guidance = g;
-        return self();
-    }
+    public SELF negativePrompt2(String... p) { return settings(settings.with(settings.prompts().withNegativePrompt2(List.of(p)))); }
 
-    public SELF guidanceRescale(double phi) {
-        if (!(phi >= 0 && phi <= 1)) throw new IllegalArgumentException("guidanceRescale must be in [0, 1], got " + phi);
-        this.guidanceRescale = phi;
-        return self();
-    }
+    public SELF steps(int n) { return settings(settings.with(settings.schedule().withSteps(n))); }
 
-    public SELF seed(long s) { this.seed = s; return self(); }
+    public SELF guidance(double g) { return settings(settings.with(settings.guidance().withScale(g))); }
 
-    public SELF imagesPerPrompt(int n) {
-        if (n < 1) throw new IllegalArgumentException("imagesPerPrompt must be at least 1, got " + n);
-        this.imagesPerPrompt = n;
-        return self();
-    }
+    public SELF guidanceRescale(double phi) { return settings(settings.with(settings.guidance().withRescale(phi))); }
 
-    public SELF size(int w, int h) {
-        Validation.divisibleBy8("width", w);
-        Validation.divisibleBy8("height", h);
-        this.width = w;
-        this.height = h;
-        return self();
-    }
+    public SELF seed(long s) { return settings(settings.with(settings.schedule().withSeed(s))); }
+
+    public SELF imagesPerPrompt(int n) { return settings(settings.with(settings.size().withImagesPerPrompt(n))); }
+
+    public SELF size(int w, int h) { return settings(settings.with(settings.size().withSize(w, h))); }
 
     /** "euler" (default: the model's scheduler), "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras". */
-    public SELF scheduler(String name) {
-        SchedulerNames.check(name);
-        this.scheduler = name;
-        return self();
-    }
+    public SELF scheduler(String name) { return settings(settings.with(settings.schedule().withScheduler(name))); }
 
     /** The fraction of the schedule the base runs before the refiner takes over (denoising_end/start). */
-    public SELF highNoiseFraction(double f) {
-        Validation.openUnit("highNoiseFraction", f);
-        this.highNoiseFraction = f;
-        return self();
-    }
+    public SELF highNoiseFraction(double f) { return settings(settings.with(new GenerationSettings.Refiner(f))); }
 
-    public SELF denoisingStart(double f) { Validation.openUnit("denoisingStart", f); this.denoisingStart = f; return self(); }
+    public SELF denoisingStart(double f) { return settings(settings.with(settings.schedule().withDenoisingStart(f))); }
 
-    public SELF denoisingEnd(double f) { Validation.openUnit("denoisingEnd", f); this.denoisingEnd = f; return self(); }
+    public SELF denoisingEnd(double f) { return settings(settings.with(settings.schedule().withDenoisingEnd(f))); }
 
-    public SELF outputLatents(boolean b) { this.outputLatents = b; return self(); }
+    public SELF outputLatents(boolean b) { return settings(settings.withOutputLatents(b)); }
 
     public SELF aestheticScore(double positive, double negative) {
-        this.aestheticScore = positive;
-        this.negativeAestheticScore = negative;
-        return self();
+        return settings(settings.with(settings.guidance().withAestheticScores(positive, negative)));
     }
 
-    public SELF clipSkip(int k) {
-        if (k < 0) throw new IllegalArgumentException("clipSkip must be >= 0, got " + k);
-        this.clipSkip = k;
-        return self();
-    }
+    public SELF clipSkip(int k) { return settings(settings.with(settings.guidance().withClipSkip(k))); }
 
     /** Runs the base model with this UNet folder instead of its own (e.g. the 9-channel inpainting UNet). */
     public SELF unetOverride(java.nio.file.Path unetFolder) {
@@ -204,39 +156,32 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
     protected abstract GenerationResult execute(java.util.function.BooleanSupplier cancelled);
 
     /** Checks every setting before any model work, naming the option at fault. */
-    protected void validate() {
-        if (refiner != null && highNoiseFraction == null && denoisingEnd == null) {
-            throw new IllegalArgumentException("a refiner needs highNoiseFraction (the base's share of the schedule, e.g. 0.8)");
-        }
-        if (denoisingStart != null && denoisingEnd != null && denoisingStart >= denoisingEnd) {
-            throw new IllegalArgumentException("denoisingStart (" + denoisingStart + ") must be below denoisingEnd (" + denoisingEnd + ")");
-        }
-        if (prompt2 != null && prompt2.size() != prompt.size()) {
-            throw new IllegalArgumentException("prompt2 has " + prompt2.size() + " entries, prompt has " + prompt.size());
-        }
-        if (negativePrompt != null && negativePrompt.size() != prompt.size()) {
-            throw new IllegalArgumentException("negativePrompt has " + negativePrompt.size() + " entries, prompt has " + prompt.size());
-        }
+    protected void validate() { settings.validate(refiner != null); }
+
+    /** The output size and the memory it needs ({@link Limits#output}), before any model work; {@code origin} says where the size came from. */
+    protected void checkOutput(int w, int h, String origin) {
+        List<String> prompt = settings.prompts().prompt();
+        int images = settings.outputLatents() ? 0 : (prompt == null ? 1 : prompt.size()) * settings.size().imagesPerPrompt();
+        Limits.output(w, h, images, origin, base.backend());
     }
 
-    protected TorchGenerator generator() { return new TorchGenerator(seed); }
+    TorchGenerator generator() { return new TorchGenerator(settings.schedule().seed()); }
 
     /**
      * Runs the base, then (when {@code refinerSpec} is given) the refiner on the base's latents, both
      * drawing from one generator; the listener sees the steps of both numbered as one run.
      */
-    protected Sampler.Output runWithRefiner(DenoisingSpec baseSpec, DenoisingSpec refinerSpec, TorchGenerator gen,
-                                            java.util.function.BooleanSupplier cancelled) {
+    DenoisingLoop.Output runWithRefiner(DenoisingSpec baseSpec, TorchGenerator gen, java.util.function.BooleanSupplier cancelled) {
+        DenoisingSpec refinerSpec = refiner == null ? null : baseSpec.refinerHalf();
+        String scheduler = settings.schedule().scheduler();
         int baseSteps = Runs.plannedSteps(model(), scheduler, baseSpec);
         int total = baseSteps + (refinerSpec == null ? 0 : Runs.plannedSteps(refiner, scheduler, refinerSpec));
         StepListener l = listener;
-        Sampler.Output out = model().sampler(scheduler).run(baseSpec, gen, (i, n, t, x) -> l.onStep(i, total, t, x), cancelled);
+        DenoisingLoop.Output out = model().denoisingLoop(scheduler).run(baseSpec, gen, (i, n, t, x) -> l.onStep(i, total, t, x), cancelled);
         if (refinerSpec == null) return out;
         DenoisingSpec handoff = refinerSpec.withImageLatents(out.data());
-        return refiner.sampler(scheduler).run(handoff, gen, (i, n, t, x) -> l.onStep(baseSteps + i, total, t, x), cancelled);
+        return refiner.denoisingLoop(scheduler).run(handoff, gen, (i, n, t, x) -> l.onStep(baseSteps + i, total, t, x), cancelled);
     }
-
-    protected static List<String> copy(List<String> l) { return l == null ? null : new ArrayList<>(l); }
 
     @Override
     public void close() {

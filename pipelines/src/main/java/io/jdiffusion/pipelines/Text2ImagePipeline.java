@@ -15,7 +15,7 @@ import java.util.function.BooleanSupplier;
  */
 public final class Text2ImagePipeline extends SdxlPipeline<Text2ImagePipeline> {
 
-    private Text2ImagePipeline(SdxlModel base, boolean owns) { super(base, owns, 5.0); }
+    private Text2ImagePipeline(SdxlModel base, boolean owns) { super(base, owns, 5.0, null); }
 
     /** Loads the base model (folder, single file or Hugging Face id); closed with the pipeline. */
     public static Text2ImagePipeline load(String base) { return new Text2ImagePipeline(SdxlModel.load(base), true); }
@@ -25,24 +25,16 @@ public final class Text2ImagePipeline extends SdxlPipeline<Text2ImagePipeline> {
 
     @Override
     protected GenerationResult execute(BooleanSupplier cancelled) {
-        int w = width != null ? width : base.defaultImageSize();
-        int h = height != null ? height : base.defaultImageSize();
-        io.jdiffusion.tensor.random.TorchGenerator gen = generator();
-        Double end = refiner != null ? highNoiseFraction : denoisingEnd;
-        DenoisingSpec baseSpec = new DenoisingSpec(DenoisingSpec.Kind.TEXT_TO_IMAGE, prompt, prompt2, negativePrompt,
-                negativePrompt2, h, w, steps, guidance, guidanceRescale, 1.0, null, end, imagesPerPrompt,
-                null, null, null, refiner != null || outputLatents, aestheticScore, negativeAestheticScore, clipSkip);
-        DenoisingSpec refSpec = null;
-        if (refiner != null) {
-            refSpec = new DenoisingSpec(DenoisingSpec.Kind.IMAGE_TO_IMAGE, prompt, prompt2, negativePrompt,
-                    negativePrompt2, h, w, steps, guidance, guidanceRescale, 0.3, end, null, imagesPerPrompt,
-                    null, null, null, outputLatents, aestheticScore, negativeAestheticScore, clipSkip);
-        }
-        Sampler.Output out = runWithRefiner(baseSpec, refSpec, gen, cancelled);
+        GenerationSettings.Size size = settings.size();
+        int w = size.width() != null ? size.width() : base.defaultImageSize();
+        int h = size.height() != null ? size.height() : base.defaultImageSize();
+        checkOutput(w, h, size.width() != null ? null : "the model's default size");
+        DenoisingSpec spec = DenoisingSpec.base(DenoisingSpec.Kind.TEXT_TO_IMAGE, settings, refiner != null, h, w, 1.0, null, null, null);
+        DenoisingLoop.Output out = runWithRefiner(spec, generator(), cancelled);
         return Runs.result(out, record("txt2img", w, h, null));
     }
 
     GenerationRecord record(String kind, int w, int h, Double strength) {
-        return Runs.record(this, kind, w, h, strength, null, null, null, null, null);
+        return Runs.record(this, kind, w, h, strength, null, null, null, null);
     }
 }

@@ -20,6 +20,7 @@ import java.lang.reflect.Proxy;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -62,11 +63,10 @@ class DeviceBudgetTest {
 
     static Backend accounting(Accounting acc) {
         return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(),
-                new Class<?>[] {Backend.class, DeviceBudget.MemoryReporting.class}, (proxy, m, args) -> {
+                new Class<?>[] {Backend.class}, (proxy, m, args) -> {
                     switch (m.getName()) {
-                        case "bytesInUse" -> { return acc.inUse.get(); }
-                        case "peakBytesInUse" -> { return acc.peak.get(); }
-                        case "resetPeak" -> { acc.peak.set(acc.inUse.get()); return null; }
+                        case "memoryUse" -> { return Optional.of(new Backend.MemoryStats(acc.inUse.get(), acc.peak.get(), acc.inUse.get(), acc.peak.get())); }
+                        case "resetPeakMemory" -> { acc.peak.set(acc.inUse.get()); return null; }
                         case "upload" -> {
                             if (args.length == 2) {
                                 Tensor t = (Tensor) args[0];

@@ -14,13 +14,37 @@ class GenerationRecordTest {
                 42, 70, 7.5, 0.0, "EulerDiscreteScheduler", 0.9999, 0.8, 1024, 768, 1, 15, 2, null, 32,
                 null, Map.of("base", "stabilityai/stable-diffusion-xl-base-1.0"), null, null,
                 Map.of("base/unet/diffusion_pytorch_model.fp16.safetensors", "0123456789abcdef"),
-                Map.of("image", new GenerationRecord.InputFile("/photos/p.png", "ff00")), "cpu", null, 6.0, 2.5);
+                Map.of("image", new GenerationRecord.InputFile("/photos/p.png", "ff00")), "cpu", null, 6.0, 2.5, null, null, null);
     }
 
     @Test
     void jsonRoundTripsEveryField() {
         GenerationRecord r = sample();
         assertEquals(r, GenerationRecord.fromJson(r.toJson()));
+    }
+
+    /** A record as jdiffusion wrote it before the settings record (no denoisingStart/End, outputLatents keys). */
+    private static final String OLD_JSON = "{\"library\":\"jdiffusion\",\"version\":\"" + Version.VERSION + "\",\"pipeline\":\"inpaint\","
+            + "\"prompt\":\"a | b\",\"negativePrompt\":\"blurry | \",\"seed\":42,\"steps\":6,\"guidanceScale\":7.5,"
+            + "\"guidanceRescale\":0.0,\"scheduler\":\"EulerDiscreteScheduler\",\"strength\":0.9999,\"highNoiseFraction\":0.8,"
+            + "\"width\":64,\"height\":48,\"imagesPerPrompt\":1,\"maskDilateKernel\":15,\"maskDilateIterations\":2,"
+            + "\"models\":{\"base\":\"b\",\"refiner\":\"r\"},\"weightHashes\":{},\"inputs\":{},\"backend\":\"cpu\","
+            + "\"aestheticScore\":6.0,\"negativeAestheticScore\":2.5}";
+
+    @Test
+    void oldRecordsLoadAndWriteTheSameJsonAndTheirSettingsReadBack() {
+        GenerationRecord r = GenerationRecord.fromJson(OLD_JSON);
+        assertEquals(OLD_JSON, r.toJson(), "a record without the later settings writes the same bytes");
+        GenerationSettings s = r.settings();
+        assertEquals(java.util.List.of("a", "b"), s.prompts().prompt());
+        assertEquals(java.util.List.of("blurry", ""), s.prompts().negativePrompt());
+        assertEquals(null, s.schedule().scheduler(), "a scheduler class name is the model's own scheduler");
+        assertEquals(0.8, s.refiner().highNoiseFraction());
+        assertEquals(15, s.mask().dilateKernel());
+        // made again from its settings, the record is the same
+        GenerationRecord again = GenerationRecord.of(r.pipeline(), s, r.scheduler(), r.width(), r.height(), true, true,
+                new GenerationRecord.Provenance(r.models(), r.configs(), r.unet(), r.weightHashes(), r.inputs(), r.backend()));
+        assertEquals(r, again);
     }
 
     @Test

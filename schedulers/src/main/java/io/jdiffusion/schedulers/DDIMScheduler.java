@@ -1,62 +1,32 @@
 package io.jdiffusion.schedulers;
 
-import java.util.Arrays;
-
 /**
  * diffusers' {@code DDIMScheduler}, spec §6.3: integer timesteps, no sigma schedule, unit
  * {@code init_noise_sigma}, identity input scaling. The step is stateless (it reads ᾱ at {@code t} and at
  * {@code t − T/n}, the latter even for "linspace"/"trailing" spacing, as diffusers does), so there is no
  * step or begin index. With {@code eta > 0} (set by {@link #setEta}) each step draws one noise tensor.
  */
-public final class DDIMScheduler implements Scheduler {
-    private final SchedulerConfig config;
-    private final TrainingSchedule train;
-    private final String predictionType;
-    private final String timestepSpacing;
-    private final int stepsOffset;
+public final class DDIMScheduler extends AlphaScheduler {
     private final boolean clipSample;
     private final float clipSampleRange;
-    private final float finalAlphaCumprod;
 
     private float[] timesteps;
     private int numInferenceSteps = -1;
     private double eta = 0;
 
     public DDIMScheduler(SchedulerConfig config) {
-        this.config = config;
-        this.train = TrainingSchedule.of(config, false);
-        this.predictionType = SchedulerConfig.oneOf("prediction_type",
-                SchedulerConfig.or(config.predictionType(), "epsilon"), "epsilon", "v_prediction", "sample");
-        this.timestepSpacing = SchedulerConfig.oneOf("timestep_spacing",
-                SchedulerConfig.or(config.timestepSpacing(), "leading"), "linspace", "leading", "trailing");
-        this.stepsOffset = SchedulerConfig.or(config.stepsOffset(), 0);
+        super(config, true, "epsilon", "v_prediction", "sample");
         this.clipSample = SchedulerConfig.or(config.clipSample(), true);
         this.clipSampleRange = SchedulerConfig.or(config.clipSampleRange(), 1.0).floatValue();
         if (Boolean.TRUE.equals(config.thresholding())) {
             throw new IllegalArgumentException("thresholding=true is not supported by DDIMScheduler here; allowed values: false");
         }
-        this.finalAlphaCumprod = SchedulerConfig.or(config.setAlphaToOne(), true) ? 1f : train.alphasCumprod[0];
     }
 
     /** diffusers' {@code eta} (the pipeline's {@code eta} argument): 0 is deterministic DDIM, 1 is DDPM-like. */
     public void setEta(double eta) {
         if (!(eta >= 0)) throw new IllegalArgumentException("eta must be >= 0, got " + eta);
         this.eta = eta;
-    }
-
-    @Override public SchedulerConfig config() { return config; }
-    @Override public int order() { return 1; }
-    @Override public int numTrainTimesteps() { return train.numTrainTimesteps; }
-    @Override public float initNoiseSigma() { return 1f; }
-    @Override public int stepIndex() { return -1; }
-    @Override public int beginIndex() { return -1; }
-
-    /** DDIM has no index state: diffusers' class has no {@code set_begin_index}, pipelines skip it. */
-    @Override public void setBeginIndex(int beginIndex) { }
-
-    @Override
-    public float[] sigmas() {
-        throw new UnsupportedOperationException("DDIMScheduler has no sigma schedule (as in diffusers)");
     }
 
     @Override
@@ -67,11 +37,8 @@ public final class DDIMScheduler implements Scheduler {
 
     @Override
     public void setTimesteps(int n) {
+        checkStepCount(n);
         int numTrain = train.numTrainTimesteps;
-        if (n < 1 || n > numTrain) {
-            throw new IllegalArgumentException("numInferenceSteps must be between 1 and num_train_timesteps ("
-                    + numTrain + "), got " + n);
-        }
         long[] ts;
         switch (timestepSpacing) {
             case "linspace" -> {
@@ -153,34 +120,5 @@ public final class DDIMScheduler implements Scheduler {
             for (int i = 0; i < n; i++) prev[i] = prev[i] + stdDev * z[i];
         }
         return new StepOutput(prev, x0);
-    }
-
-    /** Variance-preserving noising {@code √ᾱ_t·x0 + √(1−ᾱ_t)·ε}. */
-    @Override
-    public float[] addNoise(float[] original, float[] noise, float t) {
-        if (original.length != noise.length) {
-            throw new IllegalArgumentException("original has " + original.length + " values but noise has " + noise.length);
-        }
-        float a = alphaCumprodAt(integralTimestep(t));
-        float sa = (float) Math.sqrt(a), s1 = (float) Math.sqrt(1f - a);
-        float[] out = new float[original.length];
-        for (int i = 0; i < out.length; i++) out[i] = sa * original[i] + s1 * noise[i];
-        return out;
-    }
-
-    private int integralTimestep(float t) {
-        if (t != Math.rint(t)) {
-            throw new IllegalArgumentException("DDIM timesteps are integers, got " + t
-                    + (timesteps != null ? "; this schedule: " + Arrays.toString(timesteps) : ""));
-        }
-        return (int) t;
-    }
-
-    /** ᾱ at a (possibly negative, Python-style) index, as diffusers' tensor indexing does for "trailing" edge cases. */
-    private float alphaCumprodAt(int t) {
-        int n = train.numTrainTimesteps;
-        int idx = t < 0 ? t + n : t;
-        if (idx < 0 || idx >= n) throw new IllegalArgumentException("timestep " + t + " is outside [0, " + n + ")");
-        return train.alphasCumprod[idx];
     }
 }

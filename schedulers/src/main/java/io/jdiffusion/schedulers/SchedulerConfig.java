@@ -19,7 +19,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The keys of diffusers' {@code scheduler/scheduler_config.json} that the four schedulers read.
+ * The keys of diffusers' {@code scheduler/scheduler_config.json} that the schedulers read.
  *
  * <p>Every field is nullable: {@code null} means "absent from the file", and each scheduler then
  * applies its own diffusers default (they differ: DDIM defaults to {@code clip_sample=true} and
@@ -63,7 +63,9 @@ public record SchedulerConfig(
         @JsonProperty("lower_order_final") Boolean lowerOrderFinal,
         @JsonProperty("euler_at_final") Boolean eulerAtFinal,
         @JsonProperty("lambda_min_clipped") Double lambdaMinClipped,
-        @JsonProperty("variance_type") String varianceType) {
+        @JsonProperty("variance_type") String varianceType,
+        // PNDM
+        @JsonProperty("skip_prk_steps") Boolean skipPrkSteps) {
 
     /** Python's json module writes -inf/NaN bare (lambda_min_clipped defaults to -inf), so accept them. */
     static final ObjectMapper JSON = JsonMapper.builder()
@@ -136,7 +138,7 @@ public record SchedulerConfig(
             "use_beta_sigmas", "use_lu_lambdas", "sigma_min", "sigma_max", "rho", "timestep_type",
             "final_sigmas_type", "clip_sample", "clip_sample_range", "set_alpha_to_one", "thresholding",
             "solver_order", "algorithm_type", "solver_type", "lower_order_final", "euler_at_final",
-            "lambda_min_clipped", "variance_type");
+            "lambda_min_clipped", "variance_type", "skip_prk_steps");
 
     // ---- resolution helpers used by the schedulers ----
 

@@ -8,7 +8,7 @@ public final class Schedulers {
 
     /** The diffusers class names accepted by {@link #create}. */
     public static final String[] CLASS_NAMES = {
-            "EulerDiscreteScheduler", "EulerAncestralDiscreteScheduler", "DDIMScheduler", "DPMSolverMultistepScheduler"};
+            "EulerDiscreteScheduler", "EulerAncestralDiscreteScheduler", "DDIMScheduler", "DPMSolverMultistepScheduler", "PNDMScheduler"};
 
     /** The scheduler a model folder's {@code scheduler/scheduler_config.json} names in {@code _class_name}. */
     public static Scheduler fromPretrained(Path schedulerDir) {
@@ -26,6 +26,7 @@ public final class Schedulers {
             case "EulerDiscreteScheduler" -> new EulerDiscreteScheduler(config);
             case "EulerAncestralDiscreteScheduler" -> new EulerAncestralDiscreteScheduler(config);
             case "DDIMScheduler" -> new DDIMScheduler(config);
+            case "PNDMScheduler" -> new PNDMScheduler(config);
             default -> new DPMSolverMultistepScheduler(config);
         };
     }

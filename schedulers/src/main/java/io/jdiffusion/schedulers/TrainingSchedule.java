@@ -22,6 +22,17 @@ final class TrainingSchedule {
      * Builds the tables from the config. {@code fixTerminalSnr} is what Euler and DPM-Solver do after a
      * zero-terminal-SNR rescale: set the last ᾱ to 2⁻²⁴ so the largest sigma stays finite (DDIM keeps 0).
      */
+    /** Variance-preserving noising at ᾱ = {@code alphaCumprod}: {@code √ᾱ·x0 + √(1−ᾱ)·ε} in float32 (DDIM, PNDM). */
+    float[] addNoise(float[] original, float[] noise, float alphaCumprod) {
+        if (original.length != noise.length) {
+            throw new IllegalArgumentException("original has " + original.length + " values but noise has " + noise.length);
+        }
+        float sa = (float) Math.sqrt(alphaCumprod), s1 = (float) Math.sqrt(1f - alphaCumprod);
+        float[] out = new float[original.length];
+        for (int i = 0; i < out.length; i++) out[i] = sa * original[i] + s1 * noise[i];
+        return out;
+    }
+
     static TrainingSchedule of(SchedulerConfig c, boolean fixTerminalSnr) {
         int n = SchedulerConfig.or(c.numTrainTimesteps(), 1000);
         if (n < 2) {

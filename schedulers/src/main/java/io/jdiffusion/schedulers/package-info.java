@@ -1,8 +1,8 @@
 /**
  * Noise schedulers with diffusers' numbers (spec §6): {@link io.jdiffusion.schedulers.EulerDiscreteScheduler}
  * (the SDXL default), {@link io.jdiffusion.schedulers.EulerAncestralDiscreteScheduler},
- * {@link io.jdiffusion.schedulers.DDIMScheduler} and {@link io.jdiffusion.schedulers.DPMSolverMultistepScheduler}
- * (DPM++ 2M, optionally Karras), all behind {@link io.jdiffusion.schedulers.Scheduler} and built from a model's
+ * {@link io.jdiffusion.schedulers.DDIMScheduler}, {@link io.jdiffusion.schedulers.DPMSolverMultistepScheduler}
+ * (DPM++ 2M, optionally Karras) and {@link io.jdiffusion.schedulers.PNDMScheduler} (the SD 1.x/2.x default), all behind {@link io.jdiffusion.schedulers.Scheduler} and built from a model's
  * {@code scheduler/scheduler_config.json} ({@link io.jdiffusion.schedulers.SchedulerConfig},
  * {@link io.jdiffusion.schedulers.Schedulers#fromPretrained}).
  *

@@ -9,14 +9,16 @@ import io.jdiffusion.tensor.weights.Params;
 final class CLIPMLP {
     private final boolean quickGelu;
     private final Linear fc1, fc2;
+    private final Backend be;
 
     CLIPMLP(CLIPTextConfig c, Params p) {
+        be = p.backend();
         quickGelu = c.hiddenAct().equals("quick_gelu");
         fc1 = new Linear(p.child("fc1"), c.hiddenSize(), c.intermediateSize(), true);
         fc2 = new Linear(p.child("fc2"), c.intermediateSize(), c.hiddenSize(), true);
     }
 
-    Tensor forward(Backend be, Tensor x) {
+    Tensor forward(Tensor x) {
         Tensor h = fc1.forward(x);
         h = quickGelu ? be.quickGelu(h) : be.gelu(h);
         return fc2.forward(h);

@@ -8,14 +8,16 @@ import io.jdiffusion.tensor.weights.Params;
 final class CLIPTextEmbeddings {
     private final Tensor tokenEmbedding;
     private final Tensor positionEmbedding;
+    private final Backend be;
 
     CLIPTextEmbeddings(CLIPTextConfig c, Params p) {
+        be = p.backend();
         tokenEmbedding = p.child("token_embedding").get("weight", c.vocabSize(), c.hiddenSize());
         positionEmbedding = p.child("position_embedding").get("weight", c.maxPositionEmbeddings(), c.hiddenSize());
     }
 
     /** ids [batch * seq] flattened row-major → [batch, seq, hidden]; positions 0..seq-1. */
-    Tensor forward(Backend be, int[] flatIds, int batch, int seq) {
+    Tensor forward(int[] flatIds, int batch, int seq) {
         Tensor tok = be.embedding(tokenEmbedding, flatIds).reshape(batch, seq, -1);
         int[] positions = new int[seq];
         for (int i = 0; i < seq; i++) positions[i] = i;

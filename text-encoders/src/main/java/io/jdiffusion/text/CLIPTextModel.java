@@ -43,7 +43,7 @@ public final class CLIPTextModel implements AutoCloseable {
     public CLIPTextOutput forward(int[][] inputIds, boolean outputHiddenStates) {
         if (backend == null) throw new IllegalStateException("this model was built without weights (shapes only)");
         try (Backend.Scope scope = backend.openScope()) {
-            CLIPTextOutput o = textModel.forward(backend, inputIds, outputHiddenStates);
+            CLIPTextOutput o = textModel.forward(inputIds, outputHiddenStates);
             return keep(scope, o);
         }
     }

@@ -42,7 +42,7 @@ public final class CLIPTextModelWithProjection implements AutoCloseable {
     public CLIPTextOutput forward(int[][] inputIds, boolean outputHiddenStates) {
         if (backend == null) throw new IllegalStateException("this model was built without weights (shapes only)");
         try (Backend.Scope scope = backend.openScope()) {
-            CLIPTextOutput o = textModel.forward(backend, inputIds, outputHiddenStates);
+            CLIPTextOutput o = textModel.forward(inputIds, outputHiddenStates);
             Tensor embeds = backend.linear(o.pooledOutput(), textProjection, null);
             return CLIPTextModel.keep(scope, new CLIPTextOutput(o.lastHiddenState(), o.pooledOutput(), o.hiddenStates(), embeds));
         }

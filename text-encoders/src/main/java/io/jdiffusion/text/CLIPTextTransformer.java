@@ -2,6 +2,7 @@ package io.jdiffusion.text;
 
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.nn.LayerNorm;
 import io.jdiffusion.tensor.weights.Params;
 
 import java.util.ArrayList;
@@ -16,19 +17,20 @@ final class CLIPTextTransformer {
     private final CLIPTextConfig config;
     private final CLIPTextEmbeddings embeddings;
     private final List<CLIPEncoderLayer> layers = new ArrayList<>();
-    private final Tensor finalLnW, finalLnB;
+    private final Backend be;
+    private final LayerNorm finalLayerNorm;
 
     CLIPTextTransformer(CLIPTextConfig c, Params p) {
         config = c;
         embeddings = new CLIPTextEmbeddings(c, p.child("embeddings"));
         Params enc = p.child("encoder").child("layers");
         for (int i = 0; i < c.numHiddenLayers(); i++) layers.add(new CLIPEncoderLayer(c, enc.child(i)));
-        finalLnW = p.child("final_layer_norm").get("weight", c.hiddenSize());
-        finalLnB = p.child("final_layer_norm").get("bias", c.hiddenSize());
+        finalLayerNorm = new LayerNorm(p.child("final_layer_norm"), c.hiddenSize(), (float) c.layerNormEps());
+        be = p.backend();
     }
 
     /** Runs the tower; tensors are made in the caller's scope. */
-    CLIPTextOutput forward(Backend be, int[][] inputIds, boolean outputHiddenStates) {
+    CLIPTextOutput forward(int[][] inputIds, boolean outputHiddenStates) {
         int b = inputIds.length;
         if (b == 0) throw new IllegalArgumentException("inputIds: empty batch");
         int s = inputIds[0].length;
@@ -52,14 +54,14 @@ final class CLIPTextTransformer {
                 flat[i * s + j] = id;
             }
         }
-        Tensor x = embeddings.forward(be, flat, b, s);
+        Tensor x = embeddings.forward(flat, b, s);
         List<Tensor> hidden = outputHiddenStates ? new ArrayList<>(layers.size() + 1) : null;
         if (hidden != null) hidden.add(x);
         for (CLIPEncoderLayer layer : layers) {
-            x = layer.forward(be, x);
+            x = layer.forward(x);
             if (hidden != null) hidden.add(x);
         }
-        Tensor last = be.layerNorm(x, finalLnW, finalLnB, (float) config.layerNormEps());
+        Tensor last = finalLayerNorm.forward(x);
         // Gather one row per sequence: [B*S, D] used as an embedding table indexed by b*S + eosPos.
         int[] rows = new int[b];
         for (int i = 0; i < b; i++) rows[i] = i * s + poolIndex(inputIds[i], config.eosTokenId());

@@ -1,23 +1,15 @@
 package io.jdiffusion.text;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.weights.ModelFiles;
 import io.jdiffusion.tensor.weights.Params;
 import io.jdiffusion.tensor.weights.SafetensorsWeights;
 import io.jdiffusion.tensor.weights.WeightSource;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.function.UnaryOperator;
 
 /**
@@ -59,52 +51,18 @@ final class ClipWeights implements WeightSource {
     }
 
     /**
-     * Opens the weights of {@code folder}. With {@code variant} null, {@code model.safetensors} is used,
-     * or {@code model.fp16.safetensors} when it is the only one there.
+     * Opens the weights of {@code folder} ({@link ModelFiles}: {@code model.safetensors}, its shards, or
+     * the only variant present). A variant asked for must be there: diffusers loads a component's
+     * variant or fails, it does not fall back to other weights.
      */
     static ClipWeights open(Path folder, String variant, UnaryOperator<String> rename) {
-        List<Path> paths = files(folder, variant);
-        return new ClipWeights(SafetensorsWeights.open(paths, rename));
-    }
-
-    static List<Path> files(Path folder, String variant) {
-        if (!Files.isDirectory(folder)) throw new IllegalArgumentException("text encoder folder " + folder + " does not exist");
-        List<String> names = new ArrayList<>();
-        if (variant == null) {
-            names.add("model.safetensors");
-            names.add("model.fp16.safetensors");
-        } else {
-            if (!variant.matches("[A-Za-z0-9_-]+")) throw new IllegalArgumentException("variant '" + variant + "' is not a plain name like fp16");
-            names.add("model." + variant + ".safetensors");
+        if (variant != null && !variant.matches("[A-Za-z0-9_-]+")) throw new IllegalArgumentException("variant '" + variant + "' is not a plain name like fp16");
+        ModelFiles.Found found = ModelFiles.find(folder, ModelFiles.TRANSFORMERS, variant);
+        if (variant != null && !variant.equals(found.variant())) {
+            throw new IllegalArgumentException("text encoder folder " + folder + " has no " + ModelFiles.TRANSFORMERS + "." + variant
+                    + ".safetensors (nor " + ModelFiles.TRANSFORMERS + ".safetensors.index." + variant + ".json)");
         }
-        for (String name : names) {
-            Path single = folder.resolve(name);
-            if (Files.isRegularFile(single)) return List.of(single);
-            Path index = folder.resolve(name + ".index.json");
-            if (Files.isRegularFile(index)) return shards(folder, index);
-        }
-        throw new IllegalArgumentException("text encoder folder " + folder + " has none of " + names
-                + " (nor their .index.json shard lists)");
-    }
-
-    private static List<Path> shards(Path folder, Path index) {
-        try {
-            JsonNode map = new ObjectMapper().readTree(index.toFile()).path("weight_map");
-            if (!map.isObject() || map.isEmpty()) throw new IllegalArgumentException(index + " has no weight_map");
-            Set<String> names = new TreeSet<>();
-            for (Iterator<JsonNode> it = map.values(); it.hasNext(); ) names.add(it.next().asText());
-            List<Path> out = new ArrayList<>();
-            for (String n : names) {
-                Path p = folder.resolve(n).normalize();
-                if (!p.startsWith(folder.normalize()) || !Files.isRegularFile(p)) {
-                    throw new IllegalArgumentException(index + " names shard '" + n + "', which is not a file in " + folder);
-                }
-                out.add(p);
-            }
-            return out;
-        } catch (IOException e) {
-            throw new UncheckedIOException("reading " + index, e);
-        }
+        return new ClipWeights(found.open(rename));
     }
 
     /** CLIPTextModel's names: transformers 5 form, no "text_model." prefix. */

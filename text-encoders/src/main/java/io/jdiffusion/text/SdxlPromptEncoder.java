@@ -31,7 +31,7 @@ import java.util.List;
  *   <li>rows repeated {@code num_images_per_prompt} times per prompt.</li>
  * </ul>
  */
-public final class SdxlPromptEncoder implements AutoCloseable {
+public final class SdxlPromptEncoder implements PromptEncoder {
     private final CLIPTokenizer tokenizer;
     private final CLIPTextModel textEncoder;
     private final CLIPTokenizer tokenizer2;

@@ -2,6 +2,7 @@ package io.jdiffusion.unet;
 
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.nn.Attention;
 import io.jdiffusion.tensor.nn.LayerNorm;
 import io.jdiffusion.tensor.weights.Params;
 
@@ -21,16 +22,16 @@ final class BasicTransformerBlock {
     BasicTransformerBlock(Params p, int dim, int heads, int dimHead, int crossAttentionDim) {
         this.be = p.backend();
         this.norm1 = new LayerNorm(p.child("norm1"), dim, LN_EPS);
-        this.attn1 = new Attention(p.child("attn1"), dim, dim, heads, dimHead);
+        this.attn1 = Attention.of(p.child("attn1"), dim, dim, heads, dimHead, false);
         this.norm2 = new LayerNorm(p.child("norm2"), dim, LN_EPS);
-        this.attn2 = new Attention(p.child("attn2"), dim, crossAttentionDim, heads, dimHead);
+        this.attn2 = Attention.of(p.child("attn2"), dim, crossAttentionDim, heads, dimHead, false);
         this.norm3 = new LayerNorm(p.child("norm3"), dim, LN_EPS);
         this.ff = new FeedForward(p.child("ff"), dim, 4);
     }
 
     /** y [B, S, dim], context [B, Sk, crossDim]. */
     Tensor forward(Tensor y, Tensor context) {
-        y = be.add(attn1.forward(norm1.forward(y), null), y);
+        y = be.add(attn1.forward(norm1.forward(y)), y);
         y = be.add(attn2.forward(norm2.forward(y), context), y);
         return be.add(ff.forward(norm3.forward(y)), y);
     }

@@ -2,6 +2,8 @@ package io.jdiffusion.unet;
 
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.nn.ResnetBlock2D;
+import io.jdiffusion.tensor.nn.Upsample2D;
 import io.jdiffusion.tensor.weights.Params;
 
 import java.util.ArrayList;

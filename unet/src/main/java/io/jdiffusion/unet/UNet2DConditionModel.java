@@ -1,28 +1,20 @@
 package io.jdiffusion.unet;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Lifetimes;
 import io.jdiffusion.tensor.DType;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.nn.Conv2d;
 import io.jdiffusion.tensor.nn.GroupNorm;
+import io.jdiffusion.tensor.weights.ModelFiles;
 import io.jdiffusion.tensor.weights.Params;
 import io.jdiffusion.tensor.weights.SafetensorsWeights;
 import io.jdiffusion.tensor.weights.WeightSource;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
-import java.util.TreeSet;
-import java.util.function.UnaryOperator;
 
 /**
  * diffusers' {@code UNet2DConditionModel} for the SDXL configs (base, refiner, inpainting), built
@@ -39,11 +31,6 @@ import java.util.function.UnaryOperator;
  * they are views of the memory-mapped safetensors file (F16/BF16 read in place).
  */
 public final class UNet2DConditionModel implements AutoCloseable {
-    /** Weight file names tried by {@link #load(Path, Backend)}, in order (diffusers' default, then the fp16 variant). */
-    public static final List<String> WEIGHT_FILES = List.of(
-            "diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors",
-            "diffusion_pytorch_model.safetensors.index.json", "diffusion_pytorch_model.fp16.safetensors.index.json");
-
     private final UNet2DConditionConfig config;
     private final Backend be;
     private final Timesteps timeProj;
@@ -128,23 +115,17 @@ public final class UNet2DConditionModel implements AutoCloseable {
         convOut = new Conv2d(p.child("conv_out"), boc[0], c.outChannels(), c.convOutKernel(), 1, (c.convOutKernel() - 1) / 2);
     }
 
-    /** Loads {@code <folder>/config.json} and the first of {@link #WEIGHT_FILES} present, weights in their stored dtype. */
+    /** Loads {@code <folder>/config.json} and the weights {@link ModelFiles} finds there, in their stored dtype. */
     public static UNet2DConditionModel load(Path folder, Backend backend) { return load(folder, backend, null); }
 
     /** As {@link #load(Path, Backend)}, weights converted to {@code dtype} by the backend (null: as stored). */
     public static UNet2DConditionModel load(Path folder, Backend backend, DType dtype) {
         UNet2DConditionConfig config = UNet2DConditionConfig.load(folder.resolve("config.json"));
-        return load(config, openWeights(weightFile(folder)), backend, dtype);
+        return load(config, ModelFiles.find(folder, ModelFiles.DIFFUSERS, null).open(), backend, dtype);
     }
 
-    /** The first of {@link #WEIGHT_FILES} present in {@code folder}. */
-    public static Path weightFile(Path folder) {
-        for (String name : WEIGHT_FILES) {
-            Path f = folder.resolve(name);
-            if (Files.isRegularFile(f)) return f;
-        }
-        throw new IllegalArgumentException("no UNet weights in " + folder + ": expected one of " + WEIGHT_FILES);
-    }
+    /** The weight file (or shard index) of a diffusers UNet folder, as {@link ModelFiles} finds it. */
+    public static Path weightFile(Path folder) { return ModelFiles.find(folder, ModelFiles.DIFFUSERS, null).file(); }
 
     /**
      * Builds the model from {@code config} over {@code weights} (which the model then owns and closes);
@@ -164,22 +145,9 @@ public final class UNet2DConditionModel implements AutoCloseable {
         }
     }
 
-    /** One safetensors file, or the shards named by a diffusers {@code *.safetensors.index.json}. */
+    /** One safetensors file, or the shards named by a diffusers {@code *.safetensors.index[.variant].json}. */
     public static WeightSource openWeights(Path f) {
-        if (!f.getFileName().toString().endsWith(".index.json")) return SafetensorsWeights.open(f);
-        JsonNode index;
-        try {
-            index = new ObjectMapper().readTree(f.toFile());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read shard index " + f, e);
-        }
-        JsonNode map = index.path("weight_map");
-        if (!map.isObject()) throw new IllegalArgumentException(f + ": no \"weight_map\" object");
-        Set<String> shards = new LinkedHashSet<>();
-        map.forEach(v -> shards.add(v.asText()));
-        List<Path> paths = new ArrayList<>();
-        for (String s : new TreeSet<>(shards)) paths.add(f.resolveSibling(s));
-        return SafetensorsWeights.open(paths, UnaryOperator.identity());
+        return f.getFileName().toString().endsWith(".json") ? SafetensorsWeights.openIndex(f) : SafetensorsWeights.open(f);
     }
 
     public UNet2DConditionConfig config() { return config; }

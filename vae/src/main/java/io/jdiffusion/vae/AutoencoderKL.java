@@ -4,11 +4,11 @@ import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.DType;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.nn.Conv2d;
+import io.jdiffusion.tensor.weights.ModelFiles;
 import io.jdiffusion.tensor.weights.Params;
 import io.jdiffusion.tensor.weights.SafetensorsWeights;
 import io.jdiffusion.tensor.weights.WeightSource;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 
@@ -28,9 +28,8 @@ import java.util.Arrays;
  * large inputs exactly like diffusers after {@code vae.enable_tiling()}.
  */
 public final class AutoencoderKL {
-    /** The weight file of a diffusers VAE folder (the fp16 variant is tried second). */
-    public static final String WEIGHTS = "diffusion_pytorch_model.safetensors";
-    public static final String WEIGHTS_FP16 = "diffusion_pytorch_model.fp16.safetensors";
+    /** The weight file of a diffusers VAE folder (variants and shards are found by {@link ModelFiles}). */
+    public static final String WEIGHTS = ModelFiles.DIFFUSERS + ".safetensors";
 
     private final VaeConfig config;
     private final Backend backend;
@@ -68,18 +67,13 @@ public final class AutoencoderKL {
     }
 
     /**
-     * Loads a diffusers VAE folder ({@code config.json} + {@code diffusion_pytorch_model[.fp16].safetensors})
+     * Loads a diffusers VAE folder ({@code config.json} + the weights {@link ModelFiles} finds there)
      * onto {@code backend}; every missing, mis-shaped or unexpected weight is reported at once by key.
      */
     public static AutoencoderKL load(Path folder, Backend backend) {
         VaeConfig cfg = VaeConfig.load(folder.resolve("config.json"));
-        Path weights = folder.resolve(WEIGHTS);
-        if (!Files.isRegularFile(weights) && Files.isRegularFile(folder.resolve(WEIGHTS_FP16))) weights = folder.resolve(WEIGHTS_FP16);
-        if (!Files.isRegularFile(weights)) {
-            throw new IllegalArgumentException("VAE folder " + folder + " has no " + WEIGHTS + " (nor " + WEIGHTS_FP16 + ")");
-        }
         // The weight files stay mapped for the model's lifetime (the CPU backend reads them in place).
-        SafetensorsWeights source = SafetensorsWeights.open(weights);
+        SafetensorsWeights source = ModelFiles.find(folder, ModelFiles.DIFFUSERS, null).open();
         try {
             return load(cfg, source, backend);
         } catch (RuntimeException e) {
@@ -146,7 +140,7 @@ public final class AutoencoderKL {
 
     private Tensor encodeTile(Tensor x) {
         try (Backend.Scope s = backend.openScope()) {
-            Tensor h = encoder.forward(backend, x);
+            Tensor h = encoder.forward(x);
             if (quantConv != null) h = quantConv.forward(h);
             return s.keep(h);
         }
@@ -177,7 +171,7 @@ public final class AutoencoderKL {
     private Tensor decodeTile(Tensor z) {
         try (Backend.Scope s = backend.openScope()) {
             Tensor h = postQuantConv == null ? z : postQuantConv.forward(z);
-            return s.keep(decoder.forward(backend, h));
+            return s.keep(decoder.forward(h));
         }
     }
 

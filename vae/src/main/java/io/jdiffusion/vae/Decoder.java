@@ -2,13 +2,14 @@ package io.jdiffusion.vae;
 
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Lifetimes;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.function.UnaryOperator;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.nn.Conv2d;
 import io.jdiffusion.tensor.nn.GroupNorm;
 import io.jdiffusion.tensor.weights.Params;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * diffusers VAE {@code Decoder}: conv_in (3x3, latent_channels → deepest width) → mid_block →
@@ -17,6 +18,8 @@ import io.jdiffusion.tensor.weights.Params;
  * No clamping: the output is nominally in [-1, 1].
  */
 final class Decoder {
+    /** For the per-step scopes of forward (Lifetimes); null on a shape-only tree, which never runs. */
+    private final Backend be;
     final Conv2d convIn;
     final UNetMidBlock2D midBlock;
     final UpDecoderBlock2D[] upBlocks;
@@ -24,6 +27,7 @@ final class Decoder {
     final Conv2d convOut;
 
     Decoder(Params p, VaeConfig cfg) {
+        be = p.backend();
         int levels = cfg.levels(), groups = cfg.normNumGroups();
         float eps = VaeConfig.NORM_EPS;
         int top = cfg.channels(levels - 1);
@@ -41,13 +45,13 @@ final class Decoder {
         convOut = new Conv2d(p.child("conv_out"), cfg.channels(0), cfg.outChannels(), 3, 1, 1);
     }
 
-    Tensor forward(Backend be, Tensor z) {
+    Tensor forward(Tensor z) {
         // each stage in its own scope, its input released once read (Lifetimes)
         List<UnaryOperator<Tensor>> steps = new ArrayList<>();
         steps.add(convIn::forward);
-        steps.add(t -> midBlock.forward(be, t));
-        for (UpDecoderBlock2D u : upBlocks) steps.add(t -> u.forward(be, t));
-        steps.add(t -> convNormOut.forwardSilu(t));
+        steps.add(midBlock::forward);
+        for (UpDecoderBlock2D u : upBlocks) steps.add(u::forward);
+        steps.add(convNormOut::forwardSilu);
         steps.add(convOut::forward);
         return Lifetimes.chain(be, z, steps);
     }

@@ -1,7 +1,8 @@
 package io.jdiffusion.vae;
 
-import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.nn.Attention;
+import io.jdiffusion.tensor.nn.ResnetBlock2D;
 import io.jdiffusion.tensor.weights.Params;
 
 /**
@@ -14,15 +15,15 @@ final class UNetMidBlock2D {
     final ResnetBlock2D resnet1;
 
     UNetMidBlock2D(Params p, int channels, int groups, float eps, boolean addAttention) {
-        resnet0 = new ResnetBlock2D(p.child("resnets").child(0), channels, channels, groups, eps);
+        resnet0 = new ResnetBlock2D(p.child("resnets").child(0), channels, channels, 0, groups, eps, 1f);
         // attention_head_dim = channels: one head as wide as the block.
-        attention = addAttention ? new Attention(p.child("attentions").child(0), channels, channels, groups, eps) : null;
-        resnet1 = new ResnetBlock2D(p.child("resnets").child(1), channels, channels, groups, eps);
+        attention = addAttention ? Attention.vaeMidBlock(p.child("attentions").child(0), channels, channels, groups, eps) : null;
+        resnet1 = new ResnetBlock2D(p.child("resnets").child(1), channels, channels, 0, groups, eps, 1f);
     }
 
-    Tensor forward(Backend be, Tensor x) {
-        Tensor h = resnet0.forward(be, x);
-        if (attention != null) h = attention.forward(be, h);
-        return resnet1.forward(be, h);
+    Tensor forward(Tensor x) {
+        Tensor h = resnet0.forward(x);
+        if (attention != null) h = attention.forward(h);
+        return resnet1.forward(h);
     }
 }

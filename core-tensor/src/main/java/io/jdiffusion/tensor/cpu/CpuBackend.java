@@ -3,10 +3,10 @@ package io.jdiffusion.tensor.cpu;
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.DType;
 import io.jdiffusion.tensor.Device;
+import io.jdiffusion.tensor.OpChecks;
 import io.jdiffusion.tensor.Shapes;
 import io.jdiffusion.tensor.Tensor;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -41,6 +41,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor upload(Tensor t, DType dtype) {
+        OpChecks.upload(t);
         // Any CPU storage is read in place (mapped F16/BF16 weights are converted while reading),
         // so only tensors of other devices are copied.
         if (t.device().equals(Device.CPU)) return t;
@@ -63,15 +64,12 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor matmul(Tensor a, Tensor b) {
-        if (a.rank() < 1 || b.rank() < 1) throw new IllegalArgumentException("matmul needs rank >= 1 operands, got " + a + " and " + b);
+        int[] outShape = OpChecks.matmul(a, b);
         // numpy/torch: a vector operand gains a unit dimension that is dropped from the result
         boolean aVec = a.rank() == 1, bVec = b.rank() == 1;
         int[] as = aVec ? new int[] {1, a.dim(0)} : a.shape();
         int[] bs = bVec ? new int[] {b.dim(0), 1} : b.shape();
         int m = as[as.length - 2], k = as[as.length - 1], n = bs[bs.length - 1];
-        if (bs[bs.length - 2] != k) {
-            throw new IllegalArgumentException("matmul inner dimensions differ: " + Arrays.toString(a.shape()) + " @ " + Arrays.toString(b.shape()));
-        }
         int[] ab = Arrays.copyOf(as, as.length - 2), bb = Arrays.copyOf(bs, bs.length - 2);
         int[] batch = Shapes.broadcast(ab, bb);
         int nb = Math.toIntExact(Shapes.numel(batch));
@@ -85,34 +83,18 @@ public final class CpuBackend implements Backend {
         } else {
             for (int i = 0; i < nb; i++) CpuGemm.sgemm(m, n, k, ad, aIdx[i] * m * k, bd, bIdx[i] * k * n, false, c, i * m * n);
         }
-        int[] outShape = Arrays.copyOf(batch, batch.length + 2);
-        outShape[batch.length] = m;
-        outShape[batch.length + 1] = n;
-        if (aVec) outShape = dropDim(outShape, batch.length);
-        if (bVec) outShape = dropDim(outShape, outShape.length - 1);
         return out(c, outShape);
-    }
-
-    private static int[] dropDim(int[] s, int d) {
-        int[] r = new int[s.length - 1];
-        for (int i = 0, j = 0; i < s.length; i++) if (i != d) r[j++] = s[i];
-        return r;
     }
 
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor bias) {
-        if (x.rank() < 1) throw new IllegalArgumentException("linear: input must have rank >= 1, got " + x);
-        int in = x.dim(-1);
-        if (w.rank() != 2 || w.dim(1) != in) throw new IllegalArgumentException("linear: weight " + w + " does not take input " + x + " (expected [out, " + in + "])");
-        int o = w.dim(0);
-        if (bias != null && (bias.rank() != 1 || bias.dim(0) != o)) throw new IllegalArgumentException("linear: bias " + bias + " must be [" + o + "]");
+        int[] outShape = OpChecks.linear(x, w, bias);
+        int in = x.dim(-1), o = w.dim(0);
         int rows = Math.toIntExact(Shapes.numel(Arrays.copyOf(x.shape(), x.rank() - 1)));
         float[] c = alloc((long) rows * o);
         CpuGemm.sgemm(rows, o, in, x.floats(), 0, w.floats(), 0, true, c, 0);
         if (bias != null) addRowBias(c, rows, o, bias.floats());
-        int[] s = x.shape();
-        s[s.length - 1] = o;
-        return out(c, s);
+        return out(c, outShape);
     }
 
     private static void addRowBias(float[] c, int rows, int cols, float[] bias) {
@@ -127,18 +109,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding) {
-        if (x.rank() != 4) throw new IllegalArgumentException("conv2d: input must be [N, C, H, W], got " + x);
-        if (w.rank() != 4 || w.dim(1) != x.dim(1)) {
-            throw new IllegalArgumentException("conv2d: weight " + w + " does not take input " + x + " (expected [O, " + x.dim(1) + ", kh, kw])");
-        }
-        if (stride < 1) throw new IllegalArgumentException("conv2d: stride must be >= 1, got " + stride);
-        if (padding < 0) throw new IllegalArgumentException("conv2d: padding must be >= 0, got " + padding);
+        OpChecks.conv2d(x, w, bias, stride, padding);
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
         int o = w.dim(0), kh = w.dim(2), kw = w.dim(3);
-        if (bias != null && (bias.rank() != 1 || bias.dim(0) != o)) throw new IllegalArgumentException("conv2d: bias " + bias + " must be [" + o + "]");
-        if (h + 2 * padding < kh || wd + 2 * padding < kw) {
-            throw new IllegalArgumentException("conv2d: kernel " + kh + "x" + kw + " larger than padded input " + (h + 2 * padding) + "x" + (wd + 2 * padding));
-        }
         int ho = (h + 2 * padding - kh) / stride + 1, wo = (wd + 2 * padding - kw) / stride + 1;
         float[] xd = x.floats(), wdat = w.floats();
         float[] bd = bias == null ? null : bias.floats();
@@ -190,11 +163,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
-        if (x.rank() < 2) throw new IllegalArgumentException("groupNorm: input must be [N, C, ...], got " + x);
+        OpChecks.groupNorm(x, groups, gamma, beta);
         int n = x.dim(0), c = x.dim(1);
-        if (groups < 1 || c % groups != 0) throw new IllegalArgumentException("groupNorm: " + c + " channels do not split into " + groups + " groups");
-        checkVector("groupNorm: gamma", gamma, c);
-        checkVector("groupNorm: beta", beta, c);
         int spatial = Math.toIntExact(Shapes.numel(Arrays.copyOfRange(x.shape(), 2, x.rank())));
         int cpg = c / groups, groupSize = cpg * spatial;
         float[] xd = x.floats(), g = gamma == null ? null : gamma.floats(), bt = beta == null ? null : beta.floats();
@@ -224,16 +194,10 @@ public final class CpuBackend implements Backend {
         return out(y, x.shape());
     }
 
-    private static void checkVector(String what, Tensor t, int size) {
-        if (t != null && (t.rank() != 1 || t.dim(0) != size)) throw new IllegalArgumentException(what + " must be [" + size + "], got " + t);
-    }
-
     @Override
     public Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
-        if (x.rank() < 1) throw new IllegalArgumentException("layerNorm: input must have rank >= 1, got " + x);
+        OpChecks.layerNorm(x, gamma, beta);
         int d = x.dim(-1);
-        checkVector("layerNorm: gamma", gamma, d);
-        checkVector("layerNorm: beta", beta, d);
         int rows = Math.toIntExact(Shapes.numel(Arrays.copyOf(x.shape(), x.rank() - 1)));
         float[] xd = x.floats(), g = gamma == null ? null : gamma.floats(), bt = beta == null ? null : beta.floats();
         float[] y = alloc(x.numel());
@@ -285,29 +249,26 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor clamp(Tensor x, float min, float max) {
-        if (min > max) throw new IllegalArgumentException("clamp: min " + min + " > max " + max);
+        OpChecks.clamp(min, max);
         return map(x, v -> Math.min(Math.max(v, min), max));
     }
 
     @Override
     public Tensor geglu(Tensor x) {
-        if (x.rank() < 1) throw new IllegalArgumentException("geglu: input must have rank >= 1, got " + x);
+        int[] outShape = OpChecks.geglu(x);
         int d2 = x.dim(-1);
-        if (d2 % 2 != 0) throw new IllegalArgumentException("geglu needs an even last dimension, got " + x);
         int d = d2 / 2, rows = Math.toIntExact(Shapes.numel(Arrays.copyOf(x.shape(), x.rank() - 1)));
         float[] xd = x.floats();
         float[] y = alloc((long) rows * d);
         Parallel.forRange(rows, 8L * d, r -> {
             for (int i = 0; i < d; i++) y[r * d + i] = xd[r * d2 + i] * gelu(xd[r * d2 + d + i]);
         });
-        int[] s = x.shape();
-        s[s.length - 1] = d;
-        return out(y, s);
+        return out(y, outShape);
     }
 
     @Override
     public Tensor softmax(Tensor x) {
-        if (x.rank() < 1) throw new IllegalArgumentException("softmax: input must have rank >= 1, got " + x);
+        OpChecks.softmax(x);
         int d = x.dim(-1), rows = Math.toIntExact(Shapes.numel(Arrays.copyOf(x.shape(), x.rank() - 1)));
         float[] xd = x.floats();
         float[] y = alloc(x.numel());
@@ -338,12 +299,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, boolean causal) {
-        if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4) {
-            throw new IllegalArgumentException("attention takes [B, H, S, D] tensors, got q " + q + ", k " + k + ", v " + v);
-        }
+        OpChecks.attention(q, k, v);
         int b = q.dim(0), h = q.dim(1), sq = q.dim(2), d = q.dim(3), sk = k.dim(2), dv = v.dim(3);
-        if (k.dim(0) != b || k.dim(1) != h || k.dim(3) != d) throw new IllegalArgumentException("attention: k " + k + " does not match q " + q);
-        if (v.dim(0) != b || v.dim(1) != h || v.dim(2) != sk) throw new IllegalArgumentException("attention: v " + v + " does not match k " + k);
         float[] qd = q.floats(), kd = k.floats(), vd = v.floats();
         float[] y = alloc((long) b * h * sq * dv);
         if (sk == 0 || sq == 0) return out(y, b, h, sq, dv);
@@ -477,24 +434,14 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor concat(int dim, List<Tensor> parts) {
-        if (parts.isEmpty()) throw new IllegalArgumentException("concat of nothing");
+        int[] os = OpChecks.concat(dim, parts);
         int[] s0 = parts.get(0).shape();
-        if (s0.length == 0) throw new IllegalArgumentException("concat: rank-0 tensors cannot be concatenated");
         int d = Shapes.normDim(dim, s0.length);
-        long total = 0;
-        for (Tensor t : parts) {
-            int[] s = t.shape();
-            boolean ok = s.length == s0.length;
-            for (int i = 0; ok && i < s0.length; i++) ok = i == d || s[i] == s0[i];
-            if (!ok) throw new IllegalArgumentException("concat along " + d + " of mismatched " + t + " and " + parts.get(0));
-            total += s[d];
-        }
+        long total = os[d];
         int outer = 1;
         for (int i = 0; i < d; i++) outer *= s0[i];
         int inner = 1;
         for (int i = d + 1; i < s0.length; i++) inner *= s0[i];
-        int[] os = s0.clone();
-        os[d] = Math.toIntExact(total);
         float[] y = alloc(Shapes.numel(os));
         int rowOut = Math.toIntExact(total * inner);
         int at = 0;
@@ -508,32 +455,9 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public List<Tensor> split(Tensor x, int dim, int... sizes) {
-        int d = Shapes.normDim(dim, x.rank());
-        long sum = 0;
-        for (int sz : sizes) {
-            if (sz < 0) throw new IllegalArgumentException("split sizes must be >= 0, got " + Arrays.toString(sizes));
-            sum += sz;
-        }
-        if (sum != x.dim(d)) {
-            throw new IllegalArgumentException("split sizes " + Arrays.toString(sizes) + " do not add up to " + x.dim(d) + " (dimension " + d + " of " + x + ")");
-        }
-        List<Tensor> parts = new ArrayList<>(sizes.length);
-        int at = 0;
-        for (int sz : sizes) {
-            parts.add(narrow(x, d, at, sz));
-            at += sz;
-        }
-        return parts;
-    }
-
-    @Override
     public Tensor narrow(Tensor x, int dim, int start, int length) {
+        int d = OpChecks.narrow(x, dim, start, length);
         int[] s = x.shape();
-        int d = Shapes.normDim(dim, s.length);
-        if (start < 0 || length < 0 || (long) start + length > s[d]) {
-            throw new IndexOutOfBoundsException("narrow [" + start + ", " + ((long) start + length) + ") of dimension " + d + " of " + x);
-        }
         int outer = 1;
         for (int i = 0; i < d; i++) outer *= s[i];
         int inner = 1;
@@ -551,16 +475,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor permute(Tensor x, int... perm) {
+        int[] p = OpChecks.permute(x, perm);
         int[] s = x.shape();
         int r = s.length;
-        if (perm.length != r) throw new IllegalArgumentException("permute " + Arrays.toString(perm) + " of rank-" + r + " tensor " + x);
-        int[] p = new int[r];
-        boolean[] seen = new boolean[r];
-        for (int i = 0; i < r; i++) {
-            p[i] = Shapes.normDim(perm[i], r);
-            if (seen[p[i]]) throw new IllegalArgumentException("permute " + Arrays.toString(perm) + " repeats dimension " + p[i]);
-            seen[p[i]] = true;
-        }
         int[] os = new int[r];
         long[] st = Shapes.strides(s);
         long[] pst = new long[r];
@@ -590,7 +507,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor upsampleNearest2x(Tensor x) {
-        if (x.rank() != 4) throw new IllegalArgumentException("upsampleNearest2x: input must be [N, C, H, W], got " + x);
+        OpChecks.upsampleNearest2x(x);
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
         float[] xd = x.floats();
         float[] y = alloc((long) n * c * h * w * 4);
@@ -611,11 +528,10 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor embedding(Tensor table, int[] ids) {
-        if (table.rank() != 2) throw new IllegalArgumentException("embedding: table must be [V, D], got " + table);
-        int v = table.dim(0), d = table.dim(1);
+        OpChecks.embedding(table, ids);
+        int d = table.dim(1);
         float[] y = alloc((long) ids.length * d);
         for (int i = 0; i < ids.length; i++) {
-            if (ids[i] < 0 || ids[i] >= v) throw new IndexOutOfBoundsException("embedding: id " + ids[i] + " at position " + i + " outside table of " + v + " rows");
             // one row read in place (converted from F16/BF16 when the table is a mapped weight)
             table.storage().readFloats(table.offset() + (long) ids[i] * d, y, i * d, d);
         }
@@ -624,12 +540,10 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor sum(Tensor x, int dim, boolean keepDim) {
+        int[] os = OpChecks.sum(x, dim, keepDim);
         int[] s = x.shape();
-        if (s.length == 0) {
-            // torch allows dim 0 / -1 on a scalar: the sum is the scalar itself
-            if (dim != 0 && dim != -1) throw new IllegalArgumentException("dimension " + dim + " out of range for a rank-0 tensor");
-            return out(new float[] {x.item()});
-        }
+        // torch allows dim 0 / -1 on a scalar: the sum is the scalar itself
+        if (s.length == 0) return out(new float[] {x.item()});
         int d = Shapes.normDim(dim, s.length);
         int outer = 1;
         for (int i = 0; i < d; i++) outer *= s[i];
@@ -647,13 +561,6 @@ public final class CpuBackend implements Backend {
             }
             for (int i = 0; i < in; i++) y[o * in + i] = (float) acc[i];
         });
-        int[] os;
-        if (keepDim) {
-            os = s.clone();
-            os[d] = 1;
-        } else {
-            os = dropDim(s, d);
-        }
         return out(y, os);
     }
 }

@@ -3,6 +3,7 @@ package io.jdiffusion.tensor.cuda;
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.DType;
 import io.jdiffusion.tensor.Device;
+import io.jdiffusion.tensor.OpChecks;
 import io.jdiffusion.tensor.SegmentStorage;
 import io.jdiffusion.tensor.Shapes;
 import io.jdiffusion.tensor.Tensor;
@@ -24,6 +25,7 @@ import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -207,6 +209,15 @@ public final class CudaBackend implements Backend {
 
     public CachingAllocator.Stats memoryStats() { return allocator.stats(); }
 
+    @Override
+    public Optional<MemoryStats> memoryUse() {
+        CachingAllocator.Stats s = allocator.stats();
+        return Optional.of(new MemoryStats(s.inUse(), s.peakInUse(), s.reserved(), s.peakReserved()));
+    }
+
+    @Override
+    public void resetPeakMemory() { allocator.resetPeaks(); }
+
     /** Returns cached device blocks to the driver. */
     public void emptyCache() {
         enter();
@@ -214,6 +225,7 @@ public final class CudaBackend implements Backend {
     }
 
     /** Waits for all queued work. */
+    @Override
     public void synchronize() {
         enter();
         driver.streamSynchronize(stream);
@@ -541,7 +553,7 @@ public final class CudaBackend implements Backend {
     public Tensor upload(Tensor t, DType dtype) {
         enter();
         if (ours(t) && t.dtype() == dtype) return t;
-        if (t.device().kind() == Device.Kind.META) throw new IllegalArgumentException("cannot upload a meta tensor (it has no data): " + t);
+        OpChecks.upload(t);
         Tensor out = alloc(dtype, t.shape());
         copyInto(t, dtype, ptr(out));
         return out;
@@ -572,9 +584,12 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor matmul(Tensor a, Tensor b) {
         enter();
-        if (a.rank() < 2 || b.rank() < 2) throw new IllegalArgumentException("matmul needs rank >= 2, got " + a + " and " + b);
+        int[] checked = OpChecks.matmul(a, b);
+        if (a.rank() == 1 || b.rank() == 1) {
+            // numpy's vector operands: a unit dimension added for the product and dropped from the result
+            return matmul(a.rank() == 1 ? a.reshape(1, a.dim(0)) : a, b.rank() == 1 ? b.reshape(b.dim(0), 1) : b).reshape(checked);
+        }
         int m = a.dim(-2), k = a.dim(-1), n = b.dim(-1);
-        if (b.dim(-2) != k) throw new IllegalArgumentException("matmul inner dimensions differ: " + a + " @ " + b);
         int[] ab = Arrays.copyOf(a.shape(), a.rank() - 2), bb = Arrays.copyOf(b.shape(), b.rank() - 2);
         int[] batch = Shapes.broadcast(ab, bb);
         long nb = Shapes.numel(batch), na = Shapes.numel(ab), nbb = Shapes.numel(bb);
@@ -662,13 +677,9 @@ public final class CudaBackend implements Backend {
     /** x[..., in] @ w[out, in]^T (+ bias[out]), then the epilogue, in one cuBLASLt call when it can. */
     public Tensor linear(Tensor x, Tensor w, Tensor bias, Epilogue epilogue) {
         enter();
-        int in = x.dim(-1);
-        if (w.rank() != 2 || w.dim(1) != in) throw new IllegalArgumentException("linear: weight " + w + " does not take input " + x);
-        int o = w.dim(0);
-        if (bias != null && (bias.numel() != o)) throw new IllegalArgumentException("linear: bias " + bias + " is not of size " + o);
+        int[] s = OpChecks.linear(x, w, bias);
+        int in = x.dim(-1), o = w.dim(0);
         int rows = Math.toIntExact(x.numel() / Math.max(1, in));
-        int[] s = x.shape();
-        s[s.length - 1] = o;
         Tensor out = alloc(computeType, s);
         if (out.numel() == 0) return out;
         try (Inputs ins = new Inputs()) {
@@ -751,16 +762,10 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding) {
         enter();
-        if (x.rank() != 4 || w.rank() != 4 || w.dim(1) != x.dim(1)) {
-            throw new IllegalArgumentException("conv2d: weight " + w + " does not take input " + x);
-        }
-        if (stride < 1) throw new IllegalArgumentException("conv2d: stride must be >= 1, got " + stride);
-        if (padding < 0) throw new IllegalArgumentException("conv2d: padding must be >= 0, got " + padding);
+        OpChecks.conv2d(x, w, bias, stride, padding);
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
         int o = w.dim(0), kh = w.dim(2), kw = w.dim(3);
         int ho = (h + 2 * padding - kh) / stride + 1, wo = (wd + 2 * padding - kw) / stride + 1;
-        if (ho <= 0 || wo <= 0) throw new IllegalArgumentException("conv2d: kernel " + kh + "x" + kw + " larger than padded input " + x);
-        if (bias != null && bias.numel() != o) throw new IllegalArgumentException("conv2d: bias " + bias + " is not of size " + o);
         Tensor out = alloc(computeType, n, o, ho, wo);
         int ck = c * kh * kw;
         long hw = (long) ho * wo;
@@ -803,10 +808,8 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
         enter();
-        if (x.rank() < 2) throw new IllegalArgumentException("groupNorm needs x[N, C, ...], got " + x);
+        OpChecks.groupNorm(x, groups, gamma, beta);
         int n = x.dim(0), c = x.dim(1);
-        if (groups <= 0 || c % groups != 0) throw new IllegalArgumentException("groupNorm: " + c + " channels do not split into " + groups + " groups");
-        if (gamma.numel() != c || beta.numel() != c) throw new IllegalArgumentException("groupNorm: gamma/beta must have " + c + " elements");
         long spatial = x.numel() / Math.max(1, (long) n * c);
         Tensor out = alloc(computeType, x.shape());
         try (Inputs in = new Inputs()) {
@@ -819,8 +822,8 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
         enter();
+        OpChecks.layerNorm(x, gamma, beta);
         int d = x.dim(-1);
-        if (gamma.numel() != d || (beta != null && beta.numel() != d)) throw new IllegalArgumentException("layerNorm: gamma/beta must have " + d + " elements");
         long rows = x.numel() / Math.max(1, d);
         Tensor out = alloc(computeType, x.shape());
         try (Inputs in = new Inputs()) {
@@ -848,19 +851,16 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor clamp(Tensor x, float min, float max) {
-        if (min > max) throw new IllegalArgumentException("clamp: min " + min + " > max " + max);
+        OpChecks.clamp(min, max);
         return unary(x, 5, min, max);
     }
 
     @Override
     public Tensor geglu(Tensor x) {
         enter();
-        int d2 = x.dim(-1);
-        if (d2 % 2 != 0) throw new IllegalArgumentException("geglu needs an even last dimension, got " + x);
-        int d = d2 / 2;
+        int[] s = OpChecks.geglu(x);
+        int d2 = x.dim(-1), d = d2 / 2;
         long rows = x.numel() / Math.max(1, d2);
-        int[] s = x.shape();
-        s[s.length - 1] = d;
         Tensor out = alloc(computeType, s);
         try (Inputs in = new Inputs()) {
             launchN("elementwise", "geglu_" + suffix(computeType), rows * d, in.of(x), ptr(out), rows, d);
@@ -871,6 +871,7 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor softmax(Tensor x) {
         enter();
+        OpChecks.softmax(x);
         int d = x.dim(-1);
         long rows = x.numel() / Math.max(1, d);
         Tensor out = alloc(computeType, x.shape());
@@ -884,11 +885,8 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, boolean causal) {
         enter();
-        if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4) throw new IllegalArgumentException("attention takes [B, H, S, D] tensors");
+        OpChecks.attention(q, k, v);
         int b = q.dim(0), h = q.dim(1), sq = q.dim(2), d = q.dim(3), sk = k.dim(2), dv = v.dim(3);
-        if (k.dim(0) != b || k.dim(1) != h || k.dim(3) != d || v.dim(0) != b || v.dim(1) != h || v.dim(2) != sk) {
-            throw new IllegalArgumentException("attention shapes disagree: q " + q + ", k " + k + ", v " + v);
-        }
         int dmax = Math.max(d, dv);
         int bucket, bk;
         if (dmax <= 32) { bucket = 32; bk = 64; }
@@ -960,23 +958,13 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor concat(int dim, List<Tensor> parts) {
         enter();
-        if (parts.isEmpty()) throw new IllegalArgumentException("concat of nothing");
+        int[] os = OpChecks.concat(dim, parts);
         int[] s0 = parts.get(0).shape();
         int d = Shapes.normDim(dim, s0.length);
-        int total = 0;
-        for (Tensor t : parts) {
-            int[] s = t.shape();
-            if (s.length != s0.length) throw new IllegalArgumentException("concat of tensors of different ranks: " + t + " and " + parts.get(0));
-            for (int i = 0; i < s0.length; i++) {
-                if (i != d && s[i] != s0[i]) throw new IllegalArgumentException("concat along " + d + " of mismatched " + t + " and " + parts.get(0));
-            }
-            total += s[d];
-        }
+        int total = os[d];
         long outer = 1, inner = 1;
         for (int i = 0; i < d; i++) outer *= s0[i];
         for (int i = d + 1; i < s0.length; i++) inner *= s0[i];
-        int[] os = s0.clone();
-        os[d] = total;
         Tensor out = alloc(computeType, os);
         long at = 0;
         try (Inputs in = new Inputs()) {
@@ -990,28 +978,10 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public List<Tensor> split(Tensor x, int dim, int... sizes) {
-        int d = Shapes.normDim(dim, x.rank());
-        if (Arrays.stream(sizes).sum() != x.dim(d)) {
-            throw new IllegalArgumentException("split sizes " + Arrays.toString(sizes) + " do not add up to " + x.dim(d));
-        }
-        List<Tensor> parts = new ArrayList<>(sizes.length);
-        int at = 0;
-        for (int s : sizes) {
-            parts.add(narrow(x, d, at, s));
-            at += s;
-        }
-        return parts;
-    }
-
-    @Override
     public Tensor narrow(Tensor x, int dim, int start, int length) {
         enter();
+        int d = OpChecks.narrow(x, dim, start, length);
         int[] s = x.shape();
-        int d = Shapes.normDim(dim, s.length);
-        if (start < 0 || length < 0 || start + length > s[d]) {
-            throw new IndexOutOfBoundsException("narrow [" + start + ", " + (start + length) + ") of dimension " + d + " of " + x);
-        }
         long outer = 1, inner = 1;
         for (int i = 0; i < d; i++) outer *= s[i];
         for (int i = d + 1; i < s.length; i++) inner *= s[i];
@@ -1028,16 +998,13 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor permute(Tensor x, int... perm) {
         enter();
+        perm = OpChecks.permute(x, perm);
         int[] s = x.shape();
         int r = s.length;
-        if (perm.length != r) throw new IllegalArgumentException("permute " + Arrays.toString(perm) + " of rank-" + r + " tensor");
         if (r > Index6.MAX) throw new IllegalArgumentException("permute of rank " + r + " > " + Index6.MAX + " on CUDA");
-        boolean[] seen = new boolean[r];
         int[] os = new int[r];
         long[] st = Shapes.strides(s), pst = new long[r];
         for (int i = 0; i < r; i++) {
-            if (perm[i] < 0 || perm[i] >= r || seen[perm[i]]) throw new IllegalArgumentException("permute " + Arrays.toString(perm) + " is not a permutation of 0.." + (r - 1));
-            seen[perm[i]] = true;
             os[i] = s[perm[i]];
             pst[i] = st[perm[i]];
         }
@@ -1052,7 +1019,7 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor upsampleNearest2x(Tensor x) {
         enter();
-        if (x.rank() != 4) throw new IllegalArgumentException("upsampleNearest2x takes x[N, C, H, W], got " + x);
+        OpChecks.upsampleNearest2x(x);
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
         Tensor out = alloc(computeType, n, c, 2 * h, 2 * w);
         try (Inputs in = new Inputs()) {
@@ -1064,9 +1031,8 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor embedding(Tensor table, int[] ids) {
         enter();
-        if (table.rank() != 2) throw new IllegalArgumentException("embedding table must be [V, D], got " + table);
-        int v = table.dim(0), d = table.dim(1);
-        for (int id : ids) if (id < 0 || id >= v) throw new IndexOutOfBoundsException("token id " + id + " outside vocabulary of " + v);
+        OpChecks.embedding(table, ids);
+        int d = table.dim(1);
         Tensor out = alloc(computeType, ids.length, d);
         if (ids.length == 0) return out;
         CudaStorage idBuf = new CudaStorage(this, allocator, allocator.allocate(4L * ids.length), DType.F32, ids.length);
@@ -1082,19 +1048,13 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor sum(Tensor x, int dim, boolean keepDim) {
         enter();
+        int[] os = OpChecks.sum(x, dim, keepDim);
+        if (x.rank() == 0) return affine(x, 1f, 0f);   // torch: the sum of a scalar is the scalar
         int[] s = x.shape();
         int d = Shapes.normDim(dim, s.length);
         long outer = 1, inner = 1;
         for (int i = 0; i < d; i++) outer *= s[i];
         for (int i = d + 1; i < s.length; i++) inner *= s[i];
-        int[] os;
-        if (keepDim) {
-            os = s.clone();
-            os[d] = 1;
-        } else {
-            os = new int[s.length - 1];
-            for (int i = 0, j = 0; i < s.length; i++) if (i != d) os[j++] = s[i];
-        }
         Tensor out = alloc(computeType, os);
         try (Inputs in = new Inputs()) {
             launchN("norm", "sum_" + suffix(computeType), outer * inner, in.of(x), ptr(out), outer, s[d], inner);

@@ -24,7 +24,13 @@ import java.util.stream.Stream;
  * With a variant asked for, its files are preferred and the plain files are the fallback (as
  * diffusers falls back when a repository has no such variant). Without one, the plain files are
  * used, and if the folder has none but exactly one variant, that variant is used. Anything else
- * is a {@link SafetensorsException} listing every name looked for and what the folder holds.
+ * is an {@link IllegalArgumentException} listing every name looked for and what the folder holds.
+ * This is the one place that knows these names: the UNet, the VAE, the text encoders and
+ * single-file checkpoints ({@link #requireSafetensorsFile}) all find their weights here.
+ *
+ * <p>PyTorch pickles ({@code .bin}, {@code .ckpt}, {@code .pt}, {@code .pth}) are never read:
+ * unpickling runs code from the file. They are refused with a message pointing at the
+ * safetensors form of the same weights.
  */
 public final class ModelFiles {
     private ModelFiles() {}
@@ -63,7 +69,7 @@ public final class ModelFiles {
         if (variant != null && (variant.isEmpty() || variant.contains("/") || variant.contains("."))) {
             throw new IllegalArgumentException("variant must be a name like 'fp16' (no dots or slashes), got '" + variant + "'");
         }
-        if (!Files.isDirectory(folder)) throw new SafetensorsException(folder, null, "model folder does not exist");
+        if (!Files.isDirectory(folder)) throw new IllegalArgumentException("model folder " + folder + " does not exist");
         List<String> lookedFor = new ArrayList<>();
         if (variant != null) {
             Found f = tryVariant(folder, baseName, variant, false, lookedFor);
@@ -77,11 +83,33 @@ public final class ModelFiles {
             if (f != null) return f;
         }
         StringBuilder msg = new StringBuilder("no weights named ").append(String.join(", ", lookedFor));
-        if (!variants.isEmpty()) msg.append("; variants present: ").append(variants).append(" (ask for one of them)");
+        if (variants.isEmpty()) msg.append(" nor any variant (e.g. ").append(baseName).append(".fp16.safetensors)");
+        else msg.append("; variants present: ").append(variants).append(" (ask for one of them)");
         List<String> other = otherWeightFiles(folder, baseName);
-        if (!other.isEmpty()) msg.append("; the folder has ").append(other).append(" (only safetensors are read)");
-        throw new SafetensorsException(folder, null, msg.toString());
+        if (!other.isEmpty()) msg.append("; the folder has ").append(other).append(" (only safetensors are read: ").append(PICKLE_ADVICE).append(")");
+        throw new IllegalArgumentException(folder + ": " + msg);
     }
+
+    /** What to do with PyTorch pickle weights, in every message that refuses them. */
+    static final String PICKLE_ADVICE = "PyTorch pickles can run code when loaded and are not read; download the model's "
+            + ".safetensors files or convert them (diffusers: save_pretrained(dir, safe_serialization=True))";
+
+    /**
+     * Checks that a single-file checkpoint is a safetensors file (not a {@code .ckpt}/{@code .bin}
+     * pickle) before anything reads it; {@code what} names it in the message (e.g. "model 'x.ckpt'").
+     */
+    public static Path requireSafetensorsFile(Path file, String what) {
+        String name = file.getFileName().toString();
+        if (name.endsWith(".safetensors")) return file;
+        String lower = name.toLowerCase(java.util.Locale.ROOT);
+        if (PICKLE.stream().anyMatch(lower::endsWith)) {
+            throw new IllegalArgumentException(what + " is a PyTorch pickle checkpoint; a single-file checkpoint must be a .safetensors file ("
+                    + PICKLE_ADVICE + "; Stability publishes e.g. sd_xl_base_1.0.safetensors)");
+        }
+        throw new IllegalArgumentException(what + ": a single-file checkpoint must be a .safetensors file");
+    }
+
+    private static final List<String> PICKLE = List.of(".bin", ".ckpt", ".pt", ".pth");
 
     private static Found tryVariant(Path folder, String base, String variant, boolean fallback, List<String> lookedFor) {
         String single = variant == null ? base + ".safetensors" : base + "." + variant + ".safetensors";
@@ -112,7 +140,7 @@ public final class ModelFiles {
     private static List<String> otherWeightFiles(Path folder, String base) {
         List<String> out = new ArrayList<>();
         for (String name : list(folder)) {
-            if (name.startsWith(base) && (name.endsWith(".bin") || name.endsWith(".ckpt") || name.endsWith(".pt") || name.endsWith(".msgpack"))) {
+            if (name.startsWith(base) && (PICKLE.stream().anyMatch(name::endsWith) || name.endsWith(".msgpack"))) {
                 out.add(name);
             }
         }

@@ -67,11 +67,16 @@ public final class Params {
     public void finish() {
         List<String> problems = new ArrayList<>(root.problems);
         if (root.source != null) {
+            int unexpected = 0;
             for (String k : new TreeSet<>(root.source.keys())) {
-                if (!root.requested.containsKey(k)) {
+                // a hostile header can list a million names: detail the first few, count the rest
+                if (!root.requested.containsKey(k) && ++unexpected <= io.jdiffusion.tensor.ErrorText.MAX_ITEMS) {
                     problems.add("unexpected key '" + k + "' " + Arrays.toString(root.source.shape(k))
                             + " in " + root.source.origin(k) + " (the model built from its config has no such parameter)");
                 }
+            }
+            if (unexpected > io.jdiffusion.tensor.ErrorText.MAX_ITEMS) {
+                problems.add((unexpected - io.jdiffusion.tensor.ErrorText.MAX_ITEMS) + " more unexpected keys");
             }
         }
         if (!problems.isEmpty()) throw new WeightException(root.model, problems);

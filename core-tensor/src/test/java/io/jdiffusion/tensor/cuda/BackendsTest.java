@@ -3,6 +3,7 @@ package io.jdiffusion.tensor.cuda;
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Backends;
 import io.jdiffusion.tensor.DType;
+import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.cpu.CpuBackend;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -81,6 +82,31 @@ class BackendsTest {
         try (Backend b = Backends.create(Backends.Choice.CUDA)) {
             assertEquals("cuda", b.name());
             assertEquals(3f, b.fromFloats(new float[] {1, 2, 3}, 3).toFloatArray()[2]);
+        }
+    }
+
+    @Test
+    void backendsByNameForToolsThatCompareThem() {
+        assertSame(CpuBackend.INSTANCE, Backends.named(" CPU "));
+        assertTrue(CpuBackend.INSTANCE.memoryUse().isEmpty(), "the CPU backend keeps no memory figures of its own");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Backends.named("cuda-f8"));
+        assertEquals("backend 'cuda-f8'; allowed: cpu, cuda, cuda-f32, cuda-f16, cuda-bf16, auto", e.getMessage());
+        Backends.CudaAvailability a = Backends.cudaAvailability();
+        if (!a.available()) {
+            CudaUnavailableException u = assertThrows(CudaUnavailableException.class, () -> Backends.named("cuda-f16"));
+            assertTrue(u.getMessage().contains("asked for (backend 'cuda-f16')"), u.getMessage());
+            return;
+        }
+        try (Backend b = Backends.named("cuda-bf16")) {
+            assertEquals(DType.BF16, b.computeType());
+            long before = b.memoryUse().orElseThrow().inUse();
+            Tensor t = b.zeros(1024);
+            b.synchronize();
+            Backend.MemoryStats s = b.memoryUse().orElseThrow();
+            assertTrue(s.inUse() >= before + 2048 && s.peakInUse() >= s.inUse() && s.reserved() >= s.inUse(), s.toString());
+            t.close();
+            b.resetPeakMemory();
+            assertEquals(b.memoryUse().orElseThrow().inUse(), b.memoryUse().orElseThrow().peakInUse(), "peak restarts from what is in use");
         }
     }
 }

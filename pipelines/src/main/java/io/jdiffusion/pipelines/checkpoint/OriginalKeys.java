@@ -13,7 +13,7 @@ import java.util.regex.Pattern;
  * {@link Piece.Kind transformation}: a rename, a squeezed 1×1 conv, a row slice of OpenCLIP's
  * fused q/k/v projection, or a transpose (OpenCLIP's text_projection).
  */
-public final class OriginalKeys {
+final class OriginalKeys {
     private OriginalKeys() {}
 
     /** Where a diffusers tensor comes from in the original file. */

@@ -45,6 +45,10 @@ public final class ImageFiles {
     public static Image read(Path path) {
         byte[] bytes;
         try {
+            if (Files.exists(path) && !Files.isRegularFile(path)) throw new IllegalArgumentException(path + " is not a regular file"); // /dev/zero never ends
+            if (Files.size(path) > MAX_FILE_BYTES) {
+                throw new IllegalArgumentException(path + " has " + Files.size(path) + " bytes; image files of more than " + MAX_FILE_BYTES + " are not read");
+            }
             bytes = Files.readAllBytes(path);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read image " + path + ": " + e.getMessage(), e);
@@ -115,6 +119,16 @@ public final class ImageFiles {
         return new Image(w, h, bands, out);
     }
 
+    /** Largest input image file read. */
+    static final long MAX_FILE_BYTES = 512L << 20;
+
+    private static void checkSize(int w, int h, String name) {
+        if (w > io.jdiffusion.pipelines.Limits.MAX_SIDE || h > io.jdiffusion.pipelines.Limits.MAX_SIDE) {
+            throw new IllegalArgumentException(name + " is " + w + "×" + h + " pixels; input images may have at most "
+                    + io.jdiffusion.pipelines.Limits.MAX_SIDE + " per side");
+        }
+    }
+
     private static BufferedImage decode(byte[] bytes, String name) {
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
@@ -124,6 +138,7 @@ public final class ImageFiles {
             ImageReader reader = readers.next();
             try {
                 reader.setInput(in, true, true);
+                checkSize(reader.getWidth(0), reader.getHeight(0), name); // from the header, before the pixels are allocated
                 return reader.read(0);
             } finally {
                 reader.dispose();
@@ -146,6 +161,11 @@ public final class ImageFiles {
      * segment; atomically, like {@link PngWriter#write}.
      */
     public static void writeJpeg(Path path, Image image, int quality, String comment) {
+        PngWriter.writeAtomically(path, encodeJpeg(image, quality, comment));
+    }
+
+    /** The JPEG file bytes of {@link #writeJpeg}. */
+    public static byte[] encodeJpeg(Image image, int quality, String comment) {
         if (quality < 1 || quality > 100) throw new IllegalArgumentException("JPEG quality must be in [1, 100], got " + quality);
         Image src = image.channels() == 1 ? image : image.toRgb();
         BufferedImage bi = new BufferedImage(src.width(), src.height(),
@@ -178,9 +198,9 @@ public final class ImageFiles {
             }
             writer.write(null, new javax.imageio.IIOImage(bi, null, meta), param);
             out.flush();
-            PngWriter.writeAtomically(path, bytes.toByteArray());
+            return bytes.toByteArray();
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException("cannot write JPEG " + path, e);
+            throw new java.io.UncheckedIOException("cannot encode JPEG: " + e.getMessage(), e);
         } finally {
             writer.dispose();
         }

@@ -5,7 +5,7 @@ package io.jdiffusion.pipelines.image;
  * {@code VaeImageProcessor.resize} does to PIL inputs whose size differs from the target (spec
  * §7.7). Bit-exact for 8-bit L and RGB; the algorithm is in {@link PilResize}.
  */
-public final class Lanczos {
+final class Lanczos {
     private Lanczos() {}
 
     /** Resize to width × height; the same image when the size is unchanged (PIL returns a copy). */

@@ -21,7 +21,7 @@ package io.jdiffusion.pipelines.image;
  * RGB channels are independent. Images with alpha are refused: PIL resizes LA/RGBA in
  * premultiplied form, which is not reproduced here; drop the alpha first.
  */
-public final class PilResize {
+final class PilResize {
     private PilResize() {}
 
     private static final int PRECISION_BITS = 32 - 8 - 2;

@@ -1,6 +1,5 @@
 package io.jdiffusion.pipelines.image;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -10,19 +9,25 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.zip.CRC32;
-import java.util.zip.DataFormatException;
-import java.util.zip.Inflater;
 
 /**
  * Reads the text chunks ({@code tEXt}, {@code zTXt}, {@code iTXt}) of a PNG file, keyword → text in
  * file order (a repeated keyword keeps its first position and its last value, like PIL's
- * {@code im.info}/{@code im.text}). Chunk CRCs are checked.
+ * {@code im.info}/{@code im.text}). Chunk CRCs are checked. Compressed text is inflated only for our
+ * own keywords and within caps ({@link BoundedInflate}); other compressed chunks are left out.
  */
 public final class PngText {
     private PngText() {}
 
+    /** Largest PNG file read for its text: a 16384² RGBA image with room to spare. */
+    static final long MAX_FILE_BYTES = (1L << 30) + (64L << 20);
+
     public static Map<String, String> read(Path path) {
         try {
+            if (Files.exists(path) && !Files.isRegularFile(path)) throw new IllegalArgumentException(path + " is not a regular file"); // /dev/zero never ends
+            if (Files.size(path) > MAX_FILE_BYTES) {
+                throw new IllegalArgumentException(path + " has " + Files.size(path) + " bytes; PNG files of more than " + MAX_FILE_BYTES + " are not read");
+            }
             return read(Files.readAllBytes(path), path.toString());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
@@ -32,6 +37,7 @@ public final class PngText {
     public static Map<String, String> read(byte[] png, String name) {
         if (!ImageFiles.isPng(png)) throw new IllegalArgumentException(name + " is not a PNG file (bad signature)");
         Map<String, String> text = new LinkedHashMap<>();
+        int budget = BoundedInflate.MAX_FILE_TEXT; // inflated text left for this file
         ByteBuffer b = ByteBuffer.wrap(png);
         b.position(8);
         while (b.remaining() >= 12) {
@@ -55,8 +61,12 @@ public final class PngText {
                 }
                 case "zTXt" -> {
                     int z = nul(png, data, data + len, name, type);
-                    byte[] inflated = inflate(png, z + 2, data + len, name);
-                    text.put(latin1(png, data, z), new String(inflated, StandardCharsets.ISO_8859_1));
+                    String key = latin1(png, data, z);
+                    if (BoundedInflate.OWN_KEYWORDS.contains(key)) { // others' compressed text is not inflated
+                        byte[] inflated = BoundedInflate.inflate(png, z + 2, data + len, name, key, Math.min(budget, BoundedInflate.MAX_CHUNK_TEXT));
+                        budget -= inflated.length;
+                        text.put(key, new String(inflated, StandardCharsets.ISO_8859_1));
+                    }
                 }
                 case "iTXt" -> {
                     int end = data + len;
@@ -65,9 +75,12 @@ public final class PngText {
                     boolean compressed = png[z + 1] != 0;
                     int lang = nul(png, z + 3, end, name, type);
                     int translated = nul(png, lang + 1, end, name, type);
-                    byte[] body = compressed ? inflate(png, translated + 1, end, name)
+                    String key = latin1(png, data, z);
+                    if (compressed && !BoundedInflate.OWN_KEYWORDS.contains(key)) break; // others' compressed text is not inflated
+                    byte[] body = compressed ? BoundedInflate.inflate(png, translated + 1, end, name, key, Math.min(budget, BoundedInflate.MAX_CHUNK_TEXT))
                             : java.util.Arrays.copyOfRange(png, translated + 1, end);
-                    text.put(latin1(png, data, z), new String(body, StandardCharsets.UTF_8));
+                    if (compressed) budget -= body.length;
+                    text.put(key, new String(body, StandardCharsets.UTF_8));
                 }
                 default -> { }
             }
@@ -84,26 +97,5 @@ public final class PngText {
 
     private static String latin1(byte[] b, int from, int to) {
         return new String(b, from, to - from, StandardCharsets.ISO_8859_1);
-    }
-
-    private static byte[] inflate(byte[] b, int from, int to, String name) {
-        Inflater inf = new Inflater();
-        try {
-            inf.setInput(b, from, Math.max(0, to - from));
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            byte[] buf = new byte[8192];
-            while (!inf.finished()) {
-                int n = inf.inflate(buf);
-                if (n == 0 && (inf.needsInput() || inf.needsDictionary())) {
-                    throw new IllegalArgumentException(name + ": truncated compressed text chunk");
-                }
-                out.write(buf, 0, n);
-            }
-            return out.toByteArray();
-        } catch (DataFormatException e) {
-            throw new IllegalArgumentException(name + ": corrupt compressed text chunk: " + e.getMessage(), e);
-        } finally {
-            inf.end();
-        }
     }
 }

@@ -1,19 +1,10 @@
 package io.jdiffusion.pipelines.image;
 
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.zip.CRC32;
 import java.util.zip.Deflater;
 
@@ -91,48 +82,14 @@ public final class PngWriter {
         writeAtomically(path, encode(image, text));
     }
 
-    /** The atomic write of {@link #write}, for any bytes. */
+    /** The atomic write of {@link #write}, for any bytes; a target that is not a regular file is refused (see {@link OutputFile}). */
     public static void writeAtomically(Path path, byte[] bytes) {
-        Path target = path.toAbsolutePath();
-        Path dir = target.getParent();
-        if (dir == null || !Files.isDirectory(dir)) {
-            throw new UncheckedIOException(new IOException("cannot write " + path + ": folder " + dir + " does not exist"));
-        }
-        Path tmp = null;
-        try {
-            for (int attempt = 0; tmp == null; attempt++) {
-                Path candidate = dir.resolve("." + target.getFileName() + "."
-                        + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1) + ".tmp");
-                try {
-                    Files.createFile(candidate);
-                    tmp = candidate;
-                } catch (FileAlreadyExistsException e) {
-                    if (attempt > 100) throw e;
-                }
-            }
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer buf = ByteBuffer.wrap(bytes);
-                while (buf.hasRemaining()) ch.write(buf);
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                // Same folder, so this is still a rename on every common file system.
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-            tmp = null;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + path + ": " + e, e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // the original failure is the one worth reporting
-                }
-            }
-        }
+        OutputFile.write(path, bytes, false);
+    }
+
+    /** {@link #writeAtomically}, writing through a link, device or FIFO target when {@code force} is set. */
+    public static void writeAtomically(Path path, byte[] bytes, boolean force) {
+        OutputFile.write(path, bytes, force);
     }
 
     static void textChunk(ByteArrayOutputStream out, String keyword, String text) {

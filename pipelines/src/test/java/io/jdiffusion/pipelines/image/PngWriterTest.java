@@ -126,7 +126,8 @@ class PngWriterTest {
         Path target = dir.resolve("taken.png");
         Files.createDirectory(target);
         Files.writeString(target.resolve("keep.txt"), "k");
-        assertThrows(UncheckedIOException.class, () -> PngWriter.write(target, noise(3, 3, 3, 1), Map.of()));
+        // a folder is refused as a bad argument (exit 2 on the command line), never replaced
+        assertThrows(IllegalArgumentException.class, () -> PngWriter.write(target, noise(3, 3, 3, 1), Map.of()));
         assertTrue(Files.isDirectory(target));
         assertEquals("k", Files.readString(target.resolve("keep.txt")));
         try (Stream<Path> s = Files.list(dir)) {
@@ -181,17 +182,17 @@ class PngWriterTest {
         ByteArrayOutputStream o = new ByteArrayOutputStream();
         o.write(base, 0, iend);
         ByteArrayOutputStream z = new ByteArrayOutputStream();
-        z.writeBytes("Comment\0\0".getBytes(StandardCharsets.ISO_8859_1));
+        z.writeBytes("parameters\0\0".getBytes(StandardCharsets.ISO_8859_1));
         z.writeBytes(zlib("zipped Latin-1 text: é".getBytes(StandardCharsets.ISO_8859_1)));
         o.writeBytes(chunk("zTXt", z.toByteArray()));
         ByteArrayOutputStream it = new ByteArrayOutputStream();
-        it.writeBytes("Title\0\1\0ja\0タイトル\0".getBytes(StandardCharsets.UTF_8));
+        it.writeBytes("jdiffusion\0\1\0ja\0タイトル\0".getBytes(StandardCharsets.UTF_8));
         it.writeBytes(zlib("圧縮された UTF-8".getBytes(StandardCharsets.UTF_8)));
         o.writeBytes(chunk("iTXt", it.toByteArray()));
         o.write(base, iend, 12);
         byte[] png = o.toByteArray();
         Map<String, String> t = PngText.read(png, "mem");
-        assertEquals(Map.of("Comment", "zipped Latin-1 text: é", "Title", "圧縮された UTF-8"), t);
+        assertEquals(Map.of("parameters", "zipped Latin-1 text: é", "jdiffusion", "圧縮された UTF-8"), t);
 
         png[iend + 10] ^= 1; // inside the zTXt data
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PngText.read(png, "bad.png"));

@@ -1,14 +1,8 @@
 package io.jdiffusion.pipelines.profile;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.jdiffusion.pipelines.cli.Main;
 import io.jdiffusion.tensor.DType;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -47,38 +41,5 @@ class DeviceProfilerTest {
         // without the budget everything stays resident: the plan had to unload to fit
         assertTrue(p.unlimitedPeakDeviceBytes() > 8 * GIB, "unlimited peak " + p.unlimitedPeakDeviceBytes());
         assertTrue(p.componentUnloads() > 0, "components took turns");
-    }
-
-    @Test
-    void theCommandPrintsOneJsonObject() throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        PrintStream old = System.out;
-        int rc;
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            rc = Main.execute("profile", "--model", "sdxl-base", "--width", "1024", "--height", "1024", "--dtype", "f16", "--steps", "1", "--json");
-        } finally {
-            System.setOut(old);
-        }
-        assertEquals(0, rc);
-        JsonNode j = new ObjectMapper().readTree(out.toString(StandardCharsets.UTF_8));
-        for (String f : new String[] {"peakDeviceBytes", "weightBytes", "activationPeakBytes", "kernelLaunchesPerStep", "gemmFlopsPerStep"}) {
-            assertTrue(j.path(f).isIntegralNumber() && j.path(f).asLong() > 0, f + " in " + j);
-        }
-    }
-
-    @Test
-    void aBadDtypeIsRejectedByName() {
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream old = System.err;
-        int rc;
-        try {
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            rc = Main.execute("profile", "--model", "sdxl-base", "--dtype", "f8");
-        } finally {
-            System.setErr(old);
-        }
-        assertEquals(2, rc);
-        assertTrue(err.toString(StandardCharsets.UTF_8).contains("--dtype must be f16, bf16 or f32, got 'f8'"), err.toString(StandardCharsets.UTF_8));
     }
 }

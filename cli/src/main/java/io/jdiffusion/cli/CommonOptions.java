@@ -1,0 +1,125 @@
+package io.jdiffusion.cli;
+
+import io.jdiffusion.pipelines.SdxlPipeline;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** Options every generation command takes. */
+final class CommonOptions {
+    @Option(names = "--model", required = true, paramLabel = "MODEL",
+            description = "Base model: a diffusers folder, a single-file checkpoint, or a Hugging Face id in the local cache.")
+    String model;
+
+    @Option(names = "--config", paramLabel = "FOLDER",
+            description = "For a single-file --model: take the configs from this diffusers folder instead of the built-in official ones.")
+    Path config;
+
+    @Option(names = "--refiner-config", paramLabel = "FOLDER", description = "Like --config, for a single-file --refiner.")
+    Path refinerConfig;
+
+    @Option(names = "--dtype", paramLabel = "TYPE",
+            description = "CUDA compute and weight dtype: f16 (default), bf16 or f32 (the SDXL VAE runs in f32 regardless: force_upcast).")
+    String dtype;
+
+    @Option(names = "--vae", paramLabel = "FOLDER",
+            description = "A diffusers VAE folder to use instead of the model's, e.g. sdxl-vae-fp16-fix (runs in f16 on CUDA).")
+    Path vae;
+
+    @Option(names = "--refiner", paramLabel = "MODEL",
+            description = "Refiner model for the low-noise steps (needs --high-noise-fraction).")
+    String refiner;
+
+    @Option(names = "--high-noise-fraction", paramLabel = "F",
+            description = "Share of the schedule the base runs before the refiner takes over (denoising_end / denoising_start), in (0, 1). Typical: 0.7–0.9.")
+    Double highNoiseFraction;
+
+    @Option(names = {"-p", "--prompt"}, required = true, description = "What to generate.")
+    List<String> prompt;
+
+    @Option(names = "--prompt-2", description = "Prompt for the second text encoder (default: --prompt).")
+    List<String> prompt2;
+
+    @Option(names = {"-n", "--negative-prompt"}, description = "What to steer away from.")
+    List<String> negativePrompt;
+
+    @Option(names = "--negative-prompt-2", description = "Negative prompt for the second text encoder.")
+    List<String> negativePrompt2;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the torch-compatible generator (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--steps", description = "Number of denoising steps in the full schedule (default: 50).")
+    Integer steps;
+
+    @Option(names = {"-g", "--guidance"}, description = "Classifier-free guidance scale; 1 or less turns guidance off.")
+    Double guidance;
+
+    @Option(names = "--guidance-rescale", description = "guidance_rescale φ in [0, 1] (default 0).")
+    Double guidanceRescale;
+
+    @Option(names = "--scheduler", description = "euler (the model's default), euler_a, ddim, dpmpp_2m, dpmpp_2m_karras.")
+    String scheduler;
+
+    @Option(names = "--width", description = "Output width in pixels, a multiple of 8.")
+    Integer width;
+
+    @Option(names = "--height", description = "Output height in pixels, a multiple of 8.")
+    Integer height;
+
+    @Option(names = "--num-images", defaultValue = "1", description = "Images per prompt (default: ${DEFAULT-VALUE}).")
+    int numImages;
+
+    @Option(names = "--clip-skip", description = "Use an earlier CLIP layer for the prompt (diffusers' clip_skip).")
+    Integer clipSkip;
+
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "PNG",
+            description = "Output PNG; with several images, -1, -2, … are inserted before the extension.")
+    Path output;
+
+    @Option(names = "--quiet", description = "No progress bar.")
+    boolean quiet;
+
+    @Option(names = "--force", description = "Write through an --output that is a symbolic link, device or FIFO instead of refusing it (a regular file is always replaced atomically).")
+    boolean force;
+
+    @Option(names = "--vram", paramLabel = "SIZE",
+            description = {"Device memory budget, e.g. 8g or 6144m: the text encoders, UNets and VAE take turns on the device,",
+                    "the VAE tiles when it must, and the peak device memory is printed. Default: no limit."})
+    String vram;
+
+    /** Applies the options to a pipeline; throws IllegalArgumentException naming a bad option. */
+    void apply(SdxlPipeline<?> p) {
+        p.prompt(prompt.toArray(String[]::new));
+        if (prompt2 != null) p.prompt2(prompt2.toArray(String[]::new));
+        if (negativePrompt != null) p.negativePrompt(negativePrompt.toArray(String[]::new));
+        if (negativePrompt2 != null) p.negativePrompt2(negativePrompt2.toArray(String[]::new));
+        p.seed(seed);
+        if (vram != null) option("--vram", () -> p.vram(io.jdiffusion.tensor.Backends.parseBytes(vram, "--vram")));
+        if (steps != null) option("--steps", () -> p.steps(steps));
+        if (guidance != null) option("--guidance", () -> p.guidance(guidance));
+        if (guidanceRescale != null) option("--guidance-rescale", () -> p.guidanceRescale(guidanceRescale));
+        if (scheduler != null) option("--scheduler", () -> p.scheduler(scheduler));
+        if (width != null || height != null) {
+            if (width == null || height == null) throw new IllegalArgumentException("--width and --height go together");
+            option("--width/--height", () -> p.size(width, height));
+        }
+        option("--num-images", () -> p.imagesPerPrompt(numImages));
+        if (clipSkip != null) option("--clip-skip", () -> p.clipSkip(clipSkip));
+        if (highNoiseFraction != null) option("--high-noise-fraction", () -> p.highNoiseFraction(highNoiseFraction));
+        if (refiner != null && highNoiseFraction == null) {
+            throw new IllegalArgumentException("--refiner needs --high-noise-fraction (e.g. 0.8)");
+        }
+        if (!quiet) p.onStep(new ProgressBar(System.err));
+    }
+
+    /** Runs a setter, prefixing its message with the option's name. */
+    static void option(String name, Runnable setter) {
+        try {
+            setter.run();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,28 @@
+package io.jdiffusion.cli;
+
+import io.jdiffusion.pipelines.Img2ImgPipeline;
+import io.jdiffusion.pipelines.SdxlModel;
+import io.jdiffusion.pipelines.SdxlPipeline;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+
+@Command(name = "img2img", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Re-imagines an image (diffusers' StableDiffusionXLImg2ImgPipeline; also what the refiner runs).",
+                "The image keeps its size rounded down to a multiple of 8 unless --width/--height are given."})
+final class Img2ImgCommand extends GenerateCommand {
+    @Option(names = "--image", required = true, description = "Input image (PNG or JPEG).")
+    Path image;
+
+    @Option(names = "--strength", defaultValue = "0.3", description = "How much to change, in (0, 1] (default: ${DEFAULT-VALUE}).")
+    double strength;
+
+    @Override
+    SdxlPipeline<?> pipeline(SdxlModel base) {
+        Img2ImgPipeline p = Img2ImgPipeline.of(base);
+        p.image(readImage("--image", image), image.toString());
+        CommonOptions.option("--strength", () -> p.strength(strength));
+        return p;
+    }
+}

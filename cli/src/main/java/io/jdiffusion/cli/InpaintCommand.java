@@ -1,0 +1,40 @@
+package io.jdiffusion.cli;
+
+import io.jdiffusion.pipelines.InpaintPipeline;
+import io.jdiffusion.pipelines.SdxlModel;
+import io.jdiffusion.pipelines.SdxlPipeline;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+
+@Command(name = "inpaint", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Repaints the white part of a mask (diffusers' StableDiffusionXLInpaintPipeline).",
+                "The mask can be dilated first like cv2.dilate with a KxK kernel for N iterations (--dilate KxN).",
+                "Use --unet to run a 9-channel inpainting UNet with the base model's other parts."})
+final class InpaintCommand extends GenerateCommand {
+    @CommandLine.Mixin
+    InpaintOptions inpaint;
+
+    @Option(names = "--mask", required = true, description = "Mask of the same size: white (>= 128) is repainted.")
+    Path mask;
+
+    @Option(names = "--mask-blur", paramLabel = "R", description = "Gaussian blur radius applied to the mask (PIL GaussianBlur).")
+    Integer maskBlur;
+
+    @Option(names = "--padding-mask-crop", paramLabel = "PX",
+            description = "Generate only the mask's bounding box grown by PX pixels, at the output size, and paste it back (diffusers' padding_mask_crop).")
+    Integer paddingMaskCrop;
+
+    @Override
+    SdxlPipeline<?> pipeline(SdxlModel base) {
+        InpaintPipeline p = InpaintPipeline.of(base);
+        inpaint.applyImage(p);
+        p.mask(readImage("--mask", mask), mask.toString());
+        if (maskBlur != null) CommonOptions.option("--mask-blur", () -> p.blur(maskBlur));
+        if (paddingMaskCrop != null) CommonOptions.option("--padding-mask-crop", () -> p.paddingMaskCrop(paddingMaskCrop));
+        inpaint.applyRest(p);
+        return p;
+    }
+}

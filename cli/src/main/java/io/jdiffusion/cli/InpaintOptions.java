@@ -1,0 +1,45 @@
+package io.jdiffusion.cli;
+
+import io.jdiffusion.pipelines.InpaintPipeline;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+
+/** Options inpaint and outpaint share: the input image, mask dilation, strength and a UNet override. */
+final class InpaintOptions {
+    @Option(names = "--image", required = true, description = "Input image (PNG or JPEG).")
+    Path image;
+
+    @Option(names = "--dilate", paramLabel = "KxN", description = "Dilate the mask with a KxK kernel, N iterations (e.g. 15x2), like cv2.dilate.")
+    String dilate;
+
+    @Option(names = "--strength", description = "How much to change inside the mask, in (0, 1] (default 0.9999 like diffusers).")
+    Double strength;
+
+    @Option(names = "--unet", paramLabel = "FOLDER", description = "Use this UNet folder instead of the model's (e.g. a 9-channel inpainting UNet).")
+    Path unet;
+
+    /** Sets the image; then dilation, strength and UNet (after the mask or canvas is set by the command). */
+    void applyImage(InpaintPipeline p) {
+        p.image(GenerateCommand.readImage("--image", image), image.toString());
+    }
+
+    void applyRest(InpaintPipeline p) {
+        if (dilate != null) {
+            int[] kn = parseDilate(dilate);
+            CommonOptions.option("--dilate", () -> p.dilate(kn[0], kn[1]));
+        }
+        if (strength != null) CommonOptions.option("--strength", () -> p.strength(strength));
+        if (unet != null) CommonOptions.option("--unet", () -> p.unetOverride(unet));
+    }
+
+    static int[] parseDilate(String s) {
+        String[] parts = s.toLowerCase(java.util.Locale.ROOT).split("x");
+        try {
+            if (parts.length == 2) return new int[] {Integer.parseInt(parts[0].trim()), Integer.parseInt(parts[1].trim())};
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException("--dilate: expected KxN (kernel size x iterations, e.g. 15x2), got '" + s + "'");
+    }
+}

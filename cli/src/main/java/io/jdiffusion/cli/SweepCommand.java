@@ -1,0 +1,132 @@
+package io.jdiffusion.cli;
+
+import io.jdiffusion.pipelines.SdxlModel;
+import io.jdiffusion.runs.CompareReport;
+import io.jdiffusion.runs.RunRecord;
+import io.jdiffusion.runs.RunStore;
+import io.jdiffusion.runs.Sweep;
+import io.jdiffusion.tensor.Backends;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "sweep", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Runs a grid of settings and records every cell in the run store (models load once):",
+                "seeds x refiner fractions (or off) x mask dilations (or off) x guidance scales x schedulers.",
+                "With --image and --mask it inpaints, with --image only img2img, else text-to-image."},
+        footer = {"", "Example (2 seeds x refiner on/off x dilation on/off = 8 runs):",
+                "  jdiffusion sweep --model sdxl-base --refiner sdxl-refiner --image photo.png --mask mask.png \\",
+                "      -p 'a red vase' --steps 30 --seeds 1,2 --refiner-fractions off,0.8 --dilate off,15x2 \\",
+                "      --experiment vase --compare vase.html"})
+final class SweepCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "Base model (folder, single file or cached Hugging Face id).")
+    String model;
+
+    @Option(names = "--refiner", paramLabel = "MODEL", description = "Refiner model for the cells whose refiner fraction is not 'off'.")
+    String refiner;
+
+    @Option(names = {"-p", "--prompt"}, required = true, description = "What to generate.")
+    String prompt;
+
+    @Option(names = {"-n", "--negative-prompt"}, description = "What to steer away from.")
+    String negativePrompt;
+
+    @Option(names = "--image", description = "Input image (img2img, or inpainting with --mask).")
+    Path image;
+
+    @Option(names = "--mask", description = "Inpainting mask (white is repainted).")
+    Path mask;
+
+    @Option(names = "--steps", defaultValue = "30", description = "Denoising steps (default: ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(names = "--strength", description = "img2img / inpainting strength in (0, 1].")
+    Double strength;
+
+    @Option(names = "--seeds", split = ",", defaultValue = "0", paramLabel = "S", description = "Seeds axis, comma-separated (default: ${DEFAULT-VALUE}).")
+    List<Long> seeds;
+
+    @Option(names = "--refiner-fractions", split = ",", paramLabel = "F|off",
+            description = "Refiner axis: 'off' or the base's share of the schedule (e.g. off,0.8).")
+    List<String> refinerFractions;
+
+    @Option(names = "--dilate", split = ",", paramLabel = "KxN|off", description = "Mask dilation axis (e.g. off,15x2).")
+    List<String> dilations;
+
+    @Option(names = {"-g", "--guidance"}, split = ",", paramLabel = "G", description = "Guidance scale axis (e.g. 5,7.5).")
+    List<Double> guidances;
+
+    @Option(names = "--schedulers", split = ",", paramLabel = "NAME", description = "Scheduler axis: euler, euler_a, ddim, dpmpp_2m, dpmpp_2m_karras.")
+    List<String> schedulers;
+
+    @Option(names = "--experiment", paramLabel = "NAME", description = "Experiment the runs are recorded under (default: 'default').")
+    String experiment;
+
+    @Option(names = "--tag", paramLabel = "TAG", description = "Tag for every run (repeatable).")
+    List<String> tags;
+
+    @Option(names = "--runs", paramLabel = "DIR", description = "Run store folder (default: $JDIFFUSION_RUNS, else ./jdiffusion-runs).")
+    Path store;
+
+    @Option(names = "--compare", paramLabel = "HTML", description = "Also write the compare page of the sweep's runs.")
+    Path compare;
+
+    @Option(names = "--quiet", description = "No progress bar.")
+    boolean quiet;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        if (mask != null && image == null) throw new IllegalArgumentException("--mask needs --image");
+        Double[] fractions = refinerFractions == null ? new Double[] {null} : refinerFractions.stream().map(SweepCommand::fraction).toArray(Double[]::new);
+        Sweep.Dilation[] dil = dilations == null ? new Sweep.Dilation[] {null} : dilations.stream().map(s -> {
+            try {
+                return Sweep.Dilation.parse(s);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--dilate: " + e.getMessage(), e);
+            }
+        }).toArray(Sweep.Dilation[]::new);
+        RunStore st = RunStore.open(RunStore.defaultDir(store));
+        try (SdxlModel base = GenerateCommand.open("--model", model, null);
+             SdxlModel ref = refiner == null ? null : GenerateCommand.open("--refiner", refiner, null)) {
+            Sweep s = mask != null ? Sweep.inpaint(base, image, mask) : image != null ? Sweep.img2img(base, image) : Sweep.txt2img(base);
+            s.refinerModel(ref).prompt(prompt).negativePrompt(negativePrompt).strength(strength).seeds(seeds.stream().mapToLong(Long::longValue).toArray())
+                    .refinerFractions(fractions).dilations(dil);
+            CommonOptions.option("--steps", () -> s.steps(steps));
+            if (guidances != null) s.guidances(guidances.stream().mapToDouble(Double::doubleValue).toArray());
+            if (schedulers != null) s.schedulers(schedulers.toArray(String[]::new));
+            if (!quiet) s.onStep(new ProgressBar(System.err));
+            spec.commandLine().getErr().println("sweep: " + s.cells().size() + " runs");
+            List<RunRecord> runs = s.run(st, experiment, tags);
+            for (RunRecord r : runs) spec.commandLine().getOut().println(r.id() + "  " + axes(r));
+            if (compare != null) {
+                spec.commandLine().getOut().println(CompareReport.write(st, runs, List.of(), compare, false));
+            }
+        }
+        return 0;
+    }
+
+    private static Double fraction(String s) {
+        if (s.strip().equalsIgnoreCase("off")) return null;
+        try {
+            double f = Double.parseDouble(s.strip());
+            if (!(f > 0 && f < 1)) throw new NumberFormatException();
+            return f;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--refiner-fractions: expected 'off' or a number in (0, 1), got '" + s + "'");
+        }
+    }
+
+    private static String axes(RunRecord r) {
+        List<String> parts = new ArrayList<>();
+        if (r.sweep() != null) r.sweep().cell().forEach((k, v) -> parts.add(k + "=" + v));
+        return String.join(" ", parts);
+    }
+}

@@ -1,0 +1,50 @@
+package io.jdiffusion.cli;
+
+import io.jdiffusion.tensor.testing.Fixtures;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** --vram: same PNG bytes as without, the peak device memory printed, bad sizes rejected by name. */
+class VramOptionTest {
+    @TempDir
+    Path tmp;
+
+    List<String> inpaint(Path out, String... extra) {
+        List<String> a = new ArrayList<>(List.of("inpaint", "--model", Fixtures.path("sdxl-base").toString(),
+                "--refiner", Fixtures.path("sdxl-refiner").toString(), "--high-noise-fraction", "0.7",
+                "--image", Fixtures.path("init.png").toString(), "--mask", Fixtures.path("mask.png").toString(),
+                "--prompt", "a red vase", "--steps", "3", "--seed", "7", "--quiet", "-o", out.toString(),
+                "--runs", tmp.resolve("runs").toString()));
+        a.addAll(List.of(extra));
+        return a;
+    }
+
+    @Test
+    void vramGivesTheSameImageAndReportsThePeak() throws IOException {
+        Path a = tmp.resolve("a.png"), b = tmp.resolve("b.png");
+        CommandLineTest.Result free = CommandLineTest.run(inpaint(a).toArray(String[]::new));
+        assertEquals(0, free.status(), free.err());
+        assertFalse(free.err().contains("device memory"), "no budget, no memory line: " + free.err());
+        CommandLineTest.Result limited = CommandLineTest.run(inpaint(b, "--vram", "1m").toArray(String[]::new));
+        assertEquals(0, limited.status(), limited.err());
+        assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b), "the budget changes no byte of the image");
+        assertTrue(limited.err().contains("device memory: peak") && limited.err().contains("budget 1.0 MiB"), limited.err());
+
+        Path never = tmp.resolve("never.png");
+        CommandLineTest.Result bad = CommandLineTest.run(inpaint(never, "--vram", "8x").toArray(String[]::new));
+        assertEquals(2, bad.status(), bad.err());
+        assertTrue(bad.err().contains("--vram"), bad.err());
+        assertFalse(Files.exists(never));
+    }
+}

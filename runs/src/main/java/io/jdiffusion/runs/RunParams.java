@@ -1,0 +1,157 @@
+package io.jdiffusion.runs;
+
+import io.jdiffusion.pipelines.GenerationRecord;
+import io.jdiffusion.pipelines.GenerationSettings;
+
+import java.lang.reflect.RecordComponent;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The hyperparameters of a generation as a tree, in the order a user thinks of them:
+ * pipeline → base / refiner (model, scheduler, steps, guidance, their share of the schedule) →
+ * mask (dilation kernel and iterations, blur) → seed. Flattened to dotted keys for listing,
+ * filtering and diffing ("base.guidance", "mask.dilate.kernel", "refiner" = "off").
+ * Every {@link io.jdiffusion.pipelines.GenerationSettings setting} shows here (RunParamsTest checks
+ * it by reflection over the settings record); settings that are not set are left out.
+ */
+public final class RunParams {
+    private RunParams() {}
+
+    /** The nested parameters of a record. */
+    public static Map<String, Object> of(GenerationRecord r) {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("pipeline", r.pipeline());
+        Map<String, Object> base = new LinkedHashMap<>();
+        base.put("model", r.models() == null ? null : r.models().get("base"));
+        if (r.unet() != null) base.put("unet", r.unet());
+        base.put("scheduler", r.scheduler());
+        base.put("steps", r.steps());
+        base.put("guidance", r.guidanceScale());
+        base.put("guidanceRescale", r.guidanceRescale());
+        if (r.strength() != null) base.put("strength", r.strength());
+        if (r.denoisingStart() != null) base.put("denoisingStart", r.denoisingStart());
+        String refinerModel = r.models() == null ? null : r.models().get("refiner");
+        if (refinerModel != null) base.put("denoisingEnd", r.highNoiseFraction());
+        else if (r.denoisingEnd() != null) base.put("denoisingEnd", r.denoisingEnd());
+        p.put("base", base);
+        if (refinerModel != null) {
+            Map<String, Object> ref = new LinkedHashMap<>();
+            ref.put("model", refinerModel);
+            ref.put("scheduler", r.scheduler());
+            ref.put("steps", r.steps());
+            ref.put("guidance", r.guidanceScale());
+            ref.put("denoisingStart", r.highNoiseFraction());
+            p.put("refiner", ref);
+        } else {
+            p.put("refiner", "off");
+        }
+        if (r.pipeline() != null && (r.pipeline().equals("inpaint") || r.pipeline().equals("outpaint"))) {
+            Map<String, Object> mask = new LinkedHashMap<>();
+            if (r.maskDilateKernel() != null) {
+                Map<String, Object> d = new LinkedHashMap<>();
+                d.put("kernel", r.maskDilateKernel());
+                d.put("iterations", r.maskDilateIterations());
+                mask.put("dilate", d);
+            } else {
+                mask.put("dilate", "off");
+            }
+            mask.put("blur", r.maskBlur() == null ? "off" : r.maskBlur());
+            if (r.paddingMaskCrop() != null) mask.put("paddingMaskCrop", r.paddingMaskCrop());
+            p.put("mask", mask);
+        }
+        if (r.outpaint() != null) {
+            GenerationRecord.Outpaint o = r.outpaint();
+            p.put("outpaint", new LinkedHashMap<>(Map.of("left", o.left(), "top", o.top(), "right", o.right(),
+                    "bottom", o.bottom(), "overlap", o.overlap())));
+        }
+        Map<String, Object> size = new LinkedHashMap<>();
+        size.put("width", r.width());
+        size.put("height", r.height());
+        size.put("imagesPerPrompt", r.imagesPerPrompt());
+        p.put("size", size);
+        if (r.clipSkip() != null) p.put("clipSkip", r.clipSkip());
+        if (r.aestheticScore() != null) {
+            p.put("aestheticScore", r.aestheticScore());
+            p.put("negativeAestheticScore", r.negativeAestheticScore());
+        }
+        if (Boolean.TRUE.equals(r.outputLatents())) p.put("outputLatents", true);
+        p.put("seed", r.seed());
+        Map<String, Object> more = new LinkedHashMap<>();
+        GenerationSettings settings;
+        try {
+            settings = r.settings();
+        } catch (IllegalArgumentException e) {
+            settings = null; // a record with values no pipeline accepts: the tree above is all there is
+        }
+        if (settings != null) otherSettings(settings, "", more);
+        if (!more.isEmpty()) p.put("settings", more);
+        return p;
+    }
+
+    /** The settings the tree above shows under names of its own (base.guidance, mask.dilate.kernel, …). */
+    static final Set<String> SHOWN = Set.of("prompts.prompt", "prompts.prompt2", "prompts.negativePrompt",
+            "prompts.negativePrompt2", "guidance.scale", "guidance.rescale", "guidance.aestheticScore",
+            "guidance.negativeAestheticScore", "guidance.clipSkip", "schedule.steps", "schedule.seed", "schedule.scheduler",
+            "schedule.strength", "schedule.denoisingStart", "schedule.denoisingEnd", "size.width", "size.height",
+            "size.imagesPerPrompt", "mask.dilateKernel", "mask.dilateIterations", "mask.blur", "mask.paddingMaskCrop",
+            "mask.outpaint", "refiner.highNoiseFraction", "outputLatents");
+
+    /**
+     * Any other setting that is set, under its path in {@link GenerationSettings} ("settings.schedule.x"):
+     * a setting added to the record shows here without a change to this class.
+     */
+    private static void otherSettings(Record r, String prefix, Map<String, Object> out) {
+        for (RecordComponent c : r.getClass().getRecordComponents()) {
+            Object v;
+            try {
+                v = c.getAccessor().invoke(r);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
+            String path = prefix + c.getName();
+            if (v instanceof Record part && c.getType().getEnclosingClass() == GenerationSettings.class) otherSettings(part, path + ".", out);
+            else if (v != null && !SHOWN.contains(path)) out.put(path, v);
+        }
+    }
+
+    /** The prompts of a record (only those given). */
+    public static Map<String, String> prompts(GenerationRecord r) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("prompt", r.prompt());
+        if (r.prompt2() != null) m.put("prompt2", r.prompt2());
+        if (r.negativePrompt() != null) m.put("negativePrompt", r.negativePrompt());
+        if (r.negativePrompt2() != null) m.put("negativePrompt2", r.negativePrompt2());
+        return m;
+    }
+
+    /** Dotted keys → values as text; a leaf that is text ("off") stays a key of its own. */
+    public static Map<String, String> flatten(Map<String, Object> nested) {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (nested != null) flatten("", nested, out);
+        return out;
+    }
+
+    private static void flatten(String prefix, Map<?, ?> m, Map<String, String> out) {
+        for (Map.Entry<?, ?> e : m.entrySet()) {
+            String key = prefix.isEmpty() ? String.valueOf(e.getKey()) : prefix + "." + e.getKey();
+            Object v = e.getValue();
+            if (v instanceof Map<?, ?> sub) flatten(key, sub, out);
+            else if (v instanceof List<?> l) out.put(key, String.join(", ", l.stream().map(RunParams::text).toList()));
+            else out.put(key, text(v));
+        }
+    }
+
+    /** A value as text: integers without ".0", so that 7 and 7.0 compare equal after a JSON round trip. */
+    static String text(Object v) {
+        if (v == null) return "";
+        if (v instanceof Double || v instanceof Float) {
+            double d = ((Number) v).doubleValue();
+            if (d == Math.rint(d) && !Double.isInfinite(d) && Math.abs(d) < 1e15) return Long.toString((long) d);
+            return Double.toString(d);
+        }
+        return v.toString();
+    }
+}

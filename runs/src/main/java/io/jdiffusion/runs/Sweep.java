@@ -1,0 +1,225 @@
+package io.jdiffusion.runs;
+
+import io.jdiffusion.pipelines.GenerationResult;
+import io.jdiffusion.pipelines.Img2ImgPipeline;
+import io.jdiffusion.pipelines.InpaintPipeline;
+import io.jdiffusion.pipelines.SdxlModel;
+import io.jdiffusion.pipelines.SdxlPipeline;
+import io.jdiffusion.pipelines.StepListener;
+import io.jdiffusion.pipelines.Text2ImagePipeline;
+import io.jdiffusion.pipelines.image.Image;
+import io.jdiffusion.pipelines.image.ImageFiles;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Runs every cell of a parameter grid — seeds × refiner on/off (or several handoff fractions) ×
+ * mask dilation on/off × guidance scales × schedulers — on models loaded once, and records each
+ * cell as a run of one experiment. Cells run in order (the last axis varies fastest).
+ *
+ * <pre>{@code
+ * try (SdxlModel base = SdxlModel.load("sdxl-base", null, backend);
+ *      SdxlModel refiner = SdxlModel.load("sdxl-refiner", null, backend)) {
+ *     List<RunRecord> runs = Sweep.inpaint(base, Path.of("photo.png"), Path.of("mask.png"))
+ *             .refinerModel(refiner).prompt("a red vase").steps(30)
+ *             .seeds(1, 2).refinerFractions(null, 0.8).dilations(null, new Sweep.Dilation(15, 2))
+ *             .run(RunStore.open(Path.of("jdiffusion-runs")), "vase", List.of("draft"));
+ * }
+ * }</pre>
+ */
+public final class Sweep {
+    /** Which pipeline every cell runs. */
+    public enum Kind { TXT2IMG, IMG2IMG, INPAINT }
+
+    /** cv2.dilate with a kernel × kernel square, {@code iterations} times. */
+    public record Dilation(int kernel, int iterations) {
+        public Dilation {
+            if (kernel < 1) throw new IllegalArgumentException("dilation kernel must be >= 1, got " + kernel);
+            if (iterations < 0) throw new IllegalArgumentException("dilation iterations must be >= 0, got " + iterations);
+        }
+
+        @Override
+        public String toString() { return kernel + "x" + iterations; }
+
+        /** "KxN" (e.g. "15x2"); "off" gives null. */
+        public static Dilation parse(String s) {
+            if (s == null || s.strip().equalsIgnoreCase("off")) return null;
+            String[] kn = s.strip().toLowerCase(java.util.Locale.ROOT).split("x");
+            try {
+                if (kn.length == 2) return new Dilation(Integer.parseInt(kn[0].strip()), Integer.parseInt(kn[1].strip()));
+            } catch (NumberFormatException ignored) {
+                // reported below
+            }
+            throw new IllegalArgumentException("dilation: expected KxN (kernel x iterations, e.g. 15x2) or 'off', got '" + s + "'");
+        }
+    }
+
+    /** One cell of the grid. {@code refinerFraction} and {@code dilation} are null for "off". */
+    public record Cell(long seed, Double refinerFraction, Dilation dilation, double guidance, String scheduler) {
+        /** Axis → value as text, as recorded with the run and offered as compare axes. */
+        public Map<String, String> axes() {
+            Map<String, String> m = new LinkedHashMap<>();
+            m.put("seed", Long.toString(seed));
+            m.put("refiner", refinerFraction == null ? "off" : RunParams.text(refinerFraction));
+            m.put("dilate", dilation == null ? "off" : dilation.toString());
+            m.put("guidance", RunParams.text(guidance));
+            m.put("scheduler", scheduler == null ? "default" : scheduler);
+            return m;
+        }
+    }
+
+    private final Kind kind;
+    private final SdxlModel base;
+    private final Path image, mask;
+    private SdxlModel refiner;
+    private String prompt = "";
+    private String negativePrompt;
+    private int steps = 30;
+    private Double strength;
+    private Integer width, height;
+    private List<Long> seeds = List.of(0L);
+    private List<Double> refinerFractions = Arrays.asList((Double) null);
+    private List<Dilation> dilations = Arrays.asList((Dilation) null);
+    private List<Double> guidances;
+    private List<String> schedulers = Arrays.asList((String) null);
+    private StepListener listener = StepListener.NONE;
+
+    private Sweep(Kind kind, SdxlModel base, Path image, Path mask) {
+        this.kind = kind;
+        this.base = Objects.requireNonNull(base, "base model");
+        this.image = image;
+        this.mask = mask;
+    }
+
+    public static Sweep txt2img(SdxlModel base) { return new Sweep(Kind.TXT2IMG, base, null, null); }
+
+    public static Sweep img2img(SdxlModel base, Path image) { return new Sweep(Kind.IMG2IMG, base, requireFile("image", image), null); }
+
+    public static Sweep inpaint(SdxlModel base, Path image, Path mask) {
+        return new Sweep(Kind.INPAINT, base, requireFile("image", image), requireFile("mask", mask));
+    }
+
+    private static Path requireFile(String what, Path p) {
+        if (p == null || !Files.isRegularFile(p)) throw new IllegalArgumentException(what + ": no such file " + p);
+        return p.toAbsolutePath().normalize();
+    }
+
+    /** The refiner used by cells whose refiner fraction is not "off" (not closed by the sweep). */
+    public Sweep refinerModel(SdxlModel m) { this.refiner = m; return this; }
+
+    public Sweep prompt(String p) { this.prompt = Objects.requireNonNull(p, "prompt"); return this; }
+
+    public Sweep negativePrompt(String p) { this.negativePrompt = p; return this; }
+
+    public Sweep steps(int n) {
+        if (n < 1) throw new IllegalArgumentException("steps must be at least 1, got " + n);
+        this.steps = n;
+        return this;
+    }
+
+    public Sweep strength(Double s) { this.strength = s; return this; }
+
+    public Sweep size(int w, int h) { this.width = w; this.height = h; return this; }
+
+    public Sweep seeds(long... s) {
+        if (s.length == 0) throw new IllegalArgumentException("seeds: give at least one");
+        this.seeds = Arrays.stream(s).boxed().toList();
+        return this;
+    }
+
+    /** Refiner axis: null is "off" (the base runs every step), a number the base's share before the refiner takes over. */
+    public Sweep refinerFractions(Double... f) { this.refinerFractions = axis("refinerFractions", f); return this; }
+
+    /** Mask dilation axis (inpainting only): null is "off". */
+    public Sweep dilations(Dilation... d) { this.dilations = axis("dilations", d); return this; }
+
+    /** Guidance scales (default: each pipeline's own default). */
+    public Sweep guidances(double... g) {
+        if (g.length == 0) throw new IllegalArgumentException("guidances: give at least one");
+        this.guidances = Arrays.stream(g).boxed().toList();
+        return this;
+    }
+
+    /** Scheduler short names ("euler", "ddim", …); null is the model's own. */
+    public Sweep schedulers(String... s) { this.schedulers = axis("schedulers", s); return this; }
+
+    /** Called after every step of every cell (e.g. a progress bar). */
+    public Sweep onStep(StepListener l) { this.listener = Objects.requireNonNull(l); return this; }
+
+    @SafeVarargs
+    private static <T> List<T> axis(String name, T... values) {
+        if (values == null || values.length == 0) throw new IllegalArgumentException(name + ": give at least one value (null is 'off')");
+        return Arrays.asList(values.clone());
+    }
+
+    /** The grid, in the order it runs. */
+    public List<Cell> cells() {
+        double defaultGuidance = kind == Kind.INPAINT ? 7.5 : 5.0;
+        List<Double> gs = guidances != null ? guidances : List.of(defaultGuidance);
+        List<Cell> cells = new ArrayList<>();
+        for (long s : seeds) for (Double f : refinerFractions) for (Dilation d : dilations) for (double g : gs) for (String sc : schedulers) {
+            cells.add(new Cell(s, f, d, g, sc));
+        }
+        return cells;
+    }
+
+    /** Runs and records every cell; returns the runs in grid order. */
+    public List<RunRecord> run(RunStore store, String experiment, Collection<String> tags) {
+        Objects.requireNonNull(store, "store");
+        if (refinerFractions.stream().anyMatch(Objects::nonNull) && refiner == null) {
+            throw new IllegalArgumentException("refiner fractions other than 'off' need a refiner model");
+        }
+        if (kind != Kind.INPAINT && dilations.stream().anyMatch(Objects::nonNull)) {
+            throw new IllegalArgumentException("mask dilation applies to inpainting only");
+        }
+        List<Cell> cells = cells();
+        Image img = image == null ? null : ImageFiles.read(image);
+        Image m = mask == null ? null : ImageFiles.read(mask);
+        Map<String, Path> inputs = new LinkedHashMap<>();
+        if (image != null) inputs.put("image", image);
+        if (mask != null) inputs.put("mask", mask);
+        String sweepId = "sweep-" + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now())
+                + "-" + String.format("%04x", ThreadLocalRandom.current().nextInt(1 << 16));
+        List<RunRecord> runs = new ArrayList<>();
+        for (Cell c : cells) {
+            SdxlPipeline<?> p = switch (kind) {
+                case TXT2IMG -> Text2ImagePipeline.of(base);
+                case IMG2IMG -> {
+                    Img2ImgPipeline i = Img2ImgPipeline.of(base).image(img, image.toString());
+                    if (strength != null) i.strength(strength);
+                    yield i;
+                }
+                case INPAINT -> {
+                    InpaintPipeline i = InpaintPipeline.of(base).image(img, image.toString()).mask(m, mask.toString());
+                    if (c.dilation() != null) i.dilate(c.dilation().kernel(), c.dilation().iterations());
+                    if (strength != null) i.strength(strength);
+                    yield i;
+                }
+            };
+            p.prompt(prompt).steps(steps).guidance(c.guidance()).seed(c.seed());
+            if (negativePrompt != null) p.negativePrompt(negativePrompt);
+            if (width != null) p.size(width, height);
+            if (c.scheduler() != null) p.scheduler(c.scheduler());
+            if (c.refinerFraction() != null) p.refiner(refiner).highNoiseFraction(c.refinerFraction());
+            StepTimings timings = new StepTimings(listener);
+            p.onStep(timings);
+            timings.restart();
+            GenerationResult r = p.run();
+            runs.add(store.record(experiment, tags, r, timings.finish(), inputs, new RunRecord.SweepCell(sweepId, c.axes()),
+                    base.backend()));
+        }
+        return runs;
+    }
+}
