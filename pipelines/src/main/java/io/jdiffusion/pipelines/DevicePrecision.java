@@ -45,6 +45,24 @@ public final class DevicePrecision {
         return onDevice(b) && b.computeType() == DType.F16 ? "fp16" : null;
     }
 
+    /**
+     * {@link #preferredVariant} when every one of {@code folders} holds fp16 variant files, else null
+     * (plain files: a variant asked for must exist).
+     */
+    static String variantIn(Backend b, Path... folders) {
+        String v = preferredVariant(b);
+        if (v == null) return null;
+        for (Path f : folders) {
+            if (!Files.isDirectory(f)) continue;   // e.g. the refiner has no text_encoder/
+            try (java.util.stream.Stream<Path> s = Files.list(f)) {
+                if (s.noneMatch(p -> p.getFileName().toString().contains("." + v + "."))) return null;
+            } catch (java.io.IOException | java.io.UncheckedIOException e) {
+                return null;
+            }
+        }
+        return v;
+    }
+
     /** The UNet weight file of {@code folder}: the fp16 variant first where {@link #preferredVariant} says so. */
     static Path unetWeights(Path folder, Backend b) {
         if (preferredVariant(b) != null) {

@@ -305,7 +305,8 @@ public final class SdxlModel implements AutoCloseable {
             if (randomLayout != null) {
                 text = RandomSdxl.promptEncoder(randomLayout, backend, randomSeed);
             } else if (singleFile == null) {
-                text = SdxlPromptEncoder.load(folder, backend, DevicePrecision.preferredVariant(backend));
+                text = SdxlPromptEncoder.load(folder, backend,
+                        DevicePrecision.variantIn(backend, folder.resolve("text_encoder"), folder.resolve("text_encoder_2")));
             } else {
                 SingleFileCheckpoint c = checkpoint();
                 CLIPTokenizer tok1 = null;
