@@ -9,7 +9,10 @@
 # core-tensor/src/test/resources/io/jdiffusion/tensor/cuda/emu (g++ only, no GPU, no CUDA) into
 # core-tensor/target/cuda-emu and runs the core-tensor tests against them: the CUDA rows of the op
 # matrix, the leak and fixture tests then run the real kernel sources (as C++ on fibers) through the
-# real Java bindings. About 4 minutes on 2 cores.
+# real Java bindings. Then the full-size component tests of the pipelines module
+# (FullSizeComponentsCudaTest: every official SDXL component from the bundled configs, random weights,
+# CUDA in F16/BF16/F32 against the CPU); JDIFFUSION_EMULATE_FULL_SIZE=0 skips them. Extra arguments
+# go to both Maven runs (e.g. -Djdiffusion.fullsize.dtypes=f16).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 src="$root/core-tensor/src/main/resources/io/jdiffusion/tensor/cuda"
@@ -22,11 +25,17 @@ if [ "${1:-}" = "--emulate" ]; then
   flags=(-std=c++20 -O2 -fPIC -shared -w)
   g++ "${flags[@]}" -o "$out/libcuda.so.1" "$emu/fake_cuda.cpp" -ldl
   g++ "${flags[@]}" -DJDEMU_DIR="\"$emu\"" -o "$out/libnvrtc.so.13" "$emu/fake_nvrtc.cpp"
-  g++ "${flags[@]}" -o "$out/libcublasLt.so.13" "$emu/fake_cublas.cpp"
+  # the emulated GEMM does the full-size tests' work: optimised and threaded
+  g++ -std=c++20 -O3 -fPIC -shared -w -pthread -o "$out/libcublasLt.so.13" "$emu/fake_cublas.cpp"
   cp "$out/libcublasLt.so.13" "$out/libcublas.so.13"
   echo "check-cuda-sources: emulated CUDA built in $out; running the core-tensor tests on it"
   cd "$root"
   JDIFFUSION_CUDA_LIBS="$out" JDIFFUSION_KERNEL_CACHE="$out/kernels" ./mvnw -q -o -pl core-tensor test "${@:2}"
+  if [ "${JDIFFUSION_EMULATE_FULL_SIZE:-1}" != 0 ]; then
+    echo "check-cuda-sources: running the full-size component tests on the emulated device"
+    JDIFFUSION_CUDA_LIBS="$out" JDIFFUSION_KERNEL_CACHE="$out/kernels" ./mvnw -q -o -pl pipelines -am test \
+      -Dtest='FullSizeComponentsCudaTest' -Dsurefire.failIfNoSpecifiedTests=false "${@:2}"
+  fi
   echo "check-cuda-sources: OK: the tests passed on the emulated device"
   exit 0
 fi

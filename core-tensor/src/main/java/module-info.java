@@ -15,6 +15,8 @@ module io.jdiffusion.tensor {
     exports io.jdiffusion.tensor;
     exports io.jdiffusion.tensor.cpu;
     exports io.jdiffusion.tensor.cuda;
+    // the shape-only device: memory, launch and FLOP plans without a GPU (jdiffusion profile)
+    exports io.jdiffusion.tensor.meta;
     // building blocks of the model modules, not an API
     exports io.jdiffusion.tensor.nn to io.jdiffusion.text, io.jdiffusion.unet, io.jdiffusion.vae, io.jdiffusion.pipelines;
     exports io.jdiffusion.tensor.random to io.jdiffusion.schedulers, io.jdiffusion.pipelines;

@@ -19,6 +19,14 @@ final class CommonOptions {
     @Option(names = "--refiner-config", paramLabel = "FOLDER", description = "Like --config, for a single-file --refiner.")
     Path refinerConfig;
 
+    @Option(names = "--dtype", paramLabel = "TYPE",
+            description = "CUDA compute and weight dtype: f16 (default), bf16 or f32 (the SDXL VAE runs in f32 regardless: force_upcast).")
+    String dtype;
+
+    @Option(names = "--vae", paramLabel = "FOLDER",
+            description = "A diffusers VAE folder to use instead of the model's, e.g. sdxl-vae-fp16-fix (runs in f16 on CUDA).")
+    Path vae;
+
     @Option(names = "--refiner", paramLabel = "MODEL",
             description = "Refiner model for the low-noise steps (needs --high-noise-fraction).")
     String refiner;

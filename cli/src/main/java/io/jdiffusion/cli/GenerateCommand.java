@@ -31,9 +31,15 @@ abstract class GenerateCommand implements Callable<Integer> {
     public Integer call() {
         CommonOptions o = common;
         FileArguments.output(o.output, o.force);
+        // model-load options, checked before anything loads: the device dtype picks the backend's type
+        if (o.dtype != null) System.setProperty("jdiffusion.cuda.dtype", ProfileCommand.parseDtype(o.dtype).name().toLowerCase(java.util.Locale.ROOT));
         try (SdxlModel base = open("--model", o.model, o.config);
              SdxlModel refiner = o.refiner == null ? null : open("--refiner", o.refiner, o.refinerConfig);
              SdxlPipeline<?> p = pipeline(base)) {
+            if (o.vae != null) {
+                CommonOptions.option("--vae", () -> base.withVae(o.vae));
+                if (refiner != null) CommonOptions.option("--vae", () -> refiner.withVae(o.vae));
+            }
             if (refiner != null) p.refiner(refiner);
             o.apply(p);
             var timings = runs.listen(p, o.quiet);

@@ -26,6 +26,15 @@ public interface Backend extends AutoCloseable {
     /** The dtype results are stored in. */
     DType computeType();
 
+    /**
+     * This backend with results stored in {@code dtype} (same device, memory and scopes; e.g. the
+     * SDXL VAE in F32 beside an F16 UNet). Itself when it already computes in {@code dtype}.
+     */
+    default Backend withComputeType(DType dtype) {
+        if (dtype == computeType()) return this;
+        throw new UnsupportedOperationException("the " + name() + " backend stores results in " + computeType() + " only, not " + dtype);
+    }
+
     // ---- moving data -------------------------------------------------------------------------
 
     /** This tensor in this backend's memory, converted to {@code dtype}; returned as is when already so. */

@@ -17,7 +17,7 @@ import java.util.Locale;
  * what is missing, never a silent fall back to the CPU.
  *
  * <p>CUDA settings: {@code jdiffusion.cuda.dtype} / {@code JDIFFUSION_CUDA_DTYPE} (f32, f16, bf16;
- * default f32), {@code jdiffusion.cuda.device} / {@code JDIFFUSION_CUDA_DEVICE} (ordinal, default
+ * default f16), {@code jdiffusion.cuda.device} / {@code JDIFFUSION_CUDA_DEVICE} (ordinal, default
  * 0) and {@code jdiffusion.cuda.budget} / {@code JDIFFUSION_CUDA_BUDGET} (device bytes the
  * backend may reserve, with an optional k/m/g suffix; default unlimited).
  *
@@ -138,10 +138,13 @@ public final class Backends {
         return v == null || v.isBlank() ? null : v.trim();
     }
 
-    /** The storage dtype of CUDA results (default F32). */
+    /**
+     * The storage dtype of CUDA results and weights: F16 by default (diffusers' fp16 pipelines; the
+     * SDXL VAE still runs in F32, see {@link Backend#withComputeType}).
+     */
     public static DType cudaDType() {
         String v = setting("jdiffusion.cuda.dtype", "JDIFFUSION_CUDA_DTYPE");
-        if (v == null) return DType.F32;
+        if (v == null) return DType.F16;
         return switch (v.toLowerCase(Locale.ROOT)) {
             case "f32", "float32", "fp32" -> DType.F32;
             case "f16", "float16", "fp16", "half" -> DType.F16;

@@ -208,7 +208,8 @@ public final class DeviceBudget {
     public synchronized VaeTiling vaeTiling(VaeConfig cfg, int lh, int lw, Slot<?> vae) {
         if (budget <= 0) return null;
         long vaeBytes = Math.max(vae.bytes, 0);
-        int bpe = backend.computeType().byteSize();
+        // force_upcast VAEs run in F32 (DevicePrecision), whatever the other components compute in
+        int bpe = cfg.forceUpcast() ? 4 : backend.computeType().byteSize();
         long whole = vaeActivationBytes(cfg, lh, lw, bpe);
         if (residentBytes + whole <= budget) return null;
         makeRoom(whole, vae);

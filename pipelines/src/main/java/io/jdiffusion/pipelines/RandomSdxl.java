@@ -25,9 +25,8 @@ import java.util.function.Function;
 /**
  * Full-size SDXL parts (base 1.0, refiner 1.0, inpainting 0.1: the official configs shipped in
  * {@link BuiltinConfigs}) with {@link RandomWeights}, for benchmarks and size/shape tests without
- * a checkpoint. Weights are stored in the backend's compute dtype when it is F16 or BF16 and as
- * F16 otherwise (the F32 CPU backend reads them in place, the F32 CUDA backend converts them
- * once, on upload); the VAE keeps its config's force_upcast (F32 weights).
+ * a checkpoint. Weights are stored as {@link #weightType} says (F16 read in place on the CPU, the
+ * compute dtype on a device); the VAE keeps its config's force_upcast (F32 weights).
  *
  * <p>The same seed gives the same numbers on every backend: that is how the CUDA backend is checked
  * against the CPU one at full size.
@@ -44,14 +43,19 @@ public final class RandomSdxl {
 
     public static VaeConfig vaeConfig(Layout layout) { return VaeConfig.load(configs(layout).resolve("vae/config.json")); }
 
-    /** The dtype random weights are stored in, and uploaded as, for this backend. */
+    /**
+     * The dtype random weights are stored in, and uploaded as, for this backend: F16 on the CPU (read
+     * in place, lazily), the compute dtype on a device (weights live in the type the device computes in;
+     * F32 ones are the F16 draws widened, so every backend sees the same numbers).
+     */
     public static DType weightType(Backend backend) {
-        return backend.computeType() == DType.F32 ? DType.F16 : backend.computeType();
+        return backend.device().kind() == io.jdiffusion.tensor.Device.Kind.CPU ? DType.F16 : backend.computeType();
     }
 
     private static <T> T build(String name, Consumer<Params> shapes, Function<Params, T> make, Backend backend, DType dtype, long seed) {
         Map<String, int[]> s = RandomWeights.shapesOf(name, shapes);
-        DType stored = dtype == DType.F32 ? DType.F16 : dtype;
+        // F32 on a device: the F16 draws served widened, so the upload is a copy, not a cast kernel per weight
+        DType stored = dtype == DType.F32 && backend.device().kind() == io.jdiffusion.tensor.Device.Kind.CPU ? DType.F16 : dtype;
         try (RandomWeights w = RandomWeights.forBackend(s, seed, stored, backend)) {
             // the CPU keeps the lazy tensors (closing the source frees nothing they need)
             Params p = Params.load(name, w, backend, backend.device().kind() == io.jdiffusion.tensor.Device.Kind.CPU ? null : dtype);
@@ -77,15 +81,21 @@ public final class RandomSdxl {
         return build("vae", p -> new AutoencoderKL(cfg, p), p -> new AutoencoderKL(cfg, p), backend, d, seed);
     }
 
-    public static CLIPTextModel clipL(Layout layout, Backend backend, long seed) {
+    public static CLIPTextModel clipL(Layout layout, Backend backend, long seed) { return clipL(layout, backend, weightType(backend), seed); }
+
+    /** CLIP ViT-L with random weights of {@code dtype} (F32 ones are drawn as F16 and widened). */
+    public static CLIPTextModel clipL(Layout layout, Backend backend, DType dtype, long seed) {
         CLIPTextConfig cfg = CLIPTextConfig.read(configs(layout).resolve("text_encoder/config.json"));
-        return build("text_encoder", p -> new CLIPTextModel(cfg, p), p -> new CLIPTextModel(cfg, p), backend, weightType(backend), seed);
+        return build("text_encoder", p -> new CLIPTextModel(cfg, p), p -> new CLIPTextModel(cfg, p), backend, dtype, seed);
     }
 
-    public static CLIPTextModelWithProjection bigG(Layout layout, Backend backend, long seed) {
+    public static CLIPTextModelWithProjection bigG(Layout layout, Backend backend, long seed) { return bigG(layout, backend, weightType(backend), seed); }
+
+    /** OpenCLIP bigG with random weights of {@code dtype} (F32 ones are drawn as F16 and widened). */
+    public static CLIPTextModelWithProjection bigG(Layout layout, Backend backend, DType dtype, long seed) {
         CLIPTextConfig cfg = CLIPTextConfig.read(configs(layout).resolve("text_encoder_2/config.json"));
         return build("text_encoder_2", p -> new CLIPTextModelWithProjection(cfg, p), p -> new CLIPTextModelWithProjection(cfg, p),
-                backend, weightType(backend), seed + 1);
+                backend, dtype, seed + 1);
     }
 
     /** Both text encoders (only bigG for the refiner) with the real tokenizers. */
@@ -104,6 +114,11 @@ public final class RandomSdxl {
      * {@code java.util.Random(inputSeed)}: the same numbers on every backend, for cross-backend checks.
      */
     public static float[] unetForward(Backend backend, Layout layout, long seed, int side, int tokens, long inputSeed) {
+        return unetForward(backend, layout, weightType(backend), seed, side, tokens, inputSeed);
+    }
+
+    /** {@link #unetForward(Backend, Layout, long, int, int, long)} with weights of {@code dtype} (F32: drawn as F16, widened). */
+    public static float[] unetForward(Backend backend, Layout layout, DType dtype, long seed, int side, int tokens, long inputSeed) {
         UNet2DConditionConfig c = unetConfig(layout);
         int pooled = CLIPTextConfig.read(configs(layout).resolve("text_encoder_2/config.json")).projectionDim();
         int ids = (c.projectionClassEmbeddingsInputDim() - pooled) / c.additionTimeEmbedDim();
@@ -113,7 +128,7 @@ public final class RandomSdxl {
         // micro-conditioning: original size, crop corner, then target size (base) or aesthetic score (refiner)
         float[] t = ids == 5 ? new float[] {px, px, 0, 0, 6f} : new float[] {px, px, 0, 0, px, px};
         if (t.length != ids) throw new IllegalStateException("the UNet's add_embedding takes " + ids + " time ids, expected 5 or 6");
-        UNet2DConditionModel unet = unet(c, backend, weightType(backend), seed);
+        UNet2DConditionModel unet = unet(c, backend, dtype, seed);
         try (Backend.Scope s = backend.openScope()) {
             return unet.forward(backend.fromFloats(x, 1, c.inChannels(), side, side), 500f,
                     backend.fromFloats(ctx, 1, tokens, c.crossAttentionDim()[0]), backend.fromFloats(p, 1, pooled),

@@ -74,6 +74,8 @@ public final class SdxlModel implements AutoCloseable {
     private SdxlModel parent;
     private SdxlModel unetVariant;
     private Map<String, String> hashes;
+    /** A VAE folder replacing the model's own ({@link #withVae}), or null. */
+    private Path vaeFolder;
 
     private SdxlModel(String name, Path folder, Path singleFile, Path unetFolder, Path explicitConfigFolder, Backend backend) {
         this.name = name;
@@ -87,6 +89,33 @@ public final class SdxlModel implements AutoCloseable {
         this.requiresAestheticsScore = index.path("requires_aesthetics_score").asBoolean(false);
         this.budget = DeviceBudget.unlimited(backend);
         makeSlots();
+        if (Files.isRegularFile(folder.resolve("vae/config.json"))) DevicePrecision.logOnce(backend, VaeConfig.load(folder.resolve("vae/config.json")));
+    }
+
+    /**
+     * Uses the VAE in {@code vaeDir} (a diffusers VAE folder, e.g. madebyollin's sdxl-vae-fp16-fix,
+     * which runs in F16 where the SDXL VAE's force_upcast asks for F32) instead of the model's own.
+     * Checked before any weight is read: the folder must hold a VAE config whose latent channels are
+     * the UNet's, and weights.
+     */
+    public synchronized SdxlModel withVae(Path vaeDir) {
+        if (!Files.isRegularFile(vaeDir.resolve("config.json"))) {
+            throw new IllegalArgumentException("VAE folder " + vaeDir + " has no config.json");
+        }
+        VaeConfig cfg = VaeConfig.load(vaeDir.resolve("config.json"));
+        int latent = unetConfig().outChannels();
+        if (cfg.latentChannels() != latent) {
+            throw new IllegalArgumentException("VAE folder " + vaeDir + " has latent_channels " + cfg.latentChannels()
+                    + ", but this model's UNet works on " + latent + " latent channels");
+        }
+        try {
+            ModelFiles.find(vaeDir, ModelFiles.DIFFUSERS, DevicePrecision.preferredVariant(backend));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("VAE folder " + vaeDir + ": " + e.getMessage(), e);
+        }
+        budget.unload(List.of(vaeSlot));
+        vaeFolder = vaeDir.toAbsolutePath().normalize();
+        return this;
     }
 
     private void makeSlots() {
@@ -276,7 +305,9 @@ public final class SdxlModel implements AutoCloseable {
             if (randomLayout != null) {
                 text = RandomSdxl.promptEncoder(randomLayout, backend, randomSeed);
             } else if (singleFile == null) {
-                text = SdxlPromptEncoder.load(folder, backend, null, w -> lora(Component.TEXT_ENCODER, w), w -> lora(Component.TEXT_ENCODER_2, w));
+                text = SdxlPromptEncoder.load(folder, backend,
+                        DevicePrecision.variantIn(backend, folder.resolve("text_encoder"), folder.resolve("text_encoder_2")),
+                        w -> lora(Component.TEXT_ENCODER, w), w -> lora(Component.TEXT_ENCODER_2, w));
             } else {
                 SingleFileCheckpoint c = checkpoint();
                 CLIPTokenizer tok1 = null;
@@ -358,7 +389,7 @@ public final class SdxlModel implements AutoCloseable {
     /** A UNet folder's weights (LoRA fused in), as {@code UNet2DConditionModel.load(folder, backend)} reads them. */
     private UNet2DConditionModel loadUnetFolder(Path unetDir) {
         UNet2DConditionConfig cfg = UNet2DConditionConfig.load(unetDir.resolve("config.json"));
-        return UNet2DConditionModel.load(cfg, lora(Component.UNET, UNet2DConditionModel.openWeights(UNet2DConditionModel.weightFile(unetDir))),
+        return UNet2DConditionModel.load(cfg, lora(Component.UNET, UNet2DConditionModel.openWeights(DevicePrecision.unetWeights(unetDir, backend))),
                 backend, null);
     }
 
@@ -392,14 +423,18 @@ public final class SdxlModel implements AutoCloseable {
     private AutoencoderKL loadVae() {
         AutoencoderKL vae;
         {
-            if (randomLayout != null) {
-                vae = RandomSdxl.vae(randomLayout, backend, null, randomSeed + 20);
+            Path dir = vaeFolder != null ? vaeFolder : folder.resolve("vae");
+            VaeConfig cfg = VaeConfig.load(dir.resolve("config.json"));
+            Backend vb = DevicePrecision.vaeBackend(backend, cfg);
+            if (vaeFolder != null) {
+                vae = AutoencoderKL.load(vaeFolder, vb);
+            } else if (randomLayout != null) {
+                vae = RandomSdxl.vae(randomLayout, vb, null, randomSeed + 20);
             } else if (singleFile == null) {
-                vae = AutoencoderKL.load(folder.resolve("vae"), backend);
+                vae = AutoencoderKL.load(dir, vb);
             } else {
-                VaeConfig cfg = VaeConfig.load(folder.resolve("vae/config.json"));
                 WeightSource w = checkpoint().component(Component.VAE, 0, cfg.levels());
-                vae = AutoencoderKL.load(cfg, w, backend);
+                vae = AutoencoderKL.load(cfg, w, vb);
             }
         }
         return vae;

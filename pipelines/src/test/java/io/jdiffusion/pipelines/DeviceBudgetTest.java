@@ -184,7 +184,11 @@ class DeviceBudgetTest {
 
     @Test
     void theVaeTilesOnlyWhenItsActivationsCannotFit() throws Exception {
-        VaeConfig cfg = VaeConfig.fromJson(new ObjectMapper().readTree(BuiltinConfigs.folder(Layout.BASE).resolve("vae/config.json").toFile()));
+        String json = java.nio.file.Files.readString(BuiltinConfigs.folder(Layout.BASE).resolve("vae/config.json"));
+        VaeConfig sdxl = VaeConfig.fromJson(new ObjectMapper().readTree(json));
+        // a VAE without force_upcast (like sdxl-vae-fp16-fix) runs in the device's F16
+        VaeConfig cfg = VaeConfig.fromJson(new ObjectMapper().readTree(json.replaceAll("\"force_upcast\"\\s*:\\s*true", "\"force_upcast\": false")));
+        assertTrue(sdxl.forceUpcast() && !cfg.forceUpcast());
         Backend f16 = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
                 (p, m, a) -> m.getName().equals("computeType") ? DType.F16 : m.invoke(CpuBackend.INSTANCE, a));
         // 1024² (128² latents), F16 activations: 4 × 256 channels × 1024² pixels × 2 bytes = 2 GiB
@@ -200,6 +204,10 @@ class DeviceBudgetTest {
         VaeTiling t = small.vaeTiling(cfg, 128, 128, s2);
         assertEquals(VaeTiling.ofLatentTile(64, 8), t);
         assertTrue(small.summary().contains("tile 64x64"), small.summary());
+        // the SDXL VAE (force_upcast) runs in F32 beside F16 components: twice the bytes, so smaller tiles
+        // (t = 64 needs 1 GiB, t = 48 0.56 GiB)
+        assertEquals(VaeTiling.ofLatentTile(48, 8), small.vaeTiling(sdxl, 128, 128, s2));
+        assertNull(roomy.vaeTiling(sdxl, 128, 128, slot), "4 GiB of F32 activations fit in 8 GiB");
         assertThrows(IllegalArgumentException.class, () -> new DeviceBudget(f16, -1, 0));
         assertThrows(IllegalArgumentException.class, () -> new DeviceBudget(f16, 100, 100));
     }

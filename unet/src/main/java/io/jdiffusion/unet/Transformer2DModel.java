@@ -1,6 +1,8 @@
 package io.jdiffusion.unet;
 
 import io.jdiffusion.tensor.Backend;
+import io.jdiffusion.tensor.Lifetimes;
+import java.util.function.UnaryOperator;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.nn.Conv2d;
 import io.jdiffusion.tensor.nn.GroupNorm;
@@ -67,7 +69,7 @@ final class Transformer2DModel {
         } else {
             y = toTokens(projInConv.forward(y), b, innerDim, h, w);
         }
-        for (BasicTransformerBlock block : transformerBlocks) y = block.forward(y, context);
+        y = Lifetimes.chain(be, y, transformerBlocks.stream().<UnaryOperator<Tensor>>map(block -> t -> block.forward(t, context)).toList());
         if (useLinearProjection) {
             y = toImage(projOutLinear.forward(y), b, c, h, w);
         } else {

@@ -1,6 +1,7 @@
 package io.jdiffusion.unet;
 
 import io.jdiffusion.tensor.Backend;
+import io.jdiffusion.tensor.Lifetimes;
 import io.jdiffusion.tensor.DType;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.nn.Conv2d;
@@ -210,10 +211,21 @@ public final class UNet2DConditionModel implements AutoCloseable {
             Tensor h = convIn.forward(x);
             List<Tensor> skips = new ArrayList<>();
             skips.add(h);
-            for (UNetDownBlock down : downBlocks) h = down.forward(h, emb, context, skips);
+            // each block in its own scope (Lifetimes): only its output and skips outlive it
+            for (UNetDownBlock down : downBlocks) {
+                try (Backend.Scope s = be.openScope()) {
+                    h = down.forward(h, emb, context, skips);
+                    s.keep(skips);
+                    s.keep(h);
+                }
+            }
 
             // 4. mid
-            if (midBlock != null) h = midBlock.forward(h, emb, context);
+            Tensor embedding = emb, ctx = context;
+            if (midBlock != null) {
+                Tensor in = h;
+                h = Lifetimes.block(be, () -> midBlock.forward(in, embedding, ctx));
+            }
 
             // 5. decoder, consuming skips from the end
             for (int i = 0; i < upBlocks.size(); i++) {
@@ -224,7 +236,9 @@ public final class UNet2DConditionModel implements AutoCloseable {
                     Tensor next = skips.get(skips.size() - up.numResnets() - 1);
                     size = new int[] {next.dim(2), next.dim(3)};
                 }
-                h = up.forward(h, skips, emb, context, size);
+                Tensor in = h;
+                int[] outSize = size;
+                h = Lifetimes.block(be, () -> up.forward(in, skips, embedding, ctx, outSize));
             }
 
             // 6. out

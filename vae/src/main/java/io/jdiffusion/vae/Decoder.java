@@ -1,9 +1,15 @@
 package io.jdiffusion.vae;
 
+import io.jdiffusion.tensor.Backend;
+import io.jdiffusion.tensor.Lifetimes;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.nn.Conv2d;
 import io.jdiffusion.tensor.nn.GroupNorm;
 import io.jdiffusion.tensor.weights.Params;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * diffusers VAE {@code Decoder}: conv_in (3x3, latent_channels → deepest width) → mid_block →
@@ -12,6 +18,8 @@ import io.jdiffusion.tensor.weights.Params;
  * No clamping: the output is nominally in [-1, 1].
  */
 final class Decoder {
+    /** For the per-step scopes of forward (Lifetimes); null on a shape-only tree, which never runs. */
+    private final Backend be;
     final Conv2d convIn;
     final UNetMidBlock2D midBlock;
     final UpDecoderBlock2D[] upBlocks;
@@ -19,6 +27,7 @@ final class Decoder {
     final Conv2d convOut;
 
     Decoder(Params p, VaeConfig cfg) {
+        be = p.backend();
         int levels = cfg.levels(), groups = cfg.normNumGroups();
         float eps = VaeConfig.NORM_EPS;
         int top = cfg.channels(levels - 1);
@@ -37,9 +46,13 @@ final class Decoder {
     }
 
     Tensor forward(Tensor z) {
-        Tensor h = convIn.forward(z);
-        h = midBlock.forward(h);
-        for (UpDecoderBlock2D u : upBlocks) h = u.forward(h);
-        return convOut.forward(convNormOut.forwardSilu(h));
+        // each stage in its own scope, its input released once read (Lifetimes)
+        List<UnaryOperator<Tensor>> steps = new ArrayList<>();
+        steps.add(convIn::forward);
+        steps.add(midBlock::forward);
+        for (UpDecoderBlock2D u : upBlocks) steps.add(u::forward);
+        steps.add(convNormOut::forwardSilu);
+        steps.add(convOut::forward);
+        return Lifetimes.chain(be, z, steps);
     }
 }

@@ -1,9 +1,15 @@
 package io.jdiffusion.vae;
 
+import io.jdiffusion.tensor.Backend;
+import io.jdiffusion.tensor.Lifetimes;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.nn.Conv2d;
 import io.jdiffusion.tensor.nn.GroupNorm;
 import io.jdiffusion.tensor.weights.Params;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * diffusers VAE {@code Encoder} with {@code double_z=True}:
@@ -11,6 +17,8 @@ import io.jdiffusion.tensor.weights.Params;
  * last) → mid_block → conv_norm_out + SiLU → conv_out (3x3) to 2·latent_channels "moments".
  */
 final class Encoder {
+    /** For the per-step scopes of forward (Lifetimes); null on a shape-only tree, which never runs. */
+    private final Backend be;
     final Conv2d convIn;
     final DownEncoderBlock2D[] downBlocks;
     final UNetMidBlock2D midBlock;
@@ -18,6 +26,7 @@ final class Encoder {
     final Conv2d convOut;
 
     Encoder(Params p, VaeConfig cfg) {
+        be = p.backend();
         int levels = cfg.levels(), groups = cfg.normNumGroups();
         float eps = VaeConfig.NORM_EPS;
         convIn = new Conv2d(p.child("conv_in"), cfg.inChannels(), cfg.channels(0), 3, 1, 1);
@@ -36,9 +45,13 @@ final class Encoder {
     }
 
     Tensor forward(Tensor x) {
-        Tensor h = convIn.forward(x);
-        for (DownEncoderBlock2D d : downBlocks) h = d.forward(h);
-        h = midBlock.forward(h);
-        return convOut.forward(convNormOut.forwardSilu(h));
+        // each stage in its own scope, its input released once read (Lifetimes)
+        List<UnaryOperator<Tensor>> steps = new ArrayList<>();
+        steps.add(convIn::forward);
+        for (DownEncoderBlock2D d : downBlocks) steps.add(d::forward);
+        steps.add(midBlock::forward);
+        steps.add(convNormOut::forwardSilu);
+        steps.add(convOut::forward);
+        return Lifetimes.chain(be, x, steps);
     }
 }

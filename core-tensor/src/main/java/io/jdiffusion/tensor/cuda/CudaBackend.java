@@ -55,6 +55,8 @@ public final class CudaBackend implements Backend {
     private static final List<String> KERNEL_FILES = List.of("elementwise", "norm", "shape", "attention");
     private static final long LT_WORKSPACE = 32L << 20;
     private static final int THREADS = 256;
+    /** The largest attention head size (the SDXL VAE's mid-block attention has one head of 512). */
+    public static final int MAX_HEAD_SIZE = 512;
 
     final CudaDriver driver;
     private final Nvrtc nvrtc;
@@ -69,18 +71,28 @@ public final class CudaBackend implements Backend {
     private final MemorySegment ltHandle;
     private final CachingAllocator allocator;
     private final KernelCache cache;
-    private final Arena arena = Arena.ofShared();
+    private final Arena arena;
     private final MemorySegment one, zero;
-    private final Map<String, MemorySegment> modules = new HashMap<>();
-    private final Map<String, MemorySegment> functions = new HashMap<>();
+    private final Map<String, MemorySegment> modules;
+    private final Map<String, MemorySegment> functions;
     private final Map<LtKey, LtPlan> ltPlans = new HashMap<>();
+    /** The backend that owns the context, stream and memory; this one itself unless it is a {@link #withComputeType view}. */
+    private final CudaBackend root;
+    /** Views of the root in other compute types, made on first request. */
+    private final Map<DType, CudaBackend> views;
     /** The context each thread last made current (several backends, even on several devices, may share a thread). */
     private static final ThreadLocal<MemorySegment> CURRENT = new ThreadLocal<>();
-    private final ThreadLocal<ArrayDeque<CudaScope>> scopes = ThreadLocal.withInitial(ArrayDeque::new);
+    private final ThreadLocal<ArrayDeque<CudaScope>> scopes;
     private long ltWorkspace;
     private volatile boolean closed;
 
     private CudaBackend(int ordinal, DType computeType, long budgetBytes) {
+        this.root = this;
+        this.arena = Arena.ofShared();
+        this.modules = new HashMap<>();
+        this.functions = new HashMap<>();
+        this.scopes = ThreadLocal.withInitial(ArrayDeque::new);
+        this.views = new java.util.EnumMap<>(DType.class);
         this.driver = CudaDriver.get();
         int count = driver.deviceCount();
         if (count == 0) throw new CudaUnavailableException("no CUDA device: cuDeviceGetCount returned 0 (driver " + driver.lib.location + ")");
@@ -120,6 +132,46 @@ public final class CudaBackend implements Backend {
         one.set(JAVA_FLOAT, 0, 1f);
         this.zero = arena.allocate(JAVA_FLOAT);
         zero.set(JAVA_FLOAT, 0, 0f);
+    }
+
+    /** A view of {@code root} storing results in {@code computeType}: same context, stream, memory, kernels and scopes. */
+    private CudaBackend(CudaBackend root, DType computeType) {
+        this.root = root;
+        this.computeType = computeType;
+        this.driver = root.driver;
+        this.nvrtc = root.nvrtc;
+        this.blas = root.blas;
+        this.info = root.info;
+        this.device = root.device;
+        this.cuDevice = root.cuDevice;
+        this.context = root.context;
+        this.stream = root.stream;
+        this.blasHandle = root.blasHandle;
+        this.ltHandle = root.ltHandle;   // cuBLASLt plans (ltPlans) are per dtype, so per view
+        this.allocator = root.allocator;
+        this.cache = root.cache;
+        this.arena = root.arena;
+        this.one = root.one;
+        this.zero = root.zero;
+        this.modules = root.modules;
+        this.functions = root.functions;
+        this.scopes = root.scopes;
+        this.views = root.views;
+    }
+
+    /**
+     * This device in another compute dtype: results in {@code dtype}, the same memory, stream and
+     * scopes, so tensors pass between the two without copies (converted by a cast kernel where the
+     * types differ). The SDXL VAE's {@code force_upcast} runs it in F32 beside an F16 UNet this way.
+     * Closing a view does nothing; closing the backend it came from closes all.
+     */
+    @Override
+    public CudaBackend withComputeType(DType dtype) {
+        if (dtype == computeType) return this;
+        if (dtype == root.computeType) return root;
+        synchronized (views) {
+            return views.computeIfAbsent(dtype, d -> new CudaBackend(root, d));
+        }
     }
 
     /**
@@ -198,7 +250,7 @@ public final class CudaBackend implements Backend {
     // ---- context, memory, scopes -------------------------------------------------------------
 
     private void enter() {
-        if (closed) throw new IllegalStateException("the CUDA backend on " + device + " is closed");
+        if (root.closed) throw new IllegalStateException("the CUDA backend on " + device + " is closed");
         if (!context.equals(CURRENT.get())) {
             driver.setCurrent(context);
             CURRENT.set(context);
@@ -426,7 +478,7 @@ public final class CudaBackend implements Backend {
         final List<CudaStorage> temps = new ArrayList<>(2);
 
         long of(Tensor t) {
-            if (t.storage() instanceof CudaStorage s && s.owner() == CudaBackend.this && s.dtype() == computeType) return ptr(t);
+            if (t.storage() instanceof CudaStorage s && s.owner().root == root && s.dtype() == computeType) return ptr(t);
             CudaStorage tmp = temp(computeType, t.numel());
             temps.add(tmp);
             copyInto(t, computeType, tmp.pointer());
@@ -437,7 +489,8 @@ public final class CudaBackend implements Backend {
         public void close() { for (CudaStorage s : temps) s.release(); }
     }
 
-    private boolean ours(Tensor t) { return t.storage() instanceof CudaStorage s && s.owner() == this; }
+    /** On this device: made by this backend or a view of the same root. */
+    private boolean ours(Tensor t) { return t.storage() instanceof CudaStorage s && s.owner().root == root; }
 
     /**
      * Writes t, converted to {@code dtype}, to device address {@code dst}. Host data crosses the
@@ -840,9 +893,11 @@ public final class CudaBackend implements Backend {
         else if (dmax <= 64) { bucket = 64; bk = 64; }
         else if (dmax <= 128) { bucket = 128; bk = 32; }
         else if (dmax <= 256) { bucket = 256; bk = 8; }
-        else throw new IllegalArgumentException("attention: head size " + dmax + " > 256 is not supported on CUDA");
+        else if (dmax <= 512) { bucket = 512; bk = 8; }
+        else throw new IllegalArgumentException("attention: head size " + dmax + " > " + MAX_HEAD_SIZE + " is not supported on CUDA");
         int bq = 16;
-        int shared = 4 * (bq * (bucket + 1) + 2 * bk * (bucket + 1) + bq * (bk + 1));
+        // d512 keeps the query rows in registers (flash_attn_wide_k): shared memory holds only K and V
+        int shared = bucket == 512 ? 4 * 2 * bk * (bucket + 1) : 4 * (bq * (bucket + 1) + 2 * bk * (bucket + 1) + bq * (bk + 1));
         Tensor out = alloc(computeType, b, h, sq, dv);
         if (out.numel() == 0) return out;
         try (Inputs in = new Inputs()) {
@@ -1012,12 +1067,18 @@ public final class CudaBackend implements Backend {
     /** Frees every device block, the library handles, the stream and the context reference. */
     @Override
     public synchronized void close() {
-        if (closed) return;
+        if (root != this || closed) return;   // a view owns nothing
         enter();
         driver.streamSynchronize(stream);
         closed = true;
         for (LtPlan p : ltPlans.values()) if (p != null) destroyPlan(p);
         ltPlans.clear();
+        synchronized (views) {
+            for (CudaBackend v : views.values()) {
+                for (LtPlan p : v.ltPlans.values()) if (p != null) destroyPlan(p);
+                v.ltPlans.clear();
+            }
+        }
         blas.ltDestroy(ltHandle);
         blas.destroy(blasHandle);
         allocator.releaseAll();

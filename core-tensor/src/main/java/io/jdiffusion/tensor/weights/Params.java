@@ -31,7 +31,10 @@ public final class Params {
         this.prefix = prefix;
     }
 
-    /** Loads from {@code source} onto {@code backend}; weights keep their stored dtype when {@code dtype} is null. */
+    /**
+     * Loads from {@code source} onto {@code backend}, weights converted to {@code dtype}; when it is
+     * null, the CPU keeps the stored dtype and a device converts to its compute dtype.
+     */
     public static Params load(String model, WeightSource source, Backend backend, DType dtype) {
         return new Params(new Root(model, source, backend, dtype), "");
     }
@@ -133,7 +136,10 @@ public final class Params {
                 return meta;
             }
             Tensor t = source.tensor(key);
-            Tensor up = dtype == null ? backend.upload(t, t.dtype()) : backend.upload(t, dtype);
+            // no dtype asked: the CPU reads weights as stored (in place); a device converts them once, here,
+            // to the type it computes in, whatever the file holds (not inside every op that reads them)
+            DType target = dtype != null ? dtype : backend.device().kind() == io.jdiffusion.tensor.Device.Kind.CPU ? t.dtype() : backend.computeType();
+            Tensor up = backend.upload(t, target);
             List<Tensor> rec = RECORDER.get();
             if (rec != null && up != t) rec.add(up);
             return up;

@@ -20,7 +20,8 @@ import java.util.function.Consumer;
 import java.util.stream.IntStream;
 
 /**
- * A {@link WeightSource} of random F16/BF16 tensors with the keys and shapes a module tree asks
+ * A {@link WeightSource} of random F16/BF16 tensors (or F32 ones holding the F16 draws, so a device
+ * backend computing in F32 gets the same numbers by a plain copy) with the keys and shapes a module tree asks
  * for, so full-size SDXL parts can be built and timed without a checkpoint (speed does not depend
  * on the values). Learn the keys with {@link #shapesOf}: it builds the module on a
  * {@link Params#shapesOnly} tree.
@@ -44,6 +45,7 @@ import java.util.stream.IntStream;
  */
 public final class RandomWeights implements WeightSource {
     private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Map<String, int[]> shapes;
     private final long seed;
@@ -53,8 +55,8 @@ public final class RandomWeights implements WeightSource {
     private MemorySegment buffer;
 
     private RandomWeights(Map<String, int[]> shapes, long seed, DType dtype, boolean streaming) {
-        if (dtype != DType.F16 && dtype != DType.BF16) {
-            throw new IllegalArgumentException("random weights are stored as F16 or BF16, not " + dtype);
+        if (dtype != DType.F16 && dtype != DType.BF16 && dtype != DType.F32) {
+            throw new IllegalArgumentException("random weights are stored as F16, BF16 or F32, not " + dtype);
         }
         this.shapes = new LinkedHashMap<>();
         shapes.forEach((k, v) -> this.shapes.put(k, v.clone()));
@@ -73,9 +75,13 @@ public final class RandomWeights implements WeightSource {
         return new RandomWeights(shapes, seed, dtype, true);
     }
 
-    /** {@link #lazy} for the CPU backend (it keeps the tensors it is given), else {@link #streaming}. */
+    /**
+     * {@link #lazy} for the CPU backend (it keeps the tensors it is given) and the shape-only one
+     * (it never reads them), else {@link #streaming}.
+     */
     public static RandomWeights forBackend(Map<String, int[]> shapes, long seed, DType dtype, Backend backend) {
-        return backend.device().kind() == Device.Kind.CPU ? lazy(shapes, seed, dtype) : streaming(shapes, seed, dtype);
+        Device.Kind k = backend.device().kind();
+        return k == Device.Kind.CPU || k == Device.Kind.META ? lazy(shapes, seed, dtype) : streaming(shapes, seed, dtype);
     }
 
     /** Every key and shape the module built by {@code build} asks for (built on meta tensors). */
@@ -115,7 +121,8 @@ public final class RandomWeights implements WeightSource {
         long keySeed = keySeed(seed, key);
         long n = Shapes.numel(shape);
         if (!streaming) return new Tensor(new RandomStorage(keySeed, law.center, law.bound, n, dtype), 0, shape);
-        long bytes = n * 2;
+        int size = dtype.byteSize();
+        long bytes = n * size;
         if (buffer == null || buffer.byteSize() < bytes) {
             if (arena != null) arena.close();
             arena = Arena.ofShared();
@@ -126,7 +133,11 @@ public final class RandomWeights implements WeightSource {
         int chunks = Math.toIntExact((n + chunk - 1) / chunk);
         IntStream.range(0, chunks).parallel().forEach(c -> {
             long from = (long) c * chunk, to = Math.min(n, from + chunk);
-            for (long i = from; i < to; i++) b.set(I16_LE, 2 * i, bits(keySeed, law.center, law.bound, i, dtype));
+            if (dtype == DType.F32) {
+                for (long i = from; i < to; i++) b.set(F32_LE, 4 * i, value(bits(keySeed, law.center, law.bound, i, DType.F16), DType.F16));
+            } else {
+                for (long i = from; i < to; i++) b.set(I16_LE, 2 * i, bits(keySeed, law.center, law.bound, i, dtype));
+            }
         });
         return new Tensor(new SegmentStorage(b.asSlice(0, bytes), dtype), 0, shape);
     }
@@ -187,7 +198,8 @@ public final class RandomWeights implements WeightSource {
             if (offset < 0 || offset + count > length) {
                 throw new IndexOutOfBoundsException("read of [" + offset + ", " + (offset + count) + ") from random storage of " + length);
             }
-            for (int i = 0; i < count; i++) dst[dstOffset + i] = value(bits(keySeed, center, bound, offset + i, dtype), dtype);
+            DType drawn = dtype == DType.F32 ? DType.F16 : dtype;
+            for (int i = 0; i < count; i++) dst[dstOffset + i] = value(bits(keySeed, center, bound, offset + i, drawn), drawn);
         }
 
         @Override

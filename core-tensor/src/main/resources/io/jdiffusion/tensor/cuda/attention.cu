@@ -99,6 +99,91 @@ __device__ void flash_attn_k(const T* __restrict__ q, const T* __restrict__ k, c
     }
 }
 
+// Head sizes above 256 (the SDXL VAE's mid-block attention: one head of 512 channels). A query
+// tile in shared memory would not fit beside the K/V tiles in 48 KiB, so each thread keeps its own
+// slice of its query row in registers (columns c, c + 8, ...) and a score is the sum of the 8
+// lanes' partial dot products (three xor-shuffles: every lane of the row gets the same sum, so
+// all 8 agree on the max and the mask). Only K and V tiles live in shared memory.
+template <typename T, int DMAX, int BK>
+__device__ void flash_attn_wide_k(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, T* __restrict__ o,
+                                  int sq, int sk, int d, int dv, float scale, int causal) {
+    JD_DYNAMIC_SHARED(float, smem);
+    const int KS = DMAX + 1;
+    float* ks = smem;                  // [BK][KS]
+    float* vs = ks + BK * KS;          // [BK][KS]
+
+    const int tid = threadIdx.x, r = tid >> 3, c = tid & 7;
+    const i64 bh = blockIdx.y;
+    const int q0 = blockIdx.x * BQ;
+    const int qi = q0 + r;
+    const T* qb = q + bh * (i64) sq * d;
+    const T* kb = k + bh * (i64) sk * d;
+    const T* vb = v + bh * (i64) sk * dv;
+    T* ob = o + bh * (i64) sq * dv;
+
+    float qr[DMAX / 8], acc[DMAX / 8];
+#pragma unroll
+    for (int i = 0; i < DMAX / 8; i++) {
+        int dd = c + 8 * i;
+        qr[i] = (qi < sq && dd < d) ? to_f(qb[(i64) qi * d + dd]) * scale : 0.f;
+        acc[i] = 0.f;
+    }
+    float m = NEG_INF, l = 0.f;
+
+    const int kend = causal ? (q0 + BQ < sk ? q0 + BQ : sk) : sk;
+    for (int k0 = 0; k0 < kend; k0 += BK) {
+        __syncthreads();
+        for (int i = tid; i < BK * DMAX; i += THREADS) {
+            int j = i / DMAX, dd = i % DMAX, kj = k0 + j;
+            ks[j * KS + dd] = (kj < sk && dd < d) ? to_f(kb[(i64) kj * d + dd]) : 0.f;
+            vs[j * KS + dd] = (kj < sk && dd < dv) ? to_f(vb[(i64) kj * dv + dd]) : 0.f;
+        }
+        __syncthreads();
+
+        float s[BK];
+        float tmax = NEG_INF;
+#pragma unroll
+        for (int j = 0; j < BK; j++) {
+            float part = 0.f;
+#pragma unroll
+            for (int i = 0; i < DMAX / 8; i++) part += qr[i] * ks[j * KS + c + 8 * i];
+            part += __shfl_xor_sync(0xffffffffu, part, 4);
+            part += __shfl_xor_sync(0xffffffffu, part, 2);
+            part += __shfl_xor_sync(0xffffffffu, part, 1);
+            int kj = k0 + j;
+            bool valid = kj < sk && (!causal || kj <= qi);
+            s[j] = valid ? part : NEG_INF;
+            tmax = fmaxf(tmax, s[j]);
+        }
+        float mnew = fmaxf(m, tmax);
+        float base = mnew == NEG_INF ? 0.f : mnew;
+        float alpha = expf(m - base);
+        float psum = 0.f;
+#pragma unroll
+        for (int j = 0; j < BK; j++) {
+            s[j] = expf(s[j] - base);
+            psum += s[j];
+        }
+        l = l * alpha + psum;
+        m = mnew;
+#pragma unroll
+        for (int i = 0; i < DMAX / 8; i++) {
+            int dd = c + 8 * i;
+            float a = acc[i] * alpha;
+            for (int j = 0; j < BK; j++) a += s[j] * vs[j * KS + dd];
+            acc[i] = a;
+        }
+    }
+    if (qi < sq) {
+        float inv = l > 0.f ? 1.f / l : 0.f;
+#pragma unroll
+        for (int i = 0; i < DMAX / 8; i++) {
+            int dd = c + 8 * i;
+            if (dd < dv) ob[(i64) qi * dv + dd] = from_f<T>(acc[i] * inv);
+        }
+    }
+}
+
 // Tile depth per head-size bucket, keeping shared memory under the 48 KiB a launch gets without opt-in.
 #define ATTN(s, T) \
     extern "C" __global__ void __launch_bounds__(THREADS) flash_attn_##s##_d32(const T* q, const T* k, const T* v, T* o, int sq, int sk, int d, int dv, float scale, int causal) { \
@@ -108,5 +193,7 @@ __device__ void flash_attn_k(const T* __restrict__ q, const T* __restrict__ k, c
     extern "C" __global__ void __launch_bounds__(THREADS) flash_attn_##s##_d128(const T* q, const T* k, const T* v, T* o, int sq, int sk, int d, int dv, float scale, int causal) { \
         flash_attn_k<T, 128, 32>(q, k, v, o, sq, sk, d, dv, scale, causal); } \
     extern "C" __global__ void __launch_bounds__(THREADS) flash_attn_##s##_d256(const T* q, const T* k, const T* v, T* o, int sq, int sk, int d, int dv, float scale, int causal) { \
-        flash_attn_k<T, 256, 8>(q, k, v, o, sq, sk, d, dv, scale, causal); }
+        flash_attn_k<T, 256, 8>(q, k, v, o, sq, sk, d, dv, scale, causal); } \
+    extern "C" __global__ void __launch_bounds__(THREADS) flash_attn_##s##_d512(const T* q, const T* k, const T* v, T* o, int sq, int sk, int d, int dv, float scale, int causal) { \
+        flash_attn_wide_k<T, 512, 8>(q, k, v, o, sq, sk, d, dv, scale, causal); }
 FOR_EACH_TYPE(ATTN)

@@ -241,6 +241,11 @@ class BackendOpMatrixTest {
                 (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false)));
         c.add(one("attention d160 dv96", List.of(u(1, 1, 20, 160), u(1, 1, 33, 160), u(1, 1, 33, 96)),
                 (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false)));
+        // the SDXL VAE's mid-block attention: one head of 512 (the register-resident query kernel), uneven tiles, causal
+        c.add(one("attention d512", List.of(u(1, 1, 21, 512), u(1, 1, 19, 512), u(1, 1, 19, 512)),
+                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false)));
+        c.add(one("attention causal d320", List.of(u(2, 1, 18, 320), u(2, 1, 18, 320), u(2, 1, 18, 320)),
+                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), true), t -> Naive.attention(t.get(0), t.get(1), t.get(2), true)));
         c.add(one("attention sharp d8", List.of(scaled(u(2, 2, 9, 8), 4), scaled(u(2, 2, 100, 8), 4), u(2, 2, 100, 8)),
                 (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false)));
         // ---- elementwise binary

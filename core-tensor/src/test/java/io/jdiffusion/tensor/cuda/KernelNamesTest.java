@@ -47,9 +47,9 @@ class KernelNamesTest {
             assertTrue(cu.contains(" " + family + "_##s"), file + ".cu defines no kernel " + family + "_<type> (launched by CudaBackend)");
             assertTrue(cu.contains("FOR_EACH_TYPE("), file + ".cu does not instantiate its kernels for each type");
         }
-        // head-size buckets of attention: the Java side picks d32..d256
+        // head-size buckets of attention: the Java side picks d32..d512
         String att = CudaBackend.readResource("attention.cu");
-        for (int d : new int[] {32, 64, 128, 256}) {
+        for (int d : new int[] {32, 64, 128, 256, 512}) {
             assertTrue(att.contains("flash_attn_##s##_d" + d + "("), "attention.cu lacks the d" + d + " kernel");
             assertTrue(java.contains("bucket = " + d), "CudaBackend does not choose the d" + d + " kernel");
         }

@@ -96,7 +96,14 @@ class RandomWeightsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> RandomWeights.lazy(s, 0, DType.F16).tensor("fc.nope"));
         assertTrue(e.getMessage().contains("fc.nope"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> RandomWeights.lazy(s, 0, DType.F32));
+        // F32: the F16 draws widened, lazy and streaming alike
+        float[] f16 = RandomWeights.lazy(s, 3, DType.F16).tensor("fc.weight").toFloatArray();
+        assertArrayEquals(f16, RandomWeights.lazy(s, 3, DType.F32).tensor("fc.weight").toFloatArray());
+        try (RandomWeights st = RandomWeights.streaming(s, 3, DType.F32)) {
+            Tensor t = st.tensor("fc.weight");
+            assertEquals(DType.F32, t.dtype());
+            assertArrayEquals(f16, t.toFloatArray());
+        }
     }
 
     @Test

@@ -1,6 +1,9 @@
 // cuBLAS and cuBLASLt (built as libcublas.so.13 and libcublasLt.so.13) for tests on machines
 // without a GPU: reference column-major GEMMs over the emulated (host) device memory, with
 // cuBLAS's exact argument semantics, in F32 accumulation for F32/F16/BF16 data.
+#include <thread>
+#include <vector>
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -60,20 +63,39 @@ static int gemm(int ta, int tb, int m, int n, int k, float alpha, const void* A,
                 float beta, void* C, int ct, int ldc, const void* bias = nullptr, bool gelu = false) {
     if (!typeOk(at) || !typeOk(bt) || !typeOk(ct) || m < 0 || n < 0 || k < 0) return 7;
     if (ldc < (m > 1 ? m : 1) || lda < ((ta == 0 ? m : k) > 1 ? (ta == 0 ? m : k) : 1) || ldb < ((tb == 0 ? k : n) > 1 ? (tb == 0 ? k : n) : 1)) return 7;
+    // op(A) as rows and op(B) as columns, widened to F32 once, so the inner loop is a contiguous
+    // dot product (8 partial sums: the compiler vectorises it); columns are split over threads,
+    // which the full-size model tests need to finish in CI time
+    std::vector<float> a((size_t) m * k), b((size_t) n * k);
+    for (int i = 0; i < m; i++)
+        for (int p = 0; p < k; p++) a[(size_t) i * k + p] = ta == 0 ? ld(A, at, i + (int64_t) p * lda) : ld(A, at, p + (int64_t) i * lda);
     for (int j = 0; j < n; j++)
-        for (int i = 0; i < m; i++) {
-            float s = 0;
-            for (int p = 0; p < k; p++) {
-                float a = ta == 0 ? ld(A, at, i + (int64_t) p * lda) : ld(A, at, p + (int64_t) i * lda);
-                float b = tb == 0 ? ld(B, bt, p + (int64_t) j * ldb) : ld(B, bt, j + (int64_t) p * ldb);
-                s += a * b;
+        for (int p = 0; p < k; p++) b[(size_t) j * k + p] = tb == 0 ? ld(B, bt, p + (int64_t) j * ldb) : ld(B, bt, j + (int64_t) p * ldb);
+    auto columns = [&](int j0, int j1) {
+        for (int j = j0; j < j1; j++) {
+            const float* bj = b.data() + (size_t) j * k;
+            for (int i = 0; i < m; i++) {
+                const float* ai = a.data() + (size_t) i * k;
+                float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+                int p = 0;
+                for (; p + 8 <= k; p += 8)
+                    for (int u = 0; u < 8; u++) acc[u] += ai[p + u] * bj[p + u];
+                float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                for (; p < k; p++) s += ai[p] * bj[p];
+                float c = beta == 0 ? 0 : beta * ld(C, ct, i + (int64_t) j * ldc);
+                float v = alpha * s + c;
+                if (bias) v += ld(bias, ct, i);
+                if (gelu) v = 0.5f * v * (1 + std::tanh(0.7978845608f * (v + 0.044715f * v * v * v)));
+                st(C, ct, i + (int64_t) j * ldc, v);
             }
-            float c = beta == 0 ? 0 : beta * ld(C, ct, i + (int64_t) j * ldc);
-            float v = alpha * s + c;
-            if (bias) v += ld(bias, ct, i);
-            if (gelu) v = 0.5f * v * (1 + std::tanh(0.7978845608f * (v + 0.044715f * v * v * v)));
-            st(C, ct, i + (int64_t) j * ldc, v);
         }
+    };
+    unsigned hw = std::thread::hardware_concurrency();
+    int threads = (double) m * n * k < 1e6 || hw < 2 ? 1 : (int) std::min<unsigned>(hw, 8);
+    if (threads == 1 || n < threads) { columns(0, n); return 0; }
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; t++) pool.emplace_back(columns, (int) ((int64_t) n * t / threads), (int) ((int64_t) n * (t + 1) / threads));
+    for (auto& th : pool) th.join();
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <string>
 #include <unistd.h>
+#include <unordered_map>
 
 typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
@@ -42,16 +43,27 @@ CUresult cuDevicePrimaryCtxRetain(void** ctx, int) { static int c; *ctx = &c; re
 CUresult cuDevicePrimaryCtxRelease_v2(int) { return OK; }
 CUresult cuCtxSetCurrent(void*) { return OK; }
 CUresult cuCtxSynchronize() { return OK; }
+static std::unordered_map<void*, size_t> block_sizes;
 CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t bytes) {
     if ((long long) bytes + allocated > TOTAL) return OUT_OF_MEMORY;
     void* m = std::aligned_alloc(256, (bytes + 255) / 256 * 256 + 256);
     if (!m) return OUT_OF_MEMORY;
     std::memset(m, 0xcd, bytes);    // like fresh device memory: garbage, not zeros
     allocated += (long long) bytes;
+    block_sizes[m] = bytes;
     *p = (CUdeviceptr) m;
     return OK;
 }
-CUresult cuMemFree_v2(CUdeviceptr p) { std::free((void*) p); return OK; }
+// freed bytes return to the device's total (many backends come and go in one test JVM)
+CUresult cuMemFree_v2(CUdeviceptr p) {
+    auto it = block_sizes.find((void*) p);
+    if (it != block_sizes.end()) {
+        allocated -= (long long) it->second;
+        block_sizes.erase(it);
+    }
+    std::free((void*) p);
+    return OK;
+}
 CUresult cuMemAllocAsync(CUdeviceptr* p, size_t bytes, void*) { return cuMemAlloc_v2(p, bytes); }
 CUresult cuMemFreeAsync(CUdeviceptr p, void*) { return cuMemFree_v2(p); }
 CUresult cuMemGetInfo_v2(size_t* f, size_t* t) { *f = TOTAL - allocated; *t = TOTAL; return OK; }
