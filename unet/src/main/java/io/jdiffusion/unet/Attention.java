@@ -30,18 +30,8 @@ final class Attention {
     /** x [B, S, queryDim], context [B, Sk, crossDim] or null (self-attention) → [B, S, queryDim]. */
     Tensor forward(Tensor x, Tensor context) {
         Tensor kv = context == null ? x : context;
-        Tensor q = splitHeads(toQ.forward(x));
-        Tensor k = splitHeads(toK.forward(kv));
-        Tensor v = splitHeads(toV.forward(kv));
-        Tensor o = be.attention(q, k, v, false);                      // [B, H, S, D]
-        int b = x.dim(0), s = x.dim(1);
-        o = be.permute(o, 0, 2, 1, 3).reshape(b, s, heads * dimHead); // [B, S, H·D]
+        // [B, S, H·D] in and out: CUDA reads the heads in place, other backends split and merge them
+        Tensor o = be.attentionHeads(toQ.forward(x), toK.forward(kv), toV.forward(kv), heads);
         return toOut.forward(o);
-    }
-
-    /** [B, S, H·D] → [B, H, S, D]. */
-    private Tensor splitHeads(Tensor t) {
-        int b = t.dim(0), s = t.dim(1);
-        return be.permute(t.reshape(b, s, heads, dimHead), 0, 2, 1, 3);
     }
 }

@@ -944,7 +944,7 @@ public final class CudaBackend implements Backend {
     // ---- fused tensor-core attention (flash_mma.cu) -------------------------------------------
 
     /** Head sizes (with equal key and value sizes) that flash_mma.cu has a kernel for. */
-    static boolean fusedHeadSize(int d) { return d >= 64 && d <= 128 && d % 16 == 0; }
+    public static boolean fusedHeadSize(int d) { return d >= 64 && d <= 128 && d % 16 == 0; }
 
     /** By head size: whether the fused kernel passed its self-check on this device (absent: not run yet). */
     private final Map<Integer, Boolean> fusedVerified = new java.util.concurrent.ConcurrentHashMap<>();
