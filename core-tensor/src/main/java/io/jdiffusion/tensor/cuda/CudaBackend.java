@@ -53,6 +53,9 @@ public final class CudaBackend implements Backend {
     private static final List<String> KERNEL_FILES = List.of("elementwise", "norm", "shape", "attention", "flash_mma");
     private static final long LT_WORKSPACE = 32L << 20;
     private static final int THREADS = 256;
+    /** GroupNorm groups larger than this many values are split over several blocks, GROUP_NORM_CHUNK values each. */
+    public static final long GROUP_NORM_SPLIT_ABOVE = 8192;
+    static final int GROUP_NORM_CHUNK = 4096;
     /** The largest attention head size (the SDXL VAE's mid-block attention has one head of 512). */
     public static final int MAX_HEAD_SIZE = 512;
 
@@ -809,9 +812,26 @@ public final class CudaBackend implements Backend {
         if (gamma.numel() != c || beta.numel() != c) throw new IllegalArgumentException("groupNorm: gamma/beta must have " + c + " elements");
         long spatial = x.numel() / Math.max(1, (long) n * c);
         Tensor out = alloc(computeType, x.shape());
+        long size = c / groups * spatial;
         try (Inputs in = new Inputs()) {
-            launch("norm", "groupnorm_" + suffix(computeType), (long) n * groups, 1, THREADS, 0,
-                    in.of(x), in.of(gamma), in.of(beta), ptr(out), c, groups, spatial, eps, silu ? 1 : 0);
+            long px = in.of(x), pg = in.of(gamma), pb = in.of(beta), po = ptr(out);
+            if (size <= GROUP_NORM_SPLIT_ABOVE) {
+                launch("norm", "groupnorm_" + suffix(computeType), (long) n * groups, 1, THREADS, 0, px, pg, pb, po, c, groups, spatial, eps, silu ? 1 : 0);
+                return out;
+            }
+            // large groups: (group, slice) blocks, partial statistics, then normalise (norm.cu)
+            int splits = Math.toIntExact(Math.ceilDiv(size, GROUP_NORM_CHUNK));
+            long blocks = (long) n * groups * splits;
+            int perVector = 16 / computeType.byteSize();
+            boolean vec = px % 16 == 0 && po % 16 == 0 && spatial % perVector == 0;
+            CudaStorage part = temp(DType.F32, 3 * blocks);
+            try {
+                launch("norm", "groupnorm_stats_" + suffix(computeType), blocks, 1, THREADS, 0, px, part.pointer(), size, GROUP_NORM_CHUNK, splits);
+                launch("norm", "groupnorm_apply_" + suffix(computeType), blocks, 1, THREADS, 0, px, pg, pb, part.pointer(), po, c, groups,
+                        spatial, GROUP_NORM_CHUNK, splits, eps, silu ? 1 : 0, vec ? 1 : 0);
+            } finally {
+                part.release();
+            }
         }
         return out;
     }

@@ -427,6 +427,8 @@ public final class MetaBackend implements Backend {
     @Override
     public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
         if (x.rank() < 2 || x.dim(1) % groups != 0) throw new IllegalArgumentException("groupNorm: " + x.dim(1) + " channels do not split into " + groups + " groups");
+        long size = x.numel() / Math.max(1, x.dim(0)) / groups;
+        if (size > io.jdiffusion.tensor.cuda.CudaBackend.GROUP_NORM_SPLIT_ABOVE) launched(1);   // CUDA's split statistics kernel
         return same(x, gamma, beta);
     }
 

@@ -230,6 +230,11 @@ class BackendOpMatrixTest {
                 t -> Naive.groupNorm(t.get(0), 4, t.get(1), t.get(2), 1e-5, false)));
         c.add(one("groupNorm+silu", List.of(scaled(u(2, 8, 5, 3), 3), u(8), u(8)), (b, t) -> b.groupNorm(t.get(0), 2, t.get(1), t.get(2), 1e-6f, true),
                 t -> Naive.groupNorm(t.get(0), 2, t.get(1), t.get(2), 1e-6, true)));
+        // groups above CudaBackend.GROUP_NORM_SPLIT_ABOVE values: split statistics; 16-byte vectors, then scalar (odd spatial size)
+        c.add(one("groupNorm split vectorised", List.of(scaled(u(1, 64, 48, 48), 3), u(64), u(64)),
+                (b, t) -> b.groupNorm(t.get(0), 4, t.get(1), t.get(2), 1e-5f, true), t -> Naive.groupNorm(t.get(0), 4, t.get(1), t.get(2), 1e-5, true)));
+        c.add(one("groupNorm split scalar", List.of(u(2, 6, 57, 61), u(6), u(6)),
+                (b, t) -> b.groupNorm(t.get(0), 2, t.get(1), t.get(2), 1e-6f, false), t -> Naive.groupNorm(t.get(0), 2, t.get(1), t.get(2), 1e-6, false)));
         c.add(one("groupNorm rank 3", List.of(u(2, 6, 10), u(6), u(6)), (b, t) -> b.groupNorm(t.get(0), 3, t.get(1), t.get(2), 1e-5f, true),
                 t -> Naive.groupNorm(t.get(0), 3, t.get(1), t.get(2), 1e-5, true)));
         c.add(one("layerNorm", List.of(u(3, 4, 33), u(33), u(33)), (b, t) -> b.layerNorm(t.get(0), t.get(1), t.get(2), 1e-5f),
