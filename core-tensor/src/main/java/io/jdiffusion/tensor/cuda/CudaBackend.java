@@ -990,7 +990,12 @@ public final class CudaBackend implements Backend {
                      long[] qs, long[] ks, long[] vs, long[] os) {
         launch("flash_mma", "flash_mma_" + suffix(computeType) + "_d" + d, Math.ceilDiv(sq, 64), b * heads, 128, 0,
                 q, k, v, o, sq, sk, heads, qs[0], qs[1], qs[2], ks[0], ks[1], ks[2], vs[0], vs[1], vs[2], os[0], os[1], os[2],
-                (float) (1.0 / Math.sqrt(d)));
+                (float) (1.0 / Math.sqrt(d)), vectorLoads(k, ks) && vectorLoads(v, vs) ? 1 : 0);
+    }
+
+    /** Whether 16-bit rows at {@code address} with these element strides can be read 16 bytes at a time. */
+    private static boolean vectorLoads(long address, long[] strides) {
+        return address % 16 == 0 && strides[0] % 8 == 0 && strides[1] % 8 == 0 && strides[2] % 8 == 0;
     }
 
     /**

@@ -11,6 +11,7 @@
 //
 // q, k, v and o are addressed through (batch, head, row) element strides, so the kernel reads the
 // projections' [B, S, H*D] layout directly (head stride D, row stride H*D) as well as [B, H, S, D].
+// vec = 1 (k and v 16-byte aligned, their strides multiples of 8): K/V tiles load 16 bytes at a time.
 //
 // Every warp runs the same number of mma and shuffle steps whatever its rows (uniform control
 // flow): the CPU emulator of the tests relies on it, and mma.sync needs the whole warp anyway.
@@ -47,10 +48,10 @@ template <typename T> __device__ __forceinline__ unsigned pack2f(float lo, float
 template <typename T, int D>
 __device__ void flash_mma_k(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, T* __restrict__ o,
                             int sq, int sk, int heads, i64 qb, i64 qh, i64 qr, i64 kb, i64 kh, i64 kr,
-                            i64 vb, i64 vh, i64 vr, i64 ob, i64 oh, i64 orow, float scale) {
+                            i64 vb, i64 vh, i64 vr, i64 ob, i64 oh, i64 orow, float scale, int vec) {
     const int KS = D + 8, VS = FM_BK + 8;   // padded shared strides (fewer bank conflicts, still even)
-    __shared__ unsigned short ks[FM_BK * (D + 8)];     // [key][d]
-    __shared__ unsigned short vt[D * (FM_BK + 8)];     // [d][key]
+    alignas(16) __shared__ unsigned short ks[FM_BK * (D + 8)];     // [key][d]
+    __shared__ unsigned short vt[D * (FM_BK + 8)];                 // [d][key]
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
     const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
@@ -79,10 +80,24 @@ __device__ void flash_mma_k(const T* __restrict__ q, const T* __restrict__ k, co
 
     for (int k0 = 0; k0 < sk; k0 += FM_BK) {
         __syncthreads();   // everyone is done with the previous tile
-        for (int i = tid; i < FM_BK * D; i += FM_THREADS) {
-            int j = i / D, dd = i % D, kj = k0 + j;
-            ks[j * KS + dd] = kj < sk ? kp[kj * kr + dd] : (unsigned short) 0;
-            vt[dd * VS + j] = kj < sk ? vp[kj * vr + dd] : (unsigned short) 0;
+        if (vec) {   // 16-byte loads: 8 values of a key row per thread and step
+            for (int i = tid; i < FM_BK * D / 8; i += FM_THREADS) {
+                int j = i / (D / 8), dd = (i % (D / 8)) * 8, kj = k0 + j;
+                vec16 kv = {{0u, 0u, 0u, 0u}}, vv = {{0u, 0u, 0u, 0u}};
+                if (kj < sk) {
+                    kv = *(const vec16*) (kp + kj * kr + dd);
+                    vv = *(const vec16*) (vp + kj * vr + dd);
+                }
+                *(vec16*) (ks + j * KS + dd) = kv;
+#pragma unroll
+                for (int e = 0; e < 8; e++) vt[(dd + e) * VS + j] = (unsigned short) (vv.w[e >> 1] >> (16 * (e & 1)));
+            }
+        } else {
+            for (int i = tid; i < FM_BK * D; i += FM_THREADS) {
+                int j = i / D, dd = i % D, kj = k0 + j;
+                ks[j * KS + dd] = kj < sk ? kp[kj * kr + dd] : (unsigned short) 0;
+                vt[dd * VS + j] = kj < sk ? vp[kj * vr + dd] : (unsigned short) 0;
+            }
         }
         __syncthreads();
 
@@ -159,8 +174,8 @@ __device__ void flash_mma_k(const T* __restrict__ q, const T* __restrict__ k, co
 
 #define FM_KERNEL(s, T, D) \
     extern "C" __global__ void __launch_bounds__(FM_THREADS) flash_mma_##s##_d##D(const T* q, const T* k, const T* v, T* o, int sq, int sk, int heads, \
-            i64 qb, i64 qh, i64 qr, i64 kb, i64 kh, i64 kr, i64 vb, i64 vh, i64 vr, i64 ob, i64 oh, i64 orow, float scale) { \
-        flash_mma_k<T, D>(q, k, v, o, sq, sk, heads, qb, qh, qr, kb, kh, kr, vb, vh, vr, ob, oh, orow, scale); }
+            i64 qb, i64 qh, i64 qr, i64 kb, i64 kh, i64 kr, i64 vb, i64 vh, i64 vr, i64 ob, i64 oh, i64 orow, float scale, int vec) { \
+        flash_mma_k<T, D>(q, k, v, o, sq, sk, heads, qb, qh, qr, kb, kh, kr, vb, vh, vr, ob, oh, orow, scale, vec); }
 #define FM_TYPE(s, T) FM_KERNEL(s, T, 64) FM_KERNEL(s, T, 80) FM_KERNEL(s, T, 96) FM_KERNEL(s, T, 112) FM_KERNEL(s, T, 128)
 FM_TYPE(f16, f16)
 FM_TYPE(bf16, bf16)

@@ -67,7 +67,6 @@ __device__ void groupnorm_k(const T* __restrict__ x, const T* __restrict__ g, co
 // groupnorm_apply: block (group, split) merges its group's partials (Chan et al.'s pairwise
 // formula, exact in exact arithmetic and free of cancellation) and normalises its slice, 16 bytes
 // per load and store where `vec` says the slice and channel boundaries allow it.
-struct alignas(16) vec16 { unsigned w[4]; };
 template <typename T> __device__ __forceinline__ float vget(const vec16& v, int i);
 template <> __device__ __forceinline__ float vget<float>(const vec16& v, int i) { return __uint_as_float(v.w[i]); }
 template <> __device__ __forceinline__ float vget<f16>(const vec16& v, int i) { f16 h; h.x = (unsigned short) (v.w[i >> 1] >> (16 * (i & 1))); return to_f(h); }

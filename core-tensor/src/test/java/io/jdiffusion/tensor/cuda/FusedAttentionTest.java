@@ -116,6 +116,26 @@ class FusedAttentionTest {
         }
     }
 
+    /** K and V one element off 16-byte alignment: the kernel's scalar tile loads, against the 16-byte ones. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "BF16"})
+    void misalignedKeysTakeTheScalarLoadsWithTheSameResult(DType t) {
+        try (CudaBackend be = open(t); var s = be.openScope()) {
+            Random r = new Random(11);
+            int sq = 70, sk = 77, d = 64, n = sk * d;
+            float[] q = new float[sq * d], kv = new float[n + 1];
+            for (int i = 0; i < q.length; i++) q[i] = (float) r.nextGaussian();
+            for (int i = 0; i < kv.length; i++) kv[i] = (float) r.nextGaussian();
+            Tensor qt = be.fromFloats(q, 1, 1, sq, d), whole = be.fromFloats(kv, n + 1);
+            Tensor shifted = whole.slice(1, n + 1).reshape(1, 1, sk, d);            // 2 bytes past an aligned address
+            Tensor aligned = be.fromFloats(java.util.Arrays.copyOfRange(kv, 1, n + 1), 1, 1, sk, d);
+            assertTrue(be.useFused(d, d, false));
+            float[] scalar = be.attention(qt, shifted, shifted, false).toFloatArray();
+            float[] vector = be.attention(qt, aligned, aligned, false).toFloatArray();
+            assertArrayEquals(vector, scalar, 0f, "scalar and 16-byte tile loads give identical results");
+        }
+    }
+
     private static Tensor split(CudaBackend be, Tensor t, int heads) {
         return be.permute(t.reshape(t.dim(0), t.dim(1), heads, t.dim(2) / heads), 0, 2, 1, 3);
     }
