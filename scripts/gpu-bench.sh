@@ -5,6 +5,10 @@
 #   .gpu-bench/benchmarks.jar  the shaded JMH jar (every module, JMH, Jackson, SLF4J)
 #   .gpu-bench/run.sh          what runs there, in priority order, inside one 10-minute call:
 #       1. CFG step (batch 2) and batch 1 of the full-size base UNet at 1024² and 768², cuda-f16
+#          (the base step sampled per call: its JSON's p0.50 is the median of >= 20 after warm-up)
+#       1b. the per-op table (CudaOpBenchmark): tensor-core attention at SDXL's shapes beside cuBLAS
+#          GEMM-softmax-GEMM, 3x3 conv per level beside the bare cuBLAS GEMM, GroupNorm+SiLU, linear;
+#          one line "op NAME on BACKEND: median MS ms, RATE" each
 #       2. VAE decode 1024², fp32 and bf16
 #       3. CLIP-L and bigG text encoders, batch 2
 #       4. a whole 30-step base+refiner inpainting run at 1024², unlimited and under --vram 8g
@@ -69,9 +73,10 @@ java=("$jre/bin/java" --enable-native-access=ALL-UNNAMED -Dorg.slf4j.simpleLogge
 jmh=("${java[@]}" -jar .gpu-bench/benchmarks.jar -f 1)
 summary="$OUT/summary.txt"; : > "$summary"
 if [ "${BENCH_TINY:-0}" = 1 ]; then
-  full=(-p scale=tiny -p backend=cpu); big=16; mid=12; steps=5; it=(-wi 0 -i 1 -r 1); vram=(-p vram=0,64m)
+  full=(-p scale=tiny -p backend=cpu); big=16; mid=12; steps=5; it=(-wi 0 -i 1 -r 1); vram=(-p vram=0,64m); stepmode=()
 else
   full=(-p scale=full -p backend=cuda-f16); big=128; mid=96; steps=30; it=(-wi 2 -w 2 -i 3 -r 2); vram=(-p vram=0,8g)
+  stepmode=(-bm sample)   # the base step: every call sampled, the JSON's p0.50 is the median of >= 20 after warm-up
 fi
 
 # step NAME CAP_SECONDS COMMAND...: runs it under what is left of the budget (at most CAP)
@@ -84,11 +89,14 @@ step() {
   timeout -k 10 "$t" "$@" > "$OUT/$name.txt" 2>&1
   local rc=$?
   echo "$name: exit $rc after $(( $(date +%s) - s0 ))s (cap ${t}s)$([ $rc = 124 ] && echo ', TIMED OUT: no JSON')" | tee -a "$summary"
-  grep -E '^(Sdxl|Benchmark)|^(PASS|FAIL|CPU reference)|device memory|peak in use|<failure>|Exception:' "$OUT/$name.txt" | head -40 | tee -a "$summary"
+  grep -E '^(Sdxl|Benchmark)|^op |^(PASS|FAIL|CPU reference)|device memory|peak in use|<failure>|Exception:' "$OUT/$name.txt" | head -40 | tee -a "$summary"
 }
 
 step step-base 170 "${jmh[@]}" SdxlStepBenchmark "${full[@]}" -p model=base -p latent=$big,$mid -p batch=2,1 "${it[@]}" \
-  -rf json -rff "$OUT/step-base.json"
+  "${stepmode[@]}" -rf json -rff "$OUT/step-base.json"
+# per-op table: our kernels beside cuBLAS-only counterparts in the same JVM (one process, -f 0)
+step ops 100 "${java[@]}" -jar .gpu-bench/benchmarks.jar CudaOpBenchmark -f 0 -wi 1 -w 1 -i 1 -r 1 \
+  -p backend=$([ "${BENCH_TINY:-0}" = 1 ] && echo cpu || echo cuda-f16) -p tiny="${BENCH_TINY:-0}" -rf json -rff "$OUT/ops.json"
 step vae-decode 70 "${jmh[@]}" SdxlVaeDecodeBenchmark -p scale="${full[1]#scale=}" \
   -p backend=$([ "${BENCH_TINY:-0}" = 1 ] && echo cpu || echo cuda-f32,cuda-bf16) -p latent=$big "${it[@]}" \
   -rf json -rff "$OUT/vae-decode.json"

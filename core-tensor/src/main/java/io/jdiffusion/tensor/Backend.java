@@ -88,6 +88,27 @@ public interface Backend extends AutoCloseable {
      */
     Tensor attention(Tensor q, Tensor k, Tensor v, boolean causal);
 
+    /**
+     * Unmasked multi-head attention on projections in their own layout: q[B, Sq, H·D], k and v
+     * [B, Sk, H·D] → [B, Sq, H·D], head h being columns h·D .. h·D + D - 1. The default splits
+     * the heads out, runs {@link #attention} and merges them back; a backend may read the heads in
+     * place instead (CUDA's tensor-core kernel does).
+     */
+    default Tensor attentionHeads(Tensor q, Tensor k, Tensor v, int heads) {
+        if (q.rank() != 3 || k.rank() != 3 || v.rank() != 3) {
+            throw new IllegalArgumentException("attentionHeads takes [B, S, H·D] tensors, got q " + q + ", k " + k + ", v " + v);
+        }
+        if (heads <= 0 || q.dim(2) % heads != 0) {
+            throw new IllegalArgumentException("attentionHeads: heads must be positive and divide " + q.dim(2) + ", got " + heads);
+        }
+        int b = q.dim(0), sq = q.dim(1), sk = k.dim(1), d = q.dim(2) / heads;
+        Tensor qh = permute(q.reshape(b, sq, heads, d), 0, 2, 1, 3);
+        Tensor kh = permute(k.reshape(b, sk, heads, k.dim(2) / heads), 0, 2, 1, 3);
+        Tensor vh = permute(v.reshape(b, sk, heads, v.dim(2) / heads), 0, 2, 1, 3);
+        Tensor o = attention(qh, kh, vh, false);
+        return permute(o, 0, 2, 1, 3).reshape(b, sq, heads * o.dim(3));
+    }
+
     // ---- elementwise -------------------------------------------------------------------------
 
     /** a + b with numpy broadcasting; likewise sub, mul, div. */

@@ -52,9 +52,12 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 public final class CudaBackend implements Backend {
     private static final Logger LOG = LoggerFactory.getLogger(CudaBackend.class);
     private static final String RESOURCE_DIR = "/io/jdiffusion/tensor/cuda/";
-    private static final List<String> KERNEL_FILES = List.of("elementwise", "norm", "shape", "attention");
+    private static final List<String> KERNEL_FILES = List.of("elementwise", "norm", "shape", "attention", "flash_mma");
     private static final long LT_WORKSPACE = 32L << 20;
     private static final int THREADS = 256;
+    /** GroupNorm groups larger than this many values are split over several blocks, GROUP_NORM_CHUNK values each. */
+    public static final long GROUP_NORM_SPLIT_ABOVE = 8192;
+    static final int GROUP_NORM_CHUNK = 4096;
     /** The largest attention head size (the SDXL VAE's mid-block attention has one head of 512). */
     public static final int MAX_HEAD_SIZE = 512;
 
@@ -812,9 +815,26 @@ public final class CudaBackend implements Backend {
         int n = x.dim(0), c = x.dim(1);
         long spatial = x.numel() / Math.max(1, (long) n * c);
         Tensor out = alloc(computeType, x.shape());
+        long size = c / groups * spatial;
         try (Inputs in = new Inputs()) {
-            launch("norm", "groupnorm_" + suffix(computeType), (long) n * groups, 1, THREADS, 0,
-                    in.of(x), in.of(gamma), in.of(beta), ptr(out), c, groups, spatial, eps, silu ? 1 : 0);
+            long px = in.of(x), pg = in.of(gamma), pb = in.of(beta), po = ptr(out);
+            if (size <= GROUP_NORM_SPLIT_ABOVE) {
+                launch("norm", "groupnorm_" + suffix(computeType), (long) n * groups, 1, THREADS, 0, px, pg, pb, po, c, groups, spatial, eps, silu ? 1 : 0);
+                return out;
+            }
+            // large groups: (group, slice) blocks, partial statistics, then normalise (norm.cu)
+            int splits = Math.toIntExact(Math.ceilDiv(size, GROUP_NORM_CHUNK));
+            long blocks = (long) n * groups * splits;
+            int perVector = 16 / computeType.byteSize();
+            boolean vec = px % 16 == 0 && po % 16 == 0 && spatial % perVector == 0;
+            CudaStorage part = temp(DType.F32, 3 * blocks);
+            try {
+                launch("norm", "groupnorm_stats_" + suffix(computeType), blocks, 1, THREADS, 0, px, part.pointer(), size, GROUP_NORM_CHUNK, splits);
+                launch("norm", "groupnorm_apply_" + suffix(computeType), blocks, 1, THREADS, 0, px, pg, pb, part.pointer(), po, c, groups,
+                        spatial, GROUP_NORM_CHUNK, splits, eps, silu ? 1 : 0, vec ? 1 : 0);
+            } finally {
+                part.release();
+            }
         }
         return out;
     }
@@ -887,6 +907,15 @@ public final class CudaBackend implements Backend {
         enter();
         OpChecks.attention(q, k, v);
         int b = q.dim(0), h = q.dim(1), sq = q.dim(2), d = q.dim(3), sk = k.dim(2), dv = v.dim(3);
+        if (sk > 0 && sq > 0 && useFused(d, dv, causal)) {
+            Tensor out = alloc(computeType, b, h, sq, dv);
+            try (Inputs in = new Inputs()) {
+                long hs = (long) sq * d, hk = (long) sk * d;
+                launchFused(in.of(q), in.of(k), in.of(v), ptr(out), b, h, sq, sk, d,
+                        new long[] {h * hs, hs, d}, new long[] {h * hk, hk, d}, new long[] {h * hk, hk, d}, new long[] {h * hs, hs, d});
+            }
+            return out;
+        }
         int dmax = Math.max(d, dv);
         int bucket, bk;
         if (dmax <= 32) { bucket = 32; bk = 64; }
@@ -910,6 +939,85 @@ public final class CudaBackend implements Backend {
                     pq, pk, pv, ptr(out), sq, sk, d, dv, (float) (1.0 / Math.sqrt(d)), causal ? 1 : 0);
         }
         return out;
+    }
+
+    @Override
+    public Tensor attentionHeads(Tensor q, Tensor k, Tensor v, int heads) {
+        enter();
+        if (q.rank() != 3 || k.rank() != 3 || v.rank() != 3 || heads <= 0 || q.dim(2) % heads != 0) {
+            return Backend.super.attentionHeads(q, k, v, heads);   // its checks name the problem
+        }
+        int b = q.dim(0), sq = q.dim(1), sk = k.dim(1), hd = q.dim(2), d = hd / heads;
+        boolean shapesAgree = k.dim(0) == b && v.dim(0) == b && v.dim(1) == sk && k.dim(2) == hd && v.dim(2) == hd;
+        if (!shapesAgree || sq == 0 || sk == 0 || !useFused(d, d, false)) return Backend.super.attentionHeads(q, k, v, heads);
+        Tensor out = alloc(computeType, b, sq, hd);
+        try (Inputs in = new Inputs()) {
+            // [B, S, H*D]: a head is D columns of every row, no permute needed
+            long[] qs = {(long) sq * hd, d, hd}, ks = {(long) sk * hd, d, hd};
+            launchFused(in.of(q), in.of(k), in.of(v), ptr(out), b, heads, sq, sk, d, qs, ks, ks, qs);
+        }
+        return out;
+    }
+
+    // ---- fused tensor-core attention (flash_mma.cu) -------------------------------------------
+
+    /** Head sizes (with equal key and value sizes) that flash_mma.cu has a kernel for. */
+    public static boolean fusedHeadSize(int d) { return d >= 64 && d <= 128 && d % 16 == 0; }
+
+    /** By head size: whether the fused kernel passed its self-check on this device (absent: not run yet). */
+    private final Map<Integer, Boolean> fusedVerified = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Tests only: makes the next self-checks see a wrong result. */
+    volatile boolean forceFusedMismatch;
+
+    /**
+     * Whether attention of this shape class runs on the tensor-core kernel: 16-bit storage, no mask,
+     * a supported head size, and a passed self-check (run once per head size on first use).
+     */
+    boolean useFused(int d, int dv, boolean causal) {
+        if (computeType == DType.F32 || causal || d != dv || !fusedHeadSize(d)) return false;
+        Boolean ok = fusedVerified.get(d);
+        if (ok == null) {
+            ok = FusedAttentionCheck.passes(this, d);
+            fusedVerified.put(d, ok);
+        }
+        return ok;
+    }
+
+    /** Strides are {batch, head, row} in elements for q, k, v and o. */
+    void launchFused(long q, long k, long v, long o, int b, int heads, int sq, int sk, int d,
+                     long[] qs, long[] ks, long[] vs, long[] os) {
+        launch("flash_mma", "flash_mma_" + suffix(computeType) + "_d" + d, Math.ceilDiv(sq, 64), b * heads, 128, 0,
+                q, k, v, o, sq, sk, heads, qs[0], qs[1], qs[2], ks[0], ks[1], ks[2], vs[0], vs[1], vs[2], os[0], os[1], os[2],
+                (float) (1.0 / Math.sqrt(d)), vectorLoads(k, ks) && vectorLoads(v, vs) ? 1 : 0);
+    }
+
+    /** Whether 16-bit rows at {@code address} with these element strides can be read 16 bytes at a time. */
+    private static boolean vectorLoads(long address, long[] strides) {
+        return address % 16 == 0 && strides[0] % 8 == 0 && strides[1] % 8 == 0 && strides[2] % 8 == 0;
+    }
+
+    /**
+     * Runs one warp of mma.m16n8k16 on raw fragments (see mma_probe in flash_mma.cu): lane l's A
+     * elements are a[8l..8l+7], its B elements b[4l..4l+3] (raw 16-bit values of the compute type);
+     * returns each lane's four F32 D elements, d[4l..4l+3].
+     */
+    float[] mmaProbe(short[] a, short[] b) {
+        enter();
+        if (computeType == DType.F32) throw new IllegalStateException("mma probe needs a 16-bit compute type");
+        CudaStorage da = temp(computeType, a.length), db = temp(computeType, b.length), dd = temp(DType.F32, 128);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ha = arena.allocateFrom(JAVA_SHORT, a), hb = arena.allocateFrom(JAVA_SHORT, b), hd = arena.allocate(512);
+            driver.memcpyHtoDAsync(da.pointer(), ha, 2L * a.length, stream);
+            driver.memcpyHtoDAsync(db.pointer(), hb, 2L * b.length, stream);
+            launch("flash_mma", "mma_probe_" + suffix(computeType), 1, 1, 32, 0, da.pointer(), db.pointer(), dd.pointer());
+            driver.memcpyDtoHAsync(hd, dd.pointer(), 512, stream);
+            driver.streamSynchronize(stream);
+            return hd.toArray(JAVA_FLOAT);
+        } finally {
+            da.release();
+            db.release();
+            dd.release();
+        }
     }
 
     // ---- elementwise -------------------------------------------------------------------------

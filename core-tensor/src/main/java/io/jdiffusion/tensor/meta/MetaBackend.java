@@ -427,6 +427,8 @@ public final class MetaBackend implements Backend {
     @Override
     public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
         if (x.rank() < 2 || x.dim(1) % groups != 0) throw new IllegalArgumentException("groupNorm: " + x.dim(1) + " channels do not split into " + groups + " groups");
+        long size = x.numel() / Math.max(1, x.dim(0)) / groups;
+        if (size > io.jdiffusion.tensor.cuda.CudaBackend.GROUP_NORM_SPLIT_ABOVE) launched(1);   // CUDA's split statistics kernel
         return same(x, gamma, beta);
     }
 
@@ -468,6 +470,22 @@ public final class MetaBackend implements Backend {
         gemm(2.0 * b * h * sq * sk * (d + dv));
         launched(1);
         return done(alloc(computeType, b, h, sq, dv));
+    }
+
+    /** Like CUDA: 16-bit heads of a tensor-core kernel size are read in place (one launch), others split and merged. */
+    @Override
+    public Tensor attentionHeads(Tensor q, Tensor k, Tensor v, int heads) {
+        boolean inPlace = computeType != DType.F32 && q.rank() == 3 && k.rank() == 3 && v.rank() == 3 && heads > 0
+                && q.dim(2) % heads == 0 && k.dim(2) == q.dim(2) && v.dim(2) == q.dim(2) && k.dim(0) == q.dim(0)
+                && v.dim(0) == q.dim(0) && v.dim(1) == k.dim(1) && io.jdiffusion.tensor.cuda.CudaBackend.fusedHeadSize(q.dim(2) / heads);
+        if (!inPlace) return Backend.super.attentionHeads(q, k, v, heads);
+        int b = q.dim(0), sq = q.dim(1), sk = k.dim(1), hd = q.dim(2);
+        in(q);
+        in(k);
+        in(v);
+        gemm(2.0 * b * sq * sk * (2L * hd));
+        launched(1);
+        return done(alloc(computeType, b, sq, hd));
     }
 
     /** The CUDA backend's largest head size (its d512 kernel). */

@@ -109,6 +109,9 @@ public final class Attention {
     /** Projected q [B, S, H·D], k and v [B, Sk, H·D] → the merged heads' output [B, S, H·D]. */
     private Tensor attend(Tensor q, Tensor k, Tensor v) {
         int b = q.dim(0), s = q.dim(1);
+        // [B, S, H·D] in and out: CUDA's tensor-core kernel reads the heads in place (no permutes),
+        // other backends split and merge them; causal (CLIP) and single-head (VAE) forms keep the [B, H, S, D] call
+        if (!causal && heads > 1) return be.attentionHeads(q, k, v, heads);
         Tensor o = be.attention(splitHeads(q), splitHeads(k), splitHeads(v), causal);   // [B, H, S, D]
         return heads == 1 ? o.reshape(b, s, dimHead) : be.permute(o, 0, 2, 1, 3).reshape(b, s, heads * dimHead);
     }

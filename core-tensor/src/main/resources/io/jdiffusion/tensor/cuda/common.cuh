@@ -92,5 +92,8 @@ __device__ __forceinline__ float block_max(float v, float* scratch) {
 __device__ __forceinline__ float silu_f(float v) { return v / (1.f + expf(-v)); }
 __device__ __forceinline__ float gelu_f(float v) { return 0.5f * v * (1.f + erff(v * 0.70710678118654752f)); }
 
+// 16 bytes moved by one load or store (ld/st.v4) where alignment allows.
+struct alignas(16) vec16 { unsigned w[4]; };
+
 // Instantiate a kernel template for each storage type: M(suffix, type).
 #define FOR_EACH_TYPE(M) M(f32, float) M(f16, f16) M(bf16, bf16)

@@ -60,6 +60,88 @@ __device__ void groupnorm_k(const T* __restrict__ x, const T* __restrict__ g, co
     }
 }
 
+// GroupNorm of large groups (the SDXL UNet's: up to 10 channels x 128 x 128 per group), split so
+// that N * groups * splits blocks fill the GPU instead of N * groups (64 at batch 2):
+// groupnorm_stats: block (group, split) writes {count, mean, centred sum of squares} of its slice
+// of `chunk` values (two passes over a slice that stays in cache);
+// groupnorm_apply: block (group, split) merges its group's partials (Chan et al.'s pairwise
+// formula, exact in exact arithmetic and free of cancellation) and normalises its slice, 16 bytes
+// per load and store where `vec` says the slice and channel boundaries allow it.
+template <typename T> __device__ __forceinline__ float vget(const vec16& v, int i);
+template <> __device__ __forceinline__ float vget<float>(const vec16& v, int i) { return __uint_as_float(v.w[i]); }
+template <> __device__ __forceinline__ float vget<f16>(const vec16& v, int i) { f16 h; h.x = (unsigned short) (v.w[i >> 1] >> (16 * (i & 1))); return to_f(h); }
+template <> __device__ __forceinline__ float vget<bf16>(const vec16& v, int i) { bf16 h; h.x = (unsigned short) (v.w[i >> 1] >> (16 * (i & 1))); return to_f(h); }
+template <typename T> __device__ __forceinline__ void vset(vec16& v, int i, float f);
+template <> __device__ __forceinline__ void vset<float>(vec16& v, int i, float f) { v.w[i] = __float_as_uint(f); }
+template <> __device__ __forceinline__ void vset<f16>(vec16& v, int i, float f) {
+    unsigned h = from_f<f16>(f).x, sh = 16 * (i & 1);
+    v.w[i >> 1] = (v.w[i >> 1] & ~(0xffffu << sh)) | (h << sh);
+}
+template <> __device__ __forceinline__ void vset<bf16>(vec16& v, int i, float f) {
+    unsigned h = from_f<bf16>(f).x, sh = 16 * (i & 1);
+    v.w[i >> 1] = (v.w[i >> 1] & ~(0xffffu << sh)) | (h << sh);
+}
+
+template <typename T>
+__device__ void groupnorm_stats_k(const T* __restrict__ x, float* __restrict__ part, i64 size, int chunk, int splits) {
+    __shared__ float scratch[32];
+    i64 grp = blockIdx.x / splits, sp = blockIdx.x % splits;
+    i64 start = sp * (i64) chunk, end = start + chunk < size ? start + chunk : size;
+    const T* p = x + grp * size;
+    float s = 0.f;
+    for (i64 i = start + threadIdx.x; i < end; i += blockDim.x) s += to_f(p[i]);
+    float cnt = (float) (end - start), mean = block_sum(s, scratch) / cnt;
+    float v = 0.f;
+    for (i64 i = start + threadIdx.x; i < end; i += blockDim.x) { float t = to_f(p[i]) - mean; v += t * t; }
+    v = block_sum(v, scratch);
+    if (threadIdx.x == 0) { part[3 * blockIdx.x] = cnt; part[3 * blockIdx.x + 1] = mean; part[3 * blockIdx.x + 2] = v; }
+}
+
+template <typename T>
+__device__ void groupnorm_apply_k(const T* __restrict__ x, const T* __restrict__ g, const T* __restrict__ b, const float* __restrict__ part,
+                                  T* __restrict__ y, int channels, int groups, i64 spatial, int chunk, int splits, float eps, int silu, int vec) {
+    __shared__ float stats[2];
+    i64 gi = blockIdx.x / splits, sp = blockIdx.x % splits;
+    int cpg = channels / groups, grp = (int) (gi % groups);
+    i64 size = (i64) cpg * spatial;
+    if (threadIdx.x == 0) {
+        const float* q = part + 3 * gi * splits;
+        float n = q[0], mean = q[1], m2 = q[2];
+        for (int i = 1; i < splits; i++) {
+            float nb = q[3 * i], d = q[3 * i + 1] - mean, nn = n + nb;
+            mean += d * (nb / nn);
+            m2 += q[3 * i + 2] + d * d * (n * (nb / nn));
+            n = nn;
+        }
+        stats[0] = mean;
+        stats[1] = rsqrtf(m2 / n + eps);
+    }
+    __syncthreads();
+    const float mean = stats[0], inv = stats[1];
+    i64 start = sp * (i64) chunk, end = start + chunk < size ? start + chunk : size;
+    const T* p = x + gi * size;
+    T* o = y + gi * size;
+    if (vec) {   // 16-byte aligned slices, spatial a multiple of the vector: one channel per vector
+        const int V = 16 / sizeof(T);
+        for (i64 i = start + (i64) threadIdx.x * V; i < end; i += (i64) blockDim.x * V) {
+            int c = grp * cpg + (int) (i / spatial);
+            float ga = to_f(g[c]) * inv, be = to_f(b[c]);
+            vec16 in = *(const vec16*) (p + i), out;
+            for (int j = 0; j < V; j++) {
+                float r = (vget<T>(in, j) - mean) * ga + be;
+                vset<T>(out, j, silu ? silu_f(r) : r);
+            }
+            *(vec16*) (o + i) = out;
+        }
+    } else {
+        for (i64 i = start + threadIdx.x; i < end; i += blockDim.x) {
+            int c = grp * cpg + (int) (i / spatial);
+            float r = (to_f(p[i]) - mean) * inv * to_f(g[c]) + to_f(b[c]);
+            o[i] = from_f<T>(silu ? silu_f(r) : r);
+        }
+    }
+}
+
 // x viewed as [outer, len, inner] summed over len; one thread per output element
 template <typename T>
 __device__ void sum_k(const T* __restrict__ x, T* __restrict__ y, i64 outer, int len, i64 inner) {
@@ -83,5 +165,10 @@ __device__ void sum_k(const T* __restrict__ x, T* __restrict__ y, i64 outer, int
         layernorm_k<T>(x, g, b, y, d, eps, has_beta); } \
     extern "C" __global__ void groupnorm_##s(const T* x, const T* g, const T* b, T* y, int channels, int groups, i64 spatial, \
                                              float eps, int silu) { groupnorm_k<T>(x, g, b, y, channels, groups, spatial, eps, silu); } \
+    extern "C" __global__ void groupnorm_stats_##s(const T* x, float* part, i64 size, int chunk, int splits) { \
+        groupnorm_stats_k<T>(x, part, size, chunk, splits); } \
+    extern "C" __global__ void groupnorm_apply_##s(const T* x, const T* g, const T* b, const float* part, T* y, int channels, int groups, \
+            i64 spatial, int chunk, int splits, float eps, int silu, int vec) { \
+        groupnorm_apply_k<T>(x, g, b, part, y, channels, groups, spatial, chunk, splits, eps, silu, vec); } \
     extern "C" __global__ void sum_##s(const T* x, T* y, i64 outer, int len, i64 inner) { sum_k<T>(x, y, outer, len, inner); }
 FOR_EACH_TYPE(NORM)

@@ -174,6 +174,24 @@ class BackendOpMatrixTest {
         return new T(d, shape);
     }
 
+    static Case fused(int batch, int heads, int sq, int sk, int d) {
+        return one("attention fused b" + batch + "h" + heads + " " + sq + "x" + sk + " d" + d,
+                List.of(u(batch, heads, sq, d), u(batch, heads, sk, d), u(batch, heads, sk, d)),
+                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false));
+    }
+
+    /** [B, S, H·D] → [B, H, S, D]. */
+    static T splitHeads(T x, int heads) {
+        int[] s = x.shape();
+        return Naive.permute(new T(x.data(), new int[] {s[0], s[1], heads, s[2] / heads}), 0, 2, 1, 3);
+    }
+
+    /** [B, H, S, D] → [B, S, H·D]. */
+    static T mergeHeads(T x) {
+        int[] s = x.shape();
+        return new T(Naive.permute(x, 0, 2, 1, 3).data(), new int[] {s[0], s[2], s[1] * s[3]});
+    }
+
     static T scaled(T t, float s) {
         float[] d = t.data().clone();
         for (int i = 0; i < d.length; i++) d[i] *= s;
@@ -212,6 +230,11 @@ class BackendOpMatrixTest {
                 t -> Naive.groupNorm(t.get(0), 4, t.get(1), t.get(2), 1e-5, false)));
         c.add(one("groupNorm+silu", List.of(scaled(u(2, 8, 5, 3), 3), u(8), u(8)), (b, t) -> b.groupNorm(t.get(0), 2, t.get(1), t.get(2), 1e-6f, true),
                 t -> Naive.groupNorm(t.get(0), 2, t.get(1), t.get(2), 1e-6, true)));
+        // groups above CudaBackend.GROUP_NORM_SPLIT_ABOVE values: split statistics; 16-byte vectors, then scalar (odd spatial size)
+        c.add(one("groupNorm split vectorised", List.of(scaled(u(1, 64, 48, 48), 3), u(64), u(64)),
+                (b, t) -> b.groupNorm(t.get(0), 4, t.get(1), t.get(2), 1e-5f, true), t -> Naive.groupNorm(t.get(0), 4, t.get(1), t.get(2), 1e-5, true)));
+        c.add(one("groupNorm split scalar", List.of(u(2, 6, 57, 61), u(6), u(6)),
+                (b, t) -> b.groupNorm(t.get(0), 2, t.get(1), t.get(2), 1e-6f, false), t -> Naive.groupNorm(t.get(0), 2, t.get(1), t.get(2), 1e-6, false)));
         c.add(one("groupNorm rank 3", List.of(u(2, 6, 10), u(6), u(6)), (b, t) -> b.groupNorm(t.get(0), 3, t.get(1), t.get(2), 1e-5f, true),
                 t -> Naive.groupNorm(t.get(0), 3, t.get(1), t.get(2), 1e-5, true)));
         c.add(one("layerNorm", List.of(u(3, 4, 33), u(33), u(33)), (b, t) -> b.layerNorm(t.get(0), t.get(1), t.get(2), 1e-5f),
@@ -248,6 +271,22 @@ class BackendOpMatrixTest {
                 (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), true), t -> Naive.attention(t.get(0), t.get(1), t.get(2), true)));
         c.add(one("attention sharp d8", List.of(scaled(u(2, 2, 9, 8), 4), scaled(u(2, 2, 100, 8), 4), u(2, 2, 100, 8)),
                 (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false)));
+        // ---- tensor-core attention (flash_mma.cu on the F16/BF16 CUDA rows; F32 rows keep the CUDA-core kernel):
+        // head sizes 64/80/128, lengths 1, 7, 77, 1024+13 and 4096 (77 and 1037 are multiples of no tile),
+        // batch×heads 1 and 20, SDXL's cross-attention (4096 queries, 77 keys)
+        c.add(fused(2, 10, 1, 1, 64));
+        c.add(fused(4, 5, 7, 77, 128));
+        c.add(fused(1, 1, 77, 77, 80));
+        c.add(fused(1, 1, 1037, 1037, 80));
+        c.add(fused(1, 1, 4096, 77, 64));
+        c.add(fused(1, 1, 7, 4096, 128));
+        // the same kernel reading the projections' [B, S, H·D] layout in place
+        c.add(one("attentionHeads [B,S,H·D] bh20 d64 33x77", List.of(u(2, 33, 640), u(2, 77, 640), u(2, 77, 640)),
+                (b, t) -> b.attentionHeads(t.get(0), t.get(1), t.get(2), 10),
+                t -> mergeHeads(Naive.attention(splitHeads(t.get(0), 10), splitHeads(t.get(1), 10), splitHeads(t.get(2), 10), false))));
+        c.add(one("attentionHeads [B,S,H·D] d80 fallback on F32 13x7", List.of(u(1, 13, 160), u(1, 7, 160), u(1, 7, 160)),
+                (b, t) -> b.attentionHeads(t.get(0), t.get(1), t.get(2), 2),
+                t -> mergeHeads(Naive.attention(splitHeads(t.get(0), 2), splitHeads(t.get(1), 2), splitHeads(t.get(2), 2), false))));
         // ---- elementwise binary
         c.add(one("add", List.of(u(3, 4, 5), u(3, 4, 5)), (b, t) -> b.add(t.get(0), t.get(1)), t -> Naive.binary(t.get(0), t.get(1), Double::sum)));
         c.add(one("add broadcast", List.of(u(2, 3, 4, 5), u(4, 1)), (b, t) -> b.add(t.get(0), t.get(1)), t -> Naive.binary(t.get(0), t.get(1), Double::sum)));

@@ -30,7 +30,7 @@ class KernelNamesTest {
         Matcher m = Pattern.compile("launchN?\\(\"([a-z]+)\", \"([a-z0-9_]+?)_\" \\+ suffix\\(").matcher(java);
         Map<String, String> launched = new LinkedHashMap<>();
         while (m.find()) launched.put(m.group(2), m.group(1));
-        assertEquals(16, launched.size(), "kernel families launched: " + launched);
+        assertEquals(18, launched.size(), "kernel families launched: " + launched);
         for (var e : launched.entrySet()) {
             String family = e.getKey(), file = e.getValue();
             String cu = CudaBackend.readResource(file + ".cu");
@@ -52,6 +52,13 @@ class KernelNamesTest {
         for (int d : new int[] {32, 64, 128, 256, 512}) {
             assertTrue(att.contains("flash_attn_##s##_d" + d + "("), "attention.cu lacks the d" + d + " kernel");
             assertTrue(java.contains("bucket = " + d), "CudaBackend does not choose the d" + d + " kernel");
+        }
+        // tensor-core attention: a kernel for every head size fusedHeadSize accepts, for both 16-bit types
+        String mma = CudaBackend.readResource("flash_mma.cu");
+        assertTrue(mma.contains("FM_TYPE(f16, f16)") && mma.contains("FM_TYPE(bf16, bf16)"), "flash_mma.cu lacks a 16-bit type");
+        for (int d = 1; d <= 512; d++) {
+            boolean has = mma.contains("FM_KERNEL(s, T, " + d + ")");
+            assertEquals(CudaBackend.fusedHeadSize(d), has, "flash_mma.cu kernel for head size " + d + " vs fusedHeadSize");
         }
     }
 }

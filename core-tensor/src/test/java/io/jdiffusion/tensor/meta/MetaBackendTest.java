@@ -73,6 +73,33 @@ class MetaBackendTest {
         assertEquals(2L * 6 * 4 * 6 * 5, m.counters().gemmFlops() - f0);
     }
 
+    /** Counted as CUDA runs them: tensor-core attention reads [B, S, H·D] in one launch; large GroupNorm groups take two. */
+    @Test
+    void launchesFollowTheCudaKernels() {
+        MetaBackend m = new MetaBackend(DType.F16);
+        Tensor q = m.zeros(2, 4096, 640), kv = m.zeros(2, 77, 640);
+        long l0 = m.counters().kernelLaunches(), f0 = m.counters().gemmFlops();
+        assertArrayEquals(new int[] {2, 4096, 640}, m.attentionHeads(q, kv, kv, 10).shape());
+        assertEquals(1, m.counters().kernelLaunches() - l0, "head size 64 in F16: the tensor-core kernel, no permutes");
+        assertEquals(2L * 2 * 10 * 4096 * 77 * (64 + 64), m.counters().gemmFlops() - f0, "the same FLOPs as attention");
+        Tensor small = m.zeros(1, 16, 40);
+        l0 = m.counters().kernelLaunches();
+        m.attentionHeads(small, small, small, 5);
+        assertEquals(5, m.counters().kernelLaunches() - l0, "head size 8: split (3 permutes), attention, merge");
+        MetaBackend f32 = new MetaBackend(DType.F32);
+        Tensor x32 = f32.zeros(2, 77, 640);
+        l0 = f32.counters().kernelLaunches();
+        f32.attentionHeads(x32, x32, x32, 10);
+        assertEquals(5, f32.counters().kernelLaunches() - l0, "F32: the CUDA-core kernel on split heads");
+        Tensor big = m.zeros(2, 320, 128, 128), c320 = m.zeros(320), img = m.zeros(2, 64, 8, 8), c64 = m.zeros(64);
+        l0 = m.counters().kernelLaunches();
+        m.groupNorm(big, 32, c320, c320, 1e-5f, true);
+        assertEquals(2, m.counters().kernelLaunches() - l0, "10 x 128² values per group: statistics, then normalise");
+        l0 = m.counters().kernelLaunches();
+        m.groupNorm(img, 32, c64, c64, 1e-5f, false);
+        assertEquals(1, m.counters().kernelLaunches() - l0, "small groups: one block per group");
+    }
+
     @Test
     void scopesReleaseWhatTheyDoNotKeepAndCountTheirPeak() {
         MetaBackend m = new MetaBackend(DType.F16);

@@ -88,6 +88,47 @@ static inline unsigned short jd_float_to_half(float f) {
     return (unsigned short) (sign | h);
 }
 
+// mma.sync.aligned.m16n8k16.row.col.f32.{f16,bf16}.{f16,bf16}.f32, a warp-collective: every lane
+// publishes its A and B fragment registers, then computes its own four D elements from the
+// whole warp's fragments by the PTX ISA's documented layouts ("Matrix Fragments for
+// mma.m16n8k16 with floating point type"; g = lane / 4, t = lane % 4):
+//   A 16x16: a_i at row g + 8 * ((i / 2) % 2), column 2t + (i % 2) + 8 * (i / 4), four .b32 registers
+//   B 16x8:  b_i at row 2t + (i % 2) + 8 * (i / 2), column g, two .b32 registers
+//   C/D 16x8: c_i at row g + 8 * (i / 2), column 2t + (i % 2)
+// a_i lives in register i / 2, the even i in the low 16 bits. Two slots alternate between calls,
+// so one yield suffices: a lane can only overwrite a slot after every lane has read it.
+struct jd_mma_frag { unsigned a[4], b[2]; };
+static jd_mma_frag jd_mma_slots[2][1024];
+static unsigned char jd_mma_parity[1024];
+static inline float jd_mma_elem(unsigned reg, int hi, int bf16) {
+    unsigned short h = (unsigned short) (hi ? reg >> 16 : reg & 0xffffu);
+    return bf16 ? __uint_as_float(((unsigned) h) << 16) : jd_half_to_float(h);
+}
+static inline void jd_mma_m16n8k16(float* d, const unsigned* a, const unsigned* b, int bf16) {
+    int tid = jd_tid(), p = jd_mma_parity[tid];
+    jd_mma_parity[tid] ^= 1;
+    jd_mma_frag& mine = jd_mma_slots[p][tid];
+    for (int i = 0; i < 4; i++) mine.a[i] = a[i];
+    for (int i = 0; i < 2; i++) mine.b[i] = b[i];
+    jd_yield();
+    const jd_mma_frag* w = &jd_mma_slots[p][tid & ~31];
+    int lane = tid & 31, g = lane >> 2, t = lane & 3;
+    for (int i = 0; i < 4; i++) {
+        int row = g + 8 * (i / 2), col = 2 * t + (i % 2);
+        float sum = d[i];
+        for (int kk = 0; kk < 16; kk++) {
+            // A(row, kk): held by lane 4 * (row % 8) + (kk % 8) / 2 as element ai
+            int ai = (kk % 2) + 2 * (row / 8) + 4 * (kk / 8);
+            float av = jd_mma_elem(w[4 * (row % 8) + (kk % 8) / 2].a[ai / 2], ai % 2, bf16);
+            // B(kk, col): held by lane 4 * col + (kk % 8) / 2 as element bi
+            int bi = (kk % 2) + 2 * (kk / 8);
+            float bv = jd_mma_elem(w[4 * col + (kk % 8) / 2].b[bi / 2], bi % 2, bf16);
+            sum = std::fma(av, bv, sum);
+        }
+        d[i] = sum;
+    }
+}
+
 static void jd_fiber_main() {
     jd_entry(jd_params);
     jd_fibers[jd_cur].done = true;
@@ -112,6 +153,7 @@ extern "C" int jd_launch(void (*w)(void**), unsigned gx, unsigned gy, unsigned g
         for (unsigned y = 0; y < gy; y++)
             for (unsigned x = 0; x < gx; x++) {
                 blockIdx = {x, y, z};
+                std::memset(jd_mma_parity, 0, sizeof jd_mma_parity);
 #ifdef JD_NO_BARRIERS
                 for (unsigned t = 0; t < n; t++) {
                     fibers[t].tid = {t % bx, (t / bx) % by, t / (bx * by)};
