@@ -108,7 +108,7 @@ final class RunsCommand implements Runnable {
 
     @Command(name = "show", mixinStandardHelpOptions = true, description = "Shows one run: parameters, prompts, files, timings, environment.")
     static final class Show implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "RUN", description = "Run id or unique prefix.") String id;
+        @Parameters(index = "0", paramLabel = "RUN|IMAGE", description = "Run id or unique prefix, or a PNG/JPEG the run wrote.") String id;
         @Option(names = "--runs", paramLabel = "DIR", description = "Run store folder.") Path store;
         @Option(names = "--json", description = "Print the stored run.json instead.") boolean json;
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -116,7 +116,7 @@ final class RunsCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             RunStore st = Selection.openStore(store);
-            RunRecord r = find(st, id);
+            RunRecord r = find(st, ImageRuns.runId(id));
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
                 out.println(Files.readString(st.runDir(r.id()).resolve("run.json")));

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.jdiffusion.pipelines.GenerationRecord;
 import io.jdiffusion.pipelines.GenerationResult;
 import io.jdiffusion.pipelines.image.Image;
+import io.jdiffusion.pipelines.image.ImageMetadata;
 import io.jdiffusion.pipelines.image.PngWriter;
 import io.jdiffusion.pipelines.SdxlModel;
 import io.jdiffusion.tensor.Backend;
@@ -188,20 +189,21 @@ public final class RunStore {
                 Files.write(stage.resolve(name), bytes);
                 stored.put(role, new RunRecord.StoredInput(src.toString(), name, sha256(bytes), pixelHash));
             }
-            List<RunRecord.StoredOutput> outputs = new ArrayList<>();
-            Map<String, String> text = pngText(g);
-            for (int i = 0; i < result.images().size(); i++) {
-                Image img = result.images().get(i);
-                byte[] png = PngWriter.encode(img, text);
-                String name = "outputs/" + i + ".png";
-                Files.write(stage.resolve(name), png);
-                outputs.add(new RunRecord.StoredOutput(name, sha256(png), img.width(), img.height()));
-            }
             Map<String, String> env = environment(g, backend);
             for (int attempt = 0; ; attempt++) {
                 Instant now = Instant.now();
                 String id = ID_TIME.format(now) + "-" + String.format("%06x", ThreadLocalRandom.current().nextInt(1 << 24))
                         + String.format("%06x", ThreadLocalRandom.current().nextInt(1 << 24));
+                // the outputs carry the run id, so any copy of them leads back here (encoded per id drawn)
+                List<RunRecord.StoredOutput> outputs = new ArrayList<>();
+                Map<String, String> text = pngText(g, id);
+                for (int i = 0; i < result.images().size(); i++) {
+                    Image img = result.images().get(i);
+                    byte[] png = PngWriter.encode(img, text);
+                    String name = "outputs/" + i + ".png";
+                    Files.write(stage.resolve(name), png);
+                    outputs.add(new RunRecord.StoredOutput(name, sha256(png), img.width(), img.height()));
+                }
                 RunRecord run = new RunRecord(FORMAT, id, exp, List.copyOf(tagList), now.toString(), RunParams.of(g),
                         RunParams.prompts(g), g, stored, outputs, timings, env,
                         weightHashes(g), sweep);
@@ -225,10 +227,14 @@ public final class RunStore {
     }
 
     /** The PNG text chunks of a generation, in the order the CLI writes them, so that store copies are the same bytes. */
-    public static Map<String, String> pngText(GenerationRecord g) {
+    public static Map<String, String> pngText(GenerationRecord g) { return pngText(g, null); }
+
+    /** {@link #pngText(GenerationRecord)} plus, when {@code runId} is not null, the run id under {@link ImageMetadata#RUN_KEYWORD}. */
+    public static Map<String, String> pngText(GenerationRecord g, String runId) {
         Map<String, String> text = new LinkedHashMap<>();
         text.put("parameters", g.toParameters());
         text.put(PngWriter.JDIFFUSION_KEYWORD, g.toJson());
+        if (runId != null) text.put(ImageMetadata.RUN_KEYWORD, runId);
         return text;
     }
 
