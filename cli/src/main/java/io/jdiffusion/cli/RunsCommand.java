@@ -74,12 +74,13 @@ final class RunsCommand implements Runnable {
         public Integer call() {
             RunStore.Listing l = sel.open().list();
             PrintWriter out = spec.commandLine().getOut();
-            out.printf("%-34s %-16s %-8s %-6s %-8s %-6s %-8s %-5s %s%n", "RUN", "EXPERIMENT", "PIPELINE", "SEED", "REFINER", "DILATE",
-                    "GUIDANCE", "STEPS", "TAGS");
+            out.printf("%-34s %-16s %-8s %-6s %-8s %-6s %-8s %-5s %-6s %-6s %-6s %s%n", "RUN", "EXPERIMENT", "PIPELINE", "SEED", "REFINER", "DILATE",
+                    "GUIDANCE", "STEPS", "PSNR", "SSIM", "SEAM", "TAGS");
             for (RunStore.Entry e : sel.select(l)) {
                 Map<String, String> c = RunColumns.of(e); // the values --where matches
-                out.printf("%-34s %-16s %-8s %-6s %-8s %-6s %-8s %-5s %s%n", e.id(), c.get("experiment"), c.get("pipeline"), c.get("seed"),
-                        c.get("refiner"), c.get("dilate"), c.get("guidance"), c.get("steps"), e.tags() == null ? "" : String.join(",", e.tags()));
+                out.printf("%-34s %-16s %-8s %-6s %-8s %-6s %-8s %-5s %-6s %-6s %-6s %s%n", e.id(), c.get("experiment"), c.get("pipeline"), c.get("seed"),
+                        c.get("refiner"), c.get("dilate"), c.get("guidance"), c.get("steps"), c.get("psnr"), c.get("ssim"), c.get("seam"),
+                        e.tags() == null ? "" : String.join(",", e.tags()));
             }
             problems(spec.commandLine().getErr(), l.problems());
             return 0;

@@ -13,6 +13,7 @@ import java.util.Map;
  *   <li>{@code dilate} (also {@code mask.dilate}): "off", or kernel x iterations ("15x2"); "-" without a mask</li>
  *   <li>{@code guidance}, {@code steps}, {@code scheduler}, {@code model}: the base model's</li>
  *   <li>{@code seed}, {@code pipeline}, {@code experiment}</li>
+ *   <li>{@code psnr}, {@code ssim}, {@code seam}: the run's {@link InpaintMetrics} (rounded as printed), "-" when not measured</li>
  * </ul>
  */
 public final class RunColumns {
@@ -24,7 +25,10 @@ public final class RunColumns {
             "guidance", List.of("base.guidance"),
             "steps", List.of("base.steps"),
             "scheduler", List.of("base.scheduler"),
-            "model", List.of("base.model"));
+            "model", List.of("base.model"),
+            "psnr", List.of("metrics.psnrUnmasked"),
+            "ssim", List.of("metrics.ssimUnmasked"),
+            "seam", List.of("metrics.seam"));
 
     /** Column name → value for one run (every column; "-" where the run has no such value). */
     public static Map<String, String> of(RunStore.Entry e) {
@@ -40,6 +44,15 @@ public final class RunColumns {
         c.put("steps", p.getOrDefault("base.steps", "-"));
         c.put("scheduler", p.getOrDefault("base.scheduler", "-"));
         c.put("model", p.getOrDefault("base.model", "-"));
+        Map<String, Double> m = e.metrics() == null ? Map.of() : e.metrics();
+        c.put("psnr", metric(m.get("psnrUnmasked"), "%.2f"));
+        c.put("ssim", metric(m.get("ssimUnmasked"), "%.4f"));
+        c.put("seam", metric(m.get("seam"), "%.3f"));
         return c;
+    }
+
+    /** A measure as the list prints it (and --where compares it, as a number). */
+    public static String metric(Double v, String format) {
+        return v == null ? "-" : String.format(java.util.Locale.ROOT, format, v);
     }
 }

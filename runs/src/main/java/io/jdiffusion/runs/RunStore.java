@@ -125,11 +125,11 @@ public final class RunStore {
 
     /** One line of the index: enough to list, filter and pick runs without opening them. */
     public record Entry(String id, String experiment, List<String> tags, String created, String pipeline,
-                        Map<String, String> params, int outputs) {
+                        Map<String, String> params, int outputs, Map<String, Double> metrics) {
         static Entry of(RunRecord r) {
             return new Entry(r.id(), r.experiment(), r.tags(), r.created(),
                     r.generation() == null ? null : r.generation().pipeline(), r.flatParams(),
-                    r.outputs() == null ? 0 : r.outputs().size());
+                    r.outputs() == null ? 0 : r.outputs().size(), r.metrics());
         }
     }
 
@@ -170,6 +170,7 @@ public final class RunStore {
             Files.createDirectories(stage.resolve("inputs"));
             Files.createDirectories(stage.resolve("outputs"));
             Map<String, RunRecord.StoredInput> stored = new LinkedHashMap<>();
+            Map<String, Path> inputFiles = new LinkedHashMap<>(); // role → the copy made (for the metrics)
             Map<String, GenerationRecord.InputFile> named = g.inputs() == null ? Map.of() : g.inputs();
             Set<String> roles = new LinkedHashSet<>(named.keySet());
             if (inputs != null) roles.addAll(inputs.keySet());
@@ -187,6 +188,7 @@ public final class RunStore {
                 byte[] bytes = Files.readAllBytes(src);
                 String name = "inputs/" + role + extension(src);
                 Files.write(stage.resolve(name), bytes);
+                inputFiles.put(role, stage.resolve(name));
                 stored.put(role, new RunRecord.StoredInput(src.toString(), name, sha256(bytes), pixelHash));
             }
             Map<String, String> env = environment(g, backend);
@@ -206,7 +208,7 @@ public final class RunStore {
                 }
                 RunRecord run = new RunRecord(FORMAT, id, exp, List.copyOf(tagList), now.toString(), RunParams.of(g),
                         RunParams.prompts(g), g, stored, outputs, timings, env,
-                        weightHashes(g), sweep);
+                        weightHashes(g), sweep, RunMetrics.measure(g, inputFiles, result.images()));
                 writeFully(stage.resolve(RUN_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(run));
                 Path target = dir.resolve("runs").resolve(id);
                 try {

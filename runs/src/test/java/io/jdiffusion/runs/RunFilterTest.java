@@ -30,7 +30,7 @@ class RunFilterTest {
             p.put("mask.dilate.iterations", dilate.split("x")[1]);
         }
         p.put("seed", seed);
-        return new RunStore.Entry(id, experiment, List.of("t"), "now", "inpaint", p, 1);
+        return new RunStore.Entry(id, experiment, List.of("t"), "now", "inpaint", p, 1, null);
     }
 
     private static final List<RunStore.Entry> RUNS = List.of(
