@@ -59,7 +59,7 @@ final class RunRecordCheck {
         for (Map.Entry<String, Double> e : m.entrySet()) {
             if (e.getValue() == null || !Double.isFinite(e.getValue())) throw new IllegalArgumentException("metrics." + e.getKey() + " is not a finite number");
         }
-        return Map.copyOf(m);
+        return java.util.Collections.unmodifiableMap(new LinkedHashMap<>(m)); // in the order written, so run.json round-trips
     }
 
     private static void path(String field, String relative) {
