@@ -61,7 +61,8 @@ class A1111RoundTripTest {
         return res;
     }
 
-    private static GenerationRecord record(String scheduler, boolean refiner) {
+    /** A record read from its JSON form (so the test does not depend on the record's constructor). */
+    private static GenerationRecord record(String scheduler, boolean refiner) throws Exception {
         Map<String, String> models = new LinkedHashMap<>();
         models.put("base", "/models/sd_xl_base_1.0.safetensors");
         if (refiner) models.put("refiner", "stabilityai/stable-diffusion-xl-refiner-1.0");
@@ -71,9 +72,30 @@ class A1111RoundTripTest {
             hashes.put("refiner/unet/diffusion_pytorch_model.safetensors", "7440042bbdc8a24a");
             hashes.put("refiner/vae/diffusion_pytorch_model.safetensors", "aaaaaaaaaaaaaaaa");
         }
-        return new GenerationRecord("jdiffusion", "1.2.3", "inpaint", "a red vase, glazed: on a table", null, "blurry, \"low\" quality", null,
-                -737, 30, 7.5, 0.0, scheduler, 0.99, refiner ? 0.8 : null, 1024, 768, 1, 15, 2, 4, null,
-                null, models, null, null, hashes, Map.of(), "cpu", null, null, null, null, null, null);
+        Map<String, Object> j = new LinkedHashMap<>();
+        j.put("library", "jdiffusion");
+        j.put("version", "1.2.3");
+        j.put("pipeline", "inpaint");
+        j.put("prompt", "a red vase, glazed: on a table");
+        j.put("negativePrompt", "blurry, \"low\" quality");
+        j.put("seed", -737);
+        j.put("steps", 30);
+        j.put("guidanceScale", 7.5);
+        j.put("guidanceRescale", 0.0);
+        j.put("scheduler", scheduler);
+        j.put("strength", 0.99);
+        if (refiner) j.put("highNoiseFraction", 0.8);
+        j.put("width", 1024);
+        j.put("height", 768);
+        j.put("imagesPerPrompt", 1);
+        j.put("maskDilateKernel", 15);
+        j.put("maskDilateIterations", 2);
+        j.put("maskBlur", 4);
+        j.put("models", models);
+        j.put("weightHashes", hashes);
+        j.put("inputs", Map.of());
+        j.put("backend", "cpu");
+        return GenerationRecord.fromJson(new ObjectMapper().writeValueAsString(j));
     }
 
     @Test
