@@ -16,6 +16,8 @@ module io.jdiffusion.pipelines {
 
     exports io.jdiffusion.pipelines;
     exports io.jdiffusion.pipelines.image;
+    // LoRA adapters a service fuses and unfuses on a loaded model (SdxlModel.loras)
+    exports io.jdiffusion.pipelines.lora;
     // single-file layouts (Layout) appear in SdxlModel.random; the converter itself stays internal
     exports io.jdiffusion.pipelines.checkpoint;
     // generation records are read and written by Jackson

@@ -81,6 +81,18 @@ final class CommonOptions {
                     "the VAE tiles when it must, and the peak device memory is printed. Default: no limit."})
     String vram;
 
+    @Option(names = "--lora", paramLabel = "FILE[:SCALE]",
+            description = {"A LoRA adapter (diffusers/PEFT or kohya/A1111 .safetensors) fused into the base model at SCALE",
+                    "(default 1); repeatable, adapters add up. Recorded with the file's SHA-256."})
+    java.util.List<String> loras = new java.util.ArrayList<>();
+
+    @Option(names = "--refiner-lora", paramLabel = "FILE[:SCALE]", description = "As --lora, for the refiner; repeatable.")
+    java.util.List<String> refinerLoras = new java.util.ArrayList<>();
+
+    @Option(names = "--lora-lenient",
+            description = "Skip LoRA tensors that match no module of the model (default: refuse the adapter, listing them).")
+    boolean loraLenient;
+
     /** Applies the options to a pipeline; throws IllegalArgumentException naming a bad option. */
     void apply(SdxlPipeline<?> p) {
         p.prompt(prompt.toArray(String[]::new));
@@ -107,7 +119,22 @@ final class CommonOptions {
         if (refiner != null && highNoiseFraction == null) {
             throw new IllegalArgumentException("--refiner needs --high-noise-fraction (e.g. 0.8)");
         }
+        applyLoras(p);
         if (!quiet) p.onStep(new ProgressBar(System.err));
+    }
+
+    /** --lora, --refiner-lora, --lora-lenient: each adapter read and checked against its model now. */
+    private void applyLoras(SdxlPipeline<?> p) {
+        p.loraLenient(loraLenient);
+        for (String l : loras) option("--lora", () -> {
+            LoraOption o = LoraOption.parse(l);
+            p.lora(o.file(), o.scale());
+        });
+        if (!refinerLoras.isEmpty() && refiner == null) throw new IllegalArgumentException("--refiner-lora needs --refiner");
+        for (String l : refinerLoras) option("--refiner-lora", () -> {
+            LoraOption o = LoraOption.parse(l);
+            p.refinerLora(o.file(), o.scale());
+        });
     }
 
     /** Runs a setter, prefixing its message with the option's name. */

@@ -24,6 +24,7 @@ import java.util.stream.Collectors;
  * @param configs        role → the diffusers folder whose configs a single-file model was read with (when not the built-in ones)
  * @param unet           a UNet folder used instead of the base model's own (e.g. a 9-channel inpainting UNet), or null
  * @param inputs         role ("image", "mask") → the file and a hash of its pixels
+ * @param loras          LoRA adapters fused into the models (file, SHA-256, scale), or null for none
  * @param denoisingStart, denoisingEnd, outputLatents  settings added later: absent (null) when not used,
  *                       so records without them read as before and existing outputs keep their bytes
  *
@@ -42,11 +43,11 @@ public record GenerationRecord(
         Outpaint outpaint,
         Map<String, String> models, Map<String, String> configs, String unet, Map<String, String> weightHashes, Map<String, InputFile> inputs,
         String backend, Integer clipSkip, Double aestheticScore, Double negativeAestheticScore,
-        Double denoisingStart, Double denoisingEnd, Boolean outputLatents) {
+        Double denoisingStart, Double denoisingEnd, Boolean outputLatents, List<LoraUse> loras) {
 
     /** Where the models and inputs of a run came from: everything in a record that is not a setting. */
     public record Provenance(Map<String, String> models, Map<String, String> configs, String unet, Map<String, String> weightHashes,
-                             Map<String, InputFile> inputs, String backend) {}
+                             Map<String, InputFile> inputs, String backend, List<LoraUse> loras) {}
 
     /**
      * The record of a run with these settings as the pipeline resolved them: {@code scheduler} the
@@ -65,7 +66,7 @@ public record GenerationRecord(
                 m.dilateKernel(), m.dilateIterations(), m.blur(), m.paddingMaskCrop(), m.outpaint(),
                 from.models(), from.configs(), from.unet(), from.weightHashes(), from.inputs(), from.backend(), g.clipSkip(),
                 aestheticScores ? g.aestheticScore() : null, aestheticScores ? g.negativeAestheticScore() : null,
-                sc.denoisingStart(), sc.denoisingEnd(), s.outputLatents() ? Boolean.TRUE : null);
+                sc.denoisingStart(), sc.denoisingEnd(), s.outputLatents() ? Boolean.TRUE : null, from.loras());
     }
 
     /**
@@ -86,6 +87,18 @@ public record GenerationRecord(
                 new GenerationSettings.Refiner(highNoiseFraction), Boolean.TRUE.equals(outputLatents));
     }
 
+    /**
+     * A LoRA adapter of the run: the model it was fused into ("base" or "refiner"), its file, the file's
+     * SHA-256, its scale, and whether unmatched tensors were skipped (--lora-lenient).
+     */
+    public record LoraUse(String role, String path, String sha256, double scale, boolean lenient) {
+        /** A1111's name of an adapter: the file name without .safetensors. */
+        public String name() {
+            String f = java.nio.file.Path.of(path).getFileName().toString();
+            return f.endsWith(".safetensors") ? f.substring(0, f.length() - ".safetensors".length()) : f;
+        }
+    }
+
     /** An input file: where it was read from and the SHA-256 of its decoded pixels (size, channels, samples). */
     public record InputFile(String path, String pixelSha256) {}
 
@@ -103,7 +116,7 @@ public record GenerationRecord(
         return new GenerationRecord(library, version, pipeline, prompt, prompt2, negativePrompt, negativePrompt2, seed, steps,
                 guidanceScale, guidanceRescale, scheduler, strength, highNoiseFraction, width, height, imagesPerPrompt,
                 maskDilateKernel, maskDilateIterations, maskBlur, paddingMaskCrop, outpaint, models, configs, unet, weightHashes, newInputs,
-                backend, clipSkip, aestheticScore, negativeAestheticScore, denoisingStart, denoisingEnd, outputLatents);
+                backend, clipSkip, aestheticScore, negativeAestheticScore, denoisingStart, denoisingEnd, outputLatents, loras);
     }
 
     private static final ObjectMapper JSON = JsonMapper.builder()
@@ -147,6 +160,10 @@ public record GenerationRecord(
         if (weightHashes != null && !weightHashes.isEmpty()) {
             p.put("Weight hashes", weightHashes.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
                     .collect(Collectors.joining(" ")));
+        }
+        if (loras != null && !loras.isEmpty()) {
+            // A1111's "Lora hashes": name: the first 12 hex digits of the file's SHA-256 (its AutoV2 short hash)
+            p.put("Lora hashes", loras.stream().map(l -> l.name() + ": " + l.sha256().substring(0, 12)).collect(Collectors.joining(", ")));
         }
         p.put("Version", LIBRARY + " " + version);
         return A1111Parameters.format(prompt, negativePrompt, p);

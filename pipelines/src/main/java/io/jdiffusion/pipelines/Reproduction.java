@@ -47,8 +47,25 @@ public final class Reproduction {
         p.settings(r.settings());
         if (r.unet() != null) p.unetOverride(Path.of(r.unet()));
         if (r.models().containsKey("refiner")) p.refiner(open(r, "refiner"));
+        if (r.loras() != null) loras(r, p);
         p.ownModels();
         return p;
+    }
+
+    /** The record's LoRA adapters, each file checked against its recorded SHA-256. */
+    private static void loras(GenerationRecord r, SdxlPipeline<?> p) {
+        for (GenerationRecord.LoraUse l : r.loras()) {
+            Path f = Path.of(l.path());
+            if (!Files.isRegularFile(f)) throw new IllegalArgumentException("LoRA file " + f + " named in the record is missing");
+            String hash = io.jdiffusion.pipelines.lora.LoraAdapter.read(f).sha256();
+            if (!hash.equals(l.sha256())) {
+                throw new IllegalArgumentException("LoRA file " + f + " has changed since the run (SHA-256 " + hash.substring(0, 12)
+                        + "…, recorded " + l.sha256().substring(0, Math.min(12, l.sha256().length())) + "…)");
+            }
+            p.loraLenient(l.lenient());
+            if (l.role().equals("refiner")) p.refinerLora(f, l.scale());
+            else p.lora(f, l.scale());
+        }
     }
 
     private static SdxlModel open(GenerationRecord r, String role) {

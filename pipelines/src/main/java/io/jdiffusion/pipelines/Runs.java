@@ -50,8 +50,23 @@ final class Runs {
         if (!kind.equals("inpaint") && !kind.equals("outpaint")) s = s.with(GenerationSettings.Mask.NONE);
         String scheduler = s.schedule().scheduler() == null ? p.base.scheduler(null).getClass().getSimpleName() : s.schedule().scheduler();
         var from = new GenerationRecord.Provenance(models, configs(p), p.unetOverride == null ? null : p.unetOverride.toString(),
-                hashes, inputs, p.base.backendName());
+                hashes, inputs, p.base.backendName(), loras(p));
         return GenerationRecord.of(kind, s, scheduler, w, h, p.refiner != null, p.refiner != null || p.base.requiresAestheticsScore(), from);
+    }
+
+    /** The LoRA adapters fused into the base and refiner, in order; null when none. */
+    private static List<GenerationRecord.LoraUse> loras(SdxlPipeline<?> p) {
+        List<GenerationRecord.LoraUse> l = new java.util.ArrayList<>();
+        for (var e : p.base.loras().entries()) {
+            l.add(new GenerationRecord.LoraUse("base", absolute(e.adapter().path().toString()), e.adapter().sha256(), e.scale(), p.base.loras().lenient()));
+        }
+        if (p.refiner != null) {
+            for (var e : p.refiner.loras().entries()) {
+                l.add(new GenerationRecord.LoraUse("refiner", absolute(e.adapter().path().toString()), e.adapter().sha256(), e.scale(),
+                        p.refiner.loras().lenient()));
+            }
+        }
+        return l.isEmpty() ? null : l;
     }
 
     private static Map<String, String> configs(SdxlPipeline<?> p) {

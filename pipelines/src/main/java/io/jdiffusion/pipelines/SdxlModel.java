@@ -276,7 +276,7 @@ public final class SdxlModel implements AutoCloseable {
             if (randomLayout != null) {
                 text = RandomSdxl.promptEncoder(randomLayout, backend, randomSeed);
             } else if (singleFile == null) {
-                text = SdxlPromptEncoder.load(folder, backend);
+                text = SdxlPromptEncoder.load(folder, backend, null, w -> lora(Component.TEXT_ENCODER, w), w -> lora(Component.TEXT_ENCODER_2, w));
             } else {
                 SingleFileCheckpoint c = checkpoint();
                 CLIPTokenizer tok1 = null;
@@ -284,12 +284,12 @@ public final class SdxlModel implements AutoCloseable {
                 if (c.layout().components().contains(Component.TEXT_ENCODER)) {
                     tok1 = CLIPTokenizer.load(folder.resolve("tokenizer"));
                     CLIPTextConfig cfg = CLIPTextConfig.read(folder.resolve("text_encoder/config.json"));
-                    Params p = Params.load("text_encoder", c.component(Component.TEXT_ENCODER, 0, 0), backend, null);
+                    Params p = Params.load("text_encoder", lora(Component.TEXT_ENCODER, c.component(Component.TEXT_ENCODER, 0, 0)), backend, null);
                     te1 = new CLIPTextModel(cfg, p);
                     p.finish();
                 }
                 CLIPTextConfig cfg2 = CLIPTextConfig.read(folder.resolve("text_encoder_2/config.json"));
-                Params p2 = Params.load("text_encoder_2", c.component(Component.TEXT_ENCODER_2, 0, 0), backend, null);
+                Params p2 = Params.load("text_encoder_2", lora(Component.TEXT_ENCODER_2, c.component(Component.TEXT_ENCODER_2, 0, 0)), backend, null);
                 CLIPTextModelWithProjection te2 = new CLIPTextModelWithProjection(cfg2, p2);
                 p2.finish();
                 text = new SdxlPromptEncoder(tok1, te1, CLIPTokenizer.load(folder.resolve("tokenizer_2")), te2, backend,
@@ -300,19 +300,81 @@ public final class SdxlModel implements AutoCloseable {
         return text;
     }
 
+    // ---- LoRA adapters (io.jdiffusion.pipelines.lora): fused into the text encoders' and UNet's weights as they load
+
+    private volatile io.jdiffusion.pipelines.lora.LoraStack loras = io.jdiffusion.pipelines.lora.LoraStack.NONE;
+
+    /** The adapters this model runs with (a {@link #withUnet} variant: its parent's). */
+    public io.jdiffusion.pipelines.lora.LoraStack loras() { return parent != null ? parent.loras() : loras; }
+
+    /**
+     * Runs this model with {@code stack} from now on. The adapters are checked against the model's
+     * weights at once (names and shapes only; nothing is read); the text encoders and UNet are rebuilt
+     * on their next use with the adapters fused in. {@code LoraStack.NONE} unfuses: the stored weights
+     * again, bit for bit, from the same mapped files (the base model is not read again, the VAE stays).
+     */
+    public synchronized SdxlModel loras(io.jdiffusion.pipelines.lora.LoraStack stack) {
+        if (parent != null) throw new IllegalStateException("set LoRA adapters on the model, not on its UNet variant");
+        if (stack.equals(loras)) return this;
+        if (!stack.isEmpty()) {
+            if (randomLayout != null) throw new IllegalArgumentException("LoRA adapters need a model with weights files, not random weights");
+            Map<Component, WeightSource> sources = new java.util.EnumMap<>(Component.class);
+            try {
+                sources.put(Component.UNET, singleFile != null ? checkpoint().component(Component.UNET, unetStride(unetConfig()), 0)
+                        : UNet2DConditionModel.openWeights(UNet2DConditionModel.weightFile(folder.resolve("unet"))));
+                for (Component c : List.of(Component.TEXT_ENCODER, Component.TEXT_ENCODER_2)) {
+                    if (singleFile != null) {
+                        if (checkpoint().layout().components().contains(c)) sources.put(c, checkpoint().component(c, 0, 0));
+                    } else if (Files.isDirectory(folder.resolve(c.folder()))) {
+                        sources.put(c, c == Component.TEXT_ENCODER ? CLIPTextModel.openWeights(folder.resolve(c.folder()), null)
+                                : CLIPTextModelWithProjection.openWeights(folder.resolve(c.folder()), null));
+                    }
+                }
+                stack.check(sources, loraStride());
+            } finally {
+                sources.values().forEach(WeightSource::close);
+            }
+        }
+        budget.unload(unetVariant != null ? List.of(textSlot, unetSlot, unetVariant.unetSlot) : List.of(textSlot, unetSlot));
+        loras = stack;
+        return this;
+    }
+
+    /** {@code base} with this model's adapters for component {@code c} fused in. */
+    private WeightSource lora(Component c, WeightSource base) {
+        io.jdiffusion.pipelines.lora.LoraStack l = loras();
+        return l.isEmpty() ? base : l.wrap(c, base, c == Component.UNET ? loraStride() : 0);
+    }
+
+    /** layers_per_block + 1, for kohya names in the original SGM form; 0 (no such names) when the levels differ. */
+    private int loraStride() {
+        try {
+            return unetStride(unetConfig());
+        } catch (IllegalArgumentException unevenLevels) {
+            return 0;
+        }
+    }
+
+    /** A UNet folder's weights (LoRA fused in), as {@code UNet2DConditionModel.load(folder, backend)} reads them. */
+    private UNet2DConditionModel loadUnetFolder(Path unetDir) {
+        UNet2DConditionConfig cfg = UNet2DConditionConfig.load(unetDir.resolve("config.json"));
+        return UNet2DConditionModel.load(cfg, lora(Component.UNET, UNet2DConditionModel.openWeights(UNet2DConditionModel.weightFile(unetDir))),
+                backend, null);
+    }
+
     private UNet2DConditionModel loadUnet() {
         UNet2DConditionModel unet;
         {
             long t0 = System.nanoTime();
             if (unetFolder != null) {
-                unet = UNet2DConditionModel.load(unetFolder, backend);
+                unet = loadUnetFolder(unetFolder);
             } else if (randomLayout != null) {
                 unet = RandomSdxl.unet(randomLayout, backend, randomSeed + 10);
             } else if (singleFile == null) {
-                unet = UNet2DConditionModel.load(folder.resolve("unet"), backend);
+                unet = loadUnetFolder(folder.resolve("unet"));
             } else {
                 UNet2DConditionConfig cfg = UNet2DConditionConfig.load(folder.resolve("unet/config.json"));
-                unet = UNet2DConditionModel.load(cfg, checkpoint().component(Component.UNET, unetStride(cfg), 0), backend, null);
+                unet = UNet2DConditionModel.load(cfg, lora(Component.UNET, checkpoint().component(Component.UNET, unetStride(cfg), 0)), backend, null);
             }
             LOG.info("{}: UNet loaded in {} ms", name, (System.nanoTime() - t0) / 1_000_000);
         }

@@ -136,6 +136,37 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
     /** The budget runs use, or null (then each model keeps its components loaded). */
     public DeviceBudget deviceBudget() { return budget; }
 
+    // ---- LoRA adapters (io.jdiffusion.pipelines.lora): set on the models, so they stay with them
+
+    private boolean loraLenient;
+
+    /**
+     * Adds a LoRA adapter (a diffusers/PEFT or kohya/A1111 safetensors file) at {@code scale} to the base
+     * model: read and checked against the model's weights now (bad files are refused naming the key and
+     * shapes), fused into its text encoders and UNet when they next load. Repeatable: adapters add up.
+     */
+    public SELF lora(java.nio.file.Path file, double scale) {
+        base.loras(base.loras().plus(io.jdiffusion.pipelines.lora.LoraAdapter.read(file), scale).lenient(loraLenient));
+        return self();
+    }
+
+    /** As {@link #lora}, for the refiner (set the refiner first). */
+    public SELF refinerLora(java.nio.file.Path file, double scale) {
+        if (refiner == null) throw new IllegalArgumentException("refinerLora needs a refiner: set refiner(...) first");
+        refiner.loras(refiner.loras().plus(io.jdiffusion.pipelines.lora.LoraAdapter.read(file), scale).lenient(loraLenient));
+        return self();
+    }
+
+    /** Skip LoRA tensors that match no module of the model instead of refusing the adapter (set before {@link #lora}). */
+    public SELF loraLenient(boolean lenient) { this.loraLenient = lenient; return self(); }
+
+    /** Removes every adapter from the base (and refiner): their stored weights again, bit for bit. */
+    public SELF noLoras() {
+        base.loras(io.jdiffusion.pipelines.lora.LoraStack.NONE);
+        if (refiner != null) refiner.loras(io.jdiffusion.pipelines.lora.LoraStack.NONE);
+        return self();
+    }
+
     /** Called after every step (base and refiner steps counted together). */
     public SELF onStep(StepListener l) { this.listener = Objects.requireNonNull(l); return self(); }
 

@@ -119,17 +119,23 @@ class DeviceBudgetTest {
             }
         }
         assertTrue(biggest > 0 && total > biggest, "components have device bytes: biggest " + biggest + " of " + total);
-        long limit = biggest; // exactly one component fits (no headroom)
-        Run tight = inpaint(be -> new DeviceBudget(be, limit, 0));
+        // Exactly one component fits beside the headroom, and the headroom is what the whole image's VAE
+        // activations take: the plan keeps the VAE untiled (tiling would change the image, by design),
+        // whatever the fixture set's image size and VAE widths.
+        long headroom = UntiledVaeBudget.activationBytesAtInitImageSize();
+        long limit = biggest + headroom;
+        Run tight = inpaint(be -> new DeviceBudget(be, limit, headroom));
 
+        assertTrue(tight.budget().events().stream().noneMatch(e -> e.kind().startsWith("tile")),
+                "the VAE's activations fit, so it does not tile: " + tight.budget().events());
         assertArrayEquals(free.pixels(), tight.pixels(), "the budget changes where weights live, not one bit of the image");
         for (DeviceBudget.Event e : tight.budget().events()) {
             if (e.kind().equals("load")) {
                 assertEquals(e.bytes(), e.residentAfter(), "after loading " + e.component() + " nothing else is resident");
             }
         }
-        assertTrue(tight.peak() <= limit, "device bytes in use peaked at " + tight.peak() + " within the budget " + limit);
-        assertTrue(free.peak() > limit, "without a budget more was resident: " + free.peak());
+        assertTrue(tight.peak() <= biggest, "device bytes in use peaked at " + tight.peak() + ", one component's worth at most (" + biggest + ")");
+        assertTrue(free.peak() > tight.peak(), "without a budget more was resident: " + free.peak() + " against " + tight.peak());
         assertEquals(tight.peak(), tight.budget().peakDeviceBytes(), "the budget reports the backend's own peak");
         for (List<String> r : tight.residentAtSteps()) assertEquals(1, r.size(), "during a step only the UNet is resident: " + r);
         // base: text, VAE (encode), UNet, [refiner] text, VAE, UNet, VAE (decode): reloads happened
@@ -137,6 +143,43 @@ class DeviceBudgetTest {
         long freeLoads = free.budget().events().stream().filter(e -> e.kind().equals("load")).count();
         assertTrue(loads > freeLoads, loads + " loads under the budget, " + freeLoads + " without");
         assertTrue(tight.budget().summary().contains("budget"), tight.budget().summary());
+    }
+
+    /**
+     * When the budget is too small for the whole image's VAE activations the VAE tiles, which changes the
+     * image (diffusers' tiling does too). What stays guaranteed: the denoising is bit-identical, and the
+     * image is exactly the tiled VAE's decode of those latents, with the tiling the budget reports.
+     */
+    @Test
+    void whenTheVaeMustTileTheLatentsAreBitIdenticalAndTheImageIsTheTiledDecode() {
+        java.util.function.Function<Long, Object[]> run = limit -> {
+            List<float[]> steps = new ArrayList<>();
+            try (SdxlModel base = SdxlModel.load(Fixtures.path("sdxl-base").toString(), null, CpuBackend.INSTANCE);
+                 Text2ImagePipeline pipe = Text2ImagePipeline.of(base)) {
+                DeviceBudget b = limit == null ? null : new DeviceBudget(CpuBackend.INSTANCE, limit, 0);
+                io.jdiffusion.pipelines.image.Image init = ImageFiles.read(Fixtures.path("init.png")); // the set's (maybe non-square) size
+                pipe.prompt("a red vase").steps(2).seed(4).size(init.width(), init.height()).deviceBudget(b)
+                        .onStep((i, n, t, x) -> steps.add(x.clone()));
+                GenerationResult r = pipe.run();
+                String tile = b == null ? null : b.events().stream().map(DeviceBudget.Event::kind).filter(k -> k.startsWith("tile ")).findFirst().orElse(null);
+                float[] expected = null;
+                if (tile != null) { // decode the last latents with the reported tiling, as the pipeline's last stage does
+                    int t = Integer.parseInt(tile.substring(5, tile.indexOf('x')));
+                    io.jdiffusion.vae.AutoencoderKL vae = base.vae();
+                    io.jdiffusion.vae.AutoencoderKL tiled = vae.withTiling(VaeTiling.ofLatentTile(t, vae.config().scaleFactor()));
+                    int[] shape = {1, 4, r.shape()[1] / vae.config().scaleFactor(), r.shape()[2] / vae.config().scaleFactor()};
+                    Tensor z = Tensor.of(Latents.scale(steps.getLast(), 1f / vae.config().scalingFactor()), shape);
+                    expected = io.jdiffusion.pipelines.image.ImageProcessor.postprocessNp(tiled.decode(z)).toFloatArray();
+                }
+                return new Object[] {steps, r.nhwc01(), tile, expected};
+            }
+        };
+        Object[] free = run.apply(null), tight = run.apply(1L);
+        assertTrue(tight[2] != null, "a 1-byte budget cannot hold the VAE's activations: the VAE tiles");
+        @SuppressWarnings("unchecked") List<float[]> a = (List<float[]>) free[0], b = (List<float[]>) tight[0];
+        assertEquals(a.size(), b.size());
+        for (int i = 0; i < a.size(); i++) assertArrayEquals(a.get(i), b.get(i), "step " + i + " latents under the budget");
+        assertArrayEquals((float[]) tight[3], (float[]) tight[1], "the image is the " + tight[2] + " decode of the latents");
     }
 
     @Test

@@ -20,6 +20,14 @@ import java.util.Set;
 public final class RunParams {
     private RunParams() {}
 
+    /** A model's LoRA adapters as "name:scale (first 12 hex of SHA-256)", comma-separated; null when it has none. */
+    static String loras(GenerationRecord r, String role) {
+        if (r.loras() == null) return null;
+        List<String> l = r.loras().stream().filter(u -> u.role().equals(role))
+                .map(u -> u.name() + ":" + u.scale() + " (" + u.sha256().substring(0, 12) + ")").toList();
+        return l.isEmpty() ? null : String.join(", ", l);
+    }
+
     /** The nested parameters of a record. */
     public static Map<String, Object> of(GenerationRecord r) {
         Map<String, Object> p = new LinkedHashMap<>();
@@ -36,6 +44,7 @@ public final class RunParams {
         String refinerModel = r.models() == null ? null : r.models().get("refiner");
         if (refinerModel != null) base.put("denoisingEnd", r.highNoiseFraction());
         else if (r.denoisingEnd() != null) base.put("denoisingEnd", r.denoisingEnd());
+        if (loras(r, "base") != null) base.put("lora", loras(r, "base"));
         p.put("base", base);
         if (refinerModel != null) {
             Map<String, Object> ref = new LinkedHashMap<>();
@@ -44,6 +53,7 @@ public final class RunParams {
             ref.put("steps", r.steps());
             ref.put("guidance", r.guidanceScale());
             ref.put("denoisingStart", r.highNoiseFraction());
+            if (loras(r, "refiner") != null) ref.put("lora", loras(r, "refiner"));
             p.put("refiner", ref);
         } else {
             p.put("refiner", "off");

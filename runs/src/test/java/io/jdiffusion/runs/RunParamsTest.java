@@ -21,7 +21,7 @@ class RunParamsTest {
     private static GenerationRecord record(String pipeline, Map<String, String> models, Double fraction, Integer dilateK,
                                            Integer dilateN, GenerationRecord.Outpaint outpaint) {
         return new GenerationRecord("jdiffusion", "1", pipeline, "p", null, "neg", null, 42L, 30, 7.0, 0.0, "ddim", 0.8,
-                fraction, 64, 48, 2, dilateK, dilateN, null, null, outpaint, models, null, null, Map.of(), Map.of(), "cpu", null, null, null, null, null, null);
+                fraction, 64, 48, 2, dilateK, dilateN, null, null, outpaint, models, null, null, Map.of(), Map.of(), "cpu", null, null, null, null, null, null, null);
     }
 
     @Test
@@ -95,7 +95,7 @@ class RunParamsTest {
         models.put("base", "B");
         if (refiner) models.put("refiner", "R");
         GenerationRecord r = GenerationRecord.of("inpaint", s, s.schedule().scheduler(), s.size().width(), s.size().height(), refiner, true,
-                new GenerationRecord.Provenance(models, null, null, Map.of(), Map.of(), "cpu"));
+                new GenerationRecord.Provenance(models, null, null, Map.of(), Map.of(), "cpu", null));
         Map<String, String> all = new LinkedHashMap<>(RunParams.flatten(RunParams.of(r)));
         RunParams.prompts(r).forEach((k, v) -> all.put("prompts." + k, v));
         return all;

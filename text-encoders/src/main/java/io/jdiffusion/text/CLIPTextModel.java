@@ -34,6 +34,17 @@ public final class CLIPTextModel implements AutoCloseable {
         return ClipWeights.load(folder, variant, ClipWeights::unprefixed, "CLIPTextModel", backend, CLIPTextModel::new);
     }
 
+    /** As {@link #load(Path, Backend, String)}, the weights passed through {@code decorate} (e.g. LoRA layers fused in). */
+    public static CLIPTextModel load(Path folder, Backend backend, String variant,
+                             java.util.function.UnaryOperator<io.jdiffusion.tensor.weights.WeightSource> decorate) {
+        return ClipWeights.load(folder, variant, ClipWeights::unprefixed, "CLIPTextModel", backend, CLIPTextModel::new, decorate);
+    }
+
+    /** The weights of {@code folder} under this model's parameter names, without building the model. */
+    public static io.jdiffusion.tensor.weights.WeightSource openWeights(Path folder, String variant) {
+        return ClipWeights.open(folder, variant, ClipWeights::unprefixed);
+    }
+
     public CLIPTextConfig config() { return textModel.config(); }
 
     /**

@@ -36,6 +36,17 @@ public final class CLIPTextModelWithProjection implements AutoCloseable {
                 CLIPTextModelWithProjection::new);
     }
 
+    /** As {@link #load(Path, Backend, String)}, the weights passed through {@code decorate} (e.g. LoRA layers fused in). */
+    public static CLIPTextModelWithProjection load(Path folder, Backend backend, String variant,
+                             java.util.function.UnaryOperator<io.jdiffusion.tensor.weights.WeightSource> decorate) {
+        return ClipWeights.load(folder, variant, ClipWeights::prefixed, "CLIPTextModelWithProjection", backend, CLIPTextModelWithProjection::new, decorate);
+    }
+
+    /** The weights of {@code folder} under this model's parameter names, without building the model. */
+    public static io.jdiffusion.tensor.weights.WeightSource openWeights(Path folder, String variant) {
+        return ClipWeights.open(folder, variant, ClipWeights::prefixed);
+    }
+
     public CLIPTextConfig config() { return textModel.config(); }
 
     /** Encodes a batch of equally long id rows; textEmbeds = pooledOutput · text_projectionᵀ. */

@@ -37,8 +37,14 @@ final class ClipWeights implements WeightSource {
     }
 
     static <M> M load(Path folder, String variant, UnaryOperator<String> rename, String what, Backend backend, Builder<M> builder) {
+        return load(folder, variant, rename, what, backend, builder, UnaryOperator.identity());
+    }
+
+    /** As above, the weights passed through {@code decorate} first (e.g. LoRA layers fused in); the model owns the result. */
+    static <M> M load(Path folder, String variant, UnaryOperator<String> rename, String what, Backend backend, Builder<M> builder,
+                      UnaryOperator<WeightSource> decorate) {
         CLIPTextConfig config = CLIPTextConfig.read(folder.resolve("config.json"));
-        ClipWeights w = open(folder, variant, rename);
+        WeightSource w = decorate.apply(open(folder, variant, rename));
         try {
             Params p = Params.load(what + " " + folder, w, backend, null);
             M model = builder.build(config, p, w);

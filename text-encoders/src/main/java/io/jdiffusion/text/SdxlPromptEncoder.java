@@ -68,13 +68,20 @@ public final class SdxlPromptEncoder implements PromptEncoder {
      * tokenizer_2/ + text_encoder_2/. {@code variant} picks model.&lt;variant&gt;.safetensors (null: model.safetensors).
      */
     public static SdxlPromptEncoder load(Path modelFolder, Backend backend, String variant) {
+        return load(modelFolder, backend, variant, java.util.function.UnaryOperator.identity(), java.util.function.UnaryOperator.identity());
+    }
+
+    /** As {@link #load(Path, Backend, String)}, each text encoder's weights passed through its decorator (e.g. LoRA layers fused in). */
+    public static SdxlPromptEncoder load(Path modelFolder, Backend backend, String variant,
+                                         java.util.function.UnaryOperator<io.jdiffusion.tensor.weights.WeightSource> te1Weights,
+                                         java.util.function.UnaryOperator<io.jdiffusion.tensor.weights.WeightSource> te2Weights) {
         JsonNode index = readIndex(modelFolder);
         boolean forceZeros = index.path("force_zeros_for_empty_prompt").asBoolean(true);
         CLIPTokenizer tok1 = null;
         CLIPTextModel te1 = null;
         if (component(index, modelFolder, "text_encoder") && component(index, modelFolder, "tokenizer")) {
             tok1 = CLIPTokenizer.load(modelFolder.resolve("tokenizer"));
-            te1 = CLIPTextModel.load(modelFolder.resolve("text_encoder"), backend, variant);
+            te1 = CLIPTextModel.load(modelFolder.resolve("text_encoder"), backend, variant, te1Weights);
         }
         if (!component(index, modelFolder, "text_encoder_2") || !component(index, modelFolder, "tokenizer_2")) {
             if (te1 != null) te1.close();
@@ -82,7 +89,7 @@ public final class SdxlPromptEncoder implements PromptEncoder {
         }
         try {
             CLIPTokenizer tok2 = CLIPTokenizer.load(modelFolder.resolve("tokenizer_2"));
-            CLIPTextModelWithProjection te2 = CLIPTextModelWithProjection.load(modelFolder.resolve("text_encoder_2"), backend, variant);
+            CLIPTextModelWithProjection te2 = CLIPTextModelWithProjection.load(modelFolder.resolve("text_encoder_2"), backend, variant, te2Weights);
             return new SdxlPromptEncoder(tok1, te1, tok2, te2, backend, forceZeros);
         } catch (RuntimeException e) {
             if (te1 != null) te1.close();

@@ -49,6 +49,17 @@ public final class Fixtures {
     /** A path inside the fixture set, e.g. {@code path("sdxl-base/unet")}. */
     public static Path path(String relative) { return root().resolve(relative); }
 
+    /**
+     * A file or folder that not every fixture set of the documented layout has (e.g. the diffusers-written
+     * single-file checkpoint): the calling test is skipped, naming it, when this set lacks it.
+     */
+    public static Path required(String relative) {
+        Path p = path(relative);
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(p),
+                () -> "skipped: the fixture set " + root() + " has no " + relative);
+        return p;
+    }
+
     public static synchronized JsonNode reference() {
         if (reference == null) reference = readJson(root().resolve("reference.json"));
         return reference;
