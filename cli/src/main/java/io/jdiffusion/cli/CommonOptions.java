@@ -119,6 +119,10 @@ final class CommonOptions {
         }
         option("--num-images", () -> p.imagesPerPrompt(numImages));
         if (clipSkip != null) option("--clip-skip", () -> p.clipSkip(clipSkip));
+        if (highNoiseFraction != null && refiner == null) {
+            throw new IllegalArgumentException("--high-noise-fraction is the base's share of the schedule before the refiner takes over;"
+                    + " it needs --refiner MODEL (without a refiner it would change nothing)");
+        }
         if (highNoiseFraction != null) option("--high-noise-fraction", () -> p.highNoiseFraction(highNoiseFraction));
         if (refiner != null && highNoiseFraction == null) {
             throw new IllegalArgumentException("--refiner needs --high-noise-fraction (e.g. 0.8)");

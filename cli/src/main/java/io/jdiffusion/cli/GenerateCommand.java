@@ -44,9 +44,9 @@ abstract class GenerateCommand implements Callable<Integer> {
             o.apply(p);
             var timings = runs.listen(p, o.quiet);
             GenerationResult r = p.run();
-            List<Path> written = Outputs.write(r, o.output, o.force);
+            String runId = runs.record(r, timings, spec.commandLine().getErr()); // first, so the images carry the run id
+            List<Path> written = Outputs.write(r.images(), r.record(), runId, o.output, o.force);
             for (Path w : written) spec.commandLine().getOut().println(w);
-            runs.record(r, timings, spec.commandLine().getErr());
             if (p.deviceBudget() != null) spec.commandLine().getErr().println(p.deviceBudget().summary());
         }
         return 0;

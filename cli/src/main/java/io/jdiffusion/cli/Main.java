@@ -32,7 +32,10 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     @Override
-    public void run() { throw new CommandLine.ParameterException(spec.commandLine(), "name a command: txt2img, img2img, inpaint, outpaint or reproduce"); }
+    public void run() {
+        // every command, read from the registered subcommands so that a new one is listed too
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: " + String.join(", ", spec.subcommands().keySet()));
+    }
 
     public static void main(String[] args) {
         // Terse log lines on stderr for the command line (a user's own settings win).

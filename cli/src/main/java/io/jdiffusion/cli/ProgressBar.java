@@ -4,20 +4,42 @@ import io.jdiffusion.pipelines.StepListener;
 
 import java.io.PrintStream;
 
-/** A one-line progress bar on stderr: steps done, timestep, seconds per step. */
+/**
+ * Progress on stderr: steps done, timestep, and the seconds the last step took (the current rate, not
+ * an average that includes model loading). On a terminal one line redrawn with carriage returns; when
+ * stderr is a file or pipe (logs, CI) one plain line per step, with no carriage return.
+ */
 final class ProgressBar implements StepListener {
     private final PrintStream out;
-    private final long start = System.nanoTime();
+    private final boolean terminal;
+    private long last = System.nanoTime();
 
-    ProgressBar(PrintStream out) { this.out = out; }
+    ProgressBar(PrintStream out) { this(out, stderrIsTerminal()); }
+
+    ProgressBar(PrintStream out, boolean terminal) {
+        this.out = out;
+        this.terminal = terminal;
+    }
+
+    /** Whether this process talks to a terminal (Console.isTerminal: false when stdin/stdout are redirected). */
+    static boolean stderrIsTerminal() {
+        java.io.Console c = System.console();
+        return c != null && c.isTerminal();
+    }
 
     @Override
     public void onStep(int index, int total, float timestep, float[] latents) {
         int done = index + 1;
+        long now = System.nanoTime();
+        double secs = (now - last) / 1e9;
+        last = now;
+        if (!terminal) {
+            out.printf("step %d/%d  t=%.0f  %.2f s/step%n", done, total, timestep, secs);
+            out.flush();
+            return;
+        }
         int width = 30, filled = total == 0 ? width : Math.min(width, done * width / total);
-        double secs = (System.nanoTime() - start) / 1e9;
-        out.printf("\r[%s%s] %d/%d  t=%4.0f  %.2f s/step", "#".repeat(filled), " ".repeat(width - filled), done, total,
-                timestep, secs / done);
+        out.printf("\r[%s%s] %d/%d  t=%4.0f  %.2f s/step", "#".repeat(filled), " ".repeat(width - filled), done, total, timestep, secs);
         if (done >= total) out.println();
         out.flush();
     }

@@ -1,9 +1,5 @@
 package io.jdiffusion.cli;
 
-import io.jdiffusion.pipelines.GenerationRecord;
-import io.jdiffusion.pipelines.GenerationResult;
-import io.jdiffusion.pipelines.Reproduction;
-import io.jdiffusion.pipelines.SdxlPipeline;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -14,13 +10,13 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 @Command(name = "reproduce", mixinStandardHelpOptions = true,
-        description = {"Regenerates a PNG written by jdiffusion from the generation record inside it:",
+        description = {"Regenerates a PNG or JPEG written by jdiffusion from the generation record inside it:",
                 "same models, inputs (checked against their recorded pixel hashes), seed and settings give the same bytes."})
 final class ReproduceCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "PNG|RUN", description = "A PNG written by jdiffusion, or a run id (or unique prefix) in the run store.")
+    @Parameters(index = "0", paramLabel = "PNG|RUN", description = "A PNG or JPEG written by jdiffusion, or a run id (or unique prefix) in the run store.")
     Path png;
 
-    @Option(names = "--runs", paramLabel = "DIR", description = "Run store for run ids (default: $JDIFFUSION_RUNS, else ./jdiffusion-runs).")
+    @Option(names = "--runs", paramLabel = "DIR", description = "Run store for run ids, and for the copies of inputs that moved (default: $JDIFFUSION_RUNS, else ./jdiffusion-runs).")
     Path store;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "PNG", description = "Where to write the regenerated image.")
@@ -40,12 +36,6 @@ final class ReproduceCommand implements Callable<Integer> {
         FileArguments.output(output, force);
         if (Files.isDirectory(png)) throw new IllegalArgumentException("PNG|RUN: " + png + " is a folder, not a PNG file or run id");
         if (!Files.isRegularFile(png)) return ReproduceRun.call(png.toString(), store, output, quiet, force, spec);
-        GenerationRecord r = Reproduction.readRecord(png);
-        try (SdxlPipeline<?> p = Reproduction.pipeline(r)) {
-            if (!quiet) p.onStep(new ProgressBar(System.err));
-            GenerationResult result = p.run();
-            for (Path w : Outputs.write(result, output, force)) spec.commandLine().getOut().println(w);
-        }
-        return 0;
+        return ReproduceImage.call(png, store, output, quiet, force, spec);
     }
 }

@@ -33,11 +33,15 @@ final class RunOptions {
         return t;
     }
 
-    /** Records the run (inputs are the files the generation record names) and says where on {@code err}. */
-    void record(GenerationResult r, StepTimings timings, PrintWriter err) {
-        if (noRecord) return;
+    /**
+     * Records the run (inputs are the files the generation record names) and says where on {@code err};
+     * returns its id (which the written images then carry), or null with --no-record.
+     */
+    String record(GenerationResult r, StepTimings timings, PrintWriter err) {
+        if (noRecord) return null;
         RunStore s = RunStore.open(RunStore.defaultDir(store));
         RunRecord run = s.record(experiment, tags, r, timings.finish(), null);
         err.println("recorded run " + run.id() + " in " + s.dir());
+        return run.id();
     }
 }

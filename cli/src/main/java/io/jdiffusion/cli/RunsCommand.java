@@ -1,6 +1,8 @@
 package io.jdiffusion.cli;
 
 import io.jdiffusion.runs.CompareReport;
+import io.jdiffusion.runs.RunColumns;
+import io.jdiffusion.runs.RunFilter;
 import io.jdiffusion.runs.RunRecord;
 import io.jdiffusion.runs.RunStore;
 import io.jdiffusion.runs.RunStoreException;
@@ -13,7 +15,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -42,7 +43,7 @@ final class RunsCommand implements Runnable {
         List<String> tags;
 
         @Option(names = "--where", paramLabel = "KEY=VALUE",
-                description = "Only runs whose parameter KEY (as `runs show` lists it, e.g. seed, base.guidance, refiner) has VALUE (repeatable).")
+                description = "Only runs whose KEY has VALUE (repeatable): a column of `runs list` (refiner=0.8, refiner=on, dilate=15x2, guidance, steps, seed) or a parameter as `runs show` lists it (base.guidance, mask.dilate.kernel); numbers compare as numbers. An unknown key is an error listing the known ones.")
         List<String> where;
 
         RunStore open() { return openStore(store); }
@@ -54,27 +55,9 @@ final class RunsCommand implements Runnable {
             return RunStore.open(dir);
         }
 
+        /** The runs the options select; an unknown --where key or --experiment is a usage error naming the known ones. */
         List<RunStore.Entry> select(RunStore.Listing listing) {
-            Map<String, String> conditions = new LinkedHashMap<>();
-            if (where != null) {
-                for (String w : where) {
-                    int eq = w.indexOf('=');
-                    if (eq <= 0) throw new IllegalArgumentException("--where: expected KEY=VALUE, got '" + w + "'");
-                    conditions.put(w.substring(0, eq).strip(), w.substring(eq + 1).strip());
-                }
-            }
-            List<RunStore.Entry> out = new ArrayList<>();
-            for (RunStore.Entry e : listing.runs()) {
-                if (experiment != null && !experiment.equals(e.experiment())) continue;
-                if (tags != null && (e.tags() == null || !e.tags().containsAll(tags))) continue;
-                boolean ok = true;
-                for (var c : conditions.entrySet()) {
-                    String v = e.params() == null ? null : e.params().get(c.getKey());
-                    if (v == null || !v.equals(c.getValue())) ok = false;
-                }
-                if (ok) out.add(e);
-            }
-            return out;
+            return new RunFilter(experiment, tags, where).select(listing.runs());
         }
     }
 
@@ -91,15 +74,13 @@ final class RunsCommand implements Runnable {
         public Integer call() {
             RunStore.Listing l = sel.open().list();
             PrintWriter out = spec.commandLine().getOut();
-            out.printf("%-34s %-16s %-8s %-6s %-8s %-6s %-8s %-5s %s%n", "RUN", "EXPERIMENT", "PIPELINE", "SEED", "REFINER", "DILATE",
-                    "GUIDANCE", "STEPS", "TAGS");
+            out.printf("%-34s %-16s %-8s %-6s %-8s %-6s %-8s %-5s %-6s %-6s %-6s %s%n", "RUN", "EXPERIMENT", "PIPELINE", "SEED", "REFINER", "DILATE",
+                    "GUIDANCE", "STEPS", "PSNR", "SSIM", "SEAM", "TAGS");
             for (RunStore.Entry e : sel.select(l)) {
-                Map<String, String> p = e.params() == null ? Map.of() : e.params();
-                String refiner = "off".equals(p.get("refiner")) ? "off" : p.getOrDefault("refiner.denoisingStart", "?");
-                String dilate = p.containsKey("mask.dilate.kernel") ? p.get("mask.dilate.kernel") + "x" + p.get("mask.dilate.iterations")
-                        : p.getOrDefault("mask.dilate", "-");
-                out.printf("%-34s %-16s %-8s %-6s %-8s %-6s %-8s %-5s %s%n", e.id(), e.experiment(), e.pipeline(), p.get("seed"),
-                        refiner, dilate, p.get("base.guidance"), p.get("base.steps"), e.tags() == null ? "" : String.join(",", e.tags()));
+                Map<String, String> c = RunColumns.of(e); // the values --where matches
+                out.printf("%-34s %-16s %-8s %-6s %-8s %-6s %-8s %-5s %-6s %-6s %-6s %s%n", e.id(), c.get("experiment"), c.get("pipeline"), c.get("seed"),
+                        c.get("refiner"), c.get("dilate"), c.get("guidance"), c.get("steps"), c.get("psnr"), c.get("ssim"), c.get("seam"),
+                        e.tags() == null ? "" : String.join(",", e.tags()));
             }
             problems(spec.commandLine().getErr(), l.problems());
             return 0;
@@ -108,7 +89,7 @@ final class RunsCommand implements Runnable {
 
     @Command(name = "show", mixinStandardHelpOptions = true, description = "Shows one run: parameters, prompts, files, timings, environment.")
     static final class Show implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "RUN", description = "Run id or unique prefix.") String id;
+        @Parameters(index = "0", paramLabel = "RUN|IMAGE", description = "Run id or unique prefix, or a PNG/JPEG the run wrote.") String id;
         @Option(names = "--runs", paramLabel = "DIR", description = "Run store folder.") Path store;
         @Option(names = "--json", description = "Print the stored run.json instead.") boolean json;
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -116,7 +97,7 @@ final class RunsCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             RunStore st = Selection.openStore(store);
-            RunRecord r = find(st, id);
+            RunRecord r = find(st, ImageRuns.runId(id));
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
                 out.println(Files.readString(st.runDir(r.id()).resolve("run.json")));

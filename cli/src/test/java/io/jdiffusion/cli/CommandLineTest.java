@@ -142,7 +142,14 @@ class CommandLineTest {
         assertEquals(a.toString(), r1.out().strip());
         Result r2 = run(inpaint(base, b, extra).toArray(String[]::new));
         assertEquals(0, r2.status(), r2.err());
-        assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b), "the same command twice gives the same PNG bytes");
+        // each recorded run's PNG carries its own run id; everything else is the same bytes
+        var textA = new java.util.LinkedHashMap<>(io.jdiffusion.pipelines.image.PngText.read(a));
+        var textB = new java.util.LinkedHashMap<>(io.jdiffusion.pipelines.image.PngText.read(b));
+        assertFalse(textA.remove("jdiffusion-run").equals(textB.remove("jdiffusion-run")), "two runs, two run ids");
+        assertEquals(textA, textB);
+        assertArrayEquals(io.jdiffusion.pipelines.image.PngWriter.encode(io.jdiffusion.pipelines.image.ImageFiles.read(a), textA),
+                io.jdiffusion.pipelines.image.PngWriter.encode(io.jdiffusion.pipelines.image.ImageFiles.read(b), textB),
+                "the same command twice gives the same PNG bytes (but for the run id)");
         Result r3 = run("reproduce", a.toString(), "-o", c.toString(), "--quiet");
         assertEquals(0, r3.status(), r3.err());
         assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(c), "reproduce regenerates the same bytes");

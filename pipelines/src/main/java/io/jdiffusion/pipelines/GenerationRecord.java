@@ -144,12 +144,13 @@ public record GenerationRecord(
     public String toParameters() {
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("Steps", steps);
-        p.put("Sampler", scheduler);
+        A1111Infotext.sampler(scheduler, p); // A1111's sampler names, so its "PNG Info" reads them back
         p.put("CFG scale", guidanceScale);
         p.put("Seed", seed);
         p.put("Size", width + "x" + height);
+        A1111Infotext.model(models, weightHashes, p);
         p.put("Denoising strength", strength);
-        p.put("Refiner switch at", highNoiseFraction);
+        A1111Infotext.refiner(models, weightHashes, highNoiseFraction, p);
         p.put("CFG rescale", guidanceRescale > 0 ? guidanceRescale : null);
         p.put("Mask dilation", maskDilateKernel == null ? null
                 : maskDilateKernel + "x" + maskDilateKernel + " kernel, " + maskDilateIterations + " iterations");

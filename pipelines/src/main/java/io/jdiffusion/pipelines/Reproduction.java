@@ -2,7 +2,6 @@ package io.jdiffusion.pipelines;
 
 import io.jdiffusion.pipelines.image.Image;
 import io.jdiffusion.pipelines.image.ImageFiles;
-import io.jdiffusion.pipelines.image.PngText;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,9 +10,9 @@ import java.nio.file.Path;
 public final class Reproduction {
     private Reproduction() {}
 
-    /** The record embedded in a PNG written by jdiffusion. */
+    /** The record embedded in a PNG or JPEG written by jdiffusion. */
     public static GenerationRecord readRecord(Path png) {
-        String json = PngText.read(png).get(io.jdiffusion.pipelines.image.PngWriter.JDIFFUSION_KEYWORD);
+        String json = io.jdiffusion.pipelines.image.ImageMetadata.read(png).get(io.jdiffusion.pipelines.image.PngWriter.JDIFFUSION_KEYWORD);
         if (json == null) throw new IllegalArgumentException(png + " carries no jdiffusion generation record");
         try {
             return GenerationRecordCheck.check(GenerationRecord.fromJson(json));
@@ -21,6 +20,9 @@ public final class Reproduction {
             throw new IllegalArgumentException(png + ": " + e.getMessage(), e);
         }
     }
+
+    /** The pixel hash a record keeps of an input image file (size, channels and pixels; not the file's encoding). */
+    public static String pixelHash(Path image) { return Runs.pixelHash(ImageFiles.read(image)); }
 
     /** A configured pipeline (models opened lazily) that reruns the record; close it after use. */
     public static SdxlPipeline<?> pipeline(GenerationRecord r) {

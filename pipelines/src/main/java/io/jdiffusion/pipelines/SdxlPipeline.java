@@ -206,7 +206,9 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
         DenoisingSpec refinerSpec = refiner == null ? null : baseSpec.refinerHalf();
         String scheduler = settings.schedule().scheduler();
         int baseSteps = Runs.plannedSteps(model(), scheduler, baseSpec);
-        int total = baseSteps + (refinerSpec == null ? 0 : Runs.plannedSteps(refiner, scheduler, refinerSpec));
+        Integer refinerSteps = refinerSpec == null ? null : Runs.plannedSteps(refiner, scheduler, refinerSpec);
+        StepPlanCheck.check(baseSpec, baseSteps, refinerSteps); // before the loops read any weight
+        int total = baseSteps + (refinerSteps == null ? 0 : refinerSteps);
         StepListener l = listener;
         DenoisingLoop.Output out = model().denoisingLoop(scheduler).run(baseSpec, gen, (i, n, t, x) -> l.onStep(i, total, t, x), cancelled);
         if (refinerSpec == null) return out;

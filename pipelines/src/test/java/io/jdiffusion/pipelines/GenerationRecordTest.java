@@ -53,8 +53,10 @@ class GenerationRecordTest {
         String[] lines = p.split("\n");
         assertEquals("a red vase, glazed", lines[0]);
         assertEquals("Negative prompt: blurry", lines[1]);
-        assertTrue(lines[2].startsWith("Steps: 70, Sampler: EulerDiscreteScheduler, CFG scale: 7.5, Seed: 42, Size: 1024x768, "
-                + "Denoising strength: 0.9999, Refiner switch at: 0.8, Mask dilation: \"15x15 kernel, 2 iterations\""), lines[2]);
+        // A1111's sampler name and model keys; no refiner model, so no Refiner keys (A1111 would turn its refiner on)
+        assertTrue(lines[2].startsWith("Steps: 70, Sampler: Euler, CFG scale: 7.5, Seed: 42, Size: 1024x768, "
+                + "Model hash: 0123456789, Model: stable-diffusion-xl-base-1.0, "
+                + "Denoising strength: 0.9999, Mask dilation: \"15x15 kernel, 2 iterations\""), lines[2]);
         assertTrue(lines[2].contains("Model base: stabilityai/stable-diffusion-xl-base-1.0"), lines[2]);
         assertTrue(lines[2].endsWith("Version: jdiffusion 1.2.3"), lines[2]);
     }

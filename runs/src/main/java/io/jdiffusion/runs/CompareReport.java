@@ -82,6 +82,7 @@ public final class CompareReport {
             Map<String, String> params = new LinkedHashMap<>();
             if (r.prompts() != null) r.prompts().forEach((k, v) -> params.put("prompts." + k, v));
             params.putAll(r.flatParams());
+            if (r.metrics() != null) r.metrics().forEach((k, v) -> params.put("metrics." + k, String.format(java.util.Locale.ROOT, "%.4f", v)));
             if (r.environment() != null) r.environment().forEach((k, v) -> params.put("environment." + k, v));
             if (r.timings() != null) {
                 params.put("time.totalMs", String.format(java.util.Locale.ROOT, "%.1f", r.timings().totalMs()));
@@ -314,8 +315,8 @@ function renderParams(runs) {
   table.append(head);
   const only = $("onlydiff").checked;
   for (const k of keys) {
-    // time.* are measurements: always listed, never counted as a difference in settings
-    const vals = runs.map(r => r.params[k] ?? "—"), measure = k.startsWith("time."), differs = !measure && new Set(vals).size > 1;
+    // time.* and metrics.* are measurements: always listed, never counted as a difference in settings
+    const vals = runs.map(r => r.params[k] ?? "—"), measure = k.startsWith("time.") || k.startsWith("metrics."), differs = !measure && new Set(vals).size > 1;
     if (only && !differs && !measure && runs.length > 1) continue;
     const tr = el("tr", {class: differs ? "diff" : ""}, el("td", {}, k));
     vals.forEach(v => tr.append(el("td", {class: differs && v !== vals[0] ? "changed" : ""}, v)));

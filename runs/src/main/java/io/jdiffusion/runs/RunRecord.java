@@ -17,12 +17,14 @@ import java.util.Map;
  * @param inputs      role ("image", "mask") → the copy kept in the store
  * @param weightHashes per model role: "base/unet/diffusion_pytorch_model.safetensors" → SHA-256 (16 hex digits)
  * @param sweep       for a sweep cell: the sweep's id and the value of each axis; null otherwise
+ * @param metrics     inpainting measures against the original ({@link InpaintMetrics}); null when not measured
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RunRecord(int format, String id, String experiment, List<String> tags, String created,
                         Map<String, Object> params, Map<String, String> prompts, GenerationRecord generation,
                         Map<String, StoredInput> inputs, List<StoredOutput> outputs, StepTimings.Summary timings,
-                        Map<String, String> environment, Map<String, String> weightHashes, SweepCell sweep) {
+                        Map<String, String> environment, Map<String, String> weightHashes, SweepCell sweep,
+                        Map<String, Double> metrics) {
 
     /** An input copied into the store: where it came from, the copy (relative to the run folder) and its hashes. */
     public record StoredInput(String original, String file, String sha256, String pixelSha256) {}

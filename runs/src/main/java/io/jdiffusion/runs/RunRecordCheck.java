@@ -49,7 +49,17 @@ final class RunRecordCheck {
         if (tags.contains(null)) throw new IllegalArgumentException("tags has a null entry");
         return new RunRecord(r.format(), r.id(), r.experiment(), tags, r.created(), r.params(),
                 strings("prompts", r.prompts()), r.generation(), new LinkedHashMap<>(inputs), new ArrayList<>(r.outputs()), r.timings(),
-                strings("environment", r.environment()), strings("weightHashes", r.weightHashes()), r.sweep());
+                strings("environment", r.environment()), strings("weightHashes", r.weightHashes()), r.sweep(),
+                metrics(r.metrics()));
+    }
+
+    /** Measures are numbers; a null entry or a non-finite value is damage. */
+    private static Map<String, Double> metrics(Map<String, Double> m) {
+        if (m == null) return null;
+        for (Map.Entry<String, Double> e : m.entrySet()) {
+            if (e.getValue() == null || !Double.isFinite(e.getValue())) throw new IllegalArgumentException("metrics." + e.getKey() + " is not a finite number");
+        }
+        return java.util.Collections.unmodifiableMap(new LinkedHashMap<>(m)); // in the order written, so run.json round-trips
     }
 
     private static void path(String field, String relative) {

@@ -5,7 +5,10 @@ import io.jdiffusion.pipelines.GenerationResult;
 import io.jdiffusion.pipelines.Reproduction;
 import io.jdiffusion.pipelines.SdxlPipeline;
 import io.jdiffusion.pipelines.StepListener;
+import io.jdiffusion.pipelines.image.ImageMetadata;
 import io.jdiffusion.pipelines.image.PngWriter;
+
+import java.nio.file.Path;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -62,10 +65,11 @@ public final class RunReproduction {
         GenerationRecord again = result.record().withInputs(g.inputs());
         List<String> notes = new ArrayList<>(differences(g, again));
         GenerationRecord written = notes.isEmpty() ? g : again;
+        String carriedId = storedOutputsCarryRunId(store, run) ? run.id() : null; // runs recorded before ids were embedded have none
         List<byte[]> pngs = new ArrayList<>();
         List<Boolean> identical = new ArrayList<>();
         for (int i = 0; i < result.images().size(); i++) {
-            byte[] png = PngWriter.encode(result.images().get(i), RunStore.pngText(written));
+            byte[] png = PngWriter.encode(result.images().get(i), RunStore.pngText(written, carriedId));
             pngs.add(png);
             RunRecord.StoredOutput o = i < run.outputs().size() ? run.outputs().get(i) : null;
             identical.add(o != null && o.sha256().equals(RunStore.sha256(png)));
@@ -74,6 +78,17 @@ public final class RunReproduction {
             notes.add("the run stored " + run.outputs().size() + " outputs, the rerun made " + result.images().size());
         }
         return new Result(run, pngs, identical, notes);
+    }
+
+    private static boolean storedOutputsCarryRunId(RunStore store, RunRecord run) {
+        if (run.outputs().isEmpty()) return true;
+        Path first = store.file(run, run.outputs().getFirst().file());
+        try {
+            StoreFiles.checkReadable(store.dir(), first, StoreFiles.MAX_STORED_FILE_BYTES);
+            return run.id().equals(ImageMetadata.read(first).get(ImageMetadata.RUN_KEYWORD));
+        } catch (java.io.IOException | RuntimeException e) {
+            return true; // unreadable: the comparison reports it as different anyway
+        }
     }
 
     /** What differs between the recorded generation and the rerun, in words. */

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.jdiffusion.pipelines.GenerationRecord;
 import io.jdiffusion.pipelines.GenerationResult;
 import io.jdiffusion.pipelines.image.Image;
+import io.jdiffusion.pipelines.image.ImageMetadata;
 import io.jdiffusion.pipelines.image.PngWriter;
 import io.jdiffusion.pipelines.SdxlModel;
 import io.jdiffusion.tensor.Backend;
@@ -124,11 +125,11 @@ public final class RunStore {
 
     /** One line of the index: enough to list, filter and pick runs without opening them. */
     public record Entry(String id, String experiment, List<String> tags, String created, String pipeline,
-                        Map<String, String> params, int outputs) {
+                        Map<String, String> params, int outputs, Map<String, Double> metrics) {
         static Entry of(RunRecord r) {
             return new Entry(r.id(), r.experiment(), r.tags(), r.created(),
                     r.generation() == null ? null : r.generation().pipeline(), r.flatParams(),
-                    r.outputs() == null ? 0 : r.outputs().size());
+                    r.outputs() == null ? 0 : r.outputs().size(), r.metrics());
         }
     }
 
@@ -169,6 +170,7 @@ public final class RunStore {
             Files.createDirectories(stage.resolve("inputs"));
             Files.createDirectories(stage.resolve("outputs"));
             Map<String, RunRecord.StoredInput> stored = new LinkedHashMap<>();
+            Map<String, Path> inputFiles = new LinkedHashMap<>(); // role → the copy made (for the metrics)
             Map<String, GenerationRecord.InputFile> named = g.inputs() == null ? Map.of() : g.inputs();
             Set<String> roles = new LinkedHashSet<>(named.keySet());
             if (inputs != null) roles.addAll(inputs.keySet());
@@ -186,25 +188,27 @@ public final class RunStore {
                 byte[] bytes = Files.readAllBytes(src);
                 String name = "inputs/" + role + extension(src);
                 Files.write(stage.resolve(name), bytes);
+                inputFiles.put(role, stage.resolve(name));
                 stored.put(role, new RunRecord.StoredInput(src.toString(), name, sha256(bytes), pixelHash));
-            }
-            List<RunRecord.StoredOutput> outputs = new ArrayList<>();
-            Map<String, String> text = pngText(g);
-            for (int i = 0; i < result.images().size(); i++) {
-                Image img = result.images().get(i);
-                byte[] png = PngWriter.encode(img, text);
-                String name = "outputs/" + i + ".png";
-                Files.write(stage.resolve(name), png);
-                outputs.add(new RunRecord.StoredOutput(name, sha256(png), img.width(), img.height()));
             }
             Map<String, String> env = environment(g, backend);
             for (int attempt = 0; ; attempt++) {
                 Instant now = Instant.now();
                 String id = ID_TIME.format(now) + "-" + String.format("%06x", ThreadLocalRandom.current().nextInt(1 << 24))
                         + String.format("%06x", ThreadLocalRandom.current().nextInt(1 << 24));
+                // the outputs carry the run id, so any copy of them leads back here (encoded per id drawn)
+                List<RunRecord.StoredOutput> outputs = new ArrayList<>();
+                Map<String, String> text = pngText(g, id);
+                for (int i = 0; i < result.images().size(); i++) {
+                    Image img = result.images().get(i);
+                    byte[] png = PngWriter.encode(img, text);
+                    String name = "outputs/" + i + ".png";
+                    Files.write(stage.resolve(name), png);
+                    outputs.add(new RunRecord.StoredOutput(name, sha256(png), img.width(), img.height()));
+                }
                 RunRecord run = new RunRecord(FORMAT, id, exp, List.copyOf(tagList), now.toString(), RunParams.of(g),
                         RunParams.prompts(g), g, stored, outputs, timings, env,
-                        weightHashes(g), sweep);
+                        weightHashes(g), sweep, RunMetrics.measure(g, inputFiles, result.images()));
                 writeFully(stage.resolve(RUN_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(run));
                 Path target = dir.resolve("runs").resolve(id);
                 try {
@@ -225,10 +229,14 @@ public final class RunStore {
     }
 
     /** The PNG text chunks of a generation, in the order the CLI writes them, so that store copies are the same bytes. */
-    public static Map<String, String> pngText(GenerationRecord g) {
+    public static Map<String, String> pngText(GenerationRecord g) { return pngText(g, null); }
+
+    /** {@link #pngText(GenerationRecord)} plus, when {@code runId} is not null, the run id under {@link ImageMetadata#RUN_KEYWORD}. */
+    public static Map<String, String> pngText(GenerationRecord g, String runId) {
         Map<String, String> text = new LinkedHashMap<>();
         text.put("parameters", g.toParameters());
         text.put(PngWriter.JDIFFUSION_KEYWORD, g.toJson());
+        if (runId != null) text.put(ImageMetadata.RUN_KEYWORD, runId);
         return text;
     }
 

@@ -166,6 +166,11 @@ public final class ImageFiles {
 
     /** The JPEG file bytes of {@link #writeJpeg}. */
     public static byte[] encodeJpeg(Image image, int quality, String comment) {
+        return encodeJpeg(image, quality, comment == null ? java.util.List.of() : java.util.List.of(comment));
+    }
+
+    /** JPEG file bytes with one COM segment per comment, in order (the record, then e.g. the run id; see {@link ImageMetadata}). */
+    public static byte[] encodeJpeg(Image image, int quality, java.util.List<String> comments) {
         if (quality < 1 || quality > 100) throw new IllegalArgumentException("JPEG quality must be in [1, 100], got " + quality);
         Image src = image.channels() == 1 ? image : image.toRgb();
         BufferedImage bi = new BufferedImage(src.width(), src.height(),
@@ -188,12 +193,14 @@ public final class ImageFiles {
             param.setCompressionQuality(quality / 100f);
             javax.imageio.metadata.IIOMetadata meta = writer.getDefaultImageMetadata(
                     new javax.imageio.ImageTypeSpecifier(bi), param);
-            if (comment != null) {
+            if (!comments.isEmpty()) {
                 String format = "javax_imageio_jpeg_image_1.0";
                 javax.imageio.metadata.IIOMetadataNode root = (javax.imageio.metadata.IIOMetadataNode) meta.getAsTree(format);
-                javax.imageio.metadata.IIOMetadataNode com = new javax.imageio.metadata.IIOMetadataNode("com");
-                com.setUserObject(comment.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-                ((javax.imageio.metadata.IIOMetadataNode) root.getElementsByTagName("markerSequence").item(0)).appendChild(com);
+                for (String comment : comments) {
+                    javax.imageio.metadata.IIOMetadataNode com = new javax.imageio.metadata.IIOMetadataNode("com");
+                    com.setUserObject(comment.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    ((javax.imageio.metadata.IIOMetadataNode) root.getElementsByTagName("markerSequence").item(0)).appendChild(com);
+                }
                 meta.setFromTree(format, root);
             }
             writer.write(null, new javax.imageio.IIOImage(bi, null, meta), param);

@@ -1,0 +1,46 @@
+package io.jdiffusion.cli;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Plain lines when stderr is not a terminal; a redrawn bar on a terminal. */
+class ProgressBarTest {
+    private static String run(boolean terminal) {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        ProgressBar p = new ProgressBar(new PrintStream(buf, true, StandardCharsets.UTF_8), terminal);
+        float[] t = {999, 666, 333};
+        for (int i = 0; i < 3; i++) p.onStep(i, 3, t[i], null);
+        return buf.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void plainLinesWithoutATerminal() {
+        String s = run(false);
+        assertFalse(s.contains("\r"), s);
+        var lines = s.lines().toList();
+        assertEquals(3, lines.size(), s);
+        Pattern line = Pattern.compile("step (\\d)/3  t=(\\d+)  \\d+\\.\\d\\d s/step");
+        for (int i = 0; i < 3; i++) {
+            var m = line.matcher(lines.get(i));
+            assertTrue(m.matches(), lines.get(i));
+            assertEquals(String.valueOf(i + 1), m.group(1));
+        }
+        assertEquals("333", line.matcher(lines.get(2)).results().findFirst().orElseThrow().group(2));
+    }
+
+    @Test
+    void redrawnBarOnATerminal() {
+        String s = run(true);
+        assertEquals(3, s.chars().filter(c -> c == '\r').count(), s);
+        assertTrue(s.endsWith("3/3  t= 333  " + s.substring(s.lastIndexOf("  ") + 2)), s);
+        assertTrue(s.contains("[##############################] 3/3"), s);
+    }
+}
