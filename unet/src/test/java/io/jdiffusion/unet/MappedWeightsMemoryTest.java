@@ -14,7 +14,9 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Loading must leave the weights in the memory-mapped file, not copy them onto the Java heap.
+ * Past the CPU backend's weight budget ({@code jdiffusion.cpu.weightCacheMiB}, here 0), loading must
+ * leave the weights in the memory-mapped file, not copy them onto the Java heap; within it, the
+ * weights are converted to F32 arrays once, at load.
  *
  * <p>Method: load (and close) the model once first, so one-time static state (classes' static
  * caches, Jackson internals) is not counted. Then open the weight file (mapping it and indexing its
@@ -41,7 +43,38 @@ class MappedWeightsMemoryTest {
     }
 
     @Test
-    void weightsStayInTheMappedFile() throws Exception {
+    void weightsStayInTheMappedFilePastTheBudget() throws Exception {
+        String before = System.getProperty("jdiffusion.cpu.weightCacheMiB");
+        System.setProperty("jdiffusion.cpu.weightCacheMiB", "0");
+        try {
+            weightsStayInTheMappedFile();
+        } finally {
+            if (before == null) System.clearProperty("jdiffusion.cpu.weightCacheMiB");
+            else System.setProperty("jdiffusion.cpu.weightCacheMiB", before);
+        }
+    }
+
+    @Test
+    void weightsAreConvertedOnceWithinTheBudget() throws Exception {
+        Path folder = Fixtures.path("sdxl-base/unet");
+        long total = 0;
+        try (SafetensorsFile f = SafetensorsFile.open(UNet2DConditionModel.weightFile(folder))) {
+            for (TensorInfo i : f.infos().values()) total += i.numel() * 4;
+        }
+        UNet2DConditionModel.load(folder, CpuBackend.INSTANCE).close();
+        UNet2DConditionConfig config = UNet2DConditionConfig.load(folder.resolve("config.json"));
+        MemoryMXBean mx = ManagementFactory.getMemoryMXBean();
+        WeightSource weights = UNet2DConditionModel.openWeights(UNet2DConditionModel.weightFile(folder));
+        long before = heapAfterGc(mx);
+        UNet2DConditionModel model = UNet2DConditionModel.load(config, weights, CpuBackend.INSTANCE, null);
+        long growth = heapAfterGc(mx) - before;
+        System.out.printf("heap growth after loading %s within the budget: %d bytes; all weights F32 %d bytes%n", folder, growth, total);
+        assertTrue(growth >= total, "loading grew the heap by " + growth + " bytes, less than the weights' F32 size " + total
+                + ": they were not converted at load");
+        model.close();
+    }
+
+    private void weightsStayInTheMappedFile() throws Exception {
         Path folder = Fixtures.path("sdxl-base/unet");
         long largest = 0, total = 0;
         try (SafetensorsFile f = SafetensorsFile.open(UNet2DConditionModel.weightFile(folder))) {

@@ -4,6 +4,7 @@ import io.jdiffusion.tensor.SegmentStorage;
 import io.jdiffusion.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Cleaner;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -11,14 +12,18 @@ import java.util.concurrent.atomic.AtomicLong;
  * once, when a model is loaded ({@link CpuBackend#upload}), instead of on every call that reads
  * them; the first step is then as fast as the rest. Bounded by a budget
  * ({@code -Djdiffusion.cpu.weightCacheMiB}, default: the heap the JVM may use less 2 GiB for
- * activations); past it, weights stay where they are and are converted on every read, as before.
+ * activations), counted over the converted weights still reachable; past it, weights stay where
+ * they are and are converted on every read, as before.
  * A converted range of a mapped file is unloaded from memory (the F32 copy replaces it), so
  * the process does not hold both.
  */
 final class WeightCache {
     private WeightCache() {}
 
-    static final long BUDGET_BYTES = budget();
+    /** F32 bytes of converted weights still reachable (given back when their tensor is collected). */
+    private static final AtomicLong USED = new AtomicLong();
+
+    private static final Cleaner CLEANER = Cleaner.create();
 
     /** A thread that is not the caller, to ask whether a segment may be read by the pool's threads. */
     private static final Thread OTHER_THREAD = new Thread(() -> { });
@@ -26,10 +31,8 @@ final class WeightCache {
     /** Elements converted per parallel work item. */
     private static final int CHUNK = 1 << 18;
 
-    /** F32 bytes converted so far (not given back when a model is dropped: the budget is per process). */
-    private static final AtomicLong USED = new AtomicLong();
-
-    private static long budget() {
+    /** The budget in bytes; read on every upload, so a caller (or a test) may change the property between loads. */
+    static long budgetBytes() {
         String mib = System.getProperty("jdiffusion.cpu.weightCacheMiB");
         if (mib == null) return Math.max(0, Runtime.getRuntime().maxMemory() - (2L << 30));
         try {
@@ -43,10 +46,10 @@ final class WeightCache {
 
     /** {@code t} as an F32 heap tensor when it lies in native or mapped memory and the budget allows, else {@code t}. */
     static Tensor convertOnce(Tensor t) {
-        if (!(t.storage() instanceof SegmentStorage(MemorySegment seg, var dtype))) return t;
+        if (!(t.storage() instanceof SegmentStorage(MemorySegment seg, var _))) return t;
         GemmWarmup.start(); // a model is being loaded: compile the GEMM meanwhile
         long bytes = 4L * t.numel();
-        if (USED.addAndGet(bytes) > BUDGET_BYTES) {
+        if (USED.addAndGet(bytes) > budgetBytes()) {
             USED.addAndGet(-bytes);
             return t;
         }
@@ -62,6 +65,7 @@ final class WeightCache {
             for (int c = 0; c < chunks; c++) chunk.accept(c);
         }
         Tensor f32 = Tensor.of(f, t.shape());
+        CLEANER.register(f32.storage(), () -> USED.addAndGet(-bytes)); // views share the storage
         if (seg.isMapped()) seg.unload();
         return f32;
     }
