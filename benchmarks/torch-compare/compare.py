@@ -53,6 +53,7 @@ def write_models(folder):
         model.save_pretrained(out, variant="fp16")
         del model
         print(f"wrote {out}", file=sys.stderr)
+    torch.set_default_dtype(torch.float32)
 
 
 def write_inputs(folder):
@@ -64,11 +65,11 @@ def write_inputs(folder):
         return path
     g = torch.Generator().manual_seed(0)
     t = {
-        "context": torch.randn(BATCH, 77, 2048, generator=g),
-        "text_embeds": torch.randn(BATCH, 1280, generator=g),
+        "context": torch.randn(BATCH, 77, 2048, generator=g, dtype=torch.float32),
+        "text_embeds": torch.randn(BATCH, 1280, generator=g, dtype=torch.float32),
     }
     for s in LATENTS:
-        t[f"sample{s}"] = torch.randn(BATCH, 4, s, s, generator=g)
+        t[f"sample{s}"] = torch.randn(BATCH, 4, s, s, generator=g, dtype=torch.float32)
         t[f"time_ids{s}"] = torch.tensor([[s * 8, s * 8, 0, 0, s * 8, s * 8]] * BATCH, dtype=torch.float32)
     save_file(t, path)
     return path
