@@ -104,7 +104,7 @@ def java_command(folder, threads, out_dir):
     java_home = subprocess.check_output([os.path.join(REPO, "scripts/find-jdk25")], text=True).strip()
     jar = os.path.join(REPO, "benchmarks/target/benchmarks.jar")
     return [os.path.join(java_home, "bin/java"), "--add-modules", "jdk.incubator.vector",
-            "--enable-native-access=ALL-UNNAMED", "-Xss4m", "-Xmx" + os.environ.get("JDIFFUSION_XMX", "14g"),
+            "--enable-native-access=ALL-UNNAMED", "-Xss4m", "-Xmx" + os.environ.get("JDIFFUSION_XMX", "13g"),
             f"-Djava.util.concurrent.ForkJoinPool.common.parallelism={threads - 1}",
             "-cp", jar, "io.jdiffusion.benchmarks.TorchCompare", folder, out_dir]
 

@@ -11,8 +11,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Weights in native or mapped memory (safetensors files, F16/BF16/F32) converted to F32 heap arrays
  * once, when a model is loaded ({@link CpuBackend#upload}), instead of on every call that reads
  * them; the first step is then as fast as the rest. Bounded by a budget
- * ({@code -Djdiffusion.cpu.weightCacheMiB}, default: the heap the JVM may use less 2 GiB for
- * activations), counted over the converted weights still reachable; past it, weights stay where
+ * ({@code -Djdiffusion.cpu.weightCacheMiB}, default: three quarters of the heap the JVM may use,
+ * at most all but 2 GiB, leaving room for activations), counted over the converted weights still reachable; past it, weights stay where
  * they are and are converted on every read, as before.
  * A converted range of a mapped file is unloaded from memory (the F32 copy replaces it), so
  * the process does not hold both.
@@ -34,7 +34,10 @@ final class WeightCache {
     /** The budget in bytes; read on every upload, so a caller (or a test) may change the property between loads. */
     static long budgetBytes() {
         String mib = System.getProperty("jdiffusion.cpu.weightCacheMiB");
-        if (mib == null) return Math.max(0, Runtime.getRuntime().maxMemory() - (2L << 30));
+        if (mib == null) { // room for activations and for G1's humongous-region slack: at least 2 GiB and a quarter
+            long max = Runtime.getRuntime().maxMemory();
+            return Math.max(0, Math.min(max - (2L << 30), max / 4 * 3));
+        }
         try {
             long v = Long.parseLong(mib.trim());
             if (v >= 0) return v << 20;
