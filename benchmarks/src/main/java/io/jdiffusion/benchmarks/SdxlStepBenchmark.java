@@ -2,7 +2,10 @@ package io.jdiffusion.benchmarks;
 
 import io.jdiffusion.pipelines.RandomSdxl;
 import io.jdiffusion.tensor.Backend;
+import io.jdiffusion.tensor.Device;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.weights.Params;
+import io.jdiffusion.tensor.weights.RandomWeights;
 import io.jdiffusion.text.CLIPTextConfig;
 import io.jdiffusion.unet.UNet2DConditionConfig;
 import io.jdiffusion.unet.UNet2DConditionModel;
@@ -21,6 +24,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
@@ -33,7 +37,7 @@ import java.util.concurrent.TimeUnit;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--add-modules=jdk.incubator.vector"})
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 3, time = 2)
 public class SdxlStepBenchmark {
@@ -53,13 +57,22 @@ public class SdxlStepBenchmark {
 
     private Backend be;
     private UNet2DConditionModel unet;
+    private HeldRandomWeights heldWeights;
     private Tensor sample, context, pooled, timeIds;
 
     @Setup(Level.Trial)
     public void setup() {
         be = FullSize.backend(backend);
         Path configs = FullSize.full(scale) ? RandomSdxl.configs(FullSize.layout(model)) : FullSize.fixtureModel(model.equals("inpaint") ? "base" : model);
-        if (FullSize.full(scale)) {
+        if (FullSize.full(scale) && be.device().kind() == Device.Kind.CPU) {
+            // the CPU reads weights in place: lazy random ones would be drawn again on every forward
+            UNet2DConditionConfig c = RandomSdxl.unetConfig(FullSize.layout(model));
+            Map<String, int[]> shapes = RandomWeights.shapesOf("unet", p -> new UNet2DConditionModel(c, p));
+            heldWeights = new HeldRandomWeights(RandomWeights.streaming(shapes, 1, RandomSdxl.weightType(be)));
+            Params p = Params.load("unet", heldWeights, be, null);
+            unet = new UNet2DConditionModel(c, p);
+            p.finish();
+        } else if (FullSize.full(scale)) {
             unet = RandomSdxl.unet(FullSize.layout(model), be, 1);
         } else {
             unet = UNet2DConditionModel.load(FullSize.fixtureModel(model).resolve("unet"), be);
@@ -80,6 +93,7 @@ public class SdxlStepBenchmark {
     public void tearDown() {
         System.out.println("\n" + model + " UNet " + scale + " on " + backend + ", batch " + batch + ", " + latent + "² latents: " + FullSize.memory(be));
         unet.close();
+        if (heldWeights != null) heldWeights.close();
         FullSize.close(be);
     }
 

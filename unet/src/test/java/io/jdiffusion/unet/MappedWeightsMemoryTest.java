@@ -14,7 +14,9 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Loading must leave the weights in the memory-mapped file, not copy them onto the Java heap.
+ * Past the CPU backend's weight budget ({@code jdiffusion.cpu.weightCacheMiB}, here 0), loading must
+ * leave the weights in the memory-mapped file, not copy them onto the Java heap (within it, they
+ * are converted to F32 arrays once, at load: CpuElementwiseShapeTest).
  *
  * <p>Method: load (and close) the model once first, so one-time static state (classes' static
  * caches, Jackson internals) is not counted. Then open the weight file (mapping it and indexing its
@@ -42,7 +44,18 @@ class MappedWeightsMemoryTest {
     }
 
     @Test
-    void weightsStayInTheMappedFile() throws Exception {
+    void weightsStayInTheMappedFilePastTheBudget() throws Exception {
+        String before = System.getProperty("jdiffusion.cpu.weightCacheMiB");
+        System.setProperty("jdiffusion.cpu.weightCacheMiB", "0");
+        try {
+            weightsStayInTheMappedFile();
+        } finally {
+            if (before == null) System.clearProperty("jdiffusion.cpu.weightCacheMiB");
+            else System.setProperty("jdiffusion.cpu.weightCacheMiB", before);
+        }
+    }
+
+    private void weightsStayInTheMappedFile() throws Exception {
         Path folder = Fixtures.path("sdxl-base/unet");
         long stored = 0, total = 0;
         try (SafetensorsFile f = SafetensorsFile.open(UNet2DConditionModel.weightFile(folder))) {

@@ -12,13 +12,14 @@ import java.util.List;
 
 /**
  * The reference backend: F32 on the heap, loops split over the cores. Reads inputs of any CPU
- * storage (mapped F16/BF16 weights are converted while reading). Every other backend is tested
+ * storage (mapped F16/BF16 weights past the {@link WeightCache} budget are converted while reading). Every other backend is tested
  * against this one.
  *
  * <p>matmul, linear, conv2d (im2col) and attention run on the packed GEMM of {@link CpuGemm};
  * its fast Vector API kernel is used when the JVM is started with
  * {@code --add-modules jdk.incubator.vector} ({@link #gemmKernel()}). Normalisation statistics and
- * reductions accumulate in double.
+ * reductions accumulate in double. Weights in native or mapped memory (safetensors F16/BF16/F32)
+ * are converted to F32 once, on upload, within a budget ({@link WeightCache}).
  */
 public final class CpuBackend implements Backend {
     public static final CpuBackend INSTANCE = new CpuBackend();
@@ -32,6 +33,9 @@ public final class CpuBackend implements Backend {
      */
     public static String gemmKernel() { return CpuGemm.VECTOR ? "vector-api" : "auto-vectorised"; }
 
+    /** How many threads the backend's parallel loops use (the common fork/join pool plus the caller). */
+    public static int threads() { return Parallel.THREADS; }
+
     @Override public Device device() { return Device.CPU; }
     @Override public DType computeType() { return DType.F32; }
 
@@ -42,9 +46,9 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor upload(Tensor t, DType dtype) {
         OpChecks.upload(t);
-        // Any CPU storage is read in place (mapped F16/BF16 weights are converted while reading),
-        // so only tensors of other devices are copied.
-        if (t.device().equals(Device.CPU)) return t;
+        // Weights in native or mapped memory are converted to F32 arrays once, here, within a budget;
+        // other CPU storage is read in place, and only tensors of other devices are copied.
+        if (t.device().equals(Device.CPU)) return WeightCache.convertOnce(t);
         return out(t.toFloatArray(), t.shape());
     }
 

@@ -34,6 +34,14 @@ final class CpuGemm {
     static final boolean VECTOR = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
             && !"false".equals(System.getProperty("jdiffusion.vector"));
 
+    static {
+        // library users start their own JVM: tell them once how to get the fast kernel
+        if (!VECTOR && !"false".equals(System.getProperty("jdiffusion.vector"))) {
+            org.slf4j.LoggerFactory.getLogger(CpuGemm.class).info("CPU GEMM on the scalar kernel; start the JVM with "
+                    + "--add-modules jdk.incubator.vector for the Vector API kernel (several times faster)");
+        }
+    }
+
     /** Which inner loops to use; tests run both. */
     enum Impl { AUTO, SCALAR, VECTOR }
 
@@ -66,18 +74,37 @@ final class CpuGemm {
             }
         };
         MicroKernel kernel = vector ? VectorGemm.KERNEL : SCALAR_KERNEL;
-        int tm = (m + MC - 1) / MC, tn = (n + NC - 1) / NC;
+        int tm = (m + MC - 1) / MC;
+        int nc = parallel ? tileWidth(tm, n, kernel.nr()) : NC;
+        int tn = (n + nc - 1) / nc;
         int tiles = tm * tn;
         Parallel.IntBody tile = t -> {
-            int i0 = (t / tn) * MC, j0 = (t % tn) * NC;
-            tile(kernel, i0, Math.min(MC, m - i0), j0, Math.min(NC, n - j0), k, a, aOff, lda, b, bOff, ldb, bTransposed, c, cOff, ldc);
+            int i0 = (t / tn) * MC, j0 = (t % tn) * nc;
+            tile(kernel, i0, Math.min(MC, m - i0), j0, Math.min(nc, n - j0), k, a, aOff, lda, b, bOff, ldb, bTransposed, c, cOff, ldc);
         };
         if (parallel) {
-            Parallel.forRange(tiles, (long) Math.min(m, MC) * Math.min(n, NC) * k, tile);
+            Parallel.forRange(tiles, (long) Math.min(m, MC) * Math.min(n, nc) * k, tile);
         } else {
             for (int t = 0; t < tiles; t++) tile.accept(t);
         }
     }
+
+    /**
+     * Columns of C per parallel tile: {@link #NC}, or narrower (a multiple of the kernel's NR) when
+     * C has few row tiles, so that there are at least {@link #TILES_PER_THREAD} tiles per thread and
+     * no core idles at the end (a linear layer over 128 tokens with 1280 outputs is 3 tiles of NC
+     * for 2 cores). Tiles only split the output, so the sums, and the results, are the same.
+     */
+    static int tileWidth(int rowTiles, int n, int nr) {
+        int want = TILES_PER_THREAD * Parallel.THREADS;
+        if (Parallel.THREADS == 1 || (long) rowTiles * ((n + NC - 1) / NC) >= want) return NC;
+        int colTiles = (want + rowTiles - 1) / rowTiles;
+        int w = (n + colTiles - 1) / colTiles;
+        return Math.min(NC, Math.max(nr, (w + nr - 1) / nr * nr));
+    }
+
+    /** Parallel tiles per thread a product is cut into at least (when it is wide enough). */
+    static final int TILES_PER_THREAD = 4;
 
     /** An MR×NR register-blocked kernel: c[0:MR, 0:NR] (row stride ldc) += A panel · B panel over kc. */
     interface MicroKernel {

@@ -1,6 +1,7 @@
 package io.jdiffusion.tensor.cpu;
 
 import io.jdiffusion.tensor.DType;
+import io.jdiffusion.tensor.HeapStorage;
 import io.jdiffusion.tensor.SegmentStorage;
 import io.jdiffusion.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -269,7 +270,11 @@ class CpuElementwiseShapeTest {
                 Tensor img = Ref.randn(27, 2, 4, 3, 6);
                 assertClose(dt + " conv2d weight view", cpu.conv2d(img, wr, null, 1, 1), cpu.conv2d(img, w, null, 1, 1), 0);
                 assertClose(dt + " sum", cpu.sum(ref, 1, false), cpu.sum(x, 1, false), 0);
-                assertTrue(cpu.upload(x) == x, "CPU upload keeps mapped tensors in place");
+                // a mapped weight is converted to F32 once, on upload (the budget is far above these 120 floats)
+                Tensor up = cpu.upload(x);
+                assertTrue(up.storage() instanceof HeapStorage, "CPU upload converts mapped tensors to F32 arrays");
+                assertClose(dt + " upload", ref, up, 0);
+                assertClose(dt + " mapped tensor still readable after upload", ref, Tensor.of(x.toFloatArray(), 2, 3, 4, 5), 0);
             }
         }
     }

@@ -74,6 +74,27 @@ class CpuGemmTest {
         }
     }
 
+    /**
+     * Parallel products with few row tiles are cut into narrower column tiles (tileWidth) so both
+     * cores work; tiles only split the output, so every element is the same sum in the same order:
+     * bit for bit the result of the one-thread product, which keeps full-width tiles.
+     */
+    @Test
+    void narrowParallelTilesGiveTheSameBits() {
+        assertTrue(CpuGemm.tileWidth(1, 1280, 32) < CpuGemm.NC || Parallel.THREADS == 1, "a 1-row-tile product is cut narrower");
+        java.util.Random r = new java.util.Random(5);
+        int m = 70, n = 1280, k = 300;
+        float[] a = new float[m * k], b = new float[n * k];
+        for (int i = 0; i < a.length; i++) a[i] = (float) r.nextGaussian();
+        for (int i = 0; i < b.length; i++) b[i] = (float) r.nextGaussian();
+        for (CpuGemm.Impl impl : impls()) {
+            float[] serial = new float[m * n], parallel = new float[m * n];
+            CpuGemm.sgemm(m, n, k, a, 0, k, b, 0, k, true, serial, 0, n, false, impl);
+            CpuGemm.sgemm(m, n, k, a, 0, k, b, 0, k, true, parallel, 0, n, true, impl);
+            assertTrue(Arrays.equals(serial, parallel), impl + ": parallel narrow tiles changed the result");
+        }
+    }
+
     @Test
     void emptyDimensions() {
         for (CpuGemm.Impl impl : impls()) {

@@ -1,0 +1,75 @@
+package io.jdiffusion.tensor.cpu;
+
+import io.jdiffusion.tensor.SegmentStorage;
+import io.jdiffusion.tensor.Tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.ref.Cleaner;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Weights in native or mapped memory (safetensors files, F16/BF16/F32) converted to F32 heap arrays
+ * once, when a model is loaded ({@link CpuBackend#upload}), instead of on every call that reads
+ * them; the first step is then as fast as the rest. Bounded by a budget
+ * ({@code -Djdiffusion.cpu.weightCacheMiB}, default: three quarters of the heap the JVM may use,
+ * at most all but 2 GiB, leaving room for activations), counted over the converted weights still reachable; past it, weights stay where
+ * they are and are converted on every read, as before.
+ * A converted range of a mapped file is unloaded from memory (the F32 copy replaces it), so
+ * the process does not hold both.
+ */
+final class WeightCache {
+    private WeightCache() {}
+
+    /** F32 bytes of converted weights still reachable (given back when their tensor is collected). */
+    private static final AtomicLong USED = new AtomicLong();
+
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    /** A thread that is not the caller, to ask whether a segment may be read by the pool's threads. */
+    private static final Thread OTHER_THREAD = new Thread(() -> { });
+
+    /** Elements converted per parallel work item. */
+    private static final int CHUNK = 1 << 18;
+
+    /** The budget in bytes; read on every upload, so a caller (or a test) may change the property between loads. */
+    static long budgetBytes() {
+        String mib = System.getProperty("jdiffusion.cpu.weightCacheMiB");
+        if (mib == null) { // room for activations and for G1's humongous-region slack: at least 2 GiB and a quarter
+            long max = Runtime.getRuntime().maxMemory();
+            return Math.max(0, Math.min(max - (2L << 30), max / 4 * 3));
+        }
+        try {
+            long v = Long.parseLong(mib.trim());
+            if (v >= 0) return v << 20;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException("jdiffusion.cpu.weightCacheMiB must be a whole number of MiB >= 0, got '" + mib + "'");
+    }
+
+    /** {@code t} as an F32 heap tensor when it lies in native or mapped memory and the budget allows, else {@code t}. */
+    static Tensor convertOnce(Tensor t) {
+        if (!(t.storage() instanceof SegmentStorage(MemorySegment seg, var _))) return t;
+        GemmWarmup.start(); // a model is being loaded: compile the GEMM meanwhile
+        long bytes = 4L * t.numel();
+        if (USED.addAndGet(bytes) > budgetBytes()) {
+            USED.addAndGet(-bytes);
+            return t;
+        }
+        float[] f = new float[Math.toIntExact(t.numel())];
+        int chunks = (f.length + CHUNK - 1) / CHUNK;
+        Parallel.IntBody chunk = c -> {
+            int from = c * CHUNK;
+            t.storage().readFloats(t.offset() + from, f, from, Math.min(CHUNK, f.length - from));
+        };
+        if (seg.isAccessibleBy(OTHER_THREAD)) {
+            Parallel.forRange(chunks, CHUNK, chunk);
+        } else { // a confined arena: only this thread may read it
+            for (int c = 0; c < chunks; c++) chunk.accept(c);
+        }
+        Tensor f32 = Tensor.of(f, t.shape());
+        CLEANER.register(f32.storage(), () -> USED.addAndGet(-bytes)); // views share the storage
+        if (seg.isMapped()) seg.unload();
+        return f32;
+    }
+}
