@@ -37,9 +37,9 @@ class VramOptionTest {
         CommandLineTest.Result free = CommandLineTest.run(inpaint(a).toArray(String[]::new));
         assertEquals(0, free.status(), free.err());
         assertFalse(free.err().contains("device memory"), "no budget, no memory line: " + free.err());
-        // A budget the whole image's VAE activations fit in (1 MiB more than they take, whatever the
-        // fixture set's image size), so the plan keeps the VAE untiled: tiling would change the image.
-        long mib = (UntiledVaeBudget.activationBytesAtInitImageSize() >> 20) + 2;
+        // A budget the VAE's weights and the whole image's activations fit in (whatever the fixture
+        // set's image size and VAE widths), so the plan keeps the VAE untiled: tiling would change the image.
+        long mib = (UntiledVaeBudget.untiledVaeBytesAtInitImageSize() >> 20) + 2;
         CommandLineTest.Result limited = CommandLineTest.run(inpaint(b, "--vram", mib + "m").toArray(String[]::new));
         assertEquals(0, limited.status(), limited.err());
         assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b), "the budget changes no byte of the image");

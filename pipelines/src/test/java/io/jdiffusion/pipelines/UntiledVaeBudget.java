@@ -23,4 +23,21 @@ public final class UntiledVaeBudget {
         return DeviceBudget.vaeActivationBytes(cfg, init.height() / f, init.width() / f,
                 CpuBackend.INSTANCE.computeType().byteSize());
     }
+
+    /**
+     * What must fit for the VAE to stay untiled: its activations at the init image size plus its own
+     * weights, counted at 4 bytes a value (the CPU backend widens F16/BF16 weights to F32 at load).
+     */
+    public static long untiledVaeBytesAtInitImageSize() {
+        long weights = 0;
+        try (var w = io.jdiffusion.tensor.weights.ModelFiles.find(Fixtures.path("sdxl-base/vae"),
+                io.jdiffusion.tensor.weights.ModelFiles.DIFFUSERS, null).open()) {
+            for (String k : w.keys()) {
+                long n = 1;
+                for (int d : w.shape(k)) n *= d;
+                weights += 4 * n;
+            }
+        }
+        return activationBytesAtInitImageSize() + weights;
+    }
 }
