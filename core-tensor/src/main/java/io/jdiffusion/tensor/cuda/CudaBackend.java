@@ -15,7 +15,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.reflect.RecordComponent;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -313,35 +312,17 @@ public final class CudaBackend implements Backend {
         @Override
         public <T> T keep(T t) {
             if (!open) throw new IllegalStateException("keep on a closed scope");
-            keepObject(t, Collections.newSetFromMap(new IdentityHashMap<>()));
+            io.jdiffusion.tensor.KeptTensors.forEach(t, this::keepTensor);
             return t;
         }
 
-        private void keepObject(Object o, Set<Object> seen) {
-            if (o == null || !seen.add(o)) return;
-            switch (o) {
-                case Tensor t -> {
-                    if (t.storage() instanceof CudaStorage s && s.scope == this) {
-                        storages.remove(s);
-                        s.scope = null;
-                        CudaScope parent = parentOf(this);
-                        if (parent != null) parent.track(s);
-                    }
-                }
-                case Iterable<?> it -> { for (Object e : it) keepObject(e, seen); }
-                case Map<?, ?> m -> { for (Object e : m.values()) keepObject(e, seen); }
-                case Object[] arr -> { for (Object e : arr) keepObject(e, seen); }
-                case Record r -> {
-                    for (RecordComponent rc : r.getClass().getRecordComponents()) {
-                        try {
-                            rc.getAccessor().setAccessible(true);
-                            keepObject(rc.getAccessor().invoke(r), seen);
-                        } catch (ReflectiveOperationException | RuntimeException e) {
-                            throw new IllegalArgumentException("keep: cannot read component " + rc.getName() + " of " + r.getClass().getName(), e);
-                        }
-                    }
-                }
-                default -> { }
+        /** Moves a tensor of this scope to the enclosing one (or out of every scope). */
+        private void keepTensor(Tensor t) {
+            if (t.storage() instanceof CudaStorage s && s.scope == this) {
+                storages.remove(s);
+                s.scope = null;
+                CudaScope parent = parentOf(this);
+                if (parent != null) parent.track(s);
             }
         }
 

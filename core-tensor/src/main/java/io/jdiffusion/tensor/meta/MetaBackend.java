@@ -7,7 +7,6 @@ import io.jdiffusion.tensor.Shapes;
 import io.jdiffusion.tensor.Storage;
 import io.jdiffusion.tensor.Tensor;
 
-import java.lang.reflect.RecordComponent;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -279,35 +278,17 @@ public final class MetaBackend implements Backend {
         @Override
         public <T> T keep(T t) {
             if (!open) throw new IllegalStateException("keep on a closed scope");
-            keepObject(t, Collections.newSetFromMap(new IdentityHashMap<>()));
+            io.jdiffusion.tensor.KeptTensors.forEach(t, this::keepTensor);
             return t;
         }
 
-        private void keepObject(Object o, Set<Object> seen) {
-            if (o == null || !seen.add(o)) return;
-            switch (o) {
-                case Tensor t -> {
-                    if (t.storage() instanceof Buffer b && b.scope == this) {
-                        buffers.remove(b);
-                        b.scope = null;
-                        MetaScope parent = parentOf(this);
-                        if (parent != null) parent.track(b);
-                    }
-                }
-                case Iterable<?> it -> { for (Object e : it) keepObject(e, seen); }
-                case Map<?, ?> m -> { for (Object e : m.values()) keepObject(e, seen); }
-                case Object[] arr -> { for (Object e : arr) keepObject(e, seen); }
-                case Record r -> {
-                    for (RecordComponent rc : r.getClass().getRecordComponents()) {
-                        try {
-                            rc.getAccessor().setAccessible(true);
-                            keepObject(rc.getAccessor().invoke(r), seen);
-                        } catch (ReflectiveOperationException | RuntimeException e) {
-                            throw new IllegalArgumentException("keep: cannot read component " + rc.getName() + " of " + r.getClass().getName(), e);
-                        }
-                    }
-                }
-                default -> { }
+        /** Moves a tensor of this scope to the enclosing one (or out of every scope). */
+        private void keepTensor(Tensor t) {
+            if (t.storage() instanceof Buffer b && b.scope == this) {
+                buffers.remove(b);
+                b.scope = null;
+                MetaScope parent = parentOf(this);
+                if (parent != null) parent.track(b);
             }
         }
 
