@@ -87,9 +87,8 @@ class BuildingBlocksTest {
     @Test
     void perBatchTimestepsEqualSeparateRuns() {
         try (UNet2DConditionModel m = UNet2DConditionModel.load(Fixtures.path("sdxl-base/unet"), CpuBackend.INSTANCE)) {
-            String in = "unet/base/";
-            Tensor sample = Fixtures.tensor(in + "sample"), ctx = Fixtures.tensor(in + "encoder_hidden_states"),
-                    text = Fixtures.tensor(in + "text_embeds"), ids = Fixtures.tensor(in + "time_ids");
+            Tensor[] inputs = baseInputs();
+            Tensor sample = inputs[0], ctx = inputs[1], text = inputs[2], ids = inputs[3];
             int b = sample.dim(0);
             float[] ts = new float[b];
             for (int i = 0; i < b; i++) ts[i] = 100f + 300f * i;
@@ -104,9 +103,8 @@ class BuildingBlocksTest {
     @Test
     void badForwardInputsAreRefusedByName() {
         try (UNet2DConditionModel m = UNet2DConditionModel.load(Fixtures.path("sdxl-base/unet"), CpuBackend.INSTANCE)) {
-            String in = "unet/base/";
-            Tensor sample = Fixtures.tensor(in + "sample"), ctx = Fixtures.tensor(in + "encoder_hidden_states"),
-                    text = Fixtures.tensor(in + "text_embeds"), ids = Fixtures.tensor(in + "time_ids");
+            Tensor[] inputs = baseInputs();
+            Tensor sample = inputs[0], ctx = inputs[1], text = inputs[2], ids = inputs[3];
             int b = sample.dim(0);
             Tensor wrongChannels = Tensor.zeros(b, sample.dim(1) + 1, sample.dim(2), sample.dim(3));
             Tensor wrongCtx = Tensor.zeros(b, ctx.dim(1), ctx.dim(2) + 1);
@@ -120,5 +118,12 @@ class BuildingBlocksTest {
             assertTrue(assertThrows(IllegalArgumentException.class,
                     () -> m.forward(sample, new float[b + 1], ctx, text, ids)).getMessage().contains("timesteps"));
         }
+    }
+
+    /** The base UNet fixture's inputs: sample, encoder_hidden_states, text_embeds, time_ids. */
+    private static Tensor[] baseInputs() {
+        String in = "unet/base/";
+        return new Tensor[] {Fixtures.tensor(in + "sample"), Fixtures.tensor(in + "encoder_hidden_states"),
+                Fixtures.tensor(in + "text_embeds"), Fixtures.tensor(in + "time_ids")};
     }
 }

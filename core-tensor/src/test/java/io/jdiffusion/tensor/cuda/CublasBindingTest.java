@@ -1,6 +1,5 @@
 package io.jdiffusion.tensor.cuda;
 
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
@@ -16,12 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class CublasBindingTest {
     private static Cublas blas() {
-        try {
-            return Cublas.load();
-        } catch (CudaUnavailableException e) {
-            Assumptions.abort("cuBLAS not found, bindings not checked: " + e.getMessage());
-            throw e;
-        }
+        return NativeLibraries.orSkip("cuBLAS not found, bindings not checked", Cublas::load);
     }
 
     @Test
