@@ -33,24 +33,22 @@ class RunParamsTest {
         Map<String, Object> p = RunParams.of(r);
         assertEquals(List.of("pipeline", "base", "refiner", "mask", "outpaint", "size", "seed"), List.copyOf(p.keySet()));
         Map<String, String> flat = RunParams.flatten(p);
-        assertEquals("outpaint", flat.get("pipeline"));
-        assertEquals("B", flat.get("base.model"));
-        assertEquals("ddim", flat.get("base.scheduler"));
-        assertEquals("7", flat.get("base.guidance"), "integral doubles print without .0");
-        assertEquals("0.8", flat.get("base.strength"));
-        assertEquals("0.75", flat.get("base.denoisingEnd"));
-        assertEquals("R", flat.get("refiner.model"));
-        assertEquals("0.75", flat.get("refiner.denoisingStart"));
-        assertEquals("30", flat.get("refiner.steps"));
-        assertEquals("15", flat.get("mask.dilate.kernel"));
-        assertEquals("2", flat.get("mask.dilate.iterations"));
-        assertEquals("off", flat.get("mask.blur"));
-        assertEquals("16", flat.get("outpaint.right"));
-        assertEquals("4", flat.get("outpaint.overlap"));
-        assertEquals("64", flat.get("size.width"));
-        assertEquals("2", flat.get("size.imagesPerPrompt"));
-        assertEquals("42", flat.get("seed"));
+        // integral doubles print without .0 (base.guidance = 7)
+        assertShows(flat,
+                "pipeline=outpaint", "base.model=B", "base.scheduler=ddim", "base.guidance=7",
+                "base.strength=0.8", "base.denoisingEnd=0.75", "refiner.model=R", "refiner.denoisingStart=0.75",
+                "refiner.steps=30", "mask.dilate.kernel=15", "mask.dilate.iterations=2", "mask.blur=off",
+                "outpaint.right=16", "outpaint.overlap=4", "size.width=64", "size.imagesPerPrompt=2",
+                "seed=42");
         assertEquals(Map.of("prompt", "p", "negativePrompt", "neg"), RunParams.prompts(r));
+    }
+
+    /** Each "key=value" is in the flattened parameters. */
+    private static void assertShows(Map<String, String> flat, String... entries) {
+        for (String e : entries) {
+            String key = e.substring(0, e.indexOf('='));
+            assertEquals(e.substring(e.indexOf('=') + 1), flat.get(key), key);
+        }
     }
 
     @Test
