@@ -66,4 +66,25 @@ class GenerationRecordTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GenerationRecord.fromJson("[1, 2]"));
         assertTrue(e.getMessage().contains("not a jdiffusion generation record"), e.getMessage());
     }
+
+    @Test
+    void settingsByPathRoundTripConvertAndRefuseUnknownPaths() {
+        GenerationSettings s = sample().settings();
+        assertEquals(s, GenerationSettings.defaults(1, null).with(s.byPath()), "every setting by its path rebuilds the same settings");
+        // values as JSON reads them: an Integer for the long seed, a Double for a Double
+        GenerationSettings t = s.with(Map.of("schedule.seed", 7, "mask.blur", 3, "guidance.rescale", 0.25));
+        assertEquals(7L, t.schedule().seed());
+        assertEquals(3, t.mask().blur());
+        assertEquals(0.25, t.guidance().rescale());
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> s.with("mask.blur", -1));
+        assertTrue(bad.getMessage().contains("blur radius must be >= 0"), bad.getMessage());
+        IllegalArgumentException none = assertThrows(IllegalArgumentException.class, () -> s.with("schedule.nope", 1));
+        assertTrue(none.getMessage().contains("no setting 'schedule.nope'") && none.getMessage().contains("schedule.steps"), none.getMessage());
+        // a record from a later version with a setting this one does not know is refused by name, not half-reproduced
+        String json = sample().toJson();
+        GenerationRecord later = GenerationRecord.fromJson(json.substring(0, json.length() - 1) + ",\"extraSettings\":{\"schedule.nope\":1}}");
+        assertEquals(Map.of("schedule.nope", 1), later.extraSettings());
+        assertTrue(assertThrows(IllegalArgumentException.class, later::settings).getMessage().contains("schedule.nope"));
+        assertEquals(json, GenerationRecord.fromJson(json).toJson(), "no extraSettings key when there are none");
+    }
 }
