@@ -5,6 +5,7 @@ import io.jdiffusion.runs.RunColumns;
 import io.jdiffusion.runs.RunFilter;
 import io.jdiffusion.runs.RunNotes;
 import io.jdiffusion.runs.RunRecord;
+import io.jdiffusion.runs.RunServer;
 import io.jdiffusion.runs.RunStore;
 import io.jdiffusion.runs.RunStoreException;
 import picocli.CommandLine;
@@ -24,13 +25,13 @@ import java.util.concurrent.Callable;
         description = {"The run store: every generation recorded with its parameters, inputs, outputs and timings.",
                 "Store: --runs DIR, else $JDIFFUSION_RUNS, else ./jdiffusion-runs."},
         subcommands = {RunsCommand.ListRuns.class, RunsCommand.Show.class, RunsCommand.Compare.class,
-                RunsCommand.Star.class, RunsCommand.Note.class, RunsCommand.Verify.class, RunsCommand.Reindex.class})
+                RunsCommand.Star.class, RunsCommand.Note.class, RunsCommand.Serve.class, RunsCommand.Verify.class, RunsCommand.Reindex.class})
 final class RunsCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
-    public void run() { throw new CommandLine.ParameterException(spec.commandLine(), "name a command: list, show, compare, star, note, verify or reindex"); }
+    public void run() { throw new CommandLine.ParameterException(spec.commandLine(), "name a command: list, show, compare, star, note, serve, verify or reindex"); }
 
     /** The store option and run selection shared by the subcommands. */
     static final class Selection {
@@ -234,6 +235,28 @@ final class RunsCommand implements Runnable {
             RunRecord r = find(st, ImageRuns.runId(id));
             RunNotes n = st.annotate(r.id(), null, text);
             spec.commandLine().getOut().println((n.note().isEmpty() ? "cleared the note of " : "noted ") + r.id());
+            return 0;
+        }
+    }
+
+    @Command(name = "serve", mixinStandardHelpOptions = true,
+            description = {"Serves the compare page of the selected runs on this machine only (http://127.0.0.1:PORT/), where",
+                    "stars and notes can be set by a click; they are saved into the store as by `runs star` and `runs note`.",
+                    "The page is made afresh on each load. Runs until interrupted (Ctrl-C)."})
+    static final class Serve implements Callable<Integer> {
+        @CommandLine.Mixin Selection sel;
+        @Option(names = "--port", paramLabel = "PORT", defaultValue = "8765",
+                description = "Port on 127.0.0.1 (0 picks a free one). Default: ${DEFAULT-VALUE}.") int port;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws InterruptedException {
+            RunStore st = sel.open();
+            try (RunServer server = RunServer.start(st, new RunFilter(sel.experiment, sel.tags, sel.where), port)) {
+                spec.commandLine().getOut().println("serving the runs of " + st.dir() + " at " + server.uri() + " (Ctrl-C stops)");
+                spec.commandLine().getOut().flush();
+                Thread.currentThread().join(); // until the JVM is interrupted
+            }
             return 0;
         }
     }

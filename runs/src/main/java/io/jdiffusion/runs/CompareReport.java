@@ -43,7 +43,7 @@ public final class CompareReport {
         try {
             if (out.getParent() != null) Files.createDirectories(out.getParent());
             try (PageFiles files = PageFiles.open(store, out, embed)) {
-                String html = html(store, runs, problems == null ? List.of() : problems, files, false);
+                String html = html(store, runs, problems == null ? List.of() : problems, files, null);
                 OutputFile.write(out, html.getBytes(StandardCharsets.UTF_8), force);
                 files.publish();
             }
@@ -53,10 +53,14 @@ public final class CompareReport {
         return out;
     }
 
-    /** The page's HTML; {@code serve} makes stars and notes editable through the API of {@link RunServer}. */
-    static String html(RunStore store, List<RunRecord> runs, List<String> problems, PageFiles files, boolean serve) throws IOException {
+    /**
+     * The page's HTML; with a {@code token} (served by {@link RunServer}) stars and notes are editable
+     * through the server's API, which accepts only requests that carry the token.
+     */
+    static String html(RunStore store, List<RunRecord> runs, List<String> problems, PageFiles files, String token) throws IOException {
         Map<String, Object> data = new java.util.LinkedHashMap<>(ComparePageData.of(store, runs, new java.util.ArrayList<>(problems), files));
-        data.put("serve", serve);
+        data.put("serve", token != null);
+        if (token != null) data.put("token", token);
         String json = RunStore.JSON.writeValueAsString(data);
         // Inside <script>: no "</script>", no line separators that end a JS string.
         json = json.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029");

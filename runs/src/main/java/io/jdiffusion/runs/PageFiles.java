@@ -25,7 +25,7 @@ import java.util.Map;
 final class PageFiles implements AutoCloseable {
     private final RunStore store;
     private final boolean embed;
-    private final Path folder;   // the final folder beside the page (null when embedding)
+    private final Path folder;   // the final folder beside the page (null when embedding or served)
     private final Path staging;  // where it is filled
     private final Map<Path, String> done = new HashMap<>();
 
@@ -47,6 +47,11 @@ final class PageFiles implements AutoCloseable {
         return new PageFiles(store, false, folder, staging);
     }
 
+    /** Links for a page that {@link RunServer} serves: files stay in the store, linked as {@code files/runs/<id>/…}. */
+    static PageFiles served(RunStore store) {
+        return new PageFiles(store, false, null, null);
+    }
+
     /** {@code dir/page.html} → {@code dir/page_files}. */
     static Path folderOf(Path page) {
         String name = page.getFileName().toString();
@@ -62,6 +67,7 @@ final class PageFiles implements AutoCloseable {
         } catch (RunStoreException e) {
             return "missing:" + relative;
         }
+        if (!embed && folder == null) return RunServer.FILES + url(run.id()) + "/" + relativeUrl(store.runDir(run.id()).relativize(file));
         return done.computeIfAbsent(file, f -> copy(run, relative, f, mime));
     }
 
@@ -73,12 +79,16 @@ final class PageFiles implements AutoCloseable {
             Path target = staging.resolve(rel);
             Files.createDirectories(target.getParent());
             Files.write(target, bytes);
-            StringBuilder sb = new StringBuilder(url(folder.getFileName().toString()));
-            for (Path part : rel) sb.append('/').append(url(part.toString()));
-            return sb.toString();
+            return url(folder.getFileName().toString()) + "/" + relativeUrl(rel);
         } catch (IOException e) {
             return "missing:" + file; // shown as a broken image and counted as failed
         }
+    }
+
+    private static String relativeUrl(Path rel) {
+        StringBuilder sb = new StringBuilder();
+        for (Path part : rel) sb.append(sb.isEmpty() ? "" : "/").append(url(part.toString()));
+        return sb.toString();
     }
 
     private static String url(String part) {
@@ -87,7 +97,7 @@ final class PageFiles implements AutoCloseable {
 
     /** Puts the filled folder in place of the previous one (call after the page is written). */
     void publish() throws IOException {
-        if (embed) return;
+        if (embed || folder == null) return;
         if (Files.isDirectory(folder, LinkOption.NOFOLLOW_LINKS)) StoreFiles.deleteTree(folder);
         Files.move(staging, folder, StandardCopyOption.ATOMIC_MOVE);
     }
@@ -95,6 +105,6 @@ final class PageFiles implements AutoCloseable {
     /** Removes the staging folder when the page was not published. */
     @Override
     public void close() throws IOException {
-        if (!embed && Files.exists(staging, LinkOption.NOFOLLOW_LINKS)) StoreFiles.deleteTree(staging);
+        if (staging != null && Files.exists(staging, LinkOption.NOFOLLOW_LINKS)) StoreFiles.deleteTree(staging);
     }
 }
