@@ -88,7 +88,14 @@ class StarNoteCliTest {
         assertTrue(unknown.err().contains("run nope not found"), unknown.err());
         assertEquals(0, rows(ImageRunIdTest.run("runs", "list", "--runs", store, "--where", "starred=1").out()).size(),
                 "nothing starred when one of the runs named is unknown");
-        for (String e : List.of(control.err(), huge.err(), unknown.err())) {
+        // runs serve refuses what it cannot serve before it binds a port
+        var port = ImageRunIdTest.run("runs", "serve", "--port", "70000", "--runs", store);
+        assertEquals(2, port.status());
+        assertTrue(port.err().contains("--port: 70000 is not a port"), port.err());
+        var where = ImageRunIdTest.run("runs", "serve", "--where", "nosuchkey=1", "--runs", store);
+        assertEquals(2, where.status());
+        assertTrue(where.err().contains("--where: unknown key 'nosuchkey'"), where.err());
+        for (String e : List.of(control.err(), huge.err(), unknown.err(), port.err(), where.err())) {
             assertFalse(e.contains("Exception") || e.contains("\tat "), e);
         }
     }
