@@ -204,6 +204,10 @@ class DatasetPageTest {
         Path shot = Files.createDirectories(Path.of("target", "compare-page")).resolve("dataset.png");
         ComparePageTest.run(chromium, tmp, "--screenshot=" + shot.toAbsolutePath(), "--window-size=1400,2400", "--virtual-time-budget=10000",
                 page.toUri() + "#image=coffee.png&rows=refiner&cols=dilate");
+        // and the detail view with two runs compared, for the eye
+        RunRecord a = cell("cat.png", "off", "off"), b = cell("cat.png", "0.5", "3x1");
+        ComparePageTest.run(chromium, tmp, "--screenshot=" + shot.resolveSibling("dataset-detail.png").toAbsolutePath(), "--window-size=1400,2400",
+                "--virtual-time-budget=10000", page.toUri() + "#image=cat.png&diff=" + a.id() + "," + b.id() + "&run=" + b.id());
         Image img = ImageFiles.read(shot);
         Set<Integer> colours = new HashSet<>();
         for (int y = 0; y < img.height(); y += 3) for (int x = 0; x < img.width(); x += 3) colours.add(img.get(x, y, 0) << 16 | img.get(x, y, 1) << 8 | img.get(x, y, 2));
