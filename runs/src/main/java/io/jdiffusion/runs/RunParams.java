@@ -118,16 +118,25 @@ public final class RunParams {
 
     /** Dotted keys → values as text; a leaf that is text ("off") stays a key of its own. */
     public static Map<String, String> flatten(Map<String, Object> nested) {
+        return flatten(nested, Set.of());
+    }
+
+    /**
+     * {@link #flatten(Map)}, where each key of {@code switches} that holds a group ("refiner" with
+     * its model, steps, …) also reads "on" before its children, as it reads "off" when it has none.
+     */
+    public static Map<String, String> flatten(Map<String, Object> nested, Set<String> switches) {
         Map<String, String> out = new LinkedHashMap<>();
-        if (nested != null) flatten("", nested, out);
+        if (nested != null) flatten("", nested, switches, out);
         return out;
     }
 
-    private static void flatten(String prefix, Map<?, ?> m, Map<String, String> out) {
+    private static void flatten(String prefix, Map<?, ?> m, Set<String> switches, Map<String, String> out) {
         for (Map.Entry<?, ?> e : m.entrySet()) {
             String key = prefix.isEmpty() ? String.valueOf(e.getKey()) : prefix + "." + e.getKey();
             Object v = e.getValue();
-            if (v instanceof Map<?, ?> sub) flatten(key, sub, out);
+            if (v instanceof Map<?, ?> && switches.contains(key)) out.put(key, "on");
+            if (v instanceof Map<?, ?> sub) flatten(key, sub, switches, out);
             else if (v instanceof List<?> l) out.put(key, String.join(", ", l.stream().map(RunParams::text).toList()));
             else out.put(key, text(v));
         }
