@@ -36,7 +36,8 @@ public final class VectorKernelCheck {
                 assertClose("attention causal " + causal, Tensor.of(CpuNormActivationTest.naiveAttention(q, k, v, causal), 2, 3, 70, 24),
                         cpu.attention(q, k, v, causal), 3e-6);
             }
-            System.out.println("vector-api checks passed: " + n + " GEMMs, conv2d, linear, attention");
+            PackedWeightsTest.runAll();
+            System.out.println("vector-api checks passed: " + n + " GEMMs, conv2d, linear, attention, packed weights");
         } catch (Throwable t) {
             t.printStackTrace(System.out);
             System.exit(1);
