@@ -57,7 +57,8 @@ public final class CpuOpShapes {
             }
             default -> throw new IllegalArgumentException("op must be linear:M:K:N, conv:B:C:H:O:k or attn:B:H:S:Sk:D, got " + op);
         }
-        body.run(); // compile and touch
+        long w0 = System.nanoTime(); // warm up: C2 compiles the Vector API kernels after some calls
+        for (int i = 0; i < 3 || System.nanoTime() - w0 < 1_500_000_000L; i++) body.run();
         double[] t = new double[reps];
         for (int r = 0; r < reps; r++) {
             long t0 = System.nanoTime();

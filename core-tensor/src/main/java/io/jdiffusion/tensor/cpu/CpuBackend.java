@@ -289,33 +289,13 @@ public final class CpuBackend implements Backend {
         if (len < d) Arrays.fill(dst, base + len, base + d, 0f);
     }
 
-    /** Queries per attention work item: the score block is QUERY_BLOCK x Sk floats. */
-    private static final int QUERY_BLOCK = 64;
-
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, boolean causal) {
         OpChecks.attention(q, k, v);
         int b = q.dim(0), h = q.dim(1), sq = q.dim(2), d = q.dim(3), sk = k.dim(2), dv = v.dim(3);
-        float[] qd = q.floats(), kd = k.floats(), vd = v.floats();
         float[] y = alloc((long) b * h * sq * dv);
         if (sk == 0 || sq == 0) return out(y, b, h, sq, dv);
-        float scale = (float) (1.0 / Math.sqrt(d));
-        int qBlocks = (sq + QUERY_BLOCK - 1) / QUERY_BLOCK;
-        // One work item = one block of queries of one head: S = Q K^T, softmax rows, O = P V,
-        // both products on the packed GEMM (the items themselves are spread over the cores).
-        Parallel.forRange(b * h * qBlocks, (long) Math.min(sq, QUERY_BLOCK) * sk * (d + dv), item -> {
-            int bh = item / qBlocks, i0 = (item % qBlocks) * QUERY_BLOCK;
-            int rows = Math.min(QUERY_BLOCK, sq - i0);
-            float[] s = new float[rows * sk];
-            CpuGemm.sgemm(rows, sk, d, qd, (bh * sq + i0) * d, d, kd, bh * sk * d, d, true, s, 0, sk, false, CpuGemm.Impl.AUTO);
-            for (int r = 0; r < rows; r++) {
-                int len = causal ? Math.min(sk, i0 + r + 1) : sk;
-                int base = r * sk;
-                for (int j = 0; j < len; j++) s[base + j] *= scale;
-                softmaxRow(s, s, base, len, sk);
-            }
-            CpuGemm.sgemm(rows, dv, sk, s, 0, sk, vd, bh * sk * dv, dv, false, y, (bh * sq + i0) * dv, dv, false, CpuGemm.Impl.AUTO);
-        });
+        CpuAttention.attention(q.floats(), k.floats(), v.floats(), y, b * h, sq, sk, d, dv, causal);
         return out(y, b, h, sq, dv);
     }
 

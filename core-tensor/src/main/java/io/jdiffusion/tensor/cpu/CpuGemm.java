@@ -83,8 +83,15 @@ final class CpuGemm {
      */
     static void gemm(int m, int n, int k, GemmOperand a, GemmOperand b, float[] c, int cOff, int ldc,
                      boolean parallel, MicroKernel kernel) {
+        gemm(m, n, k, a, b, c, cOff, ldc, parallel, kernel, false);
+    }
+
+    /** As above; {@code accumulate} adds the product to C instead of overwriting it. */
+    static void gemm(int m, int n, int k, GemmOperand a, GemmOperand b, float[] c, int cOff, int ldc,
+                     boolean parallel, MicroKernel kernel, boolean accumulate) {
         if (m == 0 || n == 0) return;
         if (k == 0) {
+            if (accumulate) return;
             for (int i = 0; i < m; i++) Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
             return;
         }
@@ -94,7 +101,7 @@ final class CpuGemm {
         int tiles = tm * tn;
         Parallel.IntBody tile = t -> {
             int i0 = (t / tn) * MC, j0 = (t % tn) * nc;
-            tile(kernel, i0, Math.min(MC, m - i0), j0, Math.min(nc, n - j0), k, a, b, c, cOff, ldc);
+            tile(kernel, i0, Math.min(MC, m - i0), j0, Math.min(nc, n - j0), k, a, b, c, cOff, ldc, accumulate);
         };
         if (parallel) {
             Parallel.forRange(tiles, (long) Math.min(m, MC) * Math.min(n, nc) * k, tile);
@@ -135,14 +142,14 @@ final class CpuGemm {
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(() -> new Buffers(
             new float[KC * (MC + 64)], new float[KC * (NC + 256)], new float[64 * 256], new int[MC], new int[NC]));
 
-    /** C[i0:i0+mc, j0:j0+nc] of the product, overwritten. */
+    /** C[i0:i0+mc, j0:j0+nc] of the product, overwritten (or added to, when accumulating). */
     static void tile(MicroKernel kern, int i0, int mc, int j0, int nc, int k, GemmOperand a, GemmOperand b,
-                     float[] c, int cOff, int ldc) {
+                     float[] c, int cOff, int ldc, boolean accumulate) {
         int mrk = kern.mr(), nrk = kern.nr();
         Buffers buf = BUFFERS.get();
         float[] tmp = buf.tile, ap = a.array(buf.a), bp = b.array(buf.b);
         int[] aPanels = buf.aPanels, bPanels = buf.bPanels;
-        for (int i = 0; i < mc; i++) Arrays.fill(c, cOff + (i0 + i) * ldc + j0, cOff + (i0 + i) * ldc + j0 + nc, 0f);
+        if (!accumulate) for (int i = 0; i < mc; i++) Arrays.fill(c, cOff + (i0 + i) * ldc + j0, cOff + (i0 + i) * ldc + j0 + nc, 0f);
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = Math.min(KC, k - p0);
             for (int jr = 0, q = 0; jr < nc; jr += nrk, q++) {

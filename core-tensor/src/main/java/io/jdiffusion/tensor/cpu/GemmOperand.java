@@ -52,17 +52,32 @@ abstract class GemmOperand {
 
     /** Lines already packed in panels of {@code w} ({@link PanelStorage}): panels are read in place. */
     static final class Prepacked extends GemmOperand {
-        private final PanelStorage s;
+        private final float[] data;
+        private final int base, cols, width, line0, depth0;
 
-        Prepacked(PanelStorage s) { this.s = s; }
+        Prepacked(PanelStorage s) { this(s.data(), 0, s.cols(), s.width(), 0, 0); }
+
+        /**
+         * The panels of {@code width} lines of depth {@code cols} from {@code data[base]} on, seen from
+         * line {@code line0} (a multiple of width) and depth {@code depth0} on.
+         */
+        Prepacked(float[] data, int base, int cols, int width, int line0, int depth0) {
+            if (line0 % width != 0) throw new IllegalArgumentException("first line " + line0 + " is not a multiple of the panel width " + width);
+            this.data = data;
+            this.base = base;
+            this.cols = cols;
+            this.width = width;
+            this.line0 = line0;
+            this.depth0 = depth0;
+        }
 
         @Override
         int panel(int w, int line, int count, int p0, int kc, float[] buf, int bufOff) {
-            if (w != s.width() || line % w != 0) throw new IllegalStateException("panels of " + s.width() + " read as panels of " + w);
-            return (line / w) * s.cols() * w + p0 * w;
+            if (w != width || line % w != 0) throw new IllegalStateException("panels of " + width + " read as panels of " + w);
+            return base + ((line0 + line) / w) * cols * w + (depth0 + p0) * w;
         }
 
-        @Override float[] array(float[] buf) { return s.data(); }
+        @Override float[] array(float[] buf) { return data; }
     }
 
     /**

@@ -34,8 +34,13 @@ record PanelStorage(float[] data, int rows, int cols, int width) implements Stor
 
     /** Packs rows [r0, r0+n) of the row-major rows×cols matrix {@code src} (rows at {@code src[r·cols]}) into {@code data}. */
     static void pack(float[] src, int srcRow0, float[] data, int r0, int n, int cols, int width) {
+        pack(src, srcRow0, data, r0, n, cols, width, 0, 0);
+    }
+
+    /** As {@link #pack(float[], int, float[], int, int, int, int)}, the source matrix from {@code srcOff} and the panels from {@code dataOff} on. */
+    static void pack(float[] src, int srcRow0, float[] data, int r0, int n, int cols, int width, int srcOff, int dataOff) {
         for (int r = r0; r < r0 + n; r++) {
-            int s = (r - srcRow0) * cols, d = (r / width) * cols * width + r % width;
+            int s = srcOff + (r - srcRow0) * cols, d = dataOff + (r / width) * cols * width + r % width;
             for (int c = 0; c < cols; c++) data[d + c * width] = src[s + c];
         }
     }
