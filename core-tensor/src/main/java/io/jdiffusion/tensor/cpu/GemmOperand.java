@@ -9,22 +9,22 @@ import java.util.Arrays;
  * matrix, or straight from an image for a convolution: the implicit im2col) or already holds its
  * lines in that layout ({@link Prepacked}, weights packed once at load), so nothing is copied.
  */
-abstract class GemmOperand {
+interface GemmOperand {
     /**
      * Makes the panel of lines [line, line+count) (count ≤ w; lines past count read as zero) at
      * depth [p0, p0+kc) readable and returns its offset in {@link #array}(buf): packed into
      * {@code buf} at {@code bufOff}, or where it already lies.
      */
-    abstract int panel(int w, int line, int count, int p0, int kc, float[] buf, int bufOff);
+    int panel(int w, int line, int count, int p0, int kc, float[] buf, int bufOff);
 
     /** The array {@link #panel} offsets point into. */
-    float[] array(float[] buf) { return buf; }
+    default float[] array(float[] buf) { return buf; }
 
     /** Line l at depth p is {@code x[off + l·ld + p]}: A's rows, or op(B)'s columns when B is stored transposed. */
     static GemmOperand lines(float[] x, int off, int ld) {
         return new GemmOperand() {
             @Override
-            int panel(int w, int line, int count, int p0, int kc, float[] buf, int bufOff) {
+            public int panel(int w, int line, int count, int p0, int kc, float[] buf, int bufOff) {
                 for (int l = 0; l < count; l++) {
                     int s = off + (line + l) * ld + p0;
                     for (int p = 0; p < kc; p++) buf[bufOff + p * w + l] = x[s + p];
@@ -39,7 +39,7 @@ abstract class GemmOperand {
     static GemmOperand depthRows(float[] x, int off, int ld) {
         return new GemmOperand() {
             @Override
-            int panel(int w, int line, int count, int p0, int kc, float[] buf, int bufOff) {
+            public int panel(int w, int line, int count, int p0, int kc, float[] buf, int bufOff) {
                 for (int p = 0; p < kc; p++) {
                     int d = bufOff + p * w;
                     System.arraycopy(x, off + (p0 + p) * ld + line, buf, d, count);
@@ -50,34 +50,25 @@ abstract class GemmOperand {
         };
     }
 
-    /** Lines already packed in panels of {@code w} ({@link PanelStorage}): panels are read in place. */
-    static final class Prepacked extends GemmOperand {
-        private final float[] data;
-        private final int base, cols, width, line0, depth0;
+    /**
+     * Lines already packed in panels ({@link PanelStorage}, or K and Vᵀ of an attention), read in
+     * place: the panels of {@code width} lines of depth {@code cols} from {@code data[base]} on, seen from
+     * line {@code line0} (a multiple of width) and depth {@code depth0} on.
+     */
+    record Prepacked(float[] data, int base, int cols, int width, int line0, int depth0) implements GemmOperand {
+        Prepacked {
+            if (line0 % width != 0) throw new IllegalArgumentException("first line " + line0 + " is not a multiple of the panel width " + width);
+        }
 
         Prepacked(PanelStorage s) { this(s.data(), 0, s.cols(), s.width(), 0, 0); }
 
-        /**
-         * The panels of {@code width} lines of depth {@code cols} from {@code data[base]} on, seen from
-         * line {@code line0} (a multiple of width) and depth {@code depth0} on.
-         */
-        Prepacked(float[] data, int base, int cols, int width, int line0, int depth0) {
-            if (line0 % width != 0) throw new IllegalArgumentException("first line " + line0 + " is not a multiple of the panel width " + width);
-            this.data = data;
-            this.base = base;
-            this.cols = cols;
-            this.width = width;
-            this.line0 = line0;
-            this.depth0 = depth0;
-        }
-
         @Override
-        int panel(int w, int line, int count, int p0, int kc, float[] buf, int bufOff) {
+        public int panel(int w, int line, int count, int p0, int kc, float[] buf, int bufOff) {
             if (w != width || line % w != 0) throw new IllegalStateException("panels of " + width + " read as panels of " + w);
             return base + ((line0 + line) / w) * cols * w + (depth0 + p0) * w;
         }
 
-        @Override float[] array(float[] buf) { return data; }
+        @Override public float[] array(float[] buf) { return data; }
     }
 
     /**
@@ -88,7 +79,7 @@ abstract class GemmOperand {
     static GemmOperand im2col(float[] x, int xOff, int h, int wd, int kh, int kw, int stride, int pad, int wo) {
         return new GemmOperand() {
             @Override
-            int panel(int w, int line, int count, int p0, int kc, float[] buf, int bufOff) {
+            public int panel(int w, int line, int count, int p0, int kc, float[] buf, int bufOff) {
                 int khw = kh * kw;
                 for (int p = 0; p < kc; p++) {
                     int q = p0 + p, ci = q / khw, r = q % khw, ky = r / kw, kx = r % kw;
