@@ -56,11 +56,11 @@ interface GemmOperand {
      * line {@code line0} (a multiple of width) and depth {@code depth0} on.
      */
     record Prepacked(float[] data, int base, int cols, int width, int line0, int depth0) implements GemmOperand {
-        Prepacked {
+        public Prepacked {
             if (line0 % width != 0) throw new IllegalArgumentException("first line " + line0 + " is not a multiple of the panel width " + width);
         }
 
-        Prepacked(PanelStorage s) { this(s.data(), 0, s.cols(), s.width(), 0, 0); }
+        public Prepacked(PanelStorage s) { this(s.data(), 0, s.cols(), s.width(), 0, 0); }
 
         @Override
         public int panel(int w, int line, int count, int p0, int kc, float[] buf, int bufOff) {
