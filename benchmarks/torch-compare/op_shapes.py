@@ -3,7 +3,8 @@
 
 Runs, interleaved per op, torch (F.linear / F.conv2d / scaled_dot_product_attention, fp32, the
 given threads) in this process and jdiffusion (io.jdiffusion.benchmarks.CpuOpShapes, one JVM per
-round) and prints one JSON line per op: both medians, GFLOP/s and the jdiffusion/torch ratio.
+round) and prints one JSON line per op: both medians, GFLOP/s and the jdiffusion/torch ratio, and
+the CPU seconds per call of each side with their ratio (the steadier figure on a shared machine).
 
     source /work/refenv/env.sh
     ./mvnw -o -q -pl benchmarks -am package -DskipTests
@@ -49,10 +50,12 @@ def torch_op(spec, reps):
     with torch.no_grad():
         fn()
         ts = []
+        c0 = time.process_time()
         for _ in range(reps):
             t0 = time.perf_counter(); fn(); ts.append(time.perf_counter() - t0)
+        cpu = (time.process_time() - c0) / reps
     ts.sort()
-    return ts[reps // 2], flop
+    return ts[reps // 2], cpu, flop
 
 
 def java_ops(specs, reps, threads):
@@ -64,7 +67,7 @@ def java_ops(specs, reps, threads):
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode:
         sys.exit(out.stderr)
-    return {j["op"]: j["s"] for j in (json.loads(l) for l in out.stdout.splitlines() if l.startswith("{"))}
+    return {j["op"]: (j["s"], j["cpu_s"]) for j in (json.loads(l) for l in out.stdout.splitlines() if l.startswith("{"))}
 
 
 def main():
@@ -77,21 +80,25 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     specs = a.ops or shapes(a.latent)
-    tt = {s: [] for s in specs}; jt = {s: [] for s in specs}; flops = {}
+    tt = {s: [] for s in specs}; jt = {s: [] for s in specs}; tc = {s: [] for s in specs}; jc = {s: [] for s in specs}; flops = {}
     for r in range(a.rounds):
         order = [0, 1] if r % 2 == 0 else [1, 0]
         for side in order:
             if side == 0:
                 for s in specs:
-                    t, flops[s] = torch_op(s, a.reps); tt[s].append(t)
+                    t, c, flops[s] = torch_op(s, a.reps); tt[s].append(t); tc[s].append(c)
             else:
-                for s, t in java_ops(specs, a.reps, a.threads).items():
-                    jt[s].append(t)
+                for s, (t, c) in java_ops(specs, a.reps, a.threads).items():
+                    jt[s].append(t); jc[s].append(c)
     for s in specs:
         pt, jd = statistics.median(tt[s]), statistics.median(jt[s])
         print(json.dumps({"op": s, "torch_s": round(pt, 5), "jdiffusion_s": round(jd, 5),
                           "torch_gflops": round(flops[s] / pt / 1e9, 1), "jdiffusion_gflops": round(flops[s] / jd / 1e9, 1),
-                          "ratio": round(jd / pt, 3), "load_avg_1m": round(os.getloadavg()[0], 2)}))
+                          "ratio": round(jd / pt, 3),
+                          # CPU seconds per call of each process (threads summed): less dependent on what other users leave over
+                          "torch_cpu_s": round(statistics.median(tc[s]), 5), "jdiffusion_cpu_s": round(statistics.median(jc[s]), 5),
+                          "cpu_ratio": round(statistics.median(jc[s]) / statistics.median(tc[s]), 3),
+                          "load_avg_1m": round(os.getloadavg()[0], 2)}))
 
 
 if __name__ == "__main__":

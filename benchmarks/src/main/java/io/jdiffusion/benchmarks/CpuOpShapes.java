@@ -60,14 +60,19 @@ public final class CpuOpShapes {
         long w0 = System.nanoTime(); // warm up: C2 compiles the Vector API kernels after some calls
         for (int i = 0; i < 3 || System.nanoTime() - w0 < 1_500_000_000L; i++) body.run();
         double[] t = new double[reps];
+        var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        long cpu0 = os.getProcessCpuTime();
         for (int r = 0; r < reps; r++) {
             long t0 = System.nanoTime();
             body.run();
             t[r] = (System.nanoTime() - t0) / 1e9;
         }
+        double cpuPerRep = (os.getProcessCpuTime() - cpu0) / 1e9 / reps;
         java.util.Arrays.sort(t);
         double med = t[reps / 2];
-        System.out.printf(Locale.ROOT, "{\"side\": \"jdiffusion\", \"op\": \"%s\", \"s\": %.6f, \"gflops\": %.2f}%n", op, med, flop / med / 1e9);
+        // cpu_s: CPU seconds per call of the whole process (JIT and GC included): less sensitive to other users' load
+        System.out.printf(Locale.ROOT, "{\"side\": \"jdiffusion\", \"op\": \"%s\", \"s\": %.6f, \"gflops\": %.2f, \"cpu_s\": %.6f}%n",
+                op, med, flop / med / 1e9, cpuPerRep);
     }
 
     private static Tensor random(SplittableRandom rnd, int... shape) {
