@@ -58,8 +58,7 @@ def torch_op(spec, reps):
     return ts[reps // 2], cpu, flop
 
 
-def java_ops(specs, reps, threads):
-    jar = REPO / "benchmarks/target/benchmarks.jar"
+def java_ops(specs, reps, threads, jar):
     java = subprocess.run([str(REPO / "scripts/find-jdk25")], capture_output=True, text=True, check=True).stdout.strip() + "/bin/java"
     cmd = [java, "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector", "-Xmx6g",
            f"-Djava.util.concurrent.ForkJoinPool.common.parallelism={threads - 1}",
@@ -77,22 +76,29 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ops", nargs="*", help="op specs (default: the UNet's shapes at --latent)")
+    ap.add_argument("--base-jar", help="benchmarks.jar of another jdiffusion build (e.g. main) to time too, interleaved")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     specs = a.ops or shapes(a.latent)
+    jar = REPO / "benchmarks/target/benchmarks.jar"
     tt = {s: [] for s in specs}; jt = {s: [] for s in specs}; tc = {s: [] for s in specs}; jc = {s: [] for s in specs}; flops = {}
+    bt = {s: [] for s in specs}
     for r in range(a.rounds):
-        order = [0, 1] if r % 2 == 0 else [1, 0]
+        order = [0, 1, 2] if r % 2 == 0 else [2, 1, 0]
         for side in order:
             if side == 0:
                 for s in specs:
                     t, c, flops[s] = torch_op(s, a.reps); tt[s].append(t); tc[s].append(c)
-            else:
-                for s, (t, c) in java_ops(specs, a.reps, a.threads).items():
+            elif side == 1:
+                for s, (t, c) in java_ops(specs, a.reps, a.threads, jar).items():
                     jt[s].append(t); jc[s].append(c)
+            elif a.base_jar:
+                for s, (t, c) in java_ops(specs, a.reps, a.threads, a.base_jar).items():
+                    bt[s].append(t)
     for s in specs:
         pt, jd = statistics.median(tt[s]), statistics.median(jt[s])
-        print(json.dumps({"op": s, "torch_s": round(pt, 5), "jdiffusion_s": round(jd, 5),
+        base = {"base_s": round(statistics.median(bt[s]), 5), "base_ratio": round(statistics.median(bt[s]) / pt, 3)} if bt[s] else {}
+        print(json.dumps({**base, "op": s, "torch_s": round(pt, 5), "jdiffusion_s": round(jd, 5),
                           "torch_gflops": round(flops[s] / pt / 1e9, 1), "jdiffusion_gflops": round(flops[s] / jd / 1e9, 1),
                           "ratio": round(jd / pt, 3),
                           # CPU seconds per call of each process (threads summed): less dependent on what other users leave over
