@@ -1,6 +1,7 @@
 package io.jdiffusion.tensor.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -15,9 +16,10 @@ final class VectorMath {
         FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         int i = 0;
         for (; i <= n - L; i += L) m = m.max(FloatVector.fromArray(S, x, off + i));
-        float r = m.reduceLanes(VectorOperators.MAX);
-        for (; i < n; i++) r = Math.max(r, x[off + i]);
-        return r;
+        if (i < n) { // the tail in one masked vector (the masked-off lanes stay -inf)
+            m = m.max(FloatVector.fromArray(S, x, off + i, S.indexInRange(i, n)).blend(Float.NEGATIVE_INFINITY, S.indexInRange(i, n).not()));
+        }
+        return m.reduceLanes(VectorOperators.MAX);
     }
 
     static float expShifted(float[] x, int off, int n, float scale, float shift) {
@@ -28,12 +30,12 @@ final class VectorMath {
             e.intoArray(x, off + i);
             acc = acc.add(e);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] * scale - shift);
-            x[off + i] = e;
-            sum += e;
+        if (i < n) { // the tail in one masked vector: a scalar exp costs about as much as a vector one
+            VectorMask<Float> tail = S.indexInRange(i, n);
+            FloatVector e = FloatVector.fromArray(S, x, off + i, tail).fma(sv, sh).lanewise(VectorOperators.EXP).blend(0f, tail.not());
+            e.intoArray(x, off + i, tail);
+            acc = acc.add(e);
         }
-        return sum;
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 }
