@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
                 "Hugging Face ids already in the local cache (~/.cache/huggingface/hub, $HF_HOME), or Stability's",
                 "single-file checkpoints. Every PNG written carries its full generation record; `reproduce` regenerates it."},
         subcommands = {Txt2ImgCommand.class, Img2ImgCommand.class, InpaintCommand.class, OutpaintCommand.class,
-                ReproduceCommand.class, SweepCommand.class, RunsCommand.class, ProfileCommand.class, CommandLine.HelpCommand.class},
+                ReproduceCommand.class, SweepCommand.class, BatchCommand.class, RunsCommand.class, ProfileCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Examples:",
                 "  jdiffusion txt2img --model stabilityai/stable-diffusion-xl-base-1.0 --prompt 'a lighthouse at dusk' -o out.png",
                 "  jdiffusion inpaint --model stabilityai/stable-diffusion-xl-base-1.0 \\",

@@ -13,12 +13,19 @@ final class ProgressBar implements StepListener {
     private final PrintStream out;
     private final boolean terminal;
     private long last = System.nanoTime();
+    private String prefix = "";
 
     ProgressBar(PrintStream out) { this(out, stderrIsTerminal()); }
 
     ProgressBar(PrintStream out, boolean terminal) {
         this.out = out;
         this.terminal = terminal;
+    }
+
+    /** Text put before each line, e.g. "cell 3/24  " in sweeps and batches; the step clock restarts with it. */
+    void prefix(String p) {
+        this.prefix = p;
+        this.last = System.nanoTime();
     }
 
     /** Whether this process talks to a terminal (Console.isTerminal: false when stdin/stdout are redirected). */
@@ -34,12 +41,12 @@ final class ProgressBar implements StepListener {
         double secs = (now - last) / 1e9;
         last = now;
         if (!terminal) {
-            out.printf("step %d/%d  t=%.0f  %.2f s/step%n", done, total, timestep, secs);
+            out.printf("%sstep %d/%d  t=%.0f  %.2f s/step%n", prefix, done, total, timestep, secs);
             out.flush();
             return;
         }
         int width = 30, filled = total == 0 ? width : Math.min(width, done * width / total);
-        out.printf("\r[%s%s] %d/%d  t=%4.0f  %.2f s/step", "#".repeat(filled), " ".repeat(width - filled), done, total, timestep, secs);
+        out.printf("\r%s[%s%s] %d/%d  t=%4.0f  %.2f s/step", prefix, "#".repeat(filled), " ".repeat(width - filled), done, total, timestep, secs);
         if (done >= total) out.println();
         out.flush();
     }
