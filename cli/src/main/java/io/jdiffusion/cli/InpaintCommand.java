@@ -27,6 +27,9 @@ final class InpaintCommand extends GenerateCommand {
             description = "Generate only the mask's bounding box grown by PX pixels, at the output size, and paste it back (diffusers' padding_mask_crop).")
     Integer paddingMaskCrop;
 
+    @CommandLine.Mixin
+    RoundTo8Option rounding;
+
     @Override
     SdxlPipeline<?> pipeline(SdxlModel base) {
         InpaintPipeline p = InpaintPipeline.of(base);
@@ -35,6 +38,7 @@ final class InpaintCommand extends GenerateCommand {
         if (maskBlur != null) CommonOptions.option("--mask-blur", () -> p.blur(maskBlur));
         if (paddingMaskCrop != null) CommonOptions.option("--padding-mask-crop", () -> p.paddingMaskCrop(paddingMaskCrop));
         inpaint.applyRest(p);
+        rounding.apply(p, common, inpaint.image, null, 0, 0);
         return p;
     }
 }

@@ -41,7 +41,24 @@ public final class Main implements Runnable {
         // Terse log lines on stderr for the command line (a user's own settings win).
         System.setProperty("org.slf4j.simpleLogger.showThreadName", System.getProperty("org.slf4j.simpleLogger.showThreadName", "false"));
         System.setProperty("org.slf4j.simpleLogger.showShortLogName", System.getProperty("org.slf4j.simpleLogger.showShortLogName", "true"));
+        // --quiet: nothing but errors, so log lines below WARN are off (set before the first logger exists)
+        if (quiet(args) && System.getProperty(LOG_LEVEL) == null) System.setProperty(LOG_LEVEL, "warn");
         System.exit(execute(args));
+    }
+
+    private static final String LOG_LEVEL = "org.slf4j.simpleLogger.defaultLogLevel";
+
+    /** Whether the command line asks for --quiet (as an option of the command, not as another option's value). */
+    static boolean quiet(String... args) {
+        try {
+            CommandLine.ParseResult r = new CommandLine(new Main()).parseArgs(args);
+            for (CommandLine.ParseResult sub = r; sub != null; sub = sub.subcommand()) {
+                if (sub.hasMatchedOption("--quiet")) return true;
+            }
+        } catch (CommandLine.ParameterException e) {
+            // reported when the command line runs
+        }
+        return false;
     }
 
     /** Runs the command line and returns the exit status (for tests and embedding). */

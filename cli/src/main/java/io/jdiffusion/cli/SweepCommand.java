@@ -60,7 +60,7 @@ final class SweepCommand implements Callable<Integer> {
     @Option(names = "--compare", paramLabel = "HTML", description = "Also write the compare page of the sweep's runs.")
     Path compare;
 
-    @Option(names = "--quiet", description = "No progress bar.")
+    @Option(names = "--quiet", description = "Print nothing but errors: no progress, no log lines, no notes (the files written are still listed on stdout).")
     boolean quiet;
 
     @CommandLine.Spec

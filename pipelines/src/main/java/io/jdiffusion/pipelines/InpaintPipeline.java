@@ -48,6 +48,9 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
 
     public InpaintPipeline image(Image img, String origin) { image(img); this.imageOrigin = origin; return this; }
 
+    /** The input image set, or null (callers size a canvas from it before running). */
+    public Image image() { return image; }
+
     /** Continues from latents [n, 4, h, w] instead of a pixel image (the refiner half of a handoff). */
     public InpaintPipeline latents(float[] z, int h, int w) {
         this.latents = z.clone();
