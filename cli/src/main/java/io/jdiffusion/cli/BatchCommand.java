@@ -17,22 +17,23 @@ import java.util.TreeSet;
 import java.util.concurrent.Callable;
 
 @Command(name = "batch", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Runs a dataset: every row of a manifest (image, mask or outpaint extents, prompts, seeds)",
-                "crossed with a grid of settings (refiner fractions x mask dilations x guidance x schedulers), on models",
-                "loaded once; every cell is recorded in the run store. A failed row is reported and the rest go on",
-                "(exit status 1 at the end); --resume skips cells already in the store (same settings and input hashes).",
+        description = {"Runs a dataset and records every cell in the run store: each row of a manifest (image, mask or",
+                "outpaint extents, prompts, seeds) crossed with a grid of settings (refiner fractions x mask dilations",
+                "x guidance x schedulers), on models loaded once. A failed row is reported and the rest go on (exit",
+                "status 1 at the end); --resume skips cells already in the store (same settings and input hashes).",
                 "",
                 "Manifest: a .csv with a header row, or .jsonl with one object per line. Columns: image, mask, prompt,",
                 "negative_prompt, seed (or seeds: 1;2), task (inpaint or outpaint), extend (outpaint: L,T,R,B), overlap.",
                 "Paths are relative to the manifest's folder."},
-        footer = {"", "Example (3 photos x inpaint/outpaint x refiner on/off x dilation on/off = 24 runs):",
+        footer = {"", "Example: 3 photos x (inpaint, outpaint) x refiner on/off x dilation on/off:",
                 "  manifest.csv:",
                 "    image,mask,prompt,seed,task,extend",
                 "    cat.png,cat-mask.png,a red vase,-737,inpaint,",
                 "    cat.png,,a garden,-737,outpaint,\"0,0,256,0\"",
                 "    ...",
                 "  jdiffusion batch manifest.csv --model sdxl-base --refiner sdxl-refiner \\",
-                "      --refiner-fractions off,0.8 --dilate off,15x2 --steps 30 --experiment tutorial"})
+                "      --refiner-fractions off,0.8 --dilate off,15x2 --steps 30 \\",
+                "      --experiment tutorial"})
 final class BatchCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MANIFEST", description = "The rows: a .csv (header row) or .jsonl file.")
     Path manifest;

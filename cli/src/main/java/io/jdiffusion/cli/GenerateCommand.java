@@ -24,6 +24,9 @@ abstract class GenerateCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** The pipeline's own guidance scale, used when --guidance is not given (shown in the help). */
+    double defaultGuidance() { return io.jdiffusion.pipelines.Text2ImagePipeline.DEFAULT_GUIDANCE; }
+
     /** Builds the configured pipeline on an opened model (weights load lazily: nothing heavy happens here). */
     abstract SdxlPipeline<?> pipeline(SdxlModel base);
 

@@ -31,6 +31,9 @@ final class InpaintCommand extends GenerateCommand {
     RoundTo8Option rounding;
 
     @Override
+    double defaultGuidance() { return InpaintPipeline.DEFAULT_GUIDANCE; }
+
+    @Override
     SdxlPipeline<?> pipeline(SdxlModel base) {
         InpaintPipeline p = InpaintPipeline.of(base);
         inpaint.applyImage(p);

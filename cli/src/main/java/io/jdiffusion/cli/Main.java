@@ -20,10 +20,12 @@ import picocli.CommandLine.Command;
         subcommands = {Txt2ImgCommand.class, Img2ImgCommand.class, InpaintCommand.class, OutpaintCommand.class,
                 ReproduceCommand.class, SweepCommand.class, BatchCommand.class, RunsCommand.class, ProfileCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Examples:",
-                "  jdiffusion txt2img --model stabilityai/stable-diffusion-xl-base-1.0 --prompt 'a lighthouse at dusk' -o out.png",
+                "  jdiffusion txt2img --model stabilityai/stable-diffusion-xl-base-1.0 \\",
+                "      --prompt 'a lighthouse at dusk' -o out.png",
                 "  jdiffusion inpaint --model stabilityai/stable-diffusion-xl-base-1.0 \\",
-                "      --refiner stabilityai/stable-diffusion-xl-refiner-1.0 --high-noise-fraction 0.8 \\",
-                "      --image photo.png --mask object.png --dilate 15x2 --prompt 'a red vase' --steps 70 --seed 42 -o vase.png",
+                "      --refiner stabilityai/stable-diffusion-xl-refiner-1.0 \\",
+                "      --high-noise-fraction 0.8 --image photo.png --mask object.png \\",
+                "      --dilate 15x2 --prompt 'a red vase' --steps 70 --seed 42 -o vase.png",
                 "  jdiffusion reproduce vase.png -o again.png",
                 "",
                 "Exit status: 0 success, 2 bad arguments, 1 failure while running."})
@@ -61,9 +63,12 @@ public final class Main implements Runnable {
         return false;
     }
 
+    /** The command line with its help laid out for the terminal ({@link HelpLayout}). */
+    static CommandLine commandLine() { return HelpLayout.apply(new CommandLine(new Main())); }
+
     /** Runs the command line and returns the exit status (for tests and embedding). */
     public static int execute(String... args) {
-        CommandLine cl = new CommandLine(new Main());
+        CommandLine cl = commandLine();
         cl.setExecutionExceptionHandler((ex, line, parsed) -> {
             if (ex instanceof IllegalArgumentException) {
                 line.getErr().println("jdiffusion: " + ErrorReport.describe(ex));

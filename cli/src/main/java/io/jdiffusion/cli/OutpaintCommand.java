@@ -25,6 +25,9 @@ final class OutpaintCommand extends GenerateCommand {
     RoundTo8Option rounding;
 
     @Override
+    double defaultGuidance() { return InpaintPipeline.DEFAULT_GUIDANCE; }
+
+    @Override
     SdxlPipeline<?> pipeline(SdxlModel base) {
         InpaintPipeline p = InpaintPipeline.of(base);
         inpaint.applyImage(p);

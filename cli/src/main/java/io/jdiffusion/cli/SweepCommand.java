@@ -20,8 +20,9 @@ import java.util.concurrent.Callable;
                 "seeds x refiner fractions (or off) x mask dilations (or off) x guidance scales x schedulers.",
                 "With --image and --mask it inpaints, with --image only img2img, else text-to-image."},
         footer = {"", "Example (2 seeds x refiner on/off x dilation on/off = 8 runs):",
-                "  jdiffusion sweep --model sdxl-base --refiner sdxl-refiner --image photo.png --mask mask.png \\",
-                "      -p 'a red vase' --steps 30 --seeds 1,2 --refiner-fractions off,0.8 --dilate off,15x2 \\",
+                "  jdiffusion sweep --model sdxl-base --refiner sdxl-refiner \\",
+                "      --image photo.png --mask mask.png -p 'a red vase' --steps 30 \\",
+                "      --seeds 1,2 --refiner-fractions off,0.8 --dilate off,15x2 \\",
                 "      --experiment vase --compare vase.html"})
 final class SweepCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "MODEL", description = "Base model (folder, single file or cached Hugging Face id).")

@@ -38,7 +38,10 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
     private float[] latents;
     private int latentHeight, latentWidth;
 
-    private InpaintPipeline(SdxlModel base, boolean owns) { super(base, owns, 7.5, 0.9999); }
+    /** diffusers' default guidance_scale for this pipeline. */
+    public static final double DEFAULT_GUIDANCE = 7.5;
+
+    private InpaintPipeline(SdxlModel base, boolean owns) { super(base, owns, DEFAULT_GUIDANCE, 0.9999); }
 
     public static InpaintPipeline load(String model) { return new InpaintPipeline(SdxlModel.load(model), true); }
 
