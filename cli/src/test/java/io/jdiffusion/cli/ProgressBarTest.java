@@ -43,4 +43,21 @@ class ProgressBarTest {
         assertTrue(s.endsWith("3/3  t= 333  " + s.substring(s.lastIndexOf("  ") + 2)), s);
         assertTrue(s.contains("[##############################] 3/3"), s);
     }
+
+    @Test
+    void cellsOfASweepOrBatchAreCountedAndTimed() {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        CellProgress p = new CellProgress(new PrintStream(buf, true, StandardCharsets.UTF_8), false);
+        for (int k = 1; k <= 2; k++) {
+            p.started(k, 2, "seed=" + k);
+            for (int i = 0; i < 2; i++) p.onStep(i, 2, 500 - 499 * i, null);
+            p.finished(k, 2, "seed=" + k, 0.5);
+        }
+        var lines = buf.toString(StandardCharsets.UTF_8).lines().toList();
+        assertEquals(8, lines.size(), lines.toString());
+        assertEquals("cell 1/2  seed=1", lines.get(0));
+        assertTrue(lines.get(1).matches("cell 1/2  step 1/2  t=500  \\d+\\.\\d\\d s/step"), lines.get(1));
+        assertEquals("cell 1/2 done in 0.50 s (120.0 cells/min)", lines.get(3));
+        assertTrue(lines.get(6).startsWith("cell 2/2  step 2/2  t=1  "), lines.get(6));
+    }
 }

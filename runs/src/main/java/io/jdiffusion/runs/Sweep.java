@@ -229,7 +229,7 @@ public final class Sweep {
             throw new IllegalArgumentException("refiner fractions other than 'off' need a refiner model");
         }
         if (kind != Kind.INPAINT && kind != Kind.OUTPAINT && dilations.stream().anyMatch(Objects::nonNull)) {
-            throw new IllegalArgumentException("mask dilation applies to inpainting and outpainting only");
+            throw new IllegalArgumentException("mask dilation applies to inpainting only (inpaint and outpaint sweeps)");
         }
     }
 
