@@ -52,7 +52,8 @@ abstract class GenerateCommand implements Callable<Integer> {
             String runId = runs.record(r, timings, notes); // first, so the images carry the run id
             List<Path> written = Outputs.write(r.images(), r.record(), runId, o.output, o.force);
             for (Path w : written) spec.commandLine().getOut().println(w);
-            if (p.deviceBudget() != null) notes.println(p.deviceBudget().summary());
+            // asked for by --vram ("the peak device memory is printed"), so printed even with --quiet
+            if (p.deviceBudget() != null) spec.commandLine().getErr().println(p.deviceBudget().summary());
         }
         return 0;
     }
