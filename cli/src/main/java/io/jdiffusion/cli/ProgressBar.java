@@ -6,7 +6,8 @@ import java.io.PrintStream;
 
 /**
  * Progress on stderr: steps done, timestep, and the seconds the last step took (the current rate, not
- * an average that includes model loading). On a terminal one line redrawn with carriage returns; when
+ * an average that includes model loading; the first step's time, which includes loading and prompt
+ * encoding, is marked so). On a terminal one line redrawn with carriage returns; when
  * stderr is a file or pipe (logs, CI) one plain line per step, with no carriage return.
  */
 final class ProgressBar implements StepListener {
@@ -40,13 +41,15 @@ final class ProgressBar implements StepListener {
         long now = System.nanoTime();
         double secs = (now - last) / 1e9;
         last = now;
+        String rate = String.format(java.util.Locale.ROOT, index == 0 ? "%.2f s with loading" : "%.2f s/step", secs);
         if (!terminal) {
-            out.printf("%sstep %d/%d  t=%.0f  %.2f s/step%n", prefix, done, total, timestep, secs);
+            out.printf("%sstep %d/%d  t=%.0f  %s%n", prefix, done, total, timestep, rate);
             out.flush();
             return;
         }
         int width = 30, filled = total == 0 ? width : Math.min(width, done * width / total);
-        out.printf("\r%s[%s%s] %d/%d  t=%4.0f  %.2f s/step", prefix, "#".repeat(filled), " ".repeat(width - filled), done, total, timestep, secs);
+        // padded, so a shorter rate leaves no characters of the longer one before it on the redrawn line
+        out.printf("\r%s[%s%s] %d/%d  t=%4.0f  %-20s", prefix, "#".repeat(filled), " ".repeat(width - filled), done, total, timestep, rate);
         if (done >= total) out.println();
         out.flush();
     }
