@@ -51,7 +51,7 @@ final class BatchCommand implements Callable<Integer> {
     boolean resume;
 
     @CommandLine.Mixin
-    RunOptions runs;
+    StoreOptions runs;
 
     @Option(names = "--quiet", description = "Print nothing but errors (no progress, no log lines).")
     boolean quiet;
@@ -61,10 +61,9 @@ final class BatchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (runs.noRecord) throw new IllegalArgumentException("--no-record: a batch records every cell (that is how --resume finds them)");
         // the manifest and the grid are checked before any model opens
         List<BatchManifest.Row> rows = BatchManifest.read(manifest);
-        RunStore store = RunStore.open(RunStore.defaultDir(runs.store));
+        RunStore store = runs.open();
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter out = spec.commandLine().getOut();
         try (SdxlModel base = GenerateCommand.open("--model", model, null);

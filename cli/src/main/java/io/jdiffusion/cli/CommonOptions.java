@@ -33,33 +33,43 @@ final class CommonOptions {
 
     @Option(names = "--high-noise-fraction", paramLabel = "F",
             description = "Share of the schedule the base runs before the refiner takes over (denoising_end / denoising_start), in (0, 1). Typical: 0.7–0.9.")
+    @Setting("refiner.highNoiseFraction")
     Double highNoiseFraction;
 
     @Option(names = {"-p", "--prompt"}, required = true, description = "What to generate.")
+    @Setting("prompts.prompt")
     List<String> prompt;
 
     @Option(names = "--prompt-2", description = "Prompt for the second text encoder (default: --prompt).")
+    @Setting("prompts.prompt2")
     List<String> prompt2;
 
     @Option(names = {"-n", "--negative-prompt"}, description = "What to steer away from.")
+    @Setting("prompts.negativePrompt")
     List<String> negativePrompt;
 
     @Option(names = "--negative-prompt-2", description = "Negative prompt for the second text encoder.")
+    @Setting("prompts.negativePrompt2")
     List<String> negativePrompt2;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the torch-compatible generator (default: ${DEFAULT-VALUE}).")
+    @Setting("schedule.seed")
     long seed;
 
     @Option(names = "--steps", description = "Number of denoising steps in the full schedule (default: 50).")
+    @Setting("schedule.steps")
     Integer steps;
 
     @Option(names = {"-g", "--guidance"}, description = "Classifier-free guidance scale; 1 or less turns guidance off.")
+    @Setting("guidance.scale")
     Double guidance;
 
     @Option(names = "--guidance-rescale", description = "guidance_rescale φ in [0, 1] (default 0).")
+    @Setting("guidance.rescale")
     Double guidanceRescale;
 
     @Option(names = "--scheduler", description = "euler (the model's default), euler_a, ddim, dpmpp_2m, dpmpp_2m_karras.")
+    @Setting("schedule.scheduler")
     String scheduler;
 
     @Option(names = "--width", description = "Output width in pixels, a multiple of 8.")
@@ -69,9 +79,11 @@ final class CommonOptions {
     Integer height;
 
     @Option(names = "--num-images", defaultValue = "1", description = "Images per prompt (default: ${DEFAULT-VALUE}).")
+    @Setting("size.imagesPerPrompt")
     int numImages;
 
     @Option(names = "--clip-skip", description = "Use an earlier CLIP layer for the prompt (diffusers' clip_skip).")
+    @Setting("guidance.clipSkip")
     Integer clipSkip;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "PNG",
@@ -103,29 +115,18 @@ final class CommonOptions {
 
     /** Applies the options to a pipeline; throws IllegalArgumentException naming a bad option. */
     void apply(SdxlPipeline<?> p) {
-        p.prompt(prompt.toArray(String[]::new));
-        if (prompt2 != null) p.prompt2(prompt2.toArray(String[]::new));
-        if (negativePrompt != null) p.negativePrompt(negativePrompt.toArray(String[]::new));
-        if (negativePrompt2 != null) p.negativePrompt2(negativePrompt2.toArray(String[]::new));
-        p.seed(seed);
-        if (vram != null) option("--vram", () -> p.vram(io.jdiffusion.tensor.Backends.parseBytes(vram, "--vram")));
-        if (steps != null) option("--steps", () -> p.steps(steps));
-        if (guidance != null) option("--guidance", () -> p.guidance(guidance));
-        if (guidanceRescale != null) option("--guidance-rescale", () -> p.guidanceRescale(guidanceRescale));
-        if (scheduler != null) option("--scheduler", () -> p.scheduler(scheduler));
-        if (width != null || height != null) {
-            if (width == null || height == null) throw new IllegalArgumentException("--width and --height go together");
-            option("--width/--height", () -> p.size(width, height));
-        }
-        option("--num-images", () -> p.imagesPerPrompt(numImages));
-        if (clipSkip != null) option("--clip-skip", () -> p.clipSkip(clipSkip));
         if (highNoiseFraction != null && refiner == null) {
             throw new IllegalArgumentException("--high-noise-fraction is the base's share of the schedule before the refiner takes over;"
                     + " it needs --refiner MODEL (without a refiner it would change nothing)");
         }
-        if (highNoiseFraction != null) option("--high-noise-fraction", () -> p.highNoiseFraction(highNoiseFraction));
         if (refiner != null && highNoiseFraction == null) {
             throw new IllegalArgumentException("--refiner needs --high-noise-fraction (e.g. 0.8)");
+        }
+        if (vram != null) option("--vram", () -> p.vram(io.jdiffusion.tensor.Backends.parseBytes(vram, "--vram")));
+        SettingOptions.apply(this, p);
+        if (width != null || height != null) {
+            if (width == null || height == null) throw new IllegalArgumentException("--width and --height go together");
+            option("--width/--height", () -> p.size(width, height));
         }
         applyLoras(p);
         if (!quiet) p.onStep(new ProgressBar(System.err));

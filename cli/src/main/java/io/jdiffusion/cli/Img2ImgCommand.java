@@ -16,6 +16,7 @@ final class Img2ImgCommand extends GenerateCommand {
     Path image;
 
     @Option(names = "--strength", defaultValue = "0.3", description = "How much to change, in (0, 1] (default: ${DEFAULT-VALUE}).")
+    @Setting("schedule.strength")
     double strength;
 
     @Override
@@ -25,7 +26,7 @@ final class Img2ImgCommand extends GenerateCommand {
     SdxlPipeline<?> pipeline(SdxlModel base) {
         Img2ImgPipeline p = Img2ImgPipeline.of(base);
         p.image(readImage("--image", image), image.toString());
-        CommonOptions.option("--strength", () -> p.strength(strength));
+        SettingOptions.apply(this, p);
         return p;
     }
 }

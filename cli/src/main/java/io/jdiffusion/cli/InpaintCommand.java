@@ -21,10 +21,12 @@ final class InpaintCommand extends GenerateCommand {
     Path mask;
 
     @Option(names = "--mask-blur", paramLabel = "R", description = "Gaussian blur radius applied to the mask (PIL GaussianBlur).")
+    @Setting("mask.blur")
     Integer maskBlur;
 
     @Option(names = "--padding-mask-crop", paramLabel = "PX",
             description = "Generate only the mask's bounding box grown by PX pixels, at the output size, and paste it back (diffusers' padding_mask_crop).")
+    @Setting("mask.paddingMaskCrop")
     Integer paddingMaskCrop;
 
     @CommandLine.Mixin
@@ -38,8 +40,7 @@ final class InpaintCommand extends GenerateCommand {
         InpaintPipeline p = InpaintPipeline.of(base);
         inpaint.applyImage(p);
         p.mask(readImage("--mask", mask), mask.toString());
-        if (maskBlur != null) CommonOptions.option("--mask-blur", () -> p.blur(maskBlur));
-        if (paddingMaskCrop != null) CommonOptions.option("--padding-mask-crop", () -> p.paddingMaskCrop(paddingMaskCrop));
+        SettingOptions.apply(this, p);
         inpaint.applyRest(p);
         rounding.apply(p, common, inpaint.image, null, 0, 0);
         return p;

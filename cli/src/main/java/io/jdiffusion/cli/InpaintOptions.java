@@ -14,6 +14,7 @@ final class InpaintOptions {
     String dilate;
 
     @Option(names = "--strength", description = "How much to change inside the mask, in (0, 1] (default 0.9999 like diffusers).")
+    @Setting("schedule.strength")
     Double strength;
 
     @Option(names = "--unet", paramLabel = "FOLDER", description = "Use this UNet folder instead of the model's (e.g. a 9-channel inpainting UNet).")
@@ -29,7 +30,7 @@ final class InpaintOptions {
             int[] kn = parseDilate(dilate);
             CommonOptions.option("--dilate", () -> p.dilate(kn[0], kn[1]));
         }
-        if (strength != null) CommonOptions.option("--strength", () -> p.strength(strength));
+        SettingOptions.apply(this, p);
         if (unet != null) CommonOptions.option("--unet", () -> p.unetOverride(unet));
     }
 

@@ -49,14 +49,8 @@ final class SweepCommand implements Callable<Integer> {
     @CommandLine.Mixin
     GridOptions grid; // --steps, --strength, --refiner-fractions, --dilate, -g, --schedulers (shared with batch)
 
-    @Option(names = "--experiment", paramLabel = "NAME", description = "Experiment the runs are recorded under (default: 'default').")
-    String experiment;
-
-    @Option(names = "--tag", paramLabel = "TAG", description = "Tag for every run (repeatable).")
-    List<String> tags;
-
-    @Option(names = "--runs", paramLabel = "DIR", description = "Run store folder (default: $JDIFFUSION_RUNS, else ./jdiffusion-runs).")
-    Path store;
+    @CommandLine.Mixin
+    StoreOptions store;
 
     @Option(names = "--compare", paramLabel = "HTML", description = "Also write the compare page of the sweep's runs.")
     Path compare;
@@ -70,7 +64,7 @@ final class SweepCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (mask != null && image == null) throw new IllegalArgumentException("--mask needs --image");
-        RunStore st = RunStore.open(RunStore.defaultDir(store));
+        RunStore st = store.open();
         try (SdxlModel base = GenerateCommand.open("--model", model, null);
              SdxlModel ref = refiner == null ? null : GenerateCommand.open("--refiner", refiner, null)) {
             Sweep s = mask != null ? Sweep.inpaint(base, image, mask) : image != null ? Sweep.img2img(base, image) : Sweep.txt2img(base);
@@ -81,7 +75,7 @@ final class SweepCommand implements Callable<Integer> {
                 s.onStep(progress).onCell(progress);
                 spec.commandLine().getErr().println("sweep: " + s.cells().size() + " runs");
             }
-            List<RunRecord> runs = s.run(st, experiment, tags);
+            List<RunRecord> runs = s.run(st, store.experiment, store.tags);
             for (RunRecord r : runs) spec.commandLine().getOut().println(r.id() + "  " + axes(r));
             if (compare != null) {
                 spec.commandLine().getOut().println(CompareReport.write(st, runs, List.of(), compare, false));

@@ -164,12 +164,11 @@ public final class SdPipeline implements AutoCloseable {
         }
         float[] pixels = image == null ? null : ImageProcessor.preprocess(image, h, w).floats();
         float[] maskTensor = mask == null ? null : ImageProcessor.preprocessMask(mask, h, w).floats();
-        GenerationSettings settings = new GenerationSettings(
-                new GenerationSettings.Prompts(prompt, null, negativePrompt, null),
-                new GenerationSettings.Guidance(guidance, guidanceRescale, 0, 0, null),
-                new GenerationSettings.Schedule(steps, seed, null, kind == DenoisingSpec.Kind.TEXT_TO_IMAGE ? null : strength, null, null),
-                new GenerationSettings.Size(w, h, imagesPerPrompt), GenerationSettings.Mask.NONE,
-                new GenerationSettings.Refiner(null), outputLatents);
+        GenerationSettings d = GenerationSettings.defaults(guidance, kind == DenoisingSpec.Kind.TEXT_TO_IMAGE ? null : strength);
+        GenerationSettings settings = d.with(d.prompts().withPrompt(prompt).withNegativePrompt(negativePrompt))
+                .with(d.guidance().withRescale(guidanceRescale).withAestheticScores(0, 0))
+                .with(d.schedule().withSteps(steps).withSeed(seed))
+                .with(d.size().withSize(w, h).withImagesPerPrompt(imagesPerPrompt)).withOutputLatents(outputLatents);
         DenoisingSpec spec = DenoisingSpec.base(kind, settings, false, h, w, strength, pixels, null, maskTensor);
         DenoisingLoop.Output out = model.denoisingLoop(scheduler, unet).run(spec, new TorchGenerator(seed), listener, cancelled::get);
         return Runs.result(out, null);
