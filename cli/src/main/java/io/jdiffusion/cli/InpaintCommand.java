@@ -29,6 +29,12 @@ final class InpaintCommand extends GenerateCommand {
     @Setting("mask.paddingMaskCrop")
     Integer paddingMaskCrop;
 
+    @CommandLine.Mixin
+    RoundTo8Option rounding;
+
+    @Override
+    double defaultGuidance() { return InpaintPipeline.DEFAULT_GUIDANCE; }
+
     @Override
     SdxlPipeline<?> pipeline(SdxlModel base) {
         InpaintPipeline p = InpaintPipeline.of(base);
@@ -36,6 +42,7 @@ final class InpaintCommand extends GenerateCommand {
         p.mask(readImage("--mask", mask), mask.toString());
         SettingOptions.apply(this, p);
         inpaint.applyRest(p);
+        rounding.apply(p, common, inpaint.image, null, 0, 0);
         return p;
     }
 }

@@ -15,11 +15,17 @@ final class OutpaintCommand extends GenerateCommand {
     InpaintOptions inpaint;
 
     @Option(names = "--extend", required = true, paramLabel = "L,T,R,B",
-            description = "Pixels to add on the left, top, right and bottom (e.g. 0,0,256,0); the result must be a multiple of 8.")
+            description = "Pixels to add on the left, top, right and bottom (e.g. 0,0,256,0); the result must be a multiple of 8 (or see --round-to-8).")
     String extend;
 
     @Option(names = "--overlap", defaultValue = "0", description = "How far the painted area reaches into the original (default: ${DEFAULT-VALUE}).")
     int overlap;
+
+    @CommandLine.Mixin
+    RoundTo8Option rounding;
+
+    @Override
+    double defaultGuidance() { return InpaintPipeline.DEFAULT_GUIDANCE; }
 
     @Override
     SdxlPipeline<?> pipeline(SdxlModel base) {
@@ -35,6 +41,7 @@ final class OutpaintCommand extends GenerateCommand {
         }
         CommonOptions.option("--extend", () -> p.outpaint(e[0], e[1], e[2], e[3], overlap));
         inpaint.applyRest(p);
+        rounding.apply(p, common, inpaint.image, extend, e[0] + e[2], e[1] + e[3]);
         return p;
     }
 }

@@ -1,5 +1,6 @@
 package io.jdiffusion.runs;
 
+import io.jdiffusion.pipelines.GenerationRecord;
 import io.jdiffusion.pipelines.GenerationResult;
 import io.jdiffusion.pipelines.Img2ImgPipeline;
 import io.jdiffusion.pipelines.InpaintPipeline;
@@ -41,7 +42,18 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public final class Sweep {
     /** Which pipeline every cell runs. */
-    public enum Kind { TXT2IMG, IMG2IMG, INPAINT }
+    public enum Kind { TXT2IMG, IMG2IMG, INPAINT, OUTPAINT }
+
+    /** Told when each cell starts and ends (e.g. "cell k/N" and the seconds a cell took). */
+    public interface CellListener {
+        CellListener NONE = new CellListener() {};
+
+        /** Cell {@code k} of {@code n} (1-based) is about to run; {@code label} names its row and axes. */
+        default void started(int k, int n, String label) {}
+
+        /** Cell {@code k} of {@code n} ran in {@code seconds} (model loading on first use included). */
+        default void finished(int k, int n, String label, double seconds) {}
+    }
 
     /** cv2.dilate with a kernel × kernel square, {@code iterations} times. */
     public record Dilation(int kernel, int iterations) {
@@ -83,6 +95,8 @@ public final class Sweep {
     private final Kind kind;
     private final SdxlModel base;
     private final Path image, mask;
+    private final GenerationRecord.Outpaint outpaint;
+    private Image img, m; // read once, on the first cell
     private SdxlModel refiner;
     private String prompt = "";
     private String negativePrompt;
@@ -95,20 +109,27 @@ public final class Sweep {
     private List<Double> guidances;
     private List<String> schedulers = Arrays.asList((String) null);
     private StepListener listener = StepListener.NONE;
+    private CellListener cellListener = CellListener.NONE;
 
-    private Sweep(Kind kind, SdxlModel base, Path image, Path mask) {
+    private Sweep(Kind kind, SdxlModel base, Path image, Path mask, GenerationRecord.Outpaint outpaint) {
         this.kind = kind;
         this.base = Objects.requireNonNull(base, "base model");
         this.image = image;
         this.mask = mask;
+        this.outpaint = outpaint;
     }
 
-    public static Sweep txt2img(SdxlModel base) { return new Sweep(Kind.TXT2IMG, base, null, null); }
+    public static Sweep txt2img(SdxlModel base) { return new Sweep(Kind.TXT2IMG, base, null, null, null); }
 
-    public static Sweep img2img(SdxlModel base, Path image) { return new Sweep(Kind.IMG2IMG, base, requireFile("image", image), null); }
+    public static Sweep img2img(SdxlModel base, Path image) { return new Sweep(Kind.IMG2IMG, base, requireFile("image", image), null, null); }
 
     public static Sweep inpaint(SdxlModel base, Path image, Path mask) {
-        return new Sweep(Kind.INPAINT, base, requireFile("image", image), requireFile("mask", mask));
+        return new Sweep(Kind.INPAINT, base, requireFile("image", image), requireFile("mask", mask), null);
+    }
+
+    /** Outpainting: the image on a canvas grown by the extents; the dilation axis applies to the new area's mask. */
+    public static Sweep outpaint(SdxlModel base, Path image, GenerationRecord.Outpaint extents) {
+        return new Sweep(Kind.OUTPAINT, base, requireFile("image", image), null, Objects.requireNonNull(extents, "outpaint extents"));
     }
 
     private static Path requireFile(String what, Path p) {
@@ -158,6 +179,9 @@ public final class Sweep {
     /** Called after every step of every cell (e.g. a progress bar). */
     public Sweep onStep(StepListener l) { this.listener = Objects.requireNonNull(l); return this; }
 
+    /** Called when each cell starts and ends. */
+    public Sweep onCell(CellListener l) { this.cellListener = Objects.requireNonNull(l); return this; }
+
     @SafeVarargs
     private static <T> List<T> axis(String name, T... values) {
         if (values == null || values.length == 0) throw new IllegalArgumentException(name + ": give at least one value (null is 'off')");
@@ -166,7 +190,7 @@ public final class Sweep {
 
     /** The grid, in the order it runs. */
     public List<Cell> cells() {
-        double defaultGuidance = kind == Kind.INPAINT ? 7.5 : 5.0;
+        double defaultGuidance = kind == Kind.INPAINT || kind == Kind.OUTPAINT ? 7.5 : 5.0; // the pipelines' own defaults
         List<Double> gs = guidances != null ? guidances : List.of(defaultGuidance);
         List<Cell> cells = new ArrayList<>();
         for (long s : seeds) for (Double f : refinerFractions) for (Dilation d : dilations) for (double g : gs) for (String sc : schedulers) {
@@ -178,48 +202,135 @@ public final class Sweep {
     /** Runs and records every cell; returns the runs in grid order. */
     public List<RunRecord> run(RunStore store, String experiment, Collection<String> tags) {
         Objects.requireNonNull(store, "store");
+        check();
+        List<Cell> cells = cells();
+        String sweepId = newId("sweep");
+        List<RunRecord> runs = new ArrayList<>();
+        for (int k = 1; k <= cells.size(); k++) {
+            Cell c = cells.get(k - 1);
+            String label = String.join(" ", c.axes().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList());
+            cellListener.started(k, cells.size(), label);
+            long t0 = System.nanoTime();
+            runs.add(runCell(c, store, experiment, tags, sweepId, Map.of()));
+            cellListener.finished(k, cells.size(), label, (System.nanoTime() - t0) / 1e9);
+        }
+        return runs;
+    }
+
+    /** A sweep (or batch) id: the prefix, the UTC time and 16 random bits. */
+    static String newId(String prefix) {
+        return prefix + "-" + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now())
+                + "-" + String.format("%04x", ThreadLocalRandom.current().nextInt(1 << 16));
+    }
+
+    /** The grid settings that cannot run, rejected before any cell (and any weight) loads. */
+    public void check() {
         if (refinerFractions.stream().anyMatch(Objects::nonNull) && refiner == null) {
             throw new IllegalArgumentException("refiner fractions other than 'off' need a refiner model");
         }
-        if (kind != Kind.INPAINT && dilations.stream().anyMatch(Objects::nonNull)) {
-            throw new IllegalArgumentException("mask dilation applies to inpainting only");
+        if (kind != Kind.INPAINT && kind != Kind.OUTPAINT && dilations.stream().anyMatch(Objects::nonNull)) {
+            throw new IllegalArgumentException("mask dilation applies to inpainting only (inpaint and outpaint sweeps)");
         }
-        List<Cell> cells = cells();
-        Image img = image == null ? null : ImageFiles.read(image);
-        Image m = mask == null ? null : ImageFiles.read(mask);
+    }
+
+    /** Reads the input image and mask (once); a file that cannot be decoded fails here, before any cell runs. */
+    public void readInputs() {
+        if (image != null && img == null) img = ImageFiles.read(image);
+        if (mask != null && m == null) m = ImageFiles.read(mask);
+    }
+
+    /**
+     * Runs one cell and records it under {@code sweepId}; {@code extraAxes} (e.g. a batch's row and task)
+     * are recorded before the cell's own axes. The record carries {@link #key(Cell)} so a resumed batch can skip it.
+     */
+    public RunRecord runCell(Cell c, RunStore store, String experiment, Collection<String> tags, String sweepId,
+                             Map<String, String> extraAxes) {
+        readInputs();
         Map<String, Path> inputs = new LinkedHashMap<>();
         if (image != null) inputs.put("image", image);
         if (mask != null) inputs.put("mask", mask);
-        String sweepId = "sweep-" + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now())
-                + "-" + String.format("%04x", ThreadLocalRandom.current().nextInt(1 << 16));
-        List<RunRecord> runs = new ArrayList<>();
-        for (Cell c : cells) {
-            SdxlPipeline<?> p = switch (kind) {
-                case TXT2IMG -> Text2ImagePipeline.of(base);
-                case IMG2IMG -> {
-                    Img2ImgPipeline i = Img2ImgPipeline.of(base).image(img, image.toString());
-                    if (strength != null) i.strength(strength);
-                    yield i;
-                }
-                case INPAINT -> {
-                    InpaintPipeline i = InpaintPipeline.of(base).image(img, image.toString()).mask(m, mask.toString());
-                    if (c.dilation() != null) i.dilate(c.dilation().kernel(), c.dilation().iterations());
-                    if (strength != null) i.strength(strength);
-                    yield i;
-                }
-            };
-            p.prompt(prompt).steps(steps).guidance(c.guidance()).seed(c.seed());
-            if (negativePrompt != null) p.negativePrompt(negativePrompt);
-            if (width != null) p.size(width, height);
-            if (c.scheduler() != null) p.scheduler(c.scheduler());
-            if (c.refinerFraction() != null) p.refiner(refiner).highNoiseFraction(c.refinerFraction());
-            StepTimings timings = new StepTimings(listener);
-            p.onStep(timings);
-            timings.restart();
-            GenerationResult r = p.run();
-            runs.add(store.record(experiment, tags, r, timings.finish(), inputs, new RunRecord.SweepCell(sweepId, c.axes()),
-                    base.backend()));
+        SdxlPipeline<?> p = switch (kind) {
+            case TXT2IMG -> Text2ImagePipeline.of(base);
+            case IMG2IMG -> {
+                Img2ImgPipeline i = Img2ImgPipeline.of(base).image(img, image.toString());
+                if (strength != null) i.strength(strength);
+                yield i;
+            }
+            case INPAINT, OUTPAINT -> {
+                InpaintPipeline i = InpaintPipeline.of(base).image(img, image.toString());
+                if (kind == Kind.INPAINT) i.mask(m, mask.toString());
+                else i.outpaint(outpaint.left(), outpaint.top(), outpaint.right(), outpaint.bottom(), outpaint.overlap());
+                if (c.dilation() != null) i.dilate(c.dilation().kernel(), c.dilation().iterations());
+                if (strength != null) i.strength(strength);
+                yield i;
+            }
+        };
+        p.prompt(prompt).steps(steps).guidance(c.guidance()).seed(c.seed());
+        if (negativePrompt != null) p.negativePrompt(negativePrompt);
+        if (width != null) p.size(width, height);
+        if (c.scheduler() != null) p.scheduler(c.scheduler());
+        if (c.refinerFraction() != null) p.refiner(refiner).highNoiseFraction(c.refinerFraction());
+        StepTimings timings = new StepTimings(listener);
+        p.onStep(timings);
+        timings.restart();
+        GenerationResult r = p.run();
+        Map<String, String> axes = new LinkedHashMap<>(extraAxes);
+        axes.putAll(c.axes());
+        return store.record(experiment, tags, r, timings.finish(), inputs, new RunRecord.SweepCell(sweepId, axes, key(c)), base.backend());
+    }
+
+    /**
+     * What makes a cell the same run again: the task, the models, prompts, steps, strength, size, outpaint
+     * extents, the cell's axes and the SHA-256 of the input files' bytes — as one SHA-256 (hex). A cell
+     * whose key is already in the store is skipped by a resumed batch.
+     */
+    public String key(Cell c) {
+        StringBuilder b = new StringBuilder("jdiffusion-cell-v1\n");
+        b.append("task=").append(kind).append('\n');
+        b.append("base=").append(modelName(base)).append('\n');
+        b.append("refiner=").append(c.refinerFraction() == null ? "off" : modelName(refiner)).append('\n');
+        b.append("prompt=").append(prompt).append('\n');
+        b.append("negativePrompt=").append(negativePrompt).append('\n');
+        b.append("steps=").append(steps).append('\n');
+        b.append("strength=").append(strength).append('\n');
+        b.append("size=").append(width).append('x').append(height).append('\n');
+        b.append("outpaint=").append(outpaint).append('\n');
+        c.axes().forEach((k, v) -> b.append(k).append('=').append(v).append('\n'));
+        b.append("image=").append(fileHash(image)).append('\n');
+        b.append("mask=").append(fileHash(mask)).append('\n');
+        return RunStore.sha256(b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** The keys ({@link #key}) of the sweep and batch cells a store holds; damaged runs are passed over. */
+    public static java.util.Set<String> keysIn(RunStore store) {
+        java.util.Set<String> keys = new java.util.HashSet<>();
+        for (RunStore.Entry e : store.list().runs()) {
+            try {
+                RunRecord r = store.get(e.id());
+                if (r.sweep() != null && r.sweep().key() != null) keys.add(r.sweep().key());
+            } catch (RunStoreException damaged) {
+                // a damaged run is no proof the cell ran: it runs again
+            }
         }
-        return runs;
+        return keys;
+    }
+
+    private static String modelName(SdxlModel model) {
+        if (model == null) return "none";
+        Path p = Path.of(model.name());
+        return Files.exists(p) ? p.toAbsolutePath().normalize().toString() : model.name();
+    }
+
+    private final Map<Path, String> fileHashes = new java.util.HashMap<>();
+
+    private String fileHash(Path p) {
+        if (p == null) return "none";
+        return fileHashes.computeIfAbsent(p, f -> {
+            try {
+                return RunStore.sha256(Files.readAllBytes(f));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("cannot read " + f + ": " + e.getMessage(), e);
+            }
+        });
     }
 }
