@@ -661,38 +661,77 @@ public final class CudaBackend implements Backend {
     /** x[..., in] @ w[out, in]^T (+ bias[out]), then the epilogue, in one cuBLASLt call when it can. */
     public Tensor linear(Tensor x, Tensor w, Tensor bias, Epilogue epilogue) {
         enter();
-        int[] s = OpChecks.linear(x, w, bias);
+        return linear(x, w, bias, epilogue, null, OpChecks.linear(x, w, bias));
+    }
+
+    /** The residual enters cuBLASLt as C with beta = 1 (D = x·wᵀ + residual + bias, rounded once). */
+    @Override
+    public Tensor linearAdd(Tensor x, Tensor w, Tensor bias, Tensor residual) {
+        enter();
+        return linear(x, w, bias, Epilogue.NONE, residual, OpChecks.linearAdd(x, w, bias, residual));
+    }
+
+    private Tensor linear(Tensor x, Tensor w, Tensor bias, Epilogue epilogue, Tensor residual, int[] s) {
         int in = x.dim(-1), o = w.dim(0);
         int rows = Math.toIntExact(x.numel() / Math.max(1, in));
         Tensor out = alloc(computeType, s);
         if (out.numel() == 0) return out;
         try (Inputs ins = new Inputs()) {
             long px = ins.of(x), pw = ins.of(w), pb = bias == null ? 0 : ins.of(bias), py = ptr(out);
+            long pr = residual == null ? 0 : ins.of(residual);
+            long bytes = out.numel() * computeType.byteSize();
             if (in == 0) {
-                driver.memsetD8Async(py, (byte) 0, out.numel() * computeType.byteSize(), stream);
+                if (residual != null) driver.memcpyDtoDAsync(py, pr, bytes, stream);
+                else driver.memsetD8Async(py, (byte) 0, bytes, stream);
                 if (bias != null) launchN("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, pb, out.numel(), o, 1L);
                 if (epilogue == Epilogue.GELU_TANH) throw new UnsupportedOperationException("GELU epilogue of an empty product");
                 return out;
             }
             // column-major: C^T[o, rows] = W(col-major [in, o], transposed) x X^T (col-major [in, rows])
-            boolean aligned = (px | pw | py | pb) % 16 == 0;
-            if (aligned && ltMatmul(o, rows, in, pw, px, py, pb, epilogue)) return out;
+            boolean aligned = (px | pw | py | pb | pr) % 16 == 0;
+            if (aligned && ltMatmul(o, rows, in, pw, px, py, pb, epilogue, pr)) return out;
             if (epilogue != Epilogue.NONE) {
                 throw new CudaException("cuBLASLt has no algorithm for linear " + x + " x " + w + " with epilogue " + epilogue);
             }
+            // cublasGemmEx: the residual copied into the result first, accumulated onto with beta = 1
+            if (residual != null) driver.memcpyDtoDAsync(py, pr, bytes, stream);
             gemm( Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, o, rows, in, one, pw, cudaType(), in,
-                    px, cudaType(), in, zero, py, cudaType(), o, Cublas.CUBLAS_COMPUTE_32F);
+                    px, cudaType(), in, residual != null ? one : zero, py, cudaType(), o, Cublas.CUBLAS_COMPUTE_32F);
             if (bias != null) launchN("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, pb, out.numel(), o, 1L);
         }
         return out;
     }
+
+    /** G products of one input in one strided-batched GEMM: out[g] = x · w[g]ᵀ. */
+    @Override
+    public Tensor linearStack(Tensor x, Tensor w) {
+        enter();
+        int[] s = OpChecks.linearStack(x, w);
+        int g = w.dim(0), o = w.dim(1), in = w.dim(2);
+        int rows = Math.toIntExact(x.numel() / Math.max(1, in));
+        Tensor out = alloc(computeType, s);
+        if (out.numel() == 0) return out;
+        try (Inputs ins = new Inputs()) {
+            long px = ins.of(x), pw = ins.of(w), py = ptr(out);
+            if (in == 0) {
+                driver.memsetD8Async(py, (byte) 0, out.numel() * computeType.byteSize(), stream);
+                return out;
+            }
+            // column-major per g: C_g^T[o, rows] = W_g (transposed) x X^T; x shared (stride 0)
+            gemmStridedBatched(Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, o, rows, in, one, pw, cudaType(), in, (long) o * in,
+                    px, cudaType(), in, 0, zero, py, cudaType(), o, (long) rows * o, g, Cublas.CUBLAS_COMPUTE_32F);
+        }
+        return out;
+    }
+
+    @Override public boolean stacksWeights() { return true; }
 
     private record LtKey(int m, int n, int k, boolean bias, Epilogue epilogue) {}
 
     private record LtPlan(MemorySegment desc, MemorySegment a, MemorySegment b, MemorySegment c, MemorySegment algo) {}
 
     /** D = op(A) B (+ bias) via cuBLASLt with a cached plan; false when the heuristic offers no algorithm. */
-    private synchronized boolean ltMatmul(int m, int n, int k, long pa, long pb, long pd, long bias, Epilogue epilogue) {
+    private synchronized boolean ltMatmul(int m, int n, int k, long pa, long pb, long pd, long bias, Epilogue epilogue, long residual) {
         LtKey key = new LtKey(m, n, k, bias != 0, epilogue);
         LtPlan plan = ltPlans.get(key);
         if (plan == null && !ltPlans.containsKey(key)) {
@@ -723,7 +762,9 @@ public final class CudaBackend implements Backend {
         if (plan == null) return false;
         if (bias != 0) blas.descSetPointer(plan.desc(), Cublas.DESC_BIAS_POINTER, bias);
         try {
-            blas.ltMatmul(ltHandle, plan.desc(), one, pa, plan.a(), pb, plan.b(), zero, pd, plan.c(), pd, plan.c(), plan.algo(),
+            // C = the residual with beta 1 (same layout as D), else D itself with beta 0
+            blas.ltMatmul(ltHandle, plan.desc(), one, pa, plan.a(), pb, plan.b(), residual != 0 ? one : zero, residual != 0 ? residual : pd,
+                    plan.c(), pd, plan.c(), plan.algo(),
                     ltWorkspace, LT_WORKSPACE, stream, "m=" + m + " n=" + n + " k=" + k);
         } catch (CudaException e) {
             // the plan is unusable (an algorithm the heuristic offered but the call refuses): cuBLAS from now on

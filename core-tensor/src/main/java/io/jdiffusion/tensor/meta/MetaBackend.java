@@ -372,6 +372,32 @@ public final class MetaBackend implements Backend {
         return done(alloc(computeType, out));
     }
 
+    /** CUDA adds the residual in cuBLASLt's epilogue (C with beta 1): one launch. */
+    @Override
+    public Tensor linearAdd(Tensor x, Tensor w, Tensor bias, Tensor residual) {
+        int[] out = io.jdiffusion.tensor.OpChecks.linearAdd(x, w, bias, residual);
+        in(x);
+        in(w);
+        in(bias);
+        in(residual);
+        gemm(2.0 * (x.numel() / x.dim(-1)) * w.dim(1) * w.dim(0));
+        launched(1);
+        return done(alloc(computeType, out));
+    }
+
+    /** One strided-batched GEMM on CUDA. */
+    @Override
+    public Tensor linearStack(Tensor x, Tensor w) {
+        int[] out = io.jdiffusion.tensor.OpChecks.linearStack(x, w);
+        in(x);
+        in(w);
+        gemm(2.0 * w.dim(0) * (x.numel() / Math.max(1, x.dim(-1))) * w.dim(1) * w.dim(2));
+        launched(1);
+        return done(alloc(computeType, out));
+    }
+
+    @Override public boolean stacksWeights() { return true; }
+
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding) {
         if (x.rank() != 4 || w.rank() != 4 || w.dim(1) != x.dim(1)) throw new IllegalArgumentException("conv2d: weight " + w + " does not take input " + x);
