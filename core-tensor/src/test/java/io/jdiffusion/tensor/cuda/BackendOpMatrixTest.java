@@ -180,6 +180,29 @@ class BackendOpMatrixTest {
                 (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false));
     }
 
+    /** attentionHeads on q [b, sq, width], k and v [b, sk, width] against the naive attention of the split heads. */
+    static Case heads(String name, int b, int sq, int sk, int width, int heads) {
+        return one(name, List.of(u(b, sq, width), u(b, sk, width), u(b, sk, width)),
+                (be, t) -> be.attentionHeads(t.get(0), t.get(1), t.get(2), heads),
+                t -> mergeHeads(Naive.attention(splitHeads(t.get(0), heads), splitHeads(t.get(1), heads), splitHeads(t.get(2), heads), false)));
+    }
+
+    /** The naive linearStack: slice g is linear(x, w[g]) without bias; shape [G, ..., out]. */
+    static T linearStack(T x, T w) {
+        int g = w.shape()[0], o = w.shape()[1], in = w.shape()[2];
+        int rows = x.data().length / in;
+        float[] out = new float[g * rows * o];
+        for (int i = 0; i < g; i++) {
+            T wi = new T(Arrays.copyOfRange(w.data(), i * o * in, (i + 1) * o * in), new int[] {o, in});
+            System.arraycopy(Naive.linear(x, wi, null).data(), 0, out, i * rows * o, rows * o);
+        }
+        int[] s = new int[x.shape().length + 1];
+        s[0] = g;
+        System.arraycopy(x.shape(), 0, s, 1, x.shape().length - 1);
+        s[s.length - 1] = o;
+        return new T(out, s);
+    }
+
     /** [B, S, H·D] → [B, H, S, D]. */
     static T splitHeads(T x, int heads) {
         int[] s = x.shape();
@@ -217,6 +240,17 @@ class BackendOpMatrixTest {
         c.add(one("linear no bias", List.of(u(7, 8), u(3, 8)), (b, t) -> b.linear(t.get(0), t.get(1), null), t -> Naive.linear(t.get(0), t.get(1), null)));
         c.add(one("linear odd sizes", List.of(u(3, 13), u(11, 13), u(11)), (b, t) -> b.linear(t.get(0), t.get(1), t.get(2)),
                 t -> Naive.linear(t.get(0), t.get(1), t.get(2))));
+        // residual added in the GEMM (cuBLASLt C with beta 1; the 13-wide rows take the cublasGemmEx path in 16 bits)
+        c.add(one("linearAdd bias residual", List.of(u(2, 5, 24), u(16, 24), u(16), u(2, 5, 16)),
+                (b, t) -> b.linearAdd(t.get(0), t.get(1), t.get(2), t.get(3)),
+                t -> Naive.binary(Naive.linear(t.get(0), t.get(1), t.get(2)), t.get(3), Double::sum)));
+        c.add(one("linearAdd odd sizes no bias", List.of(u(3, 13), u(11, 13), u(3, 11)), (b, t) -> b.linearAdd(t.get(0), t.get(1), null, t.get(2)),
+                t -> Naive.binary(Naive.linear(t.get(0), t.get(1), null), t.get(2), Double::sum)));
+        // G projections of one input in one strided-batched GEMM; the k/v half of a q/k/v stack (a view at an offset)
+        c.add(one("linearStack qkv", List.of(u(2, 5, 24), u(3, 16, 24)), (b, t) -> b.linearStack(t.get(0), t.get(1)),
+                t -> linearStack(t.get(0), t.get(1))));
+        c.add(one("linearStack kv view odd sizes", List.of(u(3, 7, 13), u(3, 11, 13)), (b, t) -> b.linearStack(t.get(0), t.get(1).slice(1, 3)),
+                t -> linearStack(t.get(0), new T(Arrays.copyOfRange(t.get(1).data(), 11 * 13, 3 * 11 * 13), new int[] {2, 11, 13}))));
         c.add(one("conv2d 3x3 pad 1 bias", List.of(u(2, 3, 9, 7), u(5, 3, 3, 3), u(5)), (b, t) -> b.conv2d(t.get(0), t.get(1), t.get(2), 1, 1),
                 t -> Naive.conv2d(t.get(0), t.get(1), t.get(2), 1, 1)));
         c.add(one("conv2d 3x3 stride 2", List.of(u(1, 4, 8, 8), u(6, 4, 3, 3)), (b, t) -> b.conv2d(t.get(0), t.get(1), null, 2, 1),
@@ -281,12 +315,8 @@ class BackendOpMatrixTest {
         c.add(fused(1, 1, 4096, 77, 64));
         c.add(fused(1, 1, 7, 4096, 128));
         // the same kernel reading the projections' [B, S, H·D] layout in place
-        c.add(one("attentionHeads [B,S,H·D] bh20 d64 33x77", List.of(u(2, 33, 640), u(2, 77, 640), u(2, 77, 640)),
-                (b, t) -> b.attentionHeads(t.get(0), t.get(1), t.get(2), 10),
-                t -> mergeHeads(Naive.attention(splitHeads(t.get(0), 10), splitHeads(t.get(1), 10), splitHeads(t.get(2), 10), false))));
-        c.add(one("attentionHeads [B,S,H·D] d80 fallback on F32 13x7", List.of(u(1, 13, 160), u(1, 7, 160), u(1, 7, 160)),
-                (b, t) -> b.attentionHeads(t.get(0), t.get(1), t.get(2), 2),
-                t -> mergeHeads(Naive.attention(splitHeads(t.get(0), 2), splitHeads(t.get(1), 2), splitHeads(t.get(2), 2), false))));
+        c.add(heads("attentionHeads [B,S,H·D] bh20 d64 33x77", 2, 33, 77, 640, 10));
+        c.add(heads("attentionHeads [B,S,H·D] d80 fallback on F32 13x7", 1, 13, 7, 160, 2));
         // ---- elementwise binary
         c.add(one("add", List.of(u(3, 4, 5), u(3, 4, 5)), (b, t) -> b.add(t.get(0), t.get(1)), t -> Naive.binary(t.get(0), t.get(1), Double::sum)));
         c.add(one("add broadcast", List.of(u(2, 3, 4, 5), u(4, 1)), (b, t) -> b.add(t.get(0), t.get(1)), t -> Naive.binary(t.get(0), t.get(1), Double::sum)));
