@@ -96,6 +96,15 @@ public interface Backend extends AutoCloseable {
     /** 2-D convolution of x[N, C, H, W] with w[O, C, kh, kw] (+ bias[O], may be null), zero padding. */
     Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding);
 
+    /**
+     * {@code conv2d(x, w, bias, stride, padding) + residual}, residual of the result's shape: a
+     * resnet's final add, done by a device in the pass that adds the bias. The default is the two ops.
+     */
+    default Tensor conv2dAdd(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
+        OpChecks.conv2dAdd(x, w, bias, stride, padding, residual);
+        return add(residual, conv2d(x, w, bias, stride, padding));
+    }
+
     // ---- normalisation and activations -------------------------------------------------------
 
     /** GroupNorm over x[N, C, ...] with per-channel affine gamma/beta; then SiLU when {@code silu}. */

@@ -82,9 +82,17 @@ public final class OpChecks {
 
     /** As {@link #linear}, and the residual must have the result's shape. */
     public static int[] linearAdd(Tensor x, Tensor w, Tensor bias, Tensor residual) {
-        int[] out = linear(x, w, bias);
+        return residual("linearAdd", residual, linear(x, w, bias));
+    }
+
+    /** As {@link #conv2d}, and the residual must have the result's shape. */
+    public static int[] conv2dAdd(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
+        return residual("conv2dAdd", residual, conv2d(x, w, bias, stride, padding));
+    }
+
+    private static int[] residual(String op, Tensor residual, int[] out) {
         if (residual == null || !Arrays.equals(residual.shape(), out)) {
-            throw new IllegalArgumentException("linearAdd: residual " + (residual == null ? "null" : s(residual))
+            throw new IllegalArgumentException(op + ": residual " + (residual == null ? "null" : s(residual))
                     + " must have the result's shape " + Arrays.toString(out));
         }
         return out;

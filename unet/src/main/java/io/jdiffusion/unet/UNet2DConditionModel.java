@@ -203,6 +203,9 @@ public final class UNet2DConditionModel implements AutoCloseable {
             if (addEmbedding != null) emb = be.add(emb, addedEmbedding(batch, textEmbeds, timeIds));
             if ("silu".equals(c.timeEmbeddingActFn())) emb = be.silu(emb);
 
+            // every resnet applies SiLU to the time embedding first (diffusers' ResnetBlock2D): done once here
+            Tensor embSilu = be.silu(emb);
+
             // 2. upsample to exact skip sizes when the latent side is not divisible by 2^upsamplers
             int factor = 1 << numUpsamplers;
             boolean forwardUpsampleSize = x.dim(2) % factor != 0 || x.dim(3) % factor != 0;
@@ -214,14 +217,14 @@ public final class UNet2DConditionModel implements AutoCloseable {
             // each block in its own scope (Lifetimes): only its output and skips outlive it
             for (UNetDownBlock down : downBlocks) {
                 try (Backend.Scope s = be.openScope()) {
-                    h = down.forward(h, emb, context, skips);
+                    h = down.forward(h, embSilu, context, skips);
                     s.keep(skips);
                     s.keep(h);
                 }
             }
 
             // 4. mid
-            Tensor embedding = emb, ctx = context;
+            Tensor embedding = embSilu, ctx = context;
             if (midBlock != null) {
                 Tensor in = h;
                 h = Lifetimes.block(be, () -> midBlock.forward(in, embedding, ctx));

@@ -19,4 +19,12 @@ public final class Conv2d {
     }
 
     public Tensor forward(Tensor x) { return be.conv2d(x, weight, bias, stride, padding); }
+
+    /** With {@code bias} in place of this layer's own (null for none): where a caller folded the bias into another add. */
+    public Tensor forwardWithBias(Tensor x, Tensor bias) { return be.conv2d(x, weight, bias, stride, padding); }
+
+    /** {@code forward(x) + residual}, added in the convolution's bias pass where the backend can ({@link Backend#conv2dAdd}). */
+    public Tensor forwardAdd(Tensor x, Tensor residual) { return be.conv2dAdd(x, weight, bias, stride, padding, residual); }
+
+    public Tensor bias() { return bias; }
 }

@@ -24,6 +24,11 @@ public final class ResnetBlock2D {
     /** Null when in and out widths agree (identity shortcut). */
     private final Conv2d convShortcut;
     private final float outputScaleFactor;
+    /**
+     * conv1's bias folded into time_emb_proj's, summed once at load where the backend
+     * {@link Backend#stacksWeights counts launches}: the time embedding's add then adds both; else null.
+     */
+    private final Tensor tembBias;
     /** The full key of time_emb_proj, for messages. */
     private final String timeEmbProjKey;
     private final Backend be;
@@ -42,6 +47,8 @@ public final class ResnetBlock2D {
         this.norm2 = new GroupNorm(p.child("norm2"), groups, outChannels, eps);
         this.conv2 = new Conv2d(p.child("conv2"), outChannels, outChannels, 3, 1, 1);
         this.convShortcut = inChannels != outChannels ? new Conv2d(p.child("conv_shortcut"), inChannels, outChannels, 1, 1, 0) : null;
+        Linear proj = timeEmbProj;
+        this.tembBias = proj != null && be != null && be.stacksWeights() ? p.derived(() -> be.add(proj.bias(), conv1.bias())) : null;
     }
 
     public int inChannels() { return inChannels; }
@@ -53,19 +60,35 @@ public final class ResnetBlock2D {
 
     /** x [B, in, h, w], temb [B, temb_channels] (null exactly when the block has no time_emb_proj) → [B, out, h, w]. */
     public Tensor forward(Tensor x, Tensor temb) {
+        checkTemb(temb);
+        return forwardActivated(x, temb == null ? null : be.silu(temb));
+    }
+
+    /** As {@link #forward(Tensor, Tensor)}, given SiLU(temb): the UNet applies it once for all its blocks. */
+    public Tensor forwardActivated(Tensor x, Tensor tembSilu) {
+        checkTemb(tembSilu);
+        Tensor normed = norm1.forwardSilu(x), h;
+        if (timeEmbProj == null) {
+            h = conv1.forward(normed);
+        } else if (tembBias != null) {
+            Tensor t = timeEmbProj.forwardWithBias(tembSilu, tembBias);       // + conv1's bias
+            h = be.add(conv1.forwardWithBias(normed, null), t.reshape(t.dim(0), outChannels, 1, 1));
+        } else {
+            Tensor t = timeEmbProj.forward(tembSilu);
+            h = be.add(conv1.forward(normed), t.reshape(t.dim(0), outChannels, 1, 1));
+        }
+        Tensor shortcut = convShortcut == null ? x : convShortcut.forward(x);
+        normed = norm2.forwardSilu(h);
+        // out = shortcut + conv2(...), the add done in conv2's bias pass where the backend can
+        if (outputScaleFactor == 1f) return conv2.forwardAdd(normed, shortcut);
+        return be.mulScalar(be.add(shortcut, conv2.forward(normed)), 1f / outputScaleFactor);
+    }
+
+    private void checkTemb(Tensor temb) {
         if ((temb == null) != (timeEmbProj == null)) {
             throw new IllegalArgumentException(timeEmbProjKey + (timeEmbProj == null
                     ? ": this block has none (temb_channels = None) but was given a time embedding"
                     : ": this block needs a time embedding (temb), got none"));
         }
-        Tensor h = conv1.forward(norm1.forwardSilu(x));
-        if (timeEmbProj != null) {
-            Tensor t = timeEmbProj.forward(be.silu(temb));
-            h = be.add(h, t.reshape(t.dim(0), outChannels, 1, 1));
-        }
-        h = conv2.forward(norm2.forwardSilu(h));
-        Tensor shortcut = convShortcut == null ? x : convShortcut.forward(x);
-        Tensor out = be.add(shortcut, h);
-        return outputScaleFactor == 1f ? out : be.mulScalar(out, 1f / outputScaleFactor);
     }
 }

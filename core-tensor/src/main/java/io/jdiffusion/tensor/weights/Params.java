@@ -117,6 +117,19 @@ public final class Params {
     }
 
     /**
+     * A device tensor computed once at load from this tree's weights (e.g. two biases summed), recorded
+     * with the uploads so that unloading the component releases it; null where the tree is
+     * shape-only or a weight is missing or mis-shaped (then {@link #finish()} reports it).
+     */
+    public Tensor derived(java.util.function.Supplier<Tensor> compute) {
+        if (root.source == null || !root.problems.isEmpty()) return null;
+        Tensor t = compute.get();
+        List<Tensor> rec = RECORDER.get();
+        if (rec != null) rec.add(t);
+        return t;
+    }
+
+    /**
      * Runs {@code load} and returns every tensor that {@link #load} trees uploaded on this thread
      * meanwhile (those that are not the source's own tensor, as the CPU backend's in-place reads
      * are): the device copies of a component's weights, which its owner can close to unload the

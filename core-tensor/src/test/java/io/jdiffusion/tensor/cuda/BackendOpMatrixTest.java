@@ -259,6 +259,13 @@ class BackendOpMatrixTest {
                 t -> Naive.conv2d(t.get(0), t.get(1), t.get(2), 1, 0)));
         c.add(one("conv2d 2x2 no pad", List.of(u(1, 2, 6, 5), u(3, 2, 2, 2), u(3)), (b, t) -> b.conv2d(t.get(0), t.get(1), t.get(2), 1, 0),
                 t -> Naive.conv2d(t.get(0), t.get(1), t.get(2), 1, 0)));
+        // a resnet's final add in the convolution's bias pass (3 images: one im2col and one strided-batched GEMM for all)
+        c.add(one("conv2dAdd 3x3 bias residual", List.of(u(3, 4, 7, 6), u(5, 4, 3, 3), u(5), u(3, 5, 7, 6)),
+                (b, t) -> b.conv2dAdd(t.get(0), t.get(1), t.get(2), 1, 1, t.get(3)),
+                t -> Naive.binary(Naive.conv2d(t.get(0), t.get(1), t.get(2), 1, 1), t.get(3), Double::sum)));
+        c.add(one("conv2dAdd 1x1 no bias", List.of(u(2, 6, 5, 4), u(3, 6, 1, 1), u(2, 3, 5, 4)),
+                (b, t) -> b.conv2dAdd(t.get(0), t.get(1), null, 1, 0, t.get(2)),
+                t -> Naive.binary(Naive.conv2d(t.get(0), t.get(1), null, 1, 0), t.get(2), Double::sum)));
         // ---- normalisation
         c.add(one("groupNorm", List.of(u(2, 8, 5, 3), u(8), u(8)), (b, t) -> b.groupNorm(t.get(0), 4, t.get(1), t.get(2), 1e-5f, false),
                 t -> Naive.groupNorm(t.get(0), 4, t.get(1), t.get(2), 1e-5, false)));
