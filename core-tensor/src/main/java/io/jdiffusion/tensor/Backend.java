@@ -97,8 +97,9 @@ public interface Backend extends AutoCloseable {
     Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding);
 
     /**
-     * {@code conv2d(x, w, bias, stride, padding) + residual}, residual of the result's shape: a
-     * resnet's final add, done by a device in the pass that adds the bias. The default is the two ops.
+     * {@code conv2d(x, w, bias, stride, padding) + residual}, residual of the result's shape (a
+     * resnet's final add) or [N, O, 1, 1] (its time embedding, one value per image and channel),
+     * added by a device in the pass that adds the bias. The default is the two ops.
      */
     default Tensor conv2dAdd(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
         OpChecks.conv2dAdd(x, w, bias, stride, padding, residual);

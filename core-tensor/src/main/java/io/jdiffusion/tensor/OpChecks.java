@@ -85,9 +85,11 @@ public final class OpChecks {
         return residual("linearAdd", residual, linear(x, w, bias));
     }
 
-    /** As {@link #conv2d}, and the residual must have the result's shape. */
+    /** As {@link #conv2d}; the residual has the result's shape [N, O, H', W'], or is [N, O, 1, 1] (one value per image and channel). */
     public static int[] conv2dAdd(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
-        return residual("conv2dAdd", residual, conv2d(x, w, bias, stride, padding));
+        int[] out = conv2d(x, w, bias, stride, padding);
+        if (residual != null && Arrays.equals(residual.shape(), new int[] {out[0], out[1], 1, 1})) return out;
+        return residual("conv2dAdd", residual, out);
     }
 
     private static int[] residual(String op, Tensor residual, int[] out) {

@@ -565,12 +565,7 @@ public final class CudaBackend implements Backend {
     /** For each batch index of {@code out}, the batch index of {@code src} it reads (numpy broadcasting). */
     static long[] broadcastIndex(int[] out, int[] src) {
         int r = out.length;
-        long[] st = Shapes.strides(src);
-        long[] srcStride = new long[r];
-        for (int i = 0; i < r; i++) {
-            int si = i - (r - src.length);
-            srcStride[i] = (si < 0 || src[si] == 1) ? 0 : st[si];
-        }
+        long[] srcStride = Shapes.broadcastStrides(src, out);
         long n = Shapes.numel(out);
         long[] map = new long[Math.toIntExact(n)];
         long[] ost = Shapes.strides(out);
@@ -626,7 +621,7 @@ public final class CudaBackend implements Backend {
             if (in == 0) {
                 if (residual != null) driver.memcpyDtoDAsync(py, pr, bytes, stream);
                 else memset(py, (byte) 0, bytes, stream);
-                if (bias != null) launchN("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, pb, 0L, out.numel(), o, 1L);
+                if (bias != null) launchN("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, pb, 0L, 1L, out.numel(), o, 1L);
                 if (epilogue == Epilogue.GELU_TANH) throw new UnsupportedOperationException("GELU epilogue of an empty product");
                 return out;
             }
@@ -640,7 +635,7 @@ public final class CudaBackend implements Backend {
             if (residual != null) driver.memcpyDtoDAsync(py, pr, bytes, stream);
             gemm( Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, o, rows, in, one, pw, cudaType(), in,
                     px, cudaType(), in, residual != null ? one : zero, py, cudaType(), o, Cublas.CUBLAS_COMPUTE_32F);
-            if (bias != null) launchN("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, pb, 0L, out.numel(), o, 1L);
+            if (bias != null) launchN("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, pb, 0L, 1L, out.numel(), o, 1L);
         }
         return out;
     }
@@ -735,7 +730,7 @@ public final class CudaBackend implements Backend {
         return conv2d(x, w, bias, stride, padding, null);
     }
 
-    /** The residual is added by the bias kernel, in the same pass as the bias (one launch, rounded once). */
+    /** The residual (or per-image channel addend) is added by the bias kernel, in the same pass as the bias (one launch, rounded once). */
     @Override
     public Tensor conv2dAdd(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
         enter();
@@ -782,8 +777,10 @@ public final class CudaBackend implements Backend {
                 }
             }
             if (bias != null || residual != null) {
+                // a [N, O, 1, 1] residual is read once per pixel plane
+                long resInner = residual != null && residual.numel() != out.numel() ? hw : 1L;
                 launchN("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, bias == null ? 0L : in.of(bias),
-                        residual == null ? 0L : in.of(residual), out.numel(), o, hw);
+                        residual == null ? 0L : in.of(residual), resInner, out.numel(), o, hw);
             }
         }
         return out;
@@ -1013,7 +1010,7 @@ public final class CudaBackend implements Backend {
         if (s.length > Index6.MAX) throw new IllegalArgumentException("broadcast of rank " + s.length + " > " + Index6.MAX + " on CUDA");
         Tensor out = alloc(computeType, s);
         boolean contiguous = Arrays.equals(a.shape(), s) && Arrays.equals(b.shape(), s);
-        Index6 ix = new Index6(s.length, contiguous, toLong(s), broadcastStrides(s, a.shape()), broadcastStrides(s, b.shape()));
+        Index6 ix = new Index6(s.length, contiguous, toLong(s), Shapes.broadcastStrides(a.shape(), s), Shapes.broadcastStrides(b.shape(), s));
         try (Inputs in = new Inputs()) {
             launchN("elementwise", "binary_" + suffix(computeType), out.numel(), in.of(a), in.of(b), ptr(out), out.numel(), op, ix);
         }
@@ -1024,17 +1021,6 @@ public final class CudaBackend implements Backend {
         long[] r = new long[s.length];
         for (int i = 0; i < s.length; i++) r[i] = s[i];
         return r;
-    }
-
-    private static long[] broadcastStrides(int[] out, int[] src) {
-        int r = out.length;
-        long[] st = Shapes.strides(src);
-        long[] res = new long[r];
-        for (int i = 0; i < r; i++) {
-            int si = i - (r - src.length);
-            res[i] = (si < 0 || src[si] == 1) ? 0 : st[si];
-        }
-        return res;
     }
 
     @Override public Tensor add(Tensor a, Tensor b) { return binary(a, b, 0); }

@@ -148,4 +148,43 @@ final class NativeLibrary {
         out.sort(null);
         return out;
     }
+
+    // ---- calling: the status checks every binding repeats --------------------------------------
+
+    /** A downcall returning a status (invokeExact declares Throwable). */
+    @FunctionalInterface
+    interface StatusCall { int call() throws Throwable; }
+
+    /** A downcall that writes a handle through its first argument and returns a status. */
+    @FunctionalInterface
+    interface HandleCall { int call(java.lang.foreign.MemorySegment out) throws Throwable; }
+
+    /** A library's status check: throws a {@link CudaException} naming the call when the status is not success. */
+    @FunctionalInterface
+    interface Check { void check(String call, int status); }
+
+    /** Makes {@code c} and checks its status; a failure to call at all becomes a CudaException naming it. */
+    static void call(String name, StatusCall c, Check check) {
+        int rc;
+        try {
+            rc = c.call();
+        } catch (Throwable t) { throw rethrow(name, t); }
+        check.check(name, rc);
+    }
+
+    /** Makes {@code c} with a fresh pointer-sized out parameter, checks its status and returns the handle written there. */
+    static java.lang.foreign.MemorySegment handle(String name, HandleCall c, Check check) {
+        try (Arena a = Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment v = a.allocate(java.lang.foreign.ValueLayout.ADDRESS);
+            call(name, () -> c.call(v), check);
+            return v.get(java.lang.foreign.ValueLayout.ADDRESS, 0);
+        }
+    }
+
+    /** What a failed downcall throws: runtime exceptions (a failed check) as they are, anything else wrapped, naming the call. */
+    static RuntimeException rethrow(String call, Throwable t) {
+        if (t instanceof RuntimeException r) return r;
+        if (t instanceof Error e) throw e;
+        return new CudaException(call + " could not be called: " + t, t);
+    }
 }

@@ -29,8 +29,8 @@ public final class Attention {
      * stacks that let one GEMM compute the projections of one input: {@code qkv} [3, inner, dim]
      * (q, k and v of self-attention; null otherwise) and {@code kv} [2, inner, context dim] (k and v).
      */
-    private record Projections(Linear q, Linear k, Linear v, Linear out, Tensor qkv, Tensor kv) {
-        Projections(Linear q, Linear k, Linear v, Linear out) { this(q, k, v, out, null, null); }
+    private record Projections(Linear q, Linear k, Linear v, Linear out, Tensor qkv, Tensor kv, SharedKeyValues.Slot shared) {
+        Projections(Linear q, Linear k, Linear v, Linear out) { this(q, k, v, out, null, null, null); }
     }
 
     /** Null except in the VAE's form. */
@@ -68,6 +68,14 @@ public final class Attention {
 
     /** {@link #of} with stacked projections (unbiased q/k/v): q, k, v in one stack when they read inputs of one width, else k and v. */
     private static Attention stackedOf(Params p, Backend be, int queryDim, int crossAttentionDim, int heads, int inner) {
+        SharedKeyValues shared = p.attached(SharedKeyValues.class);
+        if (crossAttentionDim != queryDim && shared != null) {
+            // k and v of the model's common context: stacked with every other layer's, projected once per pass
+            Linear q = new Linear(p.child("to_q"), queryDim, inner, false);
+            SharedKeyValues.Slot slot = shared.add(p, inner, crossAttentionDim);
+            Linear out = new Linear(p.child("to_out").child(0), inner, queryDim, true);
+            return new Attention(p, null, new Projections(q, null, null, out, null, null, slot), heads, false, false);
+        }
         Tensor qkv = null, kv;
         Linear q;
         if (crossAttentionDim == queryDim) {
@@ -79,7 +87,7 @@ public final class Attention {
             kv = Params.stacked(List.of(p.child("to_k"), p.child("to_v")), "weight", inner, crossAttentionDim);
         }
         Linear out = new Linear(p.child("to_out").child(0), inner, queryDim, true);
-        Projections proj = new Projections(q, new Linear(be, kv.get(0), null), new Linear(be, kv.get(1), null), out, qkv, kv);
+        Projections proj = new Projections(q, new Linear(be, kv.get(0), null), new Linear(be, kv.get(1), null), out, qkv, kv, null);
         return new Attention(p, null, proj, heads, false, false);
     }
 
@@ -134,7 +142,11 @@ public final class Attention {
         } else {
             Tensor kvIn = context == null ? x : context;
             q = proj.q().forward(x);
-            if (proj.kv() != null) {
+            if (proj.shared() != null) {
+                Tensor[] kv = proj.shared().keysValues(be, kvIn);
+                k = kv[0];
+                v = kv[1];
+            } else if (proj.kv() != null) {
                 Tensor kv = be.linearStack(kvIn, proj.kv());                     // [2, B, Sk, inner]
                 k = kv.get(0);
                 v = kv.get(1);

@@ -33,11 +33,6 @@ public final class Linear {
 
     public Tensor forward(Tensor x) { return be.linear(x, weight, bias); }
 
-    /** With {@code bias} in place of this layer's own (a sum of biases folded into this one). */
-    public Tensor forwardWithBias(Tensor x, Tensor bias) { return be.linear(x, weight, bias); }
-
-    public Tensor bias() { return bias; }
-
     /** {@code forward(x) + residual}, the residual added in the GEMM where the backend can ({@link Backend#linearAdd}). */
     public Tensor forwardAdd(Tensor x, Tensor residual) { return be.linearAdd(x, weight, bias, residual); }
 }

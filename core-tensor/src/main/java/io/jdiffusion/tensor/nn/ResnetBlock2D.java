@@ -24,11 +24,6 @@ public final class ResnetBlock2D {
     /** Null when in and out widths agree (identity shortcut). */
     private final Conv2d convShortcut;
     private final float outputScaleFactor;
-    /**
-     * conv1's bias folded into time_emb_proj's, summed once at load where the backend
-     * {@link Backend#stacksWeights counts launches}: the time embedding's add then adds both; else null.
-     */
-    private final Tensor tembBias;
     /** The full key of time_emb_proj, for messages. */
     private final String timeEmbProjKey;
     private final Backend be;
@@ -47,8 +42,6 @@ public final class ResnetBlock2D {
         this.norm2 = new GroupNorm(p.child("norm2"), groups, outChannels, eps);
         this.conv2 = new Conv2d(p.child("conv2"), outChannels, outChannels, 3, 1, 1);
         this.convShortcut = inChannels != outChannels ? new Conv2d(p.child("conv_shortcut"), inChannels, outChannels, 1, 1, 0) : null;
-        Linear proj = timeEmbProj;
-        this.tembBias = proj != null && be != null && be.stacksWeights() ? p.derived(() -> be.add(proj.bias(), conv1.bias())) : null;
     }
 
     public int inChannels() { return inChannels; }
@@ -70,12 +63,10 @@ public final class ResnetBlock2D {
         Tensor normed = norm1.forwardSilu(x), h;
         if (timeEmbProj == null) {
             h = conv1.forward(normed);
-        } else if (tembBias != null) {
-            Tensor t = timeEmbProj.forwardWithBias(tembSilu, tembBias);       // + conv1's bias
-            h = be.add(conv1.forwardWithBias(normed, null), t.reshape(t.dim(0), outChannels, 1, 1));
         } else {
+            // + time_emb_proj(temb)[:, :, None, None], added in conv1's bias pass where the backend can
             Tensor t = timeEmbProj.forward(tembSilu);
-            h = be.add(conv1.forward(normed), t.reshape(t.dim(0), outChannels, 1, 1));
+            h = conv1.forwardAdd(normed, t.reshape(t.dim(0), outChannels, 1, 1));
         }
         Tensor shortcut = convShortcut == null ? x : convShortcut.forward(x);
         normed = norm2.forwardSilu(h);

@@ -44,6 +44,18 @@ public final class Params {
         return new Params(new Root(model, null, null, dtype), "");
     }
 
+    /**
+     * Attaches {@code helper} to this whole tree (one per class), for layers built deep inside it to
+     * find with {@link #attached} (e.g. the UNet's {@link io.jdiffusion.tensor.nn.SharedKeyValues}).
+     */
+    public <T> T attach(T helper) {
+        root.attached.put(helper.getClass(), helper);
+        return helper;
+    }
+
+    /** The helper of this class {@link #attach attached} to the tree, or null. */
+    public <T> T attached(Class<T> type) { return type.cast(root.attached.get(type)); }
+
     /** The sub-tree {@code prefix.name}. */
     public Params child(String name) { return new Params(root, prefix + name + "."); }
 
@@ -117,19 +129,6 @@ public final class Params {
     }
 
     /**
-     * A device tensor computed once at load from this tree's weights (e.g. two biases summed), recorded
-     * with the uploads so that unloading the component releases it; null where the tree is
-     * shape-only or a weight is missing or mis-shaped (then {@link #finish()} reports it).
-     */
-    public Tensor derived(java.util.function.Supplier<Tensor> compute) {
-        if (root.source == null || !root.problems.isEmpty()) return null;
-        Tensor t = compute.get();
-        List<Tensor> rec = RECORDER.get();
-        if (rec != null) rec.add(t);
-        return t;
-    }
-
-    /**
      * Runs {@code load} and returns every tensor that {@link #load} trees uploaded on this thread
      * meanwhile (those that are not the source's own tensor, as the CPU backend's in-place reads
      * are): the device copies of a component's weights, which its owner can close to unload the
@@ -160,6 +159,7 @@ public final class Params {
         final DType dtype;
         final Map<String, int[]> requested = new LinkedHashMap<>();
         final List<String> problems = new ArrayList<>();
+        final Map<Class<?>, Object> attached = new java.util.HashMap<>();
 
         Root(String model, WeightSource source, Backend backend, DType dtype) {
             this.model = model;

@@ -263,6 +263,10 @@ class BackendOpMatrixTest {
         c.add(one("conv2dAdd 3x3 bias residual", List.of(u(3, 4, 7, 6), u(5, 4, 3, 3), u(5), u(3, 5, 7, 6)),
                 (b, t) -> b.conv2dAdd(t.get(0), t.get(1), t.get(2), 1, 1, t.get(3)),
                 t -> Naive.binary(Naive.conv2d(t.get(0), t.get(1), t.get(2), 1, 1), t.get(3), Double::sum)));
+        // a resnet's time embedding: one addend per image and channel [N, O, 1, 1]
+        c.add(one("conv2dAdd 3x3 per-channel addend", List.of(u(2, 3, 5, 6), u(4, 3, 3, 3), u(4), u(2, 4, 1, 1)),
+                (b, t) -> b.conv2dAdd(t.get(0), t.get(1), t.get(2), 1, 1, t.get(3)),
+                t -> Naive.binary(Naive.conv2d(t.get(0), t.get(1), t.get(2), 1, 1), t.get(3), Double::sum)));
         c.add(one("conv2dAdd 1x1 no bias", List.of(u(2, 6, 5, 4), u(3, 6, 1, 1), u(2, 3, 5, 4)),
                 (b, t) -> b.conv2dAdd(t.get(0), t.get(1), null, 1, 0, t.get(2)),
                 t -> Naive.binary(Naive.conv2d(t.get(0), t.get(1), null, 1, 0), t.get(2), Double::sum)));
