@@ -150,11 +150,7 @@ final class Cublas {
     // ---- cuBLASLt ----------------------------------------------------------------------------
 
     MemorySegment ltCreate() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment h = a.allocate(ADDRESS);
-            checkLt("cublasLtCreate", (int) ltCreate.invokeExact(h));
-            return h.get(ADDRESS, 0);
-        } catch (Throwable t) { throw rethrow("cublasLtCreate", t); }
+        return handle("cublasLtCreate", v -> (int) ltCreate.invokeExact(v), this::checkLt);
     }
 
     void ltDestroy(MemorySegment handle) {
@@ -162,11 +158,7 @@ final class Cublas {
     }
 
     MemorySegment matmulDesc(int computeType, int scaleType) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment h = a.allocate(ADDRESS);
-            checkLt("cublasLtMatmulDescCreate", (int) descCreate.invokeExact(h, computeType, scaleType));
-            return h.get(ADDRESS, 0);
-        } catch (Throwable t) { throw rethrow("cublasLtMatmulDescCreate", t); }
+        return handle("cublasLtMatmulDescCreate", v -> (int) descCreate.invokeExact(v, computeType, scaleType), this::checkLt);
     }
 
     void descSetInt(MemorySegment desc, int attribute, int value) {

@@ -309,19 +309,11 @@ final class CudaDriver {
     // ---- modules and launches ----------------------------------------------------------------
 
     MemorySegment moduleLoadData(MemorySegment image, String what) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(ADDRESS);
-            check("cuModuleLoadData(" + what + ")", (int) cuModuleLoadData.invokeExact(v, image));
-            return v.get(ADDRESS, 0);
-        } catch (Throwable t) { throw rethrow("cuModuleLoadData", t); }
+        return handle("cuModuleLoadData(" + what + ")", v -> (int) cuModuleLoadData.invokeExact(v, image), this::check);
     }
 
     MemorySegment moduleGetFunction(MemorySegment module, String name) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(ADDRESS);
-            check("cuModuleGetFunction(" + name + ")", (int) cuModuleGetFunction.invokeExact(v, module, a.allocateFrom(name)));
-            return v.get(ADDRESS, 0);
-        } catch (Throwable t) { throw rethrow("cuModuleGetFunction", t); }
+        return handle("cuModuleGetFunction(" + name + ")", v -> (int) cuModuleGetFunction.invokeExact(v, module, a.allocateFrom(name)), this::check);
     }
 
     void moduleUnload(MemorySegment module) {

@@ -296,8 +296,18 @@ public final class MetaBackend implements Backend {
         int[] out = x.shape();
         out[out.length - 1] = w.dim(0);
         gemm(2.0 * (x.numel() / x.dim(-1)) * w.dim(1) * w.dim(0));
-        launched(1); // cuBLASLt with the bias epilogue
+        launched(linearLaunches(w, bias));
         return done(alloc(computeType, out));
+    }
+
+    /**
+     * cuBLASLt with the bias epilogue (one launch) where its heuristic takes the shape: 16-bit
+     * matrices need 16-byte-aligned leading dimensions (in and out multiples of 8); otherwise
+     * CudaBackend runs cublasGemmEx and, with a bias, the bias kernel.
+     */
+    private long linearLaunches(Tensor w, Tensor bias) {
+        boolean lt = computeType == DType.F32 || (w.dim(0) % 8 == 0 && w.dim(1) % 8 == 0);
+        return lt || bias == null ? 1 : 2;
     }
 
     /** CUDA adds the residual in cuBLASLt's epilogue (C with beta 1): one launch. */
@@ -309,7 +319,7 @@ public final class MetaBackend implements Backend {
         in(bias);
         in(residual);
         gemm(2.0 * (x.numel() / x.dim(-1)) * w.dim(1) * w.dim(0));
-        launched(1);
+        launched(linearLaunches(w, bias));   // the cublasGemmEx path copies the residual in first (a copy, not a launch)
         return done(alloc(computeType, out));
     }
 

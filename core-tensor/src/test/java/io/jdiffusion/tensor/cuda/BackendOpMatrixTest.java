@@ -175,9 +175,14 @@ class BackendOpMatrixTest {
     }
 
     static Case fused(int batch, int heads, int sq, int sk, int d) {
-        return one("attention fused b" + batch + "h" + heads + " " + sq + "x" + sk + " d" + d,
-                List.of(u(batch, heads, sq, d), u(batch, heads, sk, d), u(batch, heads, sk, d)),
-                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false));
+        return attention("attention fused b" + batch + "h" + heads + " " + sq + "x" + sk + " d" + d, false,
+                u(batch, heads, sq, d), u(batch, heads, sk, d), u(batch, heads, sk, d));
+    }
+
+    /** attention(q, k, v, causal) on [B, H, S, D] inputs against the naive loops. */
+    static Case attention(String name, boolean causal, T q, T k, T v) {
+        return one(name, List.of(q, k, v), (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), causal),
+                t -> Naive.attention(t.get(0), t.get(1), t.get(2), causal));
     }
 
     /** attentionHeads on q [b, sq, width], k and v [b, sk, width] against the naive attention of the split heads. */
@@ -299,23 +304,15 @@ class BackendOpMatrixTest {
         c.add(one("softmax", List.of(scaled(u(6, 45), 3)), (b, t) -> b.softmax(t.get(0)), t -> Naive.softmax(t.get(0))));
         c.add(one("softmax long rows", List.of(scaled(u(2, 3, 2, 700), 4)), (b, t) -> b.softmax(t.get(0)), t -> Naive.softmax(t.get(0))));
         // ---- attention: head sizes in each kernel bucket, uneven tiles, causal
-        c.add(one("attention d40", List.of(u(2, 3, 37, 40), u(2, 3, 45, 40), u(2, 3, 45, 40)),
-                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false)));
-        c.add(one("attention causal d24", List.of(u(1, 2, 50, 24), u(1, 2, 50, 24), u(1, 2, 50, 24)),
-                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), true), t -> Naive.attention(t.get(0), t.get(1), t.get(2), true)));
-        c.add(one("attention causal sq<sk d64", List.of(u(1, 2, 20, 64), u(1, 2, 33, 64), u(1, 2, 33, 64)),
-                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), true), t -> Naive.attention(t.get(0), t.get(1), t.get(2), true)));
-        c.add(one("attention d80", List.of(u(1, 2, 19, 80), u(1, 2, 70, 80), u(1, 2, 70, 80)),
-                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false)));
-        c.add(one("attention d160 dv96", List.of(u(1, 1, 20, 160), u(1, 1, 33, 160), u(1, 1, 33, 96)),
-                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false)));
+        c.add(attention("attention d40", false, u(2, 3, 37, 40), u(2, 3, 45, 40), u(2, 3, 45, 40)));
+        c.add(attention("attention causal d24", true, u(1, 2, 50, 24), u(1, 2, 50, 24), u(1, 2, 50, 24)));
+        c.add(attention("attention causal sq<sk d64", true, u(1, 2, 20, 64), u(1, 2, 33, 64), u(1, 2, 33, 64)));
+        c.add(attention("attention d80", false, u(1, 2, 19, 80), u(1, 2, 70, 80), u(1, 2, 70, 80)));
+        c.add(attention("attention d160 dv96", false, u(1, 1, 20, 160), u(1, 1, 33, 160), u(1, 1, 33, 96)));
         // the SDXL VAE's mid-block attention: one head of 512 (the register-resident query kernel), uneven tiles, causal
-        c.add(one("attention d512", List.of(u(1, 1, 21, 512), u(1, 1, 19, 512), u(1, 1, 19, 512)),
-                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false)));
-        c.add(one("attention causal d320", List.of(u(2, 1, 18, 320), u(2, 1, 18, 320), u(2, 1, 18, 320)),
-                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), true), t -> Naive.attention(t.get(0), t.get(1), t.get(2), true)));
-        c.add(one("attention sharp d8", List.of(scaled(u(2, 2, 9, 8), 4), scaled(u(2, 2, 100, 8), 4), u(2, 2, 100, 8)),
-                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false)));
+        c.add(attention("attention d512", false, u(1, 1, 21, 512), u(1, 1, 19, 512), u(1, 1, 19, 512)));
+        c.add(attention("attention causal d320", true, u(2, 1, 18, 320), u(2, 1, 18, 320), u(2, 1, 18, 320)));
+        c.add(attention("attention sharp d8", false, scaled(u(2, 2, 9, 8), 4), scaled(u(2, 2, 100, 8), 4), u(2, 2, 100, 8)));
         // ---- tensor-core attention (flash_mma.cu on the F16/BF16 CUDA rows; F32 rows keep the CUDA-core kernel):
         // head sizes 64/80/128, lengths 1, 7, 77, 1024+13 and 4096 (77 and 1037 are multiples of no tile),
         // batch×heads 1 and 20, SDXL's cross-attention (4096 queries, 77 keys)
