@@ -313,7 +313,10 @@ final class CudaDriver {
     }
 
     MemorySegment moduleGetFunction(MemorySegment module, String name) {
-        return handle("cuModuleGetFunction(" + name + ")", v -> (int) cuModuleGetFunction.invokeExact(v, module, a.allocateFrom(name)), this::check);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment cName = a.allocateFrom(name);
+            return handle("cuModuleGetFunction(" + name + ")", v -> (int) cuModuleGetFunction.invokeExact(v, module, cName), this::check);
+        }
     }
 
     void moduleUnload(MemorySegment module) {
