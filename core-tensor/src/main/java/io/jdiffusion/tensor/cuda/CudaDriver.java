@@ -7,6 +7,7 @@ import java.lang.invoke.MethodHandle;
 
 import static io.jdiffusion.tensor.cuda.NativeLibrary.call;
 import static io.jdiffusion.tensor.cuda.NativeLibrary.handle;
+import static io.jdiffusion.tensor.cuda.NativeLibrary.intOut;
 import static io.jdiffusion.tensor.cuda.NativeLibrary.rethrow;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -144,27 +145,15 @@ final class CudaDriver {
     // ---- device and context ------------------------------------------------------------------
 
     int driverVersion() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(JAVA_INT);
-            check("cuDriverGetVersion", (int) cuDriverGetVersion.invokeExact(v));
-            return v.get(JAVA_INT, 0);
-        } catch (Throwable t) { throw rethrow("cuDriverGetVersion", t); }
+        return intOut("cuDriverGetVersion", v -> (int) cuDriverGetVersion.invokeExact(v), this::check);
     }
 
     int deviceCount() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(JAVA_INT);
-            check("cuDeviceGetCount", (int) cuDeviceGetCount.invokeExact(v));
-            return v.get(JAVA_INT, 0);
-        } catch (Throwable t) { throw rethrow("cuDeviceGetCount", t); }
+        return intOut("cuDeviceGetCount", v -> (int) cuDeviceGetCount.invokeExact(v), this::check);
     }
 
     int device(int ordinal) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(JAVA_INT);
-            check("cuDeviceGet(" + ordinal + ")", (int) cuDeviceGet.invokeExact(v, ordinal));
-            return v.get(JAVA_INT, 0);
-        } catch (Throwable t) { throw rethrow("cuDeviceGet", t); }
+        return intOut("cuDeviceGet(" + ordinal + ")", v -> (int) cuDeviceGet.invokeExact(v, ordinal), this::check);
     }
 
     String deviceName(int dev) {
@@ -176,11 +165,7 @@ final class CudaDriver {
     }
 
     int attribute(int dev, int attribute) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(JAVA_INT);
-            check("cuDeviceGetAttribute(" + attribute + ")", (int) cuDeviceGetAttribute.invokeExact(v, attribute, dev));
-            return v.get(JAVA_INT, 0);
-        } catch (Throwable t) { throw rethrow("cuDeviceGetAttribute", t); }
+        return intOut("cuDeviceGetAttribute(" + attribute + ")", v -> (int) cuDeviceGetAttribute.invokeExact(v, attribute, dev), this::check);
     }
 
     long totalMemory(int dev) {

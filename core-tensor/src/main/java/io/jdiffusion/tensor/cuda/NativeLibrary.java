@@ -172,13 +172,24 @@ final class NativeLibrary {
         check.check(name, rc);
     }
 
-    /** Makes {@code c} with a fresh pointer-sized out parameter, checks its status and returns the handle written there. */
-    static java.lang.foreign.MemorySegment handle(String name, HandleCall c, Check check) {
+    /** Makes {@code c} with a fresh out parameter of {@code layout}, checks its status and returns what {@code read} finds there. */
+    static <T> T out(String name, java.lang.foreign.MemoryLayout layout, HandleCall c, Check check,
+                     java.util.function.Function<java.lang.foreign.MemorySegment, T> read) {
         try (Arena a = Arena.ofConfined()) {
-            java.lang.foreign.MemorySegment v = a.allocate(java.lang.foreign.ValueLayout.ADDRESS);
+            java.lang.foreign.MemorySegment v = a.allocate(layout);
             call(name, () -> c.call(v), check);
-            return v.get(java.lang.foreign.ValueLayout.ADDRESS, 0);
+            return read.apply(v);
         }
+    }
+
+    /** {@link #out} for a handle (a pointer). */
+    static java.lang.foreign.MemorySegment handle(String name, HandleCall c, Check check) {
+        return out(name, java.lang.foreign.ValueLayout.ADDRESS, c, check, v -> v.get(java.lang.foreign.ValueLayout.ADDRESS, 0));
+    }
+
+    /** {@link #out} for an int. */
+    static int intOut(String name, HandleCall c, Check check) {
+        return out(name, java.lang.foreign.ValueLayout.JAVA_INT, c, check, v -> v.get(java.lang.foreign.ValueLayout.JAVA_INT, 0));
     }
 
     /** What a failed downcall throws: runtime exceptions (a failed check) as they are, anything else wrapped, naming the call. */
