@@ -31,6 +31,9 @@ if [ "${1:-}" = "--emulate" ]; then
   echo "check-cuda-sources: emulated CUDA built in $out; running the core-tensor tests on it"
   cd "$root"
   JDIFFUSION_CUDA_LIBS="$out" JDIFFUSION_KERNEL_CACHE="$out/kernels" ./mvnw -q -o -pl core-tensor test "${@:2}"
+  # the shape-only backend's launch count held to what CudaBackend really queues (a fixture UNet, F16 and F32)
+  JDIFFUSION_CUDA_LIBS="$out" JDIFFUSION_KERNEL_CACHE="$out/kernels" ./mvnw -q -o -pl unet -am test \
+    -Dtest='LaunchCountAgreementTest' -Dsurefire.failIfNoSpecifiedTests=false "${@:2}"
   if [ "${JDIFFUSION_EMULATE_FULL_SIZE:-1}" != 0 ]; then
     echo "check-cuda-sources: running the full-size component tests on the emulated device"
     JDIFFUSION_CUDA_LIBS="$out" JDIFFUSION_KERNEL_CACHE="$out/kernels" ./mvnw -q -o -pl pipelines -am test \

@@ -57,8 +57,54 @@ public interface Backend extends AutoCloseable {
     /** x[..., in] @ w[out, in]^T + bias[out]; bias may be null. */
     Tensor linear(Tensor x, Tensor w, Tensor bias);
 
+    /**
+     * {@code linear(x, w, bias) + residual}, residual of the result's shape: the projection that ends
+     * a residual branch. A device backend adds the residual in the GEMM's epilogue (one launch);
+     * the default is the two ops, so a backend that does not fuse computes exactly what it did before.
+     */
+    default Tensor linearAdd(Tensor x, Tensor w, Tensor bias, Tensor residual) {
+        OpChecks.linearAdd(x, w, bias, residual);
+        return add(linear(x, w, bias), residual);
+    }
+
+    /**
+     * x[..., in] through G weight matrices at once, w[G, out, in] → [G, ..., out] (slice g is
+     * {@code linear(x, w[g], null)}): the q/k/v projections of one input in one GEMM on a device.
+     * The default is G linears.
+     */
+    default Tensor linearStack(Tensor x, Tensor w) {
+        int[] shape = OpChecks.linearStack(x, w);
+        List<Tensor> parts = new ArrayList<>(w.dim(0));
+        for (int g = 0; g < w.dim(0); g++) {
+            Tensor y = linear(x, w.get(g), null);
+            int[] one = y.shape();
+            int[] lead = new int[one.length + 1];
+            lead[0] = 1;
+            System.arraycopy(one, 0, lead, 1, one.length);
+            parts.add(y.reshape(lead));
+        }
+        return parts.size() == 1 ? parts.getFirst().reshape(shape) : concat(0, parts);
+    }
+
+    /**
+     * Whether model code should load the weights of projections that share an input stacked, for
+     * {@link #linearStack}: true where each launch costs (a GPU); false on the CPU, which reads
+     * weights in place from the mapped file and would only gain a copy.
+     */
+    default boolean stacksWeights() { return false; }
+
     /** 2-D convolution of x[N, C, H, W] with w[O, C, kh, kw] (+ bias[O], may be null), zero padding. */
     Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding);
+
+    /**
+     * {@code conv2d(x, w, bias, stride, padding) + residual}, residual of the result's shape (a
+     * resnet's final add) or [N, O, 1, 1] (its time embedding, one value per image and channel),
+     * added by a device in the pass that adds the bias. The default is the two ops.
+     */
+    default Tensor conv2dAdd(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
+        OpChecks.conv2dAdd(x, w, bias, stride, padding, residual);
+        return add(residual, conv2d(x, w, bias, stride, padding));
+    }
 
     // ---- normalisation and activations -------------------------------------------------------
 

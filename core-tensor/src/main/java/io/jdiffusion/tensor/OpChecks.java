@@ -80,6 +80,40 @@ public final class OpChecks {
         return out;
     }
 
+    /** As {@link #linear}, and the residual must have the result's shape. */
+    public static int[] linearAdd(Tensor x, Tensor w, Tensor bias, Tensor residual) {
+        return residual("linearAdd", residual, linear(x, w, bias));
+    }
+
+    /** As {@link #conv2d}; the residual has the result's shape [N, O, H', W'], or is [N, O, 1, 1] (one value per image and channel). */
+    public static int[] conv2dAdd(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
+        int[] out = conv2d(x, w, bias, stride, padding);
+        if (residual != null && Arrays.equals(residual.shape(), new int[] {out[0], out[1], 1, 1})) return out;
+        return residual("conv2dAdd", residual, out);
+    }
+
+    private static int[] residual(String op, Tensor residual, int[] out) {
+        if (residual == null || !Arrays.equals(residual.shape(), out)) {
+            throw new IllegalArgumentException(op + ": residual " + (residual == null ? "null" : s(residual))
+                    + " must have the result's shape " + Arrays.toString(out));
+        }
+        return out;
+    }
+
+    /** x[..., in] with w[G, out, in]. Returns [G, ..., out]. */
+    public static int[] linearStack(Tensor x, Tensor w) {
+        rankAtLeast("linearStack", "input", x, 1, "[..., in]");
+        int in = x.dim(-1);
+        if (w.rank() != 3 || w.dim(2) != in || w.dim(0) < 1) {
+            throw new IllegalArgumentException("linearStack: weights " + s(w) + " do not take input " + s(x) + " (expected [G >= 1, out, " + in + "])");
+        }
+        int[] out = new int[x.rank() + 1];
+        out[0] = w.dim(0);
+        for (int i = 0; i < x.rank() - 1; i++) out[i + 1] = x.dim(i);
+        out[x.rank()] = w.dim(1);
+        return out;
+    }
+
     /** x[N, C, H, W] with w[O, C, kh, kw], bias[O] or null, stride >= 1, padding >= 0. Returns [N, O, H', W']. */
     public static int[] conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding) {
         if (x.rank() != 4) throw new IllegalArgumentException("conv2d: input must be [N, C, H, W], got " + s(x));

@@ -65,6 +65,21 @@ public final class Shapes {
         return st;
     }
 
+    /**
+     * The strides at which an operand of shape {@code src} is read along each dimension of the
+     * broadcast result {@code out} (numpy rules: 0 where src has that dimension as 1 or lacks it).
+     */
+    public static long[] broadcastStrides(int[] src, int[] out) {
+        int r = out.length;
+        long[] st = strides(src);
+        long[] res = new long[r];
+        for (int i = 0; i < r; i++) {
+            int si = i - (r - src.length);
+            res[i] = (si < 0 || src[si] == 1) ? 0 : st[si];
+        }
+        return res;
+    }
+
     public static int normDim(int dim, int rank) {
         int d = dim < 0 ? dim + rank : dim;
         if (d < 0 || d >= rank) throw new IllegalArgumentException("dimension " + dim + " out of range for rank " + rank);

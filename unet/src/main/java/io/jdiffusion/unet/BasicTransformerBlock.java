@@ -1,6 +1,5 @@
 package io.jdiffusion.unet;
 
-import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.nn.Attention;
 import io.jdiffusion.tensor.nn.LayerNorm;
@@ -17,10 +16,8 @@ final class BasicTransformerBlock {
     private final LayerNorm norm1, norm2, norm3;
     private final Attention attn1, attn2;
     private final FeedForward ff;
-    private final Backend be;
 
     BasicTransformerBlock(Params p, int dim, int heads, int dimHead, int crossAttentionDim) {
-        this.be = p.backend();
         this.norm1 = new LayerNorm(p.child("norm1"), dim, LN_EPS);
         this.attn1 = Attention.of(p.child("attn1"), dim, dim, heads, dimHead, false);
         this.norm2 = new LayerNorm(p.child("norm2"), dim, LN_EPS);
@@ -31,8 +28,9 @@ final class BasicTransformerBlock {
 
     /** y [B, S, dim], context [B, Sk, crossDim]. */
     Tensor forward(Tensor y, Tensor context) {
-        y = be.add(attn1.forward(norm1.forward(y)), y);
-        y = be.add(attn2.forward(norm2.forward(y), context), y);
-        return be.add(ff.forward(norm3.forward(y)), y);
+        // each residual add happens in the branch's last GEMM (Backend.linearAdd; two ops on the CPU, as before)
+        y = attn1.forward(norm1.forward(y), null, y);
+        y = attn2.forward(norm2.forward(y), context, y);
+        return ff.forward(norm3.forward(y), y);
     }
 }

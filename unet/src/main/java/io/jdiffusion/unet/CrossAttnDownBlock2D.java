@@ -33,7 +33,7 @@ final class CrossAttnDownBlock2D implements UNetDownBlock {
     @Override
     public Tensor forward(Tensor h, Tensor temb, Tensor context, List<Tensor> skips) {
         for (int i = 0; i < resnets.size(); i++) {
-            h = resnets.get(i).forward(h, temb);
+            h = resnets.get(i).forwardActivated(h, temb);
             h = attentions.get(i).forward(h, context);
             skips.add(h);
         }

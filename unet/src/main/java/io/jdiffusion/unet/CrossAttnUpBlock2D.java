@@ -40,7 +40,7 @@ final class CrossAttnUpBlock2D implements UNetUpBlock {
     public Tensor forward(Tensor h, List<Tensor> skips, Tensor temb, Tensor context, int[] upsampleSize) {
         for (int i = 0; i < resnets.size(); i++) {
             h = be.concat(1, h, skips.removeLast());
-            h = resnets.get(i).forward(h, temb);
+            h = resnets.get(i).forwardActivated(h, temb);
             h = attentions.get(i).forward(h, context);
         }
         return upsampler == null ? h : upsampler.forward(h, upsampleSize);

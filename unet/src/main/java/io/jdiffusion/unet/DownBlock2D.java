@@ -25,7 +25,7 @@ final class DownBlock2D implements UNetDownBlock {
     @Override
     public Tensor forward(Tensor h, Tensor temb, Tensor context, List<Tensor> skips) {
         for (ResnetBlock2D resnet : resnets) {
-            h = resnet.forward(h, temb);
+            h = resnet.forwardActivated(h, temb);
             skips.add(h);
         }
         if (downsampler != null) {

@@ -21,5 +21,6 @@ final class FeedForward {
         this.out = new Linear(p.child("net").child(2), inner, dim, true);
     }
 
-    Tensor forward(Tensor x) { return out.forward(be.geglu(proj.forward(x))); }
+    /** {@code ff(x) + residual}, the residual added in the output projection's GEMM where the backend can. */
+    Tensor forward(Tensor x, Tensor residual) { return out.forwardAdd(be.geglu(proj.forward(x)), residual); }
 }

@@ -6,6 +6,7 @@ import io.jdiffusion.tensor.DType;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.nn.Conv2d;
 import io.jdiffusion.tensor.nn.GroupNorm;
+import io.jdiffusion.tensor.nn.SharedKeyValues;
 import io.jdiffusion.tensor.weights.ModelFiles;
 import io.jdiffusion.tensor.weights.Params;
 import io.jdiffusion.tensor.weights.SafetensorsWeights;
@@ -43,6 +44,8 @@ public final class UNet2DConditionModel implements AutoCloseable {
     private final List<UNetUpBlock> upBlocks = new ArrayList<>();
     private final GroupNorm convNormOut;
     private final int numUpsamplers;
+    /** The cross-attention keys/values of all transformer blocks, one GEMM per width (device backends only; else null). */
+    private final SharedKeyValues sharedKeyValues;
     private WeightSource weights;
 
     /**
@@ -56,6 +59,8 @@ public final class UNet2DConditionModel implements AutoCloseable {
         int[] boc = c.blockOutChannels();
         int timeDim = c.timeEmbeddingDim();
 
+        // before the blocks, so that their cross-attention layers register with it (Attention.of)
+        sharedKeyValues = be != null && be.stacksWeights() ? p.attach(new SharedKeyValues()) : null;
         convIn = new Conv2d(p.child("conv_in"), c.inChannels(), boc[0], c.convInKernel(), 1, (c.convInKernel() - 1) / 2);
         timeProj = new Timesteps(boc[0], c.flipSinToCos(), c.freqShift());
         timeEmbedding = new TimestepEmbedding(p.child("time_embedding"), boc[0], timeDim);
@@ -113,6 +118,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
 
         convNormOut = new GroupNorm(p.child("conv_norm_out"), c.normNumGroups(), boc[0], c.normEps());
         convOut = new Conv2d(p.child("conv_out"), boc[0], c.outChannels(), c.convOutKernel(), 1, (c.convOutKernel() - 1) / 2);
+        if (sharedKeyValues != null) sharedKeyValues.load();
     }
 
     /** Loads {@code <folder>/config.json} and the weights {@link ModelFiles} finds there, in their stored dtype. */
@@ -196,12 +202,16 @@ public final class UNet2DConditionModel implements AutoCloseable {
         try (Backend.Scope scope = be.openScope()) {
             Tensor x = be.upload(sample);
             Tensor context = be.upload(encoderHiddenStates);
+            if (sharedKeyValues != null) sharedKeyValues.project(be, context);   // released with this scope
             if (c.centerInputSample()) x = be.affine(x, 2f, -1f);
 
             // 1. time embedding (+ text_time added embedding)
             Tensor emb = timeEmbedding.forward(be.fromFloats(timeProj.embed(t), batch, timeProj.numChannels()));
             if (addEmbedding != null) emb = be.add(emb, addedEmbedding(batch, textEmbeds, timeIds));
             if ("silu".equals(c.timeEmbeddingActFn())) emb = be.silu(emb);
+
+            // every resnet applies SiLU to the time embedding first (diffusers' ResnetBlock2D): done once here
+            Tensor embSilu = be.silu(emb);
 
             // 2. upsample to exact skip sizes when the latent side is not divisible by 2^upsamplers
             int factor = 1 << numUpsamplers;
@@ -214,14 +224,14 @@ public final class UNet2DConditionModel implements AutoCloseable {
             // each block in its own scope (Lifetimes): only its output and skips outlive it
             for (UNetDownBlock down : downBlocks) {
                 try (Backend.Scope s = be.openScope()) {
-                    h = down.forward(h, emb, context, skips);
+                    h = down.forward(h, embSilu, context, skips);
                     s.keep(skips);
                     s.keep(h);
                 }
             }
 
             // 4. mid
-            Tensor embedding = emb, ctx = context;
+            Tensor embedding = embSilu, ctx = context;
             if (midBlock != null) {
                 Tensor in = h;
                 h = Lifetimes.block(be, () -> midBlock.forward(in, embedding, ctx));
@@ -244,6 +254,8 @@ public final class UNet2DConditionModel implements AutoCloseable {
             // 6. out
             h = convOut.forward(convNormOut.forwardSilu(h));
             return scope.keep(h);
+        } finally {
+            if (sharedKeyValues != null) sharedKeyValues.clear();
         }
     }
 

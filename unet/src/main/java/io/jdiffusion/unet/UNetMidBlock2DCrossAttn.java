@@ -29,10 +29,10 @@ final class UNetMidBlock2DCrossAttn {
     }
 
     Tensor forward(Tensor h, Tensor temb, Tensor context) {
-        h = resnets.get(0).forward(h, temb);
+        h = resnets.get(0).forwardActivated(h, temb);
         for (int i = 0; i < attentions.size(); i++) {
             h = attentions.get(i).forward(h, context);
-            h = resnets.get(i + 1).forward(h, temb);
+            h = resnets.get(i + 1).forwardActivated(h, temb);
         }
         return h;
     }

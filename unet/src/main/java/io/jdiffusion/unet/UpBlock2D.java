@@ -37,7 +37,7 @@ final class UpBlock2D implements UNetUpBlock {
     public Tensor forward(Tensor h, List<Tensor> skips, Tensor temb, Tensor context, int[] upsampleSize) {
         for (ResnetBlock2D resnet : resnets) {
             h = be.concat(1, h, skips.removeLast());
-            h = resnet.forward(h, temb);
+            h = resnet.forwardActivated(h, temb);
         }
         return upsampler == null ? h : upsampler.forward(h, upsampleSize);
     }

@@ -319,7 +319,7 @@ public final class CpuBackend implements Backend {
         // Strides of each operand over the output's dimensions (0 where it is broadcast), then
         // adjacent dimensions that are contiguous in all three are merged so the inner loop is long.
         int r = s.length;
-        long[] sa = broadcastStrides(a.shape(), s), sb = broadcastStrides(b.shape(), s);
+        long[] sa = Shapes.broadcastStrides(a.shape(), s), sb = Shapes.broadcastStrides(b.shape(), s);
         int[] dims = new int[r];
         long[] ta = new long[r], tb = new long[r];
         int nd = 0;
@@ -356,17 +356,6 @@ public final class CpuBackend implements Backend {
             run(op, ad, (int) pa, strideA, bd, (int) pb, strideB, y, row * inner, inner);
         });
         return out(y, s);
-    }
-
-    private static long[] broadcastStrides(int[] src, int[] outShape) {
-        int r = outShape.length;
-        long[] st = Shapes.strides(src);
-        long[] res = new long[r];
-        for (int i = 0; i < r; i++) {
-            int si = i - (r - src.length);
-            res[i] = (si < 0 || src[si] == 1) ? 0 : st[si];
-        }
-        return res;
     }
 
     private static float apply(Bin op, float x, float z) {

@@ -5,6 +5,9 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 
+import static io.jdiffusion.tensor.cuda.NativeLibrary.call;
+import static io.jdiffusion.tensor.cuda.NativeLibrary.handle;
+import static io.jdiffusion.tensor.cuda.NativeLibrary.rethrow;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -104,11 +107,6 @@ final class Cublas {
         if (rc != 0) throw new CudaException(call, rc, text(ltStatusName, rc, "CUBLAS_STATUS_" + rc), text(ltStatusString, rc, ""));
     }
 
-    private static RuntimeException rethrow(String call, Throwable t) {
-        if (t instanceof RuntimeException r) return r;
-        if (t instanceof Error e) throw e;
-        return new CudaException(call + " could not be called: " + t, t);
-    }
 
     // ---- cuBLAS ------------------------------------------------------------------------------
 
@@ -123,9 +121,7 @@ final class Cublas {
     }
 
     void destroy(MemorySegment handle) {
-        try {
-            check("cublasDestroy", (int) destroy.invokeExact(handle));
-        } catch (Throwable t) { throw rethrow("cublasDestroy", t); }
+        call("cublasDestroy", () -> (int) destroy.invokeExact(handle), this::check);
     }
 
     /** Column-major C[m,n] = op(A)[m,k] op(B)[k,n] (alpha, beta are host F32 scalars). */
@@ -154,47 +150,38 @@ final class Cublas {
     // ---- cuBLASLt ----------------------------------------------------------------------------
 
     MemorySegment ltCreate() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment h = a.allocate(ADDRESS);
-            checkLt("cublasLtCreate", (int) ltCreate.invokeExact(h));
-            return h.get(ADDRESS, 0);
-        } catch (Throwable t) { throw rethrow("cublasLtCreate", t); }
+        return handle("cublasLtCreate", v -> (int) ltCreate.invokeExact(v), this::checkLt);
     }
 
     void ltDestroy(MemorySegment handle) {
-        try {
-            checkLt("cublasLtDestroy", (int) ltDestroy.invokeExact(handle));
-        } catch (Throwable t) { throw rethrow("cublasLtDestroy", t); }
+        call("cublasLtDestroy", () -> (int) ltDestroy.invokeExact(handle), this::checkLt);
     }
 
     MemorySegment matmulDesc(int computeType, int scaleType) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment h = a.allocate(ADDRESS);
-            checkLt("cublasLtMatmulDescCreate", (int) descCreate.invokeExact(h, computeType, scaleType));
-            return h.get(ADDRESS, 0);
-        } catch (Throwable t) { throw rethrow("cublasLtMatmulDescCreate", t); }
+        return handle("cublasLtMatmulDescCreate", v -> (int) descCreate.invokeExact(v, computeType, scaleType), this::checkLt);
     }
 
     void descSetInt(MemorySegment desc, int attribute, int value) {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(JAVA_INT);
-            v.set(JAVA_INT, 0, value);
-            checkLt("cublasLtMatmulDescSetAttribute(" + attribute + ")", (int) descSet.invokeExact(desc, attribute, v, 4L));
-        } catch (Throwable t) { throw rethrow("cublasLtMatmulDescSetAttribute", t); }
+            descSet(desc, attribute, a.allocateFrom(JAVA_INT, value));
+        }
     }
 
     void descSetPointer(MemorySegment desc, int attribute, long pointer) {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(JAVA_LONG);
-            v.set(JAVA_LONG, 0, pointer);
-            checkLt("cublasLtMatmulDescSetAttribute(" + attribute + ")", (int) descSet.invokeExact(desc, attribute, v, 8L));
+            descSet(desc, attribute, a.allocateFrom(JAVA_LONG, pointer));
+        }
+    }
+
+    /** Sets a matmul descriptor attribute from the bytes of {@code value}. */
+    private void descSet(MemorySegment desc, int attribute, MemorySegment value) {
+        try {
+            checkLt("cublasLtMatmulDescSetAttribute(" + attribute + ")", (int) descSet.invokeExact(desc, attribute, value, value.byteSize()));
         } catch (Throwable t) { throw rethrow("cublasLtMatmulDescSetAttribute", t); }
     }
 
     void descDestroy(MemorySegment desc) {
-        try {
-            checkLt("cublasLtMatmulDescDestroy", (int) descDestroy.invokeExact(desc));
-        } catch (Throwable t) { throw rethrow("cublasLtMatmulDescDestroy", t); }
+        call("cublasLtMatmulDescDestroy", () -> (int) descDestroy.invokeExact(desc), this::checkLt);
     }
 
     /** A column-major rows x cols matrix with leading dimension ld. */
@@ -208,9 +195,7 @@ final class Cublas {
     }
 
     void layoutDestroy(MemorySegment layout) {
-        try {
-            checkLt("cublasLtMatrixLayoutDestroy", (int) layoutDestroy.invokeExact(layout));
-        } catch (Throwable t) { throw rethrow("cublasLtMatrixLayoutDestroy", t); }
+        call("cublasLtMatrixLayoutDestroy", () -> (int) layoutDestroy.invokeExact(layout), this::checkLt);
     }
 
     /**

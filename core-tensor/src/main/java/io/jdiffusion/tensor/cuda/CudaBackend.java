@@ -16,16 +16,12 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -84,16 +80,18 @@ public final class CudaBackend implements Backend {
     private final Map<DType, CudaBackend> views;
     /** The context each thread last made current (several backends, even on several devices, may share a thread). */
     private static final ThreadLocal<MemorySegment> CURRENT = new ThreadLocal<>();
-    private final ThreadLocal<ArrayDeque<CudaScope>> scopes;
+    private final io.jdiffusion.tensor.DeviceScopes scopes;
     private long ltWorkspace;
     private volatile boolean closed;
+    /** Work queued on the stream: kernels, cuBLAS calls, memsets (what MetaBackend counts as launches); the root's, shared by views. */
+    private final java.util.concurrent.atomic.LongAdder launches = new java.util.concurrent.atomic.LongAdder();
 
     private CudaBackend(int ordinal, DType computeType, long budgetBytes) {
         this.root = this;
         this.arena = Arena.ofShared();
         this.modules = new HashMap<>();
         this.functions = new HashMap<>();
-        this.scopes = ThreadLocal.withInitial(ArrayDeque::new);
+        this.scopes = new io.jdiffusion.tensor.DeviceScopes();
         this.views = new java.util.EnumMap<>(DType.class);
         this.driver = CudaDriver.get();
         int count = driver.deviceCount();
@@ -203,6 +201,19 @@ public final class CudaBackend implements Backend {
 
     public CudaDeviceInfo info() { return info; }
 
+    /**
+     * Kernel launches, cuBLAS calls and memsets queued so far by this device (all its dtype views):
+     * what {@code MetaBackend} predicts as kernel launches, so the two can be held in agreement.
+     */
+    public long kernelLaunches() { return root.launches.sum(); }
+
+    private void counted() { root.launches.increment(); }
+
+    private void memset(long dst, byte value, long bytes, MemorySegment stream) {
+        driver.memsetD8Async(dst, value, bytes, stream);
+        counted();
+    }
+
     @Override public String name() { return "cuda"; }
 
     @Override public Device device() { return device; }
@@ -263,8 +274,7 @@ public final class CudaBackend implements Backend {
     private Tensor alloc(DType dtype, int... shape) {
         long n = Shapes.numel(shape);
         CudaStorage s = new CudaStorage(this, allocator, allocator.allocate(Math.max(1, n) * dtype.byteSize()), dtype, n);
-        CudaScope scope = scopes.get().peek();
-        if (scope != null) scope.track(s);
+        scopes.track(s);
         return new Tensor(s, 0, shape);
     }
 
@@ -273,84 +283,14 @@ public final class CudaBackend implements Backend {
         return new CudaStorage(this, allocator, allocator.allocate(Math.max(1, n) * dtype.byteSize()), dtype, n);
     }
 
-    void untrack(CudaStorage s) {
-        if (s.scope instanceof CudaScope sc) sc.storages.remove(s);
-        s.scope = null;
-    }
-
     @Override
     public Scope openScope() {
         enter();
-        CudaScope s = new CudaScope(Thread.currentThread());
-        scopes.get().push(s);
-        return s;
+        return scopes.open();
     }
 
     @Override
-    public <T> T detached(java.util.function.Supplier<T> work) {
-        ArrayDeque<CudaScope> open = scopes.get();
-        scopes.set(new ArrayDeque<>());
-        try {
-            return work.get();
-        } finally {
-            scopes.set(open);
-        }
-    }
-
-    private final class CudaScope implements Scope {
-        final Set<CudaStorage> storages = Collections.newSetFromMap(new IdentityHashMap<>());
-        final Thread thread;
-        boolean open = true;
-
-        CudaScope(Thread thread) { this.thread = thread; }
-
-        void track(CudaStorage s) {
-            storages.add(s);
-            s.scope = this;
-        }
-
-        @Override
-        public <T> T keep(T t) {
-            if (!open) throw new IllegalStateException("keep on a closed scope");
-            io.jdiffusion.tensor.KeptTensors.forEach(t, this::keepTensor);
-            return t;
-        }
-
-        /** Moves a tensor of this scope to the enclosing one (or out of every scope). */
-        private void keepTensor(Tensor t) {
-            if (t.storage() instanceof CudaStorage s && s.scope == this) {
-                storages.remove(s);
-                s.scope = null;
-                CudaScope parent = parentOf(this);
-                if (parent != null) parent.track(s);
-            }
-        }
-
-        @Override
-        public void close() {
-            if (!open) return;
-            if (Thread.currentThread() != thread) throw new IllegalStateException("a scope must be closed by the thread that opened it");
-            open = false;
-            ArrayDeque<CudaScope> stack = scopes.get();
-            // closing an outer scope closes the inner ones still open
-            while (!stack.isEmpty() && stack.peek() != this) stack.peek().close();
-            stack.remove(this);
-            for (CudaStorage s : List.copyOf(storages)) {
-                s.scope = null;
-                s.release();
-            }
-            storages.clear();
-        }
-    }
-
-    private CudaScope parentOf(CudaScope s) {
-        boolean found = false;
-        for (CudaScope c : scopes.get()) {   // iterates innermost first
-            if (found) return c;
-            if (c == s) found = true;
-        }
-        return null;
-    }
+    public <T> T detached(java.util.function.Supplier<T> work) { return scopes.detached(work); }
 
     // ---- kernels ------------------------------------------------------------------------------
 
@@ -441,6 +381,7 @@ public final class CudaBackend implements Backend {
             }
         }
         driver.launch(kernel, f, Math.toIntExact(gridX), gridY, 1, block, 1, 1, sharedBytes, stream, buf);
+        counted();
     }
 
     /** A 1-D grid-stride launch over n elements. */
@@ -547,7 +488,7 @@ public final class CudaBackend implements Backend {
     public Tensor zeros(int... shape) {
         enter();
         Tensor out = alloc(computeType, shape);
-        if (out.numel() > 0) driver.memsetD8Async(ptr(out), (byte) 0, out.numel() * computeType.byteSize(), stream);
+        if (out.numel() > 0) memset(ptr(out), (byte) 0, out.numel() * computeType.byteSize(), stream);
         return out;
     }
 
@@ -586,7 +527,7 @@ public final class CudaBackend implements Backend {
         try (Inputs in = new Inputs()) {
             long pa = in.of(a), pb = in.of(b), pc = ptr(out);
             if (k == 0) {
-                driver.memsetD8Async(pc, (byte) 0, out.numel() * computeType.byteSize(), stream);
+                memset(pc, (byte) 0, out.numel() * computeType.byteSize(), stream);
                 return out;
             }
             int bs = computeType.byteSize();
@@ -611,23 +552,20 @@ public final class CudaBackend implements Backend {
     private synchronized void gemm(int ta, int tb, int m, int n, int k, MemorySegment alpha, long a, int at, int lda, long b, int bt,
                                    int ldb, MemorySegment beta, long c, int ct, int ldc, int compute) {
         blas.gemmEx(blasHandle, ta, tb, m, n, k, alpha, a, at, lda, b, bt, ldb, beta, c, ct, ldc, compute);
+        counted();
     }
 
     private synchronized void gemmStridedBatched(int ta, int tb, int m, int n, int k, MemorySegment alpha, long a, int at, int lda,
                                                  long sa, long b, int bt, int ldb, long sb, MemorySegment beta, long c, int ct, int ldc,
                                                  long sc, int batch, int compute) {
         blas.gemmStridedBatchedEx(blasHandle, ta, tb, m, n, k, alpha, a, at, lda, sa, b, bt, ldb, sb, beta, c, ct, ldc, sc, batch, compute);
+        counted();
     }
 
     /** For each batch index of {@code out}, the batch index of {@code src} it reads (numpy broadcasting). */
     static long[] broadcastIndex(int[] out, int[] src) {
         int r = out.length;
-        long[] st = Shapes.strides(src);
-        long[] srcStride = new long[r];
-        for (int i = 0; i < r; i++) {
-            int si = i - (r - src.length);
-            srcStride[i] = (si < 0 || src[si] == 1) ? 0 : st[si];
-        }
+        long[] srcStride = Shapes.broadcastStrides(src, out);
         long n = Shapes.numel(out);
         long[] map = new long[Math.toIntExact(n)];
         long[] ost = Shapes.strides(out);
@@ -661,38 +599,77 @@ public final class CudaBackend implements Backend {
     /** x[..., in] @ w[out, in]^T (+ bias[out]), then the epilogue, in one cuBLASLt call when it can. */
     public Tensor linear(Tensor x, Tensor w, Tensor bias, Epilogue epilogue) {
         enter();
-        int[] s = OpChecks.linear(x, w, bias);
+        return linear(x, w, bias, epilogue, null, OpChecks.linear(x, w, bias));
+    }
+
+    /** The residual enters cuBLASLt as C with beta = 1 (D = x·wᵀ + residual + bias, rounded once). */
+    @Override
+    public Tensor linearAdd(Tensor x, Tensor w, Tensor bias, Tensor residual) {
+        enter();
+        return linear(x, w, bias, Epilogue.NONE, residual, OpChecks.linearAdd(x, w, bias, residual));
+    }
+
+    private Tensor linear(Tensor x, Tensor w, Tensor bias, Epilogue epilogue, Tensor residual, int[] s) {
         int in = x.dim(-1), o = w.dim(0);
         int rows = Math.toIntExact(x.numel() / Math.max(1, in));
         Tensor out = alloc(computeType, s);
         if (out.numel() == 0) return out;
         try (Inputs ins = new Inputs()) {
             long px = ins.of(x), pw = ins.of(w), pb = bias == null ? 0 : ins.of(bias), py = ptr(out);
+            long pr = residual == null ? 0 : ins.of(residual);
+            long bytes = out.numel() * computeType.byteSize();
             if (in == 0) {
-                driver.memsetD8Async(py, (byte) 0, out.numel() * computeType.byteSize(), stream);
-                if (bias != null) launchN("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, pb, out.numel(), o, 1L);
+                if (residual != null) driver.memcpyDtoDAsync(py, pr, bytes, stream);
+                else memset(py, (byte) 0, bytes, stream);
+                if (bias != null) launchN("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, pb, 0L, 1L, out.numel(), o, 1L);
                 if (epilogue == Epilogue.GELU_TANH) throw new UnsupportedOperationException("GELU epilogue of an empty product");
                 return out;
             }
             // column-major: C^T[o, rows] = W(col-major [in, o], transposed) x X^T (col-major [in, rows])
-            boolean aligned = (px | pw | py | pb) % 16 == 0;
-            if (aligned && ltMatmul(o, rows, in, pw, px, py, pb, epilogue)) return out;
+            boolean aligned = (px | pw | py | pb | pr) % 16 == 0;
+            if (aligned && ltMatmul(o, rows, in, pw, px, py, pb, epilogue, pr)) return out;
             if (epilogue != Epilogue.NONE) {
                 throw new CudaException("cuBLASLt has no algorithm for linear " + x + " x " + w + " with epilogue " + epilogue);
             }
+            // cublasGemmEx: the residual copied into the result first, accumulated onto with beta = 1
+            if (residual != null) driver.memcpyDtoDAsync(py, pr, bytes, stream);
             gemm( Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, o, rows, in, one, pw, cudaType(), in,
-                    px, cudaType(), in, zero, py, cudaType(), o, Cublas.CUBLAS_COMPUTE_32F);
-            if (bias != null) launchN("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, pb, out.numel(), o, 1L);
+                    px, cudaType(), in, residual != null ? one : zero, py, cudaType(), o, Cublas.CUBLAS_COMPUTE_32F);
+            if (bias != null) launchN("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, pb, 0L, 1L, out.numel(), o, 1L);
         }
         return out;
     }
+
+    /** G products of one input in one strided-batched GEMM: out[g] = x · w[g]ᵀ. */
+    @Override
+    public Tensor linearStack(Tensor x, Tensor w) {
+        enter();
+        int[] s = OpChecks.linearStack(x, w);
+        int g = w.dim(0), o = w.dim(1), in = w.dim(2);
+        int rows = Math.toIntExact(x.numel() / Math.max(1, in));
+        Tensor out = alloc(computeType, s);
+        if (out.numel() == 0) return out;
+        try (Inputs ins = new Inputs()) {
+            long px = ins.of(x), pw = ins.of(w), py = ptr(out);
+            if (in == 0) {
+                memset(py, (byte) 0, out.numel() * computeType.byteSize(), stream);
+                return out;
+            }
+            // column-major per g: C_g^T[o, rows] = W_g (transposed) x X^T; x shared (stride 0)
+            gemmStridedBatched(Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, o, rows, in, one, pw, cudaType(), in, (long) o * in,
+                    px, cudaType(), in, 0, zero, py, cudaType(), o, (long) rows * o, g, Cublas.CUBLAS_COMPUTE_32F);
+        }
+        return out;
+    }
+
+    @Override public boolean stacksWeights() { return true; }
 
     private record LtKey(int m, int n, int k, boolean bias, Epilogue epilogue) {}
 
     private record LtPlan(MemorySegment desc, MemorySegment a, MemorySegment b, MemorySegment c, MemorySegment algo) {}
 
     /** D = op(A) B (+ bias) via cuBLASLt with a cached plan; false when the heuristic offers no algorithm. */
-    private synchronized boolean ltMatmul(int m, int n, int k, long pa, long pb, long pd, long bias, Epilogue epilogue) {
+    private synchronized boolean ltMatmul(int m, int n, int k, long pa, long pb, long pd, long bias, Epilogue epilogue, long residual) {
         LtKey key = new LtKey(m, n, k, bias != 0, epilogue);
         LtPlan plan = ltPlans.get(key);
         if (plan == null && !ltPlans.containsKey(key)) {
@@ -723,8 +700,11 @@ public final class CudaBackend implements Backend {
         if (plan == null) return false;
         if (bias != 0) blas.descSetPointer(plan.desc(), Cublas.DESC_BIAS_POINTER, bias);
         try {
-            blas.ltMatmul(ltHandle, plan.desc(), one, pa, plan.a(), pb, plan.b(), zero, pd, plan.c(), pd, plan.c(), plan.algo(),
+            // C = the residual with beta 1 (same layout as D), else D itself with beta 0
+            blas.ltMatmul(ltHandle, plan.desc(), one, pa, plan.a(), pb, plan.b(), residual != 0 ? one : zero, residual != 0 ? residual : pd,
+                    plan.c(), pd, plan.c(), plan.algo(),
                     ltWorkspace, LT_WORKSPACE, stream, "m=" + m + " n=" + n + " k=" + k);
+            counted();
         } catch (CudaException e) {
             // the plan is unusable (an algorithm the heuristic offered but the call refuses): cuBLAS from now on
             if (epilogue != Epilogue.NONE) throw e;
@@ -747,6 +727,24 @@ public final class CudaBackend implements Backend {
     public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding) {
         enter();
         OpChecks.conv2d(x, w, bias, stride, padding);
+        return conv2d(x, w, bias, stride, padding, null);
+    }
+
+    /** The residual (or per-image channel addend) is added by the bias kernel, in the same pass as the bias (one launch, rounded once). */
+    @Override
+    public Tensor conv2dAdd(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
+        enter();
+        OpChecks.conv2dAdd(x, w, bias, stride, padding, residual);
+        return conv2d(x, w, bias, stride, padding, residual);
+    }
+
+    /** The most elements an im2col buffer holds: pixel chunks bound it (~128 MiB in 16 bits). */
+    public static final long IM2COL_ELEMENTS = 64L << 20;
+
+    /** Output pixels per im2col chunk for {@code images} images of {@code ck} rows and {@code hw} pixels each. */
+    public static long im2colChunk(int images, long ck, long hw) { return Math.max(1, Math.min(hw, IM2COL_ELEMENTS / (ck * images))); }
+
+    private Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
         int o = w.dim(0), kh = w.dim(2), kw = w.dim(3);
         int ho = (h + 2 * padding - kh) / stride + 1, wo = (wd + 2 * padding - kw) / stride + 1;
@@ -756,31 +754,34 @@ public final class CudaBackend implements Backend {
         int type = cudaType(), bs = computeType.byteSize();
         try (Inputs in = new Inputs()) {
             long px = in.of(x), pw = in.of(w), py = ptr(out);
-            // column-major: Y^T[hw, o] = col^T[hw, ck] x W^T[ck, o]
+            // column-major: Y^T[hw, o] = col^T[hw, ck] x W^T[ck, o], all images in one strided-batched GEMM
             if (kh == 1 && kw == 1 && stride == 1 && padding == 0) {
                 gemmStridedBatched( Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, Math.toIntExact(hw), o, c, one,
                         px, type, Math.toIntExact(hw), (long) c * hw, pw, type, c, 0, zero, py, type, Math.toIntExact(hw),
                         (long) o * hw, n, Cublas.CUBLAS_COMPUTE_32F);
             } else {
-                // im2col in pixel chunks of at most ~64M elements
-                long chunk = Math.max(1, Math.min(hw, (64L << 20) / ck));
-                CudaStorage col = temp(computeType, ck * chunk);
+                // im2col of every image per pixel chunk (at most IM2COL_ELEMENTS in all), then one GEMM per chunk
+                long chunk = im2colChunk(n, ck, hw);
+                CudaStorage col = temp(computeType, (long) n * ck * chunk);
                 try {
-                    for (int b = 0; b < n; b++) {
-                        long xb = px + (long) b * c * h * wd * bs, yb = py + (long) b * o * hw * bs;
-                        for (long p0 = 0; p0 < hw; p0 += chunk) {
-                            long np = Math.min(chunk, hw - p0);
-                            launchN("shape", "im2col_" + suffix(computeType), ck * np, xb, col.pointer(), c, h, wd, kh, kw, stride, padding, ho, wo, p0, np);
-                            gemm( Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, Math.toIntExact(np), o, ck, one,
-                                    col.pointer(), type, Math.toIntExact(np), pw, type, ck, zero, yb + p0 * bs, type,
-                                    Math.toIntExact(hw), Cublas.CUBLAS_COMPUTE_32F);
-                        }
+                    for (long p0 = 0; p0 < hw; p0 += chunk) {
+                        long np = Math.min(chunk, hw - p0);
+                        launchN("shape", "im2col_" + suffix(computeType), (long) n * ck * np, px, col.pointer(), n, (long) c * h * wd,
+                                c, h, wd, kh, kw, stride, padding, ho, wo, p0, np);
+                        gemmStridedBatched( Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, Math.toIntExact(np), o, ck, one,
+                                col.pointer(), type, Math.toIntExact(np), (long) ck * np, pw, type, ck, 0, zero, py + p0 * bs, type,
+                                Math.toIntExact(hw), (long) o * hw, n, Cublas.CUBLAS_COMPUTE_32F);
                     }
                 } finally {
                     col.release();
                 }
             }
-            if (bias != null) launchN("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, in.of(bias), out.numel(), o, hw);
+            if (bias != null || residual != null) {
+                // a [N, O, 1, 1] residual is read once per pixel plane
+                long resInner = residual != null && residual.numel() != out.numel() ? hw : 1L;
+                launchN("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, bias == null ? 0L : in.of(bias),
+                        residual == null ? 0L : in.of(residual), resInner, out.numel(), o, hw);
+            }
         }
         return out;
     }
@@ -913,7 +914,7 @@ public final class CudaBackend implements Backend {
         try (Inputs in = new Inputs()) {
             long pq = in.of(q), pk = in.of(k), pv = in.of(v);
             if (sk == 0) {
-                driver.memsetD8Async(ptr(out), (byte) 0, out.numel() * computeType.byteSize(), stream);
+                memset(ptr(out), (byte) 0, out.numel() * computeType.byteSize(), stream);
                 return out;
             }
             launch("attention", "flash_attn_" + suffix(computeType) + "_d" + bucket, Math.ceilDiv(sq, bq), b * h, 128, shared,
@@ -1009,7 +1010,7 @@ public final class CudaBackend implements Backend {
         if (s.length > Index6.MAX) throw new IllegalArgumentException("broadcast of rank " + s.length + " > " + Index6.MAX + " on CUDA");
         Tensor out = alloc(computeType, s);
         boolean contiguous = Arrays.equals(a.shape(), s) && Arrays.equals(b.shape(), s);
-        Index6 ix = new Index6(s.length, contiguous, toLong(s), broadcastStrides(s, a.shape()), broadcastStrides(s, b.shape()));
+        Index6 ix = new Index6(s.length, contiguous, toLong(s), Shapes.broadcastStrides(a.shape(), s), Shapes.broadcastStrides(b.shape(), s));
         try (Inputs in = new Inputs()) {
             launchN("elementwise", "binary_" + suffix(computeType), out.numel(), in.of(a), in.of(b), ptr(out), out.numel(), op, ix);
         }
@@ -1020,17 +1021,6 @@ public final class CudaBackend implements Backend {
         long[] r = new long[s.length];
         for (int i = 0; i < s.length; i++) r[i] = s[i];
         return r;
-    }
-
-    private static long[] broadcastStrides(int[] out, int[] src) {
-        int r = out.length;
-        long[] st = Shapes.strides(src);
-        long[] res = new long[r];
-        for (int i = 0; i < r; i++) {
-            int si = i - (r - src.length);
-            res[i] = (si < 0 || src[si] == 1) ? 0 : st[si];
-        }
-        return res;
     }
 
     @Override public Tensor add(Tensor a, Tensor b) { return binary(a, b, 0); }

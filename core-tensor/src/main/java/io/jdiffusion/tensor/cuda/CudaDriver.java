@@ -5,6 +5,10 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 
+import static io.jdiffusion.tensor.cuda.NativeLibrary.call;
+import static io.jdiffusion.tensor.cuda.NativeLibrary.handle;
+import static io.jdiffusion.tensor.cuda.NativeLibrary.intOut;
+import static io.jdiffusion.tensor.cuda.NativeLibrary.rethrow;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
@@ -137,36 +141,19 @@ final class CudaDriver {
         if (rc != 0) throw new CudaException(call, rc, errorName(rc), errorString(rc));
     }
 
-    private static RuntimeException rethrow(String call, Throwable t) {
-        if (t instanceof RuntimeException r) return r;
-        if (t instanceof Error e) throw e;
-        return new CudaException(call + " could not be called: " + t, t);
-    }
 
     // ---- device and context ------------------------------------------------------------------
 
     int driverVersion() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(JAVA_INT);
-            check("cuDriverGetVersion", (int) cuDriverGetVersion.invokeExact(v));
-            return v.get(JAVA_INT, 0);
-        } catch (Throwable t) { throw rethrow("cuDriverGetVersion", t); }
+        return intOut("cuDriverGetVersion", v -> (int) cuDriverGetVersion.invokeExact(v), this::check);
     }
 
     int deviceCount() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(JAVA_INT);
-            check("cuDeviceGetCount", (int) cuDeviceGetCount.invokeExact(v));
-            return v.get(JAVA_INT, 0);
-        } catch (Throwable t) { throw rethrow("cuDeviceGetCount", t); }
+        return intOut("cuDeviceGetCount", v -> (int) cuDeviceGetCount.invokeExact(v), this::check);
     }
 
     int device(int ordinal) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(JAVA_INT);
-            check("cuDeviceGet(" + ordinal + ")", (int) cuDeviceGet.invokeExact(v, ordinal));
-            return v.get(JAVA_INT, 0);
-        } catch (Throwable t) { throw rethrow("cuDeviceGet", t); }
+        return intOut("cuDeviceGet(" + ordinal + ")", v -> (int) cuDeviceGet.invokeExact(v, ordinal), this::check);
     }
 
     String deviceName(int dev) {
@@ -178,11 +165,7 @@ final class CudaDriver {
     }
 
     int attribute(int dev, int attribute) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(JAVA_INT);
-            check("cuDeviceGetAttribute(" + attribute + ")", (int) cuDeviceGetAttribute.invokeExact(v, attribute, dev));
-            return v.get(JAVA_INT, 0);
-        } catch (Throwable t) { throw rethrow("cuDeviceGetAttribute", t); }
+        return intOut("cuDeviceGetAttribute(" + attribute + ")", v -> (int) cuDeviceGetAttribute.invokeExact(v, attribute, dev), this::check);
     }
 
     long totalMemory(int dev) {
@@ -203,29 +186,19 @@ final class CudaDriver {
     }
 
     MemorySegment primaryContextRetain(int dev) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(ADDRESS);
-            check("cuDevicePrimaryCtxRetain", (int) cuDevicePrimaryCtxRetain.invokeExact(v, dev));
-            return v.get(ADDRESS, 0);
-        } catch (Throwable t) { throw rethrow("cuDevicePrimaryCtxRetain", t); }
+        return handle("cuDevicePrimaryCtxRetain", v -> (int) cuDevicePrimaryCtxRetain.invokeExact(v, dev), this::check);
     }
 
     void primaryContextRelease(int dev) {
-        try {
-            check("cuDevicePrimaryCtxRelease", (int) cuDevicePrimaryCtxRelease.invokeExact(dev));
-        } catch (Throwable t) { throw rethrow("cuDevicePrimaryCtxRelease", t); }
+        call("cuDevicePrimaryCtxRelease", () -> (int) cuDevicePrimaryCtxRelease.invokeExact(dev), this::check);
     }
 
     void setCurrent(MemorySegment ctx) {
-        try {
-            check("cuCtxSetCurrent", (int) cuCtxSetCurrent.invokeExact(ctx));
-        } catch (Throwable t) { throw rethrow("cuCtxSetCurrent", t); }
+        call("cuCtxSetCurrent", () -> (int) cuCtxSetCurrent.invokeExact(ctx), this::check);
     }
 
     void synchronize() {
-        try {
-            check("cuCtxSynchronize", (int) cuCtxSynchronize.invokeExact());
-        } catch (Throwable t) { throw rethrow("cuCtxSynchronize", t); }
+        call("cuCtxSynchronize", () -> (int) cuCtxSynchronize.invokeExact(), this::check);
     }
 
     // ---- memory ------------------------------------------------------------------------------
@@ -241,9 +214,7 @@ final class CudaDriver {
     }
 
     void memFree(long ptr) {
-        try {
-            check("cuMemFree", (int) cuMemFree.invokeExact(ptr));
-        } catch (Throwable t) { throw rethrow("cuMemFree", t); }
+        call("cuMemFree", () -> (int) cuMemFree.invokeExact(ptr), this::check);
     }
 
     long memAllocAsync(long bytes, MemorySegment stream) {
@@ -255,87 +226,57 @@ final class CudaDriver {
     }
 
     void memFreeAsync(long ptr, MemorySegment stream) {
-        try {
-            check("cuMemFreeAsync", (int) cuMemFreeAsync.invokeExact(ptr, stream));
-        } catch (Throwable t) { throw rethrow("cuMemFreeAsync", t); }
+        call("cuMemFreeAsync", () -> (int) cuMemFreeAsync.invokeExact(ptr, stream), this::check);
     }
 
     void memcpyHtoD(long dst, MemorySegment src, long bytes) {
-        try {
-            check("cuMemcpyHtoD", (int) cuMemcpyHtoD.invokeExact(dst, src, bytes));
-        } catch (Throwable t) { throw rethrow("cuMemcpyHtoD", t); }
+        call("cuMemcpyHtoD", () -> (int) cuMemcpyHtoD.invokeExact(dst, src, bytes), this::check);
     }
 
     void memcpyDtoH(MemorySegment dst, long src, long bytes) {
-        try {
-            check("cuMemcpyDtoH", (int) cuMemcpyDtoH.invokeExact(dst, src, bytes));
-        } catch (Throwable t) { throw rethrow("cuMemcpyDtoH", t); }
+        call("cuMemcpyDtoH", () -> (int) cuMemcpyDtoH.invokeExact(dst, src, bytes), this::check);
     }
 
     void memcpyHtoDAsync(long dst, MemorySegment src, long bytes, MemorySegment stream) {
-        try {
-            check("cuMemcpyHtoDAsync", (int) cuMemcpyHtoDAsync.invokeExact(dst, src, bytes, stream));
-        } catch (Throwable t) { throw rethrow("cuMemcpyHtoDAsync", t); }
+        call("cuMemcpyHtoDAsync", () -> (int) cuMemcpyHtoDAsync.invokeExact(dst, src, bytes, stream), this::check);
     }
 
     void memcpyDtoHAsync(MemorySegment dst, long src, long bytes, MemorySegment stream) {
-        try {
-            check("cuMemcpyDtoHAsync", (int) cuMemcpyDtoHAsync.invokeExact(dst, src, bytes, stream));
-        } catch (Throwable t) { throw rethrow("cuMemcpyDtoHAsync", t); }
+        call("cuMemcpyDtoHAsync", () -> (int) cuMemcpyDtoHAsync.invokeExact(dst, src, bytes, stream), this::check);
     }
 
     void memcpyDtoDAsync(long dst, long src, long bytes, MemorySegment stream) {
-        try {
-            check("cuMemcpyDtoDAsync", (int) cuMemcpyDtoDAsync.invokeExact(dst, src, bytes, stream));
-        } catch (Throwable t) { throw rethrow("cuMemcpyDtoDAsync", t); }
+        call("cuMemcpyDtoDAsync", () -> (int) cuMemcpyDtoDAsync.invokeExact(dst, src, bytes, stream), this::check);
     }
 
     void memsetD8Async(long dst, byte value, long bytes, MemorySegment stream) {
-        try {
-            check("cuMemsetD8Async", (int) cuMemsetD8Async.invokeExact(dst, value, bytes, stream));
-        } catch (Throwable t) { throw rethrow("cuMemsetD8Async", t); }
+        call("cuMemsetD8Async", () -> (int) cuMemsetD8Async.invokeExact(dst, value, bytes, stream), this::check);
     }
 
     // ---- streams and events ------------------------------------------------------------------
 
     MemorySegment streamCreate() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(ADDRESS);
-            check("cuStreamCreate", (int) cuStreamCreate.invokeExact(v, 0));
-            return v.get(ADDRESS, 0);
-        } catch (Throwable t) { throw rethrow("cuStreamCreate", t); }
+        return handle("cuStreamCreate", v -> (int) cuStreamCreate.invokeExact(v, 0), this::check);
     }
 
     void streamSynchronize(MemorySegment stream) {
-        try {
-            check("cuStreamSynchronize", (int) cuStreamSynchronize.invokeExact(stream));
-        } catch (Throwable t) { throw rethrow("cuStreamSynchronize", t); }
+        call("cuStreamSynchronize", () -> (int) cuStreamSynchronize.invokeExact(stream), this::check);
     }
 
     void streamDestroy(MemorySegment stream) {
-        try {
-            check("cuStreamDestroy", (int) cuStreamDestroy.invokeExact(stream));
-        } catch (Throwable t) { throw rethrow("cuStreamDestroy", t); }
+        call("cuStreamDestroy", () -> (int) cuStreamDestroy.invokeExact(stream), this::check);
     }
 
     MemorySegment eventCreate() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(ADDRESS);
-            check("cuEventCreate", (int) cuEventCreate.invokeExact(v, 0));
-            return v.get(ADDRESS, 0);
-        } catch (Throwable t) { throw rethrow("cuEventCreate", t); }
+        return handle("cuEventCreate", v -> (int) cuEventCreate.invokeExact(v, 0), this::check);
     }
 
     void eventRecord(MemorySegment event, MemorySegment stream) {
-        try {
-            check("cuEventRecord", (int) cuEventRecord.invokeExact(event, stream));
-        } catch (Throwable t) { throw rethrow("cuEventRecord", t); }
+        call("cuEventRecord", () -> (int) cuEventRecord.invokeExact(event, stream), this::check);
     }
 
     void eventSynchronize(MemorySegment event) {
-        try {
-            check("cuEventSynchronize", (int) cuEventSynchronize.invokeExact(event));
-        } catch (Throwable t) { throw rethrow("cuEventSynchronize", t); }
+        call("cuEventSynchronize", () -> (int) cuEventSynchronize.invokeExact(event), this::check);
     }
 
     float eventElapsedMillis(MemorySegment start, MemorySegment end) {
@@ -347,33 +288,24 @@ final class CudaDriver {
     }
 
     void eventDestroy(MemorySegment event) {
-        try {
-            check("cuEventDestroy", (int) cuEventDestroy.invokeExact(event));
-        } catch (Throwable t) { throw rethrow("cuEventDestroy", t); }
+        call("cuEventDestroy", () -> (int) cuEventDestroy.invokeExact(event), this::check);
     }
 
     // ---- modules and launches ----------------------------------------------------------------
 
     MemorySegment moduleLoadData(MemorySegment image, String what) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(ADDRESS);
-            check("cuModuleLoadData(" + what + ")", (int) cuModuleLoadData.invokeExact(v, image));
-            return v.get(ADDRESS, 0);
-        } catch (Throwable t) { throw rethrow("cuModuleLoadData", t); }
+        return handle("cuModuleLoadData(" + what + ")", v -> (int) cuModuleLoadData.invokeExact(v, image), this::check);
     }
 
     MemorySegment moduleGetFunction(MemorySegment module, String name) {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(ADDRESS);
-            check("cuModuleGetFunction(" + name + ")", (int) cuModuleGetFunction.invokeExact(v, module, a.allocateFrom(name)));
-            return v.get(ADDRESS, 0);
-        } catch (Throwable t) { throw rethrow("cuModuleGetFunction", t); }
+            MemorySegment cName = a.allocateFrom(name);
+            return handle("cuModuleGetFunction(" + name + ")", v -> (int) cuModuleGetFunction.invokeExact(v, module, cName), this::check);
+        }
     }
 
     void moduleUnload(MemorySegment module) {
-        try {
-            check("cuModuleUnload", (int) cuModuleUnload.invokeExact(module));
-        } catch (Throwable t) { throw rethrow("cuModuleUnload", t); }
+        call("cuModuleUnload", () -> (int) cuModuleUnload.invokeExact(module), this::check);
     }
 
     void launch(String name, MemorySegment function, int gx, int gy, int gz, int bx, int by, int bz,

@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * close or scope end), or, as a last resort, when the garbage collector finds it unreachable;
  * either way the block goes back to the backend's caching allocator, not to the driver.
  */
-public final class CudaStorage implements Storage {
+public final class CudaStorage implements io.jdiffusion.tensor.DeviceScopes.Member {
     private static final Cleaner CLEANER = Cleaner.create();
 
     /** The block and its release, kept apart from the storage so the cleaner does not keep the storage alive. */
@@ -37,8 +37,8 @@ public final class CudaStorage implements Storage {
     private final long length;
     private final Block block;
     private final Cleaner.Cleanable cleanable;
-    /** The scope that will release this storage, if any (managed by CudaBackend on the owning thread). */
-    Object scope;
+    /** The scope that will release this storage, if any (managed by the backend's DeviceScopes on the owning thread). */
+    private Object scope;
 
     CudaStorage(CudaBackend owner, CachingAllocator allocator, long pointer, DType dtype, long length) {
         this.owner = owner;
@@ -49,6 +49,10 @@ public final class CudaStorage implements Storage {
     }
 
     CudaBackend owner() { return owner; }
+
+    @Override public Object scope() { return scope; }
+
+    @Override public void scope(Object scope) { this.scope = scope; }
 
     /** The device address of element 0. */
     public long pointer() {
@@ -74,7 +78,7 @@ public final class CudaStorage implements Storage {
 
     @Override
     public void release() {
-        owner.untrack(this);
+        io.jdiffusion.tensor.DeviceScopes.untrack(this);
         cleanable.clean();
     }
 

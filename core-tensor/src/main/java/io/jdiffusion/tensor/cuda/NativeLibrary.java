@@ -148,4 +148,54 @@ final class NativeLibrary {
         out.sort(null);
         return out;
     }
+
+    // ---- calling: the status checks every binding repeats --------------------------------------
+
+    /** A downcall returning a status (invokeExact declares Throwable). */
+    @FunctionalInterface
+    interface StatusCall { int call() throws Throwable; }
+
+    /** A downcall that writes a handle through its first argument and returns a status. */
+    @FunctionalInterface
+    interface HandleCall { int call(java.lang.foreign.MemorySegment out) throws Throwable; }
+
+    /** A library's status check: throws a {@link CudaException} naming the call when the status is not success. */
+    @FunctionalInterface
+    interface Check { void check(String call, int status); }
+
+    /** Makes {@code c} and checks its status; a failure to call at all becomes a CudaException naming it. */
+    static void call(String name, StatusCall c, Check check) {
+        int rc;
+        try {
+            rc = c.call();
+        } catch (Throwable t) { throw rethrow(name, t); }
+        check.check(name, rc);
+    }
+
+    /** Makes {@code c} with a fresh out parameter of {@code layout}, checks its status and returns what {@code read} finds there. */
+    static <T> T out(String name, java.lang.foreign.MemoryLayout layout, HandleCall c, Check check,
+                     java.util.function.Function<java.lang.foreign.MemorySegment, T> read) {
+        try (Arena a = Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment v = a.allocate(layout);
+            call(name, () -> c.call(v), check);
+            return read.apply(v);
+        }
+    }
+
+    /** {@link #out} for a handle (a pointer). */
+    static java.lang.foreign.MemorySegment handle(String name, HandleCall c, Check check) {
+        return out(name, java.lang.foreign.ValueLayout.ADDRESS, c, check, v -> v.get(java.lang.foreign.ValueLayout.ADDRESS, 0));
+    }
+
+    /** {@link #out} for an int. */
+    static int intOut(String name, HandleCall c, Check check) {
+        return out(name, java.lang.foreign.ValueLayout.JAVA_INT, c, check, v -> v.get(java.lang.foreign.ValueLayout.JAVA_INT, 0));
+    }
+
+    /** What a failed downcall throws: runtime exceptions (a failed check) as they are, anything else wrapped, naming the call. */
+    static RuntimeException rethrow(String call, Throwable t) {
+        if (t instanceof RuntimeException r) return r;
+        if (t instanceof Error e) throw e;
+        return new CudaException(call + " could not be called: " + t, t);
+    }
 }

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import static io.jdiffusion.tensor.cuda.NativeLibrary.rethrow;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -166,9 +167,4 @@ final class Nvrtc {
         if (rc != 0) throw new CudaException(call, rc, errorString(rc), null);
     }
 
-    private static RuntimeException rethrow(String call, Throwable t) {
-        if (t instanceof RuntimeException r) return r;
-        if (t instanceof Error e) throw e;
-        return new CudaException(call + " could not be called: " + t, t);
-    }
 }

@@ -4,17 +4,13 @@ import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.DType;
 import io.jdiffusion.tensor.Device;
 import io.jdiffusion.tensor.Shapes;
-import io.jdiffusion.tensor.Storage;
 import io.jdiffusion.tensor.Tensor;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * A shape-only device (like torch's meta device): every op checks its arguments' shapes, makes a
@@ -35,19 +31,16 @@ import java.util.Set;
  * so host code that inspects results runs on.
  */
 public final class MetaBackend implements Backend {
-    /** The im2col chunk of {@code CudaBackend.conv2d}: at most this many elements. */
-    static final long IM2COL_ELEMENTS = 64L << 20;
-
     private final DType computeType;
     /** The counters, shared with the {@link #withComputeType views} of this backend. */
     private final Ledger ledger;
-    private final ThreadLocal<ArrayDeque<MetaScope>> scopes;
+    private final io.jdiffusion.tensor.DeviceScopes scopes;
     private final Map<DType, MetaBackend> views;
 
     public MetaBackend(DType computeType) {
         this.computeType = computeType;
         this.ledger = new Ledger();
-        this.scopes = ThreadLocal.withInitial(ArrayDeque::new);
+        this.scopes = new io.jdiffusion.tensor.DeviceScopes();
         this.views = new java.util.EnumMap<>(DType.class);
         views.put(computeType, this);
     }
@@ -175,10 +168,10 @@ public final class MetaBackend implements Backend {
     // ---- storage and scopes ------------------------------------------------------------------
 
     /** Device memory that holds no bytes: only its size counts. */
-    final class Buffer implements Storage {
+    final class Buffer implements io.jdiffusion.tensor.DeviceScopes.Member {
         final DType dtype;
         final long length;
-        MetaScope scope;
+        private Object scope;
         boolean released;
 
         Buffer(DType dtype, long length) {
@@ -205,18 +198,20 @@ public final class MetaBackend implements Backend {
         public synchronized void release() {
             if (released) return;
             released = true;
-            if (scope != null) scope.buffers.remove(this);
-            scope = null;
+            io.jdiffusion.tensor.DeviceScopes.untrack(this);
             freed(bytes());
         }
 
         MetaBackend owner() { return MetaBackend.this; }
+
+        @Override public Object scope() { return scope; }
+
+        @Override public void scope(Object scope) { this.scope = scope; }
     }
 
     private Tensor alloc(DType dtype, int... shape) {
         Buffer b = new Buffer(dtype, Shapes.numel(shape));
-        MetaScope s = scopes.get().peek();
-        if (s != null) s.track(b);
+        scopes.track(b);
         return new Tensor(b, 0, shape);
     }
 
@@ -245,77 +240,10 @@ public final class MetaBackend implements Backend {
     }
 
     @Override
-    public Scope openScope() {
-        MetaScope s = new MetaScope(Thread.currentThread());
-        scopes.get().push(s);
-        return s;
-    }
+    public Scope openScope() { return scopes.open(); }
 
     @Override
-    public <T> T detached(java.util.function.Supplier<T> work) {
-        ArrayDeque<MetaScope> open = scopes.get();
-        scopes.set(new ArrayDeque<>());
-        try {
-            return work.get();
-        } finally {
-            scopes.set(open);
-        }
-    }
-
-    /** The CUDA backend's scope rules: tensors belong to the innermost open scope; keep moves them one out. */
-    private final class MetaScope implements Scope {
-        final Set<Buffer> buffers = Collections.newSetFromMap(new IdentityHashMap<>());
-        final Thread thread;
-        boolean open = true;
-
-        MetaScope(Thread thread) { this.thread = thread; }
-
-        void track(Buffer b) {
-            buffers.add(b);
-            b.scope = this;
-        }
-
-        @Override
-        public <T> T keep(T t) {
-            if (!open) throw new IllegalStateException("keep on a closed scope");
-            io.jdiffusion.tensor.KeptTensors.forEach(t, this::keepTensor);
-            return t;
-        }
-
-        /** Moves a tensor of this scope to the enclosing one (or out of every scope). */
-        private void keepTensor(Tensor t) {
-            if (t.storage() instanceof Buffer b && b.scope == this) {
-                buffers.remove(b);
-                b.scope = null;
-                MetaScope parent = parentOf(this);
-                if (parent != null) parent.track(b);
-            }
-        }
-
-        @Override
-        public void close() {
-            if (!open) return;
-            if (Thread.currentThread() != thread) throw new IllegalStateException("a scope must be closed by the thread that opened it");
-            open = false;
-            ArrayDeque<MetaScope> stack = scopes.get();
-            while (!stack.isEmpty() && stack.peek() != this) stack.peek().close();
-            stack.remove(this);
-            for (Buffer b : List.copyOf(buffers)) {
-                b.scope = null;
-                b.release();
-            }
-            buffers.clear();
-        }
-    }
-
-    private MetaScope parentOf(MetaScope s) {
-        boolean found = false;
-        for (MetaScope c : scopes.get()) {
-            if (found) return c;
-            if (c == s) found = true;
-        }
-        return null;
-    }
+    public <T> T detached(java.util.function.Supplier<T> work) { return scopes.detached(work); }
 
     // ---- moving data -------------------------------------------------------------------------
 
@@ -368,12 +296,59 @@ public final class MetaBackend implements Backend {
         int[] out = x.shape();
         out[out.length - 1] = w.dim(0);
         gemm(2.0 * (x.numel() / x.dim(-1)) * w.dim(1) * w.dim(0));
-        launched(1); // cuBLASLt with the bias epilogue
+        launched(linearLaunches(w, bias));
         return done(alloc(computeType, out));
     }
 
+    /**
+     * cuBLASLt with the bias epilogue (one launch) where its heuristic takes the shape: 16-bit
+     * matrices need 16-byte-aligned leading dimensions (in and out multiples of 8); otherwise
+     * CudaBackend runs cublasGemmEx and, with a bias, the bias kernel.
+     */
+    private long linearLaunches(Tensor w, Tensor bias) {
+        boolean lt = computeType == DType.F32 || (w.dim(0) % 8 == 0 && w.dim(1) % 8 == 0);
+        return lt || bias == null ? 1 : 2;
+    }
+
+    /** CUDA adds the residual in cuBLASLt's epilogue (C with beta 1): one launch. */
+    @Override
+    public Tensor linearAdd(Tensor x, Tensor w, Tensor bias, Tensor residual) {
+        int[] out = io.jdiffusion.tensor.OpChecks.linearAdd(x, w, bias, residual);
+        in(x);
+        in(w);
+        in(bias);
+        in(residual);
+        gemm(2.0 * (x.numel() / x.dim(-1)) * w.dim(1) * w.dim(0));
+        launched(linearLaunches(w, bias));   // the cublasGemmEx path copies the residual in first (a copy, not a launch)
+        return done(alloc(computeType, out));
+    }
+
+    /** One strided-batched GEMM on CUDA. */
+    @Override
+    public Tensor linearStack(Tensor x, Tensor w) {
+        int[] out = io.jdiffusion.tensor.OpChecks.linearStack(x, w);
+        in(x);
+        in(w);
+        gemm(2.0 * w.dim(0) * (x.numel() / Math.max(1, x.dim(-1))) * w.dim(1) * w.dim(2));
+        launched(1);
+        return done(alloc(computeType, out));
+    }
+
+    @Override public boolean stacksWeights() { return true; }
+
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding) {
+        return conv2d(x, w, bias, stride, padding, null);
+    }
+
+    /** CUDA adds the residual in its bias kernel: no launch more than the convolution's. */
+    @Override
+    public Tensor conv2dAdd(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
+        io.jdiffusion.tensor.OpChecks.conv2dAdd(x, w, bias, stride, padding, residual);
+        return conv2d(x, w, bias, stride, padding, residual);
+    }
+
+    private Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
         if (x.rank() != 4 || w.rank() != 4 || w.dim(1) != x.dim(1)) throw new IllegalArgumentException("conv2d: weight " + w + " does not take input " + x);
         int n = x.dim(0), c = x.dim(1), o = w.dim(0), kh = w.dim(2), kw = w.dim(3);
         int ho = (x.dim(2) + 2 * padding - kh) / stride + 1, wo = (x.dim(3) + 2 * padding - kw) / stride + 1;
@@ -382,17 +357,18 @@ public final class MetaBackend implements Backend {
         in(x);
         in(w);
         in(bias);
+        in(residual);
         Tensor out = alloc(computeType, n, o, ho, wo);
         long ck = (long) c * kh * kw, hw = (long) ho * wo;
         gemm(2.0 * n * hw * o * ck);
         if (kh == 1 && kw == 1 && stride == 1 && padding == 0) {
             launched(1);
         } else {
-            long chunk = Math.max(1, Math.min(hw, IM2COL_ELEMENTS / ck));
-            temporary(computeType, ck * chunk);
-            launched(2L * n * Math.ceilDiv(hw, chunk)); // im2col + GEMM per chunk
+            long chunk = io.jdiffusion.tensor.cuda.CudaBackend.im2colChunk(n, ck, hw);
+            temporary(computeType, n * ck * chunk);
+            launched(2L * Math.ceilDiv(hw, chunk)); // im2col of every image + one strided-batched GEMM per chunk
         }
-        if (bias != null) launched(1);
+        if (bias != null || residual != null) launched(1);
         return done(out);
     }
 

@@ -4,6 +4,8 @@ import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.weights.Params;
 
+import java.util.List;
+
 /**
  * The multi-head attention of every model here, as diffusers' {@code Attention} with
  * {@code AttnProcessor2_0} runs it: query/key/value projections, {@code heads} heads of
@@ -21,8 +23,15 @@ import io.jdiffusion.tensor.weights.Params;
  * </ul>
  */
 public final class Attention {
-    /** The query, key, value and output projections, built by each form's factory in its model's registration order. */
-    private record Projections(Linear q, Linear k, Linear v, Linear out) {}
+    /**
+     * The query, key, value and output projections, built by each form's factory in its model's
+     * registration order; where the backend {@link Backend#stacksWeights stacks weights}, also the
+     * stacks that let one GEMM compute the projections of one input: {@code qkv} [3, inner, dim]
+     * (q, k and v of self-attention; null otherwise) and {@code kv} [2, inner, context dim] (k and v).
+     */
+    private record Projections(Linear q, Linear k, Linear v, Linear out, Tensor qkv, Tensor kv, SharedKeyValues.Slot shared) {
+        Projections(Linear q, Linear k, Linear v, Linear out) { this(q, k, v, out, null, null, null); }
+    }
 
     /** Null except in the VAE's form. */
     private final GroupNorm groupNorm;
@@ -48,11 +57,38 @@ public final class Attention {
      */
     public static Attention of(Params p, int queryDim, int crossAttentionDim, int heads, int dimHead, boolean bias) {
         int inner = heads * dimHead;
+        Backend be = p.backend();
+        if (be != null && be.stacksWeights() && !bias) return stackedOf(p, be, queryDim, crossAttentionDim, heads, inner);
         Linear q = new Linear(p.child("to_q"), queryDim, inner, bias);
         Linear k = new Linear(p.child("to_k"), crossAttentionDim, inner, bias);
         Linear v = new Linear(p.child("to_v"), crossAttentionDim, inner, bias);
         Linear out = new Linear(p.child("to_out").child(0), inner, queryDim, true);
         return new Attention(p, null, new Projections(q, k, v, out), heads, false, false);
+    }
+
+    /** {@link #of} with stacked projections (unbiased q/k/v): q, k, v in one stack when they read inputs of one width, else k and v. */
+    private static Attention stackedOf(Params p, Backend be, int queryDim, int crossAttentionDim, int heads, int inner) {
+        SharedKeyValues shared = p.attached(SharedKeyValues.class);
+        if (crossAttentionDim != queryDim && shared != null) {
+            // k and v of the model's common context: stacked with every other layer's, projected once per pass
+            Linear q = new Linear(p.child("to_q"), queryDim, inner, false);
+            SharedKeyValues.Slot slot = shared.add(p, inner, crossAttentionDim);
+            Linear out = new Linear(p.child("to_out").child(0), inner, queryDim, true);
+            return new Attention(p, null, new Projections(q, null, null, out, null, null, slot), heads, false, false);
+        }
+        Tensor qkv = null, kv;
+        Linear q;
+        if (crossAttentionDim == queryDim) {
+            qkv = Params.stacked(List.of(p.child("to_q"), p.child("to_k"), p.child("to_v")), "weight", inner, queryDim);
+            q = new Linear(be, qkv.get(0), null);
+            kv = qkv.slice(1, 3);
+        } else {
+            q = new Linear(p.child("to_q"), queryDim, inner, false);
+            kv = Params.stacked(List.of(p.child("to_k"), p.child("to_v")), "weight", inner, crossAttentionDim);
+        }
+        Linear out = new Linear(p.child("to_out").child(0), inner, queryDim, true);
+        Projections proj = new Projections(q, new Linear(be, kv.get(0), null), new Linear(be, kv.get(1), null), out, qkv, kv, null);
+        return new Attention(p, null, proj, heads, false, false);
     }
 
     /**
@@ -86,13 +122,41 @@ public final class Attention {
     public Tensor forward(Tensor x) { return forward(x, null); }
 
     /** x [B, S, query_dim]; keys and values from {@code context} [B, Sk, cross_attention_dim], or from x when null. */
-    public Tensor forward(Tensor x, Tensor context) {
+    public Tensor forward(Tensor x, Tensor context) { return forward(x, context, null); }
+
+    /**
+     * {@link #forward(Tensor, Tensor)} plus {@code residual} (of the output's shape; null for none),
+     * added in the output projection's GEMM where the backend can: a transformer block's {@code attn(norm(y)) + y}.
+     */
+    public Tensor forward(Tensor x, Tensor context, Tensor residual) {
         if (x.rank() == 4) {
-            if (context != null) throw new IllegalArgumentException("attention over an image [B, C, H, W] takes no context");
+            if (context != null || residual != null) throw new IllegalArgumentException("attention over an image [B, C, H, W] takes no context or residual");
             return forwardSpatial(x);
         }
-        Tensor kv = context == null ? x : context;
-        Tensor o = proj.out().forward(attend(proj.q().forward(x), proj.k().forward(kv), proj.v().forward(kv)));
+        Tensor q, k, v;
+        if (proj.qkv() != null && context == null) {
+            Tensor qkv = be.linearStack(x, proj.qkv());                          // [3, B, S, inner]
+            q = qkv.get(0);
+            k = qkv.get(1);
+            v = qkv.get(2);
+        } else {
+            Tensor kvIn = context == null ? x : context;
+            q = proj.q().forward(x);
+            if (proj.shared() != null) {
+                Tensor[] kv = proj.shared().keysValues(be, kvIn);
+                k = kv[0];
+                v = kv[1];
+            } else if (proj.kv() != null) {
+                Tensor kv = be.linearStack(kvIn, proj.kv());                     // [2, B, Sk, inner]
+                k = kv.get(0);
+                v = kv.get(1);
+            } else {
+                k = proj.k().forward(kvIn);
+                v = proj.v().forward(kvIn);
+            }
+        }
+        Tensor a = attend(q, k, v);
+        Tensor o = residual == null ? proj.out().forward(a) : proj.out().forwardAdd(a, residual);
         return residualConnection ? be.add(o, x) : o;
     }
 

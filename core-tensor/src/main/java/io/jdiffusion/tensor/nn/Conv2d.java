@@ -19,4 +19,7 @@ public final class Conv2d {
     }
 
     public Tensor forward(Tensor x) { return be.conv2d(x, weight, bias, stride, padding); }
+
+    /** {@code forward(x) + residual} (of the output's shape, or [N, O, 1, 1]), added in the convolution's bias pass where the backend can ({@link Backend#conv2dAdd}). */
+    public Tensor forwardAdd(Tensor x, Tensor residual) { return be.conv2dAdd(x, weight, bias, stride, padding, residual); }
 }

@@ -18,9 +18,21 @@ public final class Linear {
         this.bias = bias ? p.get("bias", out) : null;
     }
 
+    /** Over weights already loaded, e.g. one slice of a {@link Params#stacked stack}; {@code bias} may be null. */
+    public Linear(Backend be, Tensor weight, Tensor bias) {
+        this.in = weight.dim(1);
+        this.out = weight.dim(0);
+        this.be = be;
+        this.weight = weight;
+        this.bias = bias;
+    }
+
     public int in() { return in; }
 
     public int out() { return out; }
 
     public Tensor forward(Tensor x) { return be.linear(x, weight, bias); }
+
+    /** {@code forward(x) + residual}, the residual added in the GEMM where the backend can ({@link Backend#linearAdd}). */
+    public Tensor forwardAdd(Tensor x, Tensor residual) { return be.linearAdd(x, weight, bias, residual); }
 }

@@ -53,19 +53,33 @@ public final class ResnetBlock2D {
 
     /** x [B, in, h, w], temb [B, temb_channels] (null exactly when the block has no time_emb_proj) → [B, out, h, w]. */
     public Tensor forward(Tensor x, Tensor temb) {
+        checkTemb(temb);
+        return forwardActivated(x, temb == null ? null : be.silu(temb));
+    }
+
+    /** As {@link #forward(Tensor, Tensor)}, given SiLU(temb): the UNet applies it once for all its blocks. */
+    public Tensor forwardActivated(Tensor x, Tensor tembSilu) {
+        checkTemb(tembSilu);
+        Tensor normed = norm1.forwardSilu(x), h;
+        if (timeEmbProj == null) {
+            h = conv1.forward(normed);
+        } else {
+            // + time_emb_proj(temb)[:, :, None, None], added in conv1's bias pass where the backend can
+            Tensor t = timeEmbProj.forward(tembSilu);
+            h = conv1.forwardAdd(normed, t.reshape(t.dim(0), outChannels, 1, 1));
+        }
+        Tensor shortcut = convShortcut == null ? x : convShortcut.forward(x);
+        normed = norm2.forwardSilu(h);
+        // out = shortcut + conv2(...), the add done in conv2's bias pass where the backend can
+        if (outputScaleFactor == 1f) return conv2.forwardAdd(normed, shortcut);
+        return be.mulScalar(be.add(shortcut, conv2.forward(normed)), 1f / outputScaleFactor);
+    }
+
+    private void checkTemb(Tensor temb) {
         if ((temb == null) != (timeEmbProj == null)) {
             throw new IllegalArgumentException(timeEmbProjKey + (timeEmbProj == null
                     ? ": this block has none (temb_channels = None) but was given a time embedding"
                     : ": this block needs a time embedding (temb), got none"));
         }
-        Tensor h = conv1.forward(norm1.forwardSilu(x));
-        if (timeEmbProj != null) {
-            Tensor t = timeEmbProj.forward(be.silu(temb));
-            h = be.add(h, t.reshape(t.dim(0), outChannels, 1, 1));
-        }
-        h = conv2.forward(norm2.forwardSilu(h));
-        Tensor shortcut = convShortcut == null ? x : convShortcut.forward(x);
-        Tensor out = be.add(shortcut, h);
-        return outputScaleFactor == 1f ? out : be.mulScalar(out, 1f / outputScaleFactor);
     }
 }

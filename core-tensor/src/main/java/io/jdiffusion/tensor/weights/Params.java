@@ -44,6 +44,18 @@ public final class Params {
         return new Params(new Root(model, null, null, dtype), "");
     }
 
+    /**
+     * Attaches {@code helper} to this whole tree (one per class), for layers built deep inside it to
+     * find with {@link #attached} (e.g. the UNet's {@link io.jdiffusion.tensor.nn.SharedKeyValues}).
+     */
+    public <T> T attach(T helper) {
+        root.attached.put(helper.getClass(), helper);
+        return helper;
+    }
+
+    /** The helper of this class {@link #attach attached} to the tree, or null. */
+    public <T> T attached(Class<T> type) { return type.cast(root.attached.get(type)); }
+
     /** The sub-tree {@code prefix.name}. */
     public Params child(String name) { return new Params(root, prefix + name + "."); }
 
@@ -83,6 +95,40 @@ public final class Params {
     }
 
     /**
+     * The parameter {@code name} of each node (each requested under its own key with {@code shape}),
+     * stacked as one {@code [nodes, shape...]} tensor for {@link Backend#linearStack}: for a backend
+     * that {@link Backend#stacksWeights stacks weights}, whose separate device copies are released
+     * once stacked, so the weights are held once, and the stack is what {@link #recordingUploads}
+     * reports. A meta tensor of the stacked shape where a part is missing or mis-shaped (finish()
+     * reports it) or the tree is shape-only.
+     */
+    public static Tensor stacked(List<Params> nodes, String name, int... shape) {
+        Root root = nodes.getFirst().root;
+        int problems = root.problems.size();
+        List<Tensor> parts = new ArrayList<>(nodes.size());
+        for (Params n : nodes) {
+            if (n.root != root) throw new IllegalArgumentException("stacked parameters must come from one tree: " + n.key(name));
+            parts.add(n.get(name, shape));
+        }
+        int[] one = new int[shape.length + 1], all = new int[shape.length + 1];
+        one[0] = 1;
+        all[0] = nodes.size();
+        System.arraycopy(shape, 0, one, 1, shape.length);
+        System.arraycopy(shape, 0, all, 1, shape.length);
+        if (root.source == null || root.problems.size() != problems) return Tensor.meta(root.dtype == null ? DType.F32 : root.dtype, all);
+        Backend be = root.backend;
+        if (!be.stacksWeights()) throw new IllegalStateException("the " + be.name() + " backend reads weights in place; stack only where Backend.stacksWeights()");
+        Tensor stack = be.concat(0, parts.stream().map(t -> t.reshape(one)).toList());
+        List<Tensor> rec = RECORDER.get();
+        for (Tensor t : parts) {
+            if (rec != null) rec.removeIf(r -> r == t);
+            t.close();
+        }
+        if (rec != null) rec.add(stack);
+        return stack;
+    }
+
+    /**
      * Runs {@code load} and returns every tensor that {@link #load} trees uploaded on this thread
      * meanwhile (those that are not the source's own tensor, as the CPU backend's in-place reads
      * are): the device copies of a component's weights, which its owner can close to unload the
@@ -113,6 +159,7 @@ public final class Params {
         final DType dtype;
         final Map<String, int[]> requested = new LinkedHashMap<>();
         final List<String> problems = new ArrayList<>();
+        final Map<Class<?>, Object> attached = new java.util.HashMap<>();
 
         Root(String model, WeightSource source, Backend backend, DType dtype) {
             this.model = model;

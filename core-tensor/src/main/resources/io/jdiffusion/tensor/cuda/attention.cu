@@ -11,6 +11,19 @@
 #define BQ 16
 #define THREADS 128
 
+// Row qi's output (when it is a real row): acc / l, a row that saw no key giving 0; each thread
+// writes its columns c, c + 8, ... below dv.
+template <typename T, int DMAX>
+__device__ __forceinline__ void store_row(T* ob, int qi, int sq, int dv, int c, const float* acc, float l) {
+    if (qi >= sq) return;
+    float inv = l > 0.f ? 1.f / l : 0.f;
+#pragma unroll
+    for (int i = 0; i < DMAX / 8; i++) {
+        int dd = c + 8 * i;
+        if (dd < dv) ob[(i64) qi * dv + dd] = from_f<T>(acc[i] * inv);
+    }
+}
+
 template <typename T, int DMAX, int BK>
 __device__ void flash_attn_k(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, T* __restrict__ o,
                              int sq, int sk, int d, int dv, float scale, int causal) {
@@ -89,14 +102,7 @@ __device__ void flash_attn_k(const T* __restrict__ q, const T* __restrict__ k, c
             acc[i] = a;
         }
     }
-    if (qi < sq) {
-        float inv = l > 0.f ? 1.f / l : 0.f;
-#pragma unroll
-        for (int i = 0; i < DMAX / 8; i++) {
-            int dd = c + 8 * i;
-            if (dd < dv) ob[(i64) qi * dv + dd] = from_f<T>(acc[i] * inv);
-        }
-    }
+    store_row<T, DMAX>(ob, qi, sq, dv, c, acc, l);
 }
 
 // Head sizes above 256 (the SDXL VAE's mid-block attention: one head of 512 channels). A query
@@ -174,14 +180,7 @@ __device__ void flash_attn_wide_k(const T* __restrict__ q, const T* __restrict__
             acc[i] = a;
         }
     }
-    if (qi < sq) {
-        float inv = l > 0.f ? 1.f / l : 0.f;
-#pragma unroll
-        for (int i = 0; i < DMAX / 8; i++) {
-            int dd = c + 8 * i;
-            if (dd < dv) ob[(i64) qi * dv + dd] = from_f<T>(acc[i] * inv);
-        }
-    }
+    store_row<T, DMAX>(ob, qi, sq, dv, c, acc, l);
 }
 
 // Tile depth per head-size bucket, keeping shared memory under the 48 KiB a launch gets without opt-in.

@@ -71,10 +71,18 @@ __device__ void geglu_k(const T* __restrict__ x, T* __restrict__ y, i64 rows, in
     }
 }
 
-// y[i] += bias[(i / inner) % channels]: conv bias (inner = H*W) and row bias (inner = 1)
+// y[i] += bias[(i / inner) % channels] (+ res[i / res_inner]): conv bias (inner = H*W) and row bias
+// (inner = 1); bias or res may be null. res in the same pass, rounded once: a residual branch's final
+// add (res_inner = 1) or a per-image, per-channel addend of a convolution (res [N, C], res_inner = H*W)
 template <typename T>
-__device__ void add_bias_k(T* __restrict__ y, const T* __restrict__ bias, i64 n, int channels, i64 inner) {
-    GRID_STRIDE(i, n) y[i] = from_f<T>(to_f(y[i]) + to_f(bias[(i / inner) % channels]));
+__device__ void add_bias_k(T* __restrict__ y, const T* __restrict__ bias, const T* __restrict__ res, i64 res_inner, i64 n,
+                           int channels, i64 inner) {
+    GRID_STRIDE(i, n) {
+        float v = to_f(y[i]);
+        if (bias) v += to_f(bias[(i / inner) % channels]);
+        if (res) v += to_f(res[i / res_inner]);
+        y[i] = from_f<T>(v);
+    }
 }
 
 #define ELEMENTWISE(s, T) \
@@ -82,5 +90,6 @@ __device__ void add_bias_k(T* __restrict__ y, const T* __restrict__ bias, i64 n,
     extern "C" __global__ void unary_##s(const T* x, T* y, i64 n, int op, float a, float b) { unary_k<T>(x, y, n, op, a, b); } \
     extern "C" __global__ void binary_##s(const T* a, const T* b, T* y, i64 n, int op, Index6 ix) { binary_k<T>(a, b, y, n, op, ix); } \
     extern "C" __global__ void geglu_##s(const T* x, T* y, i64 rows, int d) { geglu_k<T>(x, y, rows, d); } \
-    extern "C" __global__ void add_bias_##s(T* y, const T* bias, i64 n, int channels, i64 inner) { add_bias_k<T>(y, bias, n, channels, inner); }
+    extern "C" __global__ void add_bias_##s(T* y, const T* bias, const T* res, i64 res_inner, i64 n, int channels, i64 inner) { \
+        add_bias_k<T>(y, bias, res, res_inner, n, channels, inner); }
 FOR_EACH_TYPE(ELEMENTWISE)

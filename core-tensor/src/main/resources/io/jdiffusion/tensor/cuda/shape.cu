@@ -45,17 +45,20 @@ __device__ void embedding_k(const T* __restrict__ table, const int* __restrict__
     }
 }
 
-// One image x[C, H, W] -> col[C*kh*kw, npix] for output pixels [pix0, pix0 + npix) (zero
-// padding): the right operand of the convolution as a GEMM, in pixel chunks to bound its size.
+// Images x[nb][C, H, W] (nb of them, x_stride apart) -> col[nb][C*kh*kw, npix] for output pixels
+// [pix0, pix0 + npix) (zero padding): the right operands of the convolution as one strided-batched
+// GEMM over the images, in pixel chunks to bound the buffer's size.
 template <typename T>
-__device__ void im2col_k(const T* __restrict__ x, T* __restrict__ col, int c, int h, int w, int kh, int kw,
+__device__ void im2col_k(const T* __restrict__ x, T* __restrict__ col, int nb, i64 x_stride, int c, int h, int w, int kh, int kw,
                          int stride, int pad, int ho, int wo, i64 pix0, i64 npix) {
-    GRID_STRIDE(i, (i64) c * kh * kw * npix) {
-        i64 row = i / npix, pix = pix0 + i % npix;
+    const i64 per_image = (i64) c * kh * kw * npix;
+    GRID_STRIDE(i, nb * per_image) {
+        i64 b = i / per_image, j = i % per_image;
+        i64 row = j / npix, pix = pix0 + j % npix;
         int ci = (int) (row / (kh * kw)), k = (int) (row % (kh * kw)), ky = k / kw, kx = k % kw;
         int oy = (int) (pix / wo), ox = (int) (pix % wo);
         int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
-        col[i] = (iy < 0 || iy >= h || ix < 0 || ix >= w) ? from_f<T>(0.f) : x[((i64) ci * h + iy) * w + ix];
+        col[i] = (iy < 0 || iy >= h || ix < 0 || ix >= w) ? from_f<T>(0.f) : x[b * x_stride + ((i64) ci * h + iy) * w + ix];
     }
 }
 
@@ -66,7 +69,7 @@ __device__ void im2col_k(const T* __restrict__ x, T* __restrict__ col, int c, in
         copy_rows_k<T>(src, dst, outer, len, src_stride, src_off, dst_stride, dst_off); } \
     extern "C" __global__ void upsample2x_##s(const T* x, T* y, i64 planes, int h, int w) { upsample2x_k<T>(x, y, planes, h, w); } \
     extern "C" __global__ void embedding_##s(const T* table, const int* ids, T* y, int n, int d) { embedding_k<T>(table, ids, y, n, d); } \
-    extern "C" __global__ void im2col_##s(const T* x, T* col, int c, int h, int w, int kh, int kw, int stride, int pad, int ho, int wo, \
-                                          i64 pix0, i64 npix) { \
-        im2col_k<T>(x, col, c, h, w, kh, kw, stride, pad, ho, wo, pix0, npix); }
+    extern "C" __global__ void im2col_##s(const T* x, T* col, int nb, i64 x_stride, int c, int h, int w, int kh, int kw, int stride, \
+                                          int pad, int ho, int wo, i64 pix0, i64 npix) { \
+        im2col_k<T>(x, col, nb, x_stride, c, h, w, kh, kw, stride, pad, ho, wo, pix0, npix); }
 FOR_EACH_TYPE(SHAPE)

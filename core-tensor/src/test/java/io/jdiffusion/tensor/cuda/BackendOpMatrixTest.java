@@ -175,9 +175,37 @@ class BackendOpMatrixTest {
     }
 
     static Case fused(int batch, int heads, int sq, int sk, int d) {
-        return one("attention fused b" + batch + "h" + heads + " " + sq + "x" + sk + " d" + d,
-                List.of(u(batch, heads, sq, d), u(batch, heads, sk, d), u(batch, heads, sk, d)),
-                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false));
+        return attention("attention fused b" + batch + "h" + heads + " " + sq + "x" + sk + " d" + d, false,
+                u(batch, heads, sq, d), u(batch, heads, sk, d), u(batch, heads, sk, d));
+    }
+
+    /** attention(q, k, v, causal) on [B, H, S, D] inputs against the naive loops. */
+    static Case attention(String name, boolean causal, T q, T k, T v) {
+        return one(name, List.of(q, k, v), (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), causal),
+                t -> Naive.attention(t.get(0), t.get(1), t.get(2), causal));
+    }
+
+    /** attentionHeads on q [b, sq, width], k and v [b, sk, width] against the naive attention of the split heads. */
+    static Case heads(String name, int b, int sq, int sk, int width, int heads) {
+        return one(name, List.of(u(b, sq, width), u(b, sk, width), u(b, sk, width)),
+                (be, t) -> be.attentionHeads(t.get(0), t.get(1), t.get(2), heads),
+                t -> mergeHeads(Naive.attention(splitHeads(t.get(0), heads), splitHeads(t.get(1), heads), splitHeads(t.get(2), heads), false)));
+    }
+
+    /** The naive linearStack: slice g is linear(x, w[g]) without bias; shape [G, ..., out]. */
+    static T linearStack(T x, T w) {
+        int g = w.shape()[0], o = w.shape()[1], in = w.shape()[2];
+        int rows = x.data().length / in;
+        float[] out = new float[g * rows * o];
+        for (int i = 0; i < g; i++) {
+            T wi = new T(Arrays.copyOfRange(w.data(), i * o * in, (i + 1) * o * in), new int[] {o, in});
+            System.arraycopy(Naive.linear(x, wi, null).data(), 0, out, i * rows * o, rows * o);
+        }
+        int[] s = new int[x.shape().length + 1];
+        s[0] = g;
+        System.arraycopy(x.shape(), 0, s, 1, x.shape().length - 1);
+        s[s.length - 1] = o;
+        return new T(out, s);
     }
 
     /** [B, S, H·D] → [B, H, S, D]. */
@@ -217,6 +245,17 @@ class BackendOpMatrixTest {
         c.add(one("linear no bias", List.of(u(7, 8), u(3, 8)), (b, t) -> b.linear(t.get(0), t.get(1), null), t -> Naive.linear(t.get(0), t.get(1), null)));
         c.add(one("linear odd sizes", List.of(u(3, 13), u(11, 13), u(11)), (b, t) -> b.linear(t.get(0), t.get(1), t.get(2)),
                 t -> Naive.linear(t.get(0), t.get(1), t.get(2))));
+        // residual added in the GEMM (cuBLASLt C with beta 1; the 13-wide rows take the cublasGemmEx path in 16 bits)
+        c.add(one("linearAdd bias residual", List.of(u(2, 5, 24), u(16, 24), u(16), u(2, 5, 16)),
+                (b, t) -> b.linearAdd(t.get(0), t.get(1), t.get(2), t.get(3)),
+                t -> Naive.binary(Naive.linear(t.get(0), t.get(1), t.get(2)), t.get(3), Double::sum)));
+        c.add(one("linearAdd odd sizes no bias", List.of(u(3, 13), u(11, 13), u(3, 11)), (b, t) -> b.linearAdd(t.get(0), t.get(1), null, t.get(2)),
+                t -> Naive.binary(Naive.linear(t.get(0), t.get(1), null), t.get(2), Double::sum)));
+        // G projections of one input in one strided-batched GEMM; the k/v half of a q/k/v stack (a view at an offset)
+        c.add(one("linearStack qkv", List.of(u(2, 5, 24), u(3, 16, 24)), (b, t) -> b.linearStack(t.get(0), t.get(1)),
+                t -> linearStack(t.get(0), t.get(1))));
+        c.add(one("linearStack kv view odd sizes", List.of(u(3, 7, 13), u(3, 11, 13)), (b, t) -> b.linearStack(t.get(0), t.get(1).slice(1, 3)),
+                t -> linearStack(t.get(0), new T(Arrays.copyOfRange(t.get(1).data(), 11 * 13, 3 * 11 * 13), new int[] {2, 11, 13}))));
         c.add(one("conv2d 3x3 pad 1 bias", List.of(u(2, 3, 9, 7), u(5, 3, 3, 3), u(5)), (b, t) -> b.conv2d(t.get(0), t.get(1), t.get(2), 1, 1),
                 t -> Naive.conv2d(t.get(0), t.get(1), t.get(2), 1, 1)));
         c.add(one("conv2d 3x3 stride 2", List.of(u(1, 4, 8, 8), u(6, 4, 3, 3)), (b, t) -> b.conv2d(t.get(0), t.get(1), null, 2, 1),
@@ -225,6 +264,17 @@ class BackendOpMatrixTest {
                 t -> Naive.conv2d(t.get(0), t.get(1), t.get(2), 1, 0)));
         c.add(one("conv2d 2x2 no pad", List.of(u(1, 2, 6, 5), u(3, 2, 2, 2), u(3)), (b, t) -> b.conv2d(t.get(0), t.get(1), t.get(2), 1, 0),
                 t -> Naive.conv2d(t.get(0), t.get(1), t.get(2), 1, 0)));
+        // a resnet's final add in the convolution's bias pass (3 images: one im2col and one strided-batched GEMM for all)
+        c.add(one("conv2dAdd 3x3 bias residual", List.of(u(3, 4, 7, 6), u(5, 4, 3, 3), u(5), u(3, 5, 7, 6)),
+                (b, t) -> b.conv2dAdd(t.get(0), t.get(1), t.get(2), 1, 1, t.get(3)),
+                t -> Naive.binary(Naive.conv2d(t.get(0), t.get(1), t.get(2), 1, 1), t.get(3), Double::sum)));
+        // a resnet's time embedding: one addend per image and channel [N, O, 1, 1]
+        c.add(one("conv2dAdd 3x3 per-channel addend", List.of(u(2, 3, 5, 6), u(4, 3, 3, 3), u(4), u(2, 4, 1, 1)),
+                (b, t) -> b.conv2dAdd(t.get(0), t.get(1), t.get(2), 1, 1, t.get(3)),
+                t -> Naive.binary(Naive.conv2d(t.get(0), t.get(1), t.get(2), 1, 1), t.get(3), Double::sum)));
+        c.add(one("conv2dAdd 1x1 no bias", List.of(u(2, 6, 5, 4), u(3, 6, 1, 1), u(2, 3, 5, 4)),
+                (b, t) -> b.conv2dAdd(t.get(0), t.get(1), null, 1, 0, t.get(2)),
+                t -> Naive.binary(Naive.conv2d(t.get(0), t.get(1), null, 1, 0), t.get(2), Double::sum)));
         // ---- normalisation
         c.add(one("groupNorm", List.of(u(2, 8, 5, 3), u(8), u(8)), (b, t) -> b.groupNorm(t.get(0), 4, t.get(1), t.get(2), 1e-5f, false),
                 t -> Naive.groupNorm(t.get(0), 4, t.get(1), t.get(2), 1e-5, false)));
@@ -254,23 +304,15 @@ class BackendOpMatrixTest {
         c.add(one("softmax", List.of(scaled(u(6, 45), 3)), (b, t) -> b.softmax(t.get(0)), t -> Naive.softmax(t.get(0))));
         c.add(one("softmax long rows", List.of(scaled(u(2, 3, 2, 700), 4)), (b, t) -> b.softmax(t.get(0)), t -> Naive.softmax(t.get(0))));
         // ---- attention: head sizes in each kernel bucket, uneven tiles, causal
-        c.add(one("attention d40", List.of(u(2, 3, 37, 40), u(2, 3, 45, 40), u(2, 3, 45, 40)),
-                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false)));
-        c.add(one("attention causal d24", List.of(u(1, 2, 50, 24), u(1, 2, 50, 24), u(1, 2, 50, 24)),
-                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), true), t -> Naive.attention(t.get(0), t.get(1), t.get(2), true)));
-        c.add(one("attention causal sq<sk d64", List.of(u(1, 2, 20, 64), u(1, 2, 33, 64), u(1, 2, 33, 64)),
-                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), true), t -> Naive.attention(t.get(0), t.get(1), t.get(2), true)));
-        c.add(one("attention d80", List.of(u(1, 2, 19, 80), u(1, 2, 70, 80), u(1, 2, 70, 80)),
-                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false)));
-        c.add(one("attention d160 dv96", List.of(u(1, 1, 20, 160), u(1, 1, 33, 160), u(1, 1, 33, 96)),
-                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false)));
+        c.add(attention("attention d40", false, u(2, 3, 37, 40), u(2, 3, 45, 40), u(2, 3, 45, 40)));
+        c.add(attention("attention causal d24", true, u(1, 2, 50, 24), u(1, 2, 50, 24), u(1, 2, 50, 24)));
+        c.add(attention("attention causal sq<sk d64", true, u(1, 2, 20, 64), u(1, 2, 33, 64), u(1, 2, 33, 64)));
+        c.add(attention("attention d80", false, u(1, 2, 19, 80), u(1, 2, 70, 80), u(1, 2, 70, 80)));
+        c.add(attention("attention d160 dv96", false, u(1, 1, 20, 160), u(1, 1, 33, 160), u(1, 1, 33, 96)));
         // the SDXL VAE's mid-block attention: one head of 512 (the register-resident query kernel), uneven tiles, causal
-        c.add(one("attention d512", List.of(u(1, 1, 21, 512), u(1, 1, 19, 512), u(1, 1, 19, 512)),
-                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false)));
-        c.add(one("attention causal d320", List.of(u(2, 1, 18, 320), u(2, 1, 18, 320), u(2, 1, 18, 320)),
-                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), true), t -> Naive.attention(t.get(0), t.get(1), t.get(2), true)));
-        c.add(one("attention sharp d8", List.of(scaled(u(2, 2, 9, 8), 4), scaled(u(2, 2, 100, 8), 4), u(2, 2, 100, 8)),
-                (b, t) -> b.attention(t.get(0), t.get(1), t.get(2), false), t -> Naive.attention(t.get(0), t.get(1), t.get(2), false)));
+        c.add(attention("attention d512", false, u(1, 1, 21, 512), u(1, 1, 19, 512), u(1, 1, 19, 512)));
+        c.add(attention("attention causal d320", true, u(2, 1, 18, 320), u(2, 1, 18, 320), u(2, 1, 18, 320)));
+        c.add(attention("attention sharp d8", false, scaled(u(2, 2, 9, 8), 4), scaled(u(2, 2, 100, 8), 4), u(2, 2, 100, 8)));
         // ---- tensor-core attention (flash_mma.cu on the F16/BF16 CUDA rows; F32 rows keep the CUDA-core kernel):
         // head sizes 64/80/128, lengths 1, 7, 77, 1024+13 and 4096 (77 and 1037 are multiples of no tile),
         // batch×heads 1 and 20, SDXL's cross-attention (4096 queries, 77 keys)
@@ -281,12 +323,8 @@ class BackendOpMatrixTest {
         c.add(fused(1, 1, 4096, 77, 64));
         c.add(fused(1, 1, 7, 4096, 128));
         // the same kernel reading the projections' [B, S, H·D] layout in place
-        c.add(one("attentionHeads [B,S,H·D] bh20 d64 33x77", List.of(u(2, 33, 640), u(2, 77, 640), u(2, 77, 640)),
-                (b, t) -> b.attentionHeads(t.get(0), t.get(1), t.get(2), 10),
-                t -> mergeHeads(Naive.attention(splitHeads(t.get(0), 10), splitHeads(t.get(1), 10), splitHeads(t.get(2), 10), false))));
-        c.add(one("attentionHeads [B,S,H·D] d80 fallback on F32 13x7", List.of(u(1, 13, 160), u(1, 7, 160), u(1, 7, 160)),
-                (b, t) -> b.attentionHeads(t.get(0), t.get(1), t.get(2), 2),
-                t -> mergeHeads(Naive.attention(splitHeads(t.get(0), 2), splitHeads(t.get(1), 2), splitHeads(t.get(2), 2), false))));
+        c.add(heads("attentionHeads [B,S,H·D] bh20 d64 33x77", 2, 33, 77, 640, 10));
+        c.add(heads("attentionHeads [B,S,H·D] d80 fallback on F32 13x7", 1, 13, 7, 160, 2));
         // ---- elementwise binary
         c.add(one("add", List.of(u(3, 4, 5), u(3, 4, 5)), (b, t) -> b.add(t.get(0), t.get(1)), t -> Naive.binary(t.get(0), t.get(1), Double::sum)));
         c.add(one("add broadcast", List.of(u(2, 3, 4, 5), u(4, 1)), (b, t) -> b.add(t.get(0), t.get(1)), t -> Naive.binary(t.get(0), t.get(1), Double::sum)));

@@ -60,7 +60,7 @@ static bool typeOk(int t) { return t == 0 || t == 2 || t == 14; }
 // column-major C[m,n] = alpha op(A)[m,k] op(B)[k,n] + beta C
 // (+ bias[i] and tanh-GELU when given, applied before the single rounding to C's type, like an epilogue)
 static int gemm(int ta, int tb, int m, int n, int k, float alpha, const void* A, int at, int lda, const void* B, int bt, int ldb,
-                float beta, void* C, int ct, int ldc, const void* bias = nullptr, bool gelu = false) {
+                float beta, void* C, int ct, int ldc, const void* bias = nullptr, bool gelu = false, const void* Cin = nullptr) {
     if (!typeOk(at) || !typeOk(bt) || !typeOk(ct) || m < 0 || n < 0 || k < 0) return 7;
     if (ldc < (m > 1 ? m : 1) || lda < ((ta == 0 ? m : k) > 1 ? (ta == 0 ? m : k) : 1) || ldb < ((tb == 0 ? k : n) > 1 ? (tb == 0 ? k : n) : 1)) return 7;
     // op(A) as rows and op(B) as columns, widened to F32 once, so the inner loop is a contiguous
@@ -82,7 +82,7 @@ static int gemm(int ta, int tb, int m, int n, int k, float alpha, const void* A,
                     for (int u = 0; u < 8; u++) acc[u] += ai[p + u] * bj[p + u];
                 float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 for (; p < k; p++) s += ai[p] * bj[p];
-                float c = beta == 0 ? 0 : beta * ld(C, ct, i + (int64_t) j * ldc);
+                float c = beta == 0 ? 0 : beta * ld(Cin ? Cin : C, ct, i + (int64_t) j * ldc);
                 float v = alpha * s + c;
                 if (bias) v += ld(bias, ct, i);
                 if (gelu) v = 0.5f * v * (1 + std::tanh(0.7978845608f * (v + 0.044715f * v * v * v)));
@@ -168,10 +168,11 @@ int cublasLtMatmul(void*, Desc* desc, const float* alpha, const void* A, Layout*
     int m = (int) dl->rows, n = (int) dl->cols, k = (int) (desc->transa == 0 ? al->cols : al->rows);
     int kb = (int) (desc->transb == 0 ? bl->rows : bl->cols);
     if (k != kb || cl->rows != dl->rows || cl->cols != dl->cols) return 7;
-    if (C != D && *beta != 0) return 15;
+    // cuBLASLt reads C (beta != 0) and writes D; they may differ when C and D have the same layout
+    if (C != D && *beta != 0 && (cl->type != dl->type || cl->ld != dl->ld)) return 7;
     bool bias = desc->epilogue == 4 || desc->epilogue == 36, gelu = desc->epilogue == 32 || desc->epilogue == 36;
     if (bias && !desc->bias) return 7;
     return gemm(desc->transa, desc->transb, m, n, k, *alpha, A, al->type, (int) al->ld, B, bl->type, (int) bl->ld, *beta, D, dl->type,
-                (int) dl->ld, bias ? desc->bias : nullptr, gelu);
+                (int) dl->ld, bias ? desc->bias : nullptr, gelu, C);
 }
 }
