@@ -27,6 +27,8 @@ import java.util.stream.Collectors;
  * @param loras          LoRA adapters fused into the models (file, SHA-256, scale), or null for none
  * @param denoisingStart, denoisingEnd, outputLatents  settings added later: absent (null) when not used,
  *                       so records without them read as before and existing outputs keep their bytes
+ * @param family         the model family, "sd1" or "sd2" ({@link #FAMILY_SDXL} is left out: null, as in
+ *                       every record written before SD 1/2 ran, means SDXL and keeps SDXL outputs' bytes)
  *
  * <p>The settings part of the record is {@link GenerationSettings}: {@link #of} flattens them into
  * the record and {@link #settings()} reads them back. The JSON keeps this flat form (field names and
@@ -43,11 +45,23 @@ public record GenerationRecord(
         Outpaint outpaint,
         Map<String, String> models, Map<String, String> configs, String unet, Map<String, String> weightHashes, Map<String, InputFile> inputs,
         String backend, Integer clipSkip, Double aestheticScore, Double negativeAestheticScore,
-        Double denoisingStart, Double denoisingEnd, Boolean outputLatents, List<LoraUse> loras) {
+        Double denoisingStart, Double denoisingEnd, Boolean outputLatents, List<LoraUse> loras, String family) {
 
-    /** Where the models and inputs of a run came from: everything in a record that is not a setting. */
+    /** The family a record without one names: every record before SD 1/2 ran is an SDXL run's. */
+    public static final String FAMILY_SDXL = "sdxl";
+
+    /**
+     * Where the models and inputs of a run came from: everything in a record that is not a setting;
+     * {@code family} the model family ("sd1", "sd2"; null or "sdxl" for SDXL, which records leave out).
+     */
     public record Provenance(Map<String, String> models, Map<String, String> configs, String unet, Map<String, String> weightHashes,
-                             Map<String, InputFile> inputs, String backend, List<LoraUse> loras) {}
+                             Map<String, InputFile> inputs, String backend, List<LoraUse> loras, String family) {
+        /** An SDXL run's provenance. */
+        public Provenance(Map<String, String> models, Map<String, String> configs, String unet, Map<String, String> weightHashes,
+                          Map<String, InputFile> inputs, String backend, List<LoraUse> loras) {
+            this(models, configs, unet, weightHashes, inputs, backend, loras, null);
+        }
+    }
 
     /**
      * The record of a run with these settings as the pipeline resolved them: {@code scheduler} the
@@ -66,8 +80,12 @@ public record GenerationRecord(
                 m.dilateKernel(), m.dilateIterations(), m.blur(), m.paddingMaskCrop(), m.outpaint(),
                 from.models(), from.configs(), from.unet(), from.weightHashes(), from.inputs(), from.backend(), g.clipSkip(),
                 aestheticScores ? g.aestheticScore() : null, aestheticScores ? g.negativeAestheticScore() : null,
-                sc.denoisingStart(), sc.denoisingEnd(), s.outputLatents() ? Boolean.TRUE : null, from.loras());
+                sc.denoisingStart(), sc.denoisingEnd(), s.outputLatents() ? Boolean.TRUE : null, from.loras(),
+                from.family() == null || from.family().equals(FAMILY_SDXL) ? null : from.family());
     }
+
+    /** The model family the run used: {@link #family} as recorded, {@link #FAMILY_SDXL} when absent. */
+    public String modelFamily() { return family == null ? FAMILY_SDXL : family; }
 
     /**
      * The settings this record was made with, ready for {@link SdxlPipeline#settings(GenerationSettings)}.
@@ -116,7 +134,7 @@ public record GenerationRecord(
         return new GenerationRecord(library, version, pipeline, prompt, prompt2, negativePrompt, negativePrompt2, seed, steps,
                 guidanceScale, guidanceRescale, scheduler, strength, highNoiseFraction, width, height, imagesPerPrompt,
                 maskDilateKernel, maskDilateIterations, maskBlur, paddingMaskCrop, outpaint, models, configs, unet, weightHashes, newInputs,
-                backend, clipSkip, aestheticScore, negativeAestheticScore, denoisingStart, denoisingEnd, outputLatents, loras);
+                backend, clipSkip, aestheticScore, negativeAestheticScore, denoisingStart, denoisingEnd, outputLatents, loras, family);
     }
 
     private static final ObjectMapper JSON = JsonMapper.builder()

@@ -465,7 +465,7 @@ public final class SdxlModel implements AutoCloseable {
         return new java.util.TreeMap<>(hashes);
     }
 
-    private static void addHashes(Map<String, String> h, Path dir, String label) {
+    static void addHashes(Map<String, String> h, Path dir, String label) {
         if (!Files.isDirectory(dir)) return;
         try (Stream<Path> s = Files.list(dir)) {
             for (Path f : s.filter(x -> x.getFileName().toString().endsWith(".safetensors")).sorted().toList()) {

@@ -14,7 +14,7 @@ class GenerationRecordTest {
                 42, 70, 7.5, 0.0, "EulerDiscreteScheduler", 0.9999, 0.8, 1024, 768, 1, 15, 2, null, 32,
                 null, Map.of("base", "stabilityai/stable-diffusion-xl-base-1.0"), null, null,
                 Map.of("base/unet/diffusion_pytorch_model.fp16.safetensors", "0123456789abcdef"),
-                Map.of("image", new GenerationRecord.InputFile("/photos/p.png", "ff00")), "cpu", null, 6.0, 2.5, null, null, null, null);
+                Map.of("image", new GenerationRecord.InputFile("/photos/p.png", "ff00")), "cpu", null, 6.0, 2.5, null, null, null, null, null);
     }
 
     @Test

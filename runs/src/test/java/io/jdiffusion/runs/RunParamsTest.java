@@ -21,7 +21,7 @@ class RunParamsTest {
     private static GenerationRecord record(String pipeline, Map<String, String> models, Double fraction, Integer dilateK,
                                            Integer dilateN, GenerationRecord.Outpaint outpaint) {
         return new GenerationRecord("jdiffusion", "1", pipeline, "p", null, "neg", null, 42L, 30, 7.0, 0.0, "ddim", 0.8,
-                fraction, 64, 48, 2, dilateK, dilateN, null, null, outpaint, models, null, null, Map.of(), Map.of(), "cpu", null, null, null, null, null, null, null);
+                fraction, 64, 48, 2, dilateK, dilateN, null, null, outpaint, models, null, null, Map.of(), Map.of(), "cpu", null, null, null, null, null, null, null, null);
     }
 
     @Test

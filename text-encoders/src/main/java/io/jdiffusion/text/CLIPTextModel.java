@@ -59,6 +59,21 @@ public final class CLIPTextModel implements AutoCloseable {
         }
     }
 
+    /**
+     * hidden_states[-(clipSkip + 1)] through final_layer_norm: diffusers' clip_skip for SD 1/2
+     * ({@code clipSkip} 0 gives last_hidden_state), from one forward pass with hidden states.
+     */
+    public Tensor skippedLastHiddenState(int[][] inputIds, int clipSkip) {
+        int layers = config().numHiddenLayers();
+        if (clipSkip < 0 || clipSkip > layers) {
+            throw new IllegalArgumentException("clip_skip must be in [0, " + layers + "] (the text encoder has " + layers + " layers), got " + clipSkip);
+        }
+        try (Backend.Scope scope = backend.openScope()) {
+            Tensor h = textModel.forward(inputIds, true).hiddenState(-(clipSkip + 1));
+            return scope.keep(textModel.finalLayerNorm(h));
+        }
+    }
+
     static CLIPTextOutput keep(Backend.Scope scope, CLIPTextOutput o) {
         List<Tensor> hidden = o.hiddenStates() == null ? null : o.hiddenStates().stream().map(scope::keep).toList();
         return new CLIPTextOutput(scope.keep(o.lastHiddenState()), scope.keep(o.pooledOutput()), hidden,
