@@ -9,7 +9,8 @@ import java.util.List;
 /** Options every generation command takes. */
 final class CommonOptions {
     @Option(names = "--model", required = true, paramLabel = "MODEL",
-            description = "Base model: a diffusers folder, a single-file checkpoint, or a Hugging Face id in the local cache.")
+            description = {"Base model: a diffusers folder, a single-file checkpoint, or a Hugging Face id in the local cache;",
+                    "SDXL, or SD 1.x/2.x (a diffusers folder or id, its family read from model_index.json)."})
     String model;
 
     @Option(names = "--config", paramLabel = "FOLDER",
@@ -59,7 +60,7 @@ final class CommonOptions {
     @Option(names = "--guidance-rescale", description = "guidance_rescale φ in [0, 1] (default 0).")
     Double guidanceRescale;
 
-    @Option(names = "--scheduler", description = "euler (the model's default), euler_a, ddim, dpmpp_2m, dpmpp_2m_karras.")
+    @Option(names = "--scheduler", description = "euler, euler_a, ddim, dpmpp_2m, dpmpp_2m_karras, pndm (default: the model's own).")
     String scheduler;
 
     @Option(names = "--width", description = "Output width in pixels, a multiple of 8.")
@@ -101,12 +102,46 @@ final class CommonOptions {
             description = "Skip LoRA tensors that match no module of the model (default: refuse the adapter, listing them).")
     boolean loraLenient;
 
-    /** Applies the options to a pipeline; throws IllegalArgumentException naming a bad option. */
+    /** Applies the options to an SDXL pipeline; throws IllegalArgumentException naming a bad option. */
     void apply(SdxlPipeline<?> p) {
-        p.prompt(prompt.toArray(String[]::new));
+        applyShared(p);
         if (prompt2 != null) p.prompt2(prompt2.toArray(String[]::new));
-        if (negativePrompt != null) p.negativePrompt(negativePrompt.toArray(String[]::new));
         if (negativePrompt2 != null) p.negativePrompt2(negativePrompt2.toArray(String[]::new));
+        if (highNoiseFraction != null && refiner == null) {
+            throw new IllegalArgumentException("--high-noise-fraction is the base's share of the schedule before the refiner takes over;"
+                    + " it needs --refiner MODEL (without a refiner it would change nothing)");
+        }
+        if (highNoiseFraction != null) option("--high-noise-fraction", () -> p.highNoiseFraction(highNoiseFraction));
+        if (refiner != null && highNoiseFraction == null) {
+            throw new IllegalArgumentException("--refiner needs --high-noise-fraction (e.g. 0.8)");
+        }
+        applyLoras(p);
+    }
+
+    /**
+     * Refuses, naming the option, what an SD 1/2 model cannot take (before any weight is read): the
+     * SDXL-only settings, and what this engine does not do for SD 1/2 yet (LoRA, --vae, --config).
+     */
+    void refuseForSd(String model) {
+        String why = " is an SDXL-only setting, and " + model + " is a Stable Diffusion 1/2 model (model_index.json _class_name"
+                + " StableDiffusion*Pipeline), which takes none of: " + io.jdiffusion.pipelines.ModelFamily.SDXL_ONLY_SETTINGS;
+        String notYet = " is not supported for Stable Diffusion 1/2 models (" + model + ") yet";
+        if (refiner != null) throw new IllegalArgumentException("--refiner" + why);
+        if (highNoiseFraction != null) throw new IllegalArgumentException("--high-noise-fraction (the refiner's share)" + why);
+        if (refinerConfig != null) throw new IllegalArgumentException("--refiner-config" + why);
+        if (!refinerLoras.isEmpty()) throw new IllegalArgumentException("--refiner-lora" + why);
+        if (prompt2 != null) throw new IllegalArgumentException("--prompt-2" + why);
+        if (negativePrompt2 != null) throw new IllegalArgumentException("--negative-prompt-2" + why);
+        if (!loras.isEmpty() || loraLenient) throw new IllegalArgumentException("--lora" + notYet);
+        if (vae != null) throw new IllegalArgumentException("--vae" + notYet);
+        if (config != null) throw new IllegalArgumentException("--config applies to single-file checkpoints;" + " --model " + model
+                + " is a diffusers folder with its own configs");
+    }
+
+    /** Applies the options every family takes (SDXL and SD 1/2); throws IllegalArgumentException naming a bad option. */
+    void applyShared(io.jdiffusion.pipelines.GenerationPipeline<?> p) {
+        p.prompt(prompt.toArray(String[]::new));
+        if (negativePrompt != null) p.negativePrompt(negativePrompt.toArray(String[]::new));
         p.seed(seed);
         if (vram != null) option("--vram", () -> p.vram(io.jdiffusion.tensor.Backends.parseBytes(vram, "--vram")));
         if (steps != null) option("--steps", () -> p.steps(steps));
@@ -119,15 +154,6 @@ final class CommonOptions {
         }
         option("--num-images", () -> p.imagesPerPrompt(numImages));
         if (clipSkip != null) option("--clip-skip", () -> p.clipSkip(clipSkip));
-        if (highNoiseFraction != null && refiner == null) {
-            throw new IllegalArgumentException("--high-noise-fraction is the base's share of the schedule before the refiner takes over;"
-                    + " it needs --refiner MODEL (without a refiner it would change nothing)");
-        }
-        if (highNoiseFraction != null) option("--high-noise-fraction", () -> p.highNoiseFraction(highNoiseFraction));
-        if (refiner != null && highNoiseFraction == null) {
-            throw new IllegalArgumentException("--refiner needs --high-noise-fraction (e.g. 0.8)");
-        }
-        applyLoras(p);
         if (!quiet) p.onStep(new ProgressBar(System.err));
     }
 

@@ -1,6 +1,10 @@
 package io.jdiffusion.cli;
 
+import io.jdiffusion.pipelines.GenerationPipeline;
 import io.jdiffusion.pipelines.GenerationResult;
+import io.jdiffusion.pipelines.ModelFamily;
+import io.jdiffusion.pipelines.SdModel;
+import io.jdiffusion.pipelines.SdPipeline;
 import io.jdiffusion.pipelines.SdxlModel;
 import io.jdiffusion.pipelines.SdxlPipeline;
 import io.jdiffusion.tensor.Backends;
@@ -27,12 +31,23 @@ abstract class GenerateCommand implements Callable<Integer> {
     /** Builds the configured pipeline on an opened model (weights load lazily: nothing heavy happens here). */
     abstract SdxlPipeline<?> pipeline(SdxlModel base);
 
+    /** The same for an SD 1/2 model. */
+    abstract SdPipeline sdPipeline(SdModel model);
+
     @Override
     public Integer call() {
         CommonOptions o = common;
         FileArguments.output(o.output, o.force);
         // model-load options, checked before anything loads: the device dtype picks the backend's type
         if (o.dtype != null) System.setProperty("jdiffusion.cuda.dtype", ProfileCommand.parseDtype(o.dtype).name().toLowerCase(java.util.Locale.ROOT));
+        if (family("--model", o.model) == ModelFamily.SD) {
+            o.refuseForSd(o.model);
+            try (SdModel model = openSd(o.model); SdPipeline p = sdPipeline(model)) {
+                o.applyShared(p);
+                generate(p);
+            }
+            return 0;
+        }
         try (SdxlModel base = open("--model", o.model, o.config);
              SdxlModel refiner = o.refiner == null ? null : open("--refiner", o.refiner, o.refinerConfig);
              SdxlPipeline<?> p = pipeline(base)) {
@@ -42,14 +57,37 @@ abstract class GenerateCommand implements Callable<Integer> {
             }
             if (refiner != null) p.refiner(refiner);
             o.apply(p);
-            var timings = runs.listen(p, o.quiet);
-            GenerationResult r = p.run();
-            String runId = runs.record(r, timings, spec.commandLine().getErr()); // first, so the images carry the run id
-            List<Path> written = Outputs.write(r.images(), r.record(), runId, o.output, o.force);
-            for (Path w : written) spec.commandLine().getOut().println(w);
-            if (p.deviceBudget() != null) spec.commandLine().getErr().println(p.deviceBudget().summary());
+            generate(p);
         }
         return 0;
+    }
+
+    /** Runs the configured pipeline, records the run and writes the images. */
+    private void generate(GenerationPipeline<?> p) {
+        var timings = runs.listen(p, common.quiet);
+        GenerationResult r = p.run();
+        String runId = runs.record(r, timings, spec.commandLine().getErr()); // first, so the images carry the run id
+        List<Path> written = Outputs.write(r.images(), r.record(), runId, common.output, common.force);
+        for (Path w : written) spec.commandLine().getOut().println(w);
+        if (p.deviceBudget() != null) spec.commandLine().getErr().println(p.deviceBudget().summary());
+    }
+
+    /** The family of a model folder or cached id (null: a single file, or not found: opening it says so), naming the option when it is neither. */
+    static ModelFamily family(String option, String model) {
+        try {
+            return ModelFamily.ofModel(model);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(option + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Opens an SD 1/2 model (configs only), naming --model when it is not usable. */
+    static SdModel openSd(String model) {
+        try {
+            return SdModel.load(model, Backends.get());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--model: " + e.getMessage(), e);
+        }
     }
 
     /** Opens a model (layout and configs only), naming the option when it is not a usable model. */

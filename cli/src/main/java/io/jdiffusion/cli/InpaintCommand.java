@@ -1,6 +1,9 @@
 package io.jdiffusion.cli;
 
 import io.jdiffusion.pipelines.InpaintPipeline;
+import io.jdiffusion.pipelines.MaskTools;
+import io.jdiffusion.pipelines.SdModel;
+import io.jdiffusion.pipelines.SdPipeline;
 import io.jdiffusion.pipelines.SdxlModel;
 import io.jdiffusion.pipelines.SdxlPipeline;
 import picocli.CommandLine;
@@ -10,7 +13,7 @@ import picocli.CommandLine.Option;
 import java.nio.file.Path;
 
 @Command(name = "inpaint", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Repaints the white part of a mask (diffusers' StableDiffusionXLInpaintPipeline).",
+        description = {"Repaints the white part of a mask (diffusers' StableDiffusionXLInpaintPipeline; StableDiffusionInpaintPipeline for SD 1/2).",
                 "The mask can be dilated first like cv2.dilate with a KxK kernel for N iterations (--dilate KxN).",
                 "Use --unet to run a 9-channel inpainting UNet with the base model's other parts."})
 final class InpaintCommand extends GenerateCommand {
@@ -30,11 +33,24 @@ final class InpaintCommand extends GenerateCommand {
     @Override
     SdxlPipeline<?> pipeline(SdxlModel base) {
         InpaintPipeline p = InpaintPipeline.of(base);
-        inpaint.applyImage(p);
+        p.image(inpaint.readImage(), inpaint.image.toString());
         p.mask(readImage("--mask", mask), mask.toString());
+        applyMaskOptions(p);
+        inpaint.applyRest(p, p::strength, p::unetOverride);
+        return p;
+    }
+
+    @Override
+    SdPipeline sdPipeline(SdModel model) {
+        SdPipeline p = SdPipeline.inpaint(model).image(inpaint.readImage(), inpaint.image.toString());
+        p.mask(readImage("--mask", mask), mask.toString());
+        applyMaskOptions(p);
+        inpaint.applyRest(p, p::strength, p::unet);
+        return p;
+    }
+
+    private void applyMaskOptions(MaskTools<?> p) {
         if (maskBlur != null) CommonOptions.option("--mask-blur", () -> p.blur(maskBlur));
         if (paddingMaskCrop != null) CommonOptions.option("--padding-mask-crop", () -> p.paddingMaskCrop(paddingMaskCrop));
-        inpaint.applyRest(p);
-        return p;
     }
 }

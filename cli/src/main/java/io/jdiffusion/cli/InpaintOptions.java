@@ -1,6 +1,6 @@
 package io.jdiffusion.cli;
 
-import io.jdiffusion.pipelines.InpaintPipeline;
+import io.jdiffusion.pipelines.MaskTools;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -19,18 +19,17 @@ final class InpaintOptions {
     @Option(names = "--unet", paramLabel = "FOLDER", description = "Use this UNet folder instead of the model's (e.g. a 9-channel inpainting UNet).")
     Path unet;
 
-    /** Sets the image; then dilation, strength and UNet (after the mask or canvas is set by the command). */
-    void applyImage(InpaintPipeline p) {
-        p.image(GenerateCommand.readImage("--image", image), image.toString());
-    }
+    /** The --image, read (the command sets it first; then the mask or canvas; then {@link #applyRest}). */
+    io.jdiffusion.pipelines.image.Image readImage() { return GenerateCommand.readImage("--image", image); }
 
-    void applyRest(InpaintPipeline p) {
+    /** Dilation, strength and UNet, after the mask or canvas is set by the command; {@code strengthSetter} and {@code unetSetter} are the pipeline's. */
+    void applyRest(MaskTools<?> p, java.util.function.DoubleConsumer strengthSetter, java.util.function.Consumer<Path> unetSetter) {
         if (dilate != null) {
             int[] kn = parseDilate(dilate);
             CommonOptions.option("--dilate", () -> p.dilate(kn[0], kn[1]));
         }
-        if (strength != null) CommonOptions.option("--strength", () -> p.strength(strength));
-        if (unet != null) CommonOptions.option("--unet", () -> p.unetOverride(unet));
+        if (strength != null) CommonOptions.option("--strength", () -> strengthSetter.accept(strength));
+        if (unet != null) CommonOptions.option("--unet", () -> unetSetter.accept(unet));
     }
 
     static int[] parseDilate(String s) {

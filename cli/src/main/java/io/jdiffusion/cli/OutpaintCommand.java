@@ -1,6 +1,9 @@
 package io.jdiffusion.cli;
 
 import io.jdiffusion.pipelines.InpaintPipeline;
+import io.jdiffusion.pipelines.MaskTools;
+import io.jdiffusion.pipelines.SdModel;
+import io.jdiffusion.pipelines.SdPipeline;
 import io.jdiffusion.pipelines.SdxlModel;
 import io.jdiffusion.pipelines.SdxlPipeline;
 import picocli.CommandLine;
@@ -24,7 +27,21 @@ final class OutpaintCommand extends GenerateCommand {
     @Override
     SdxlPipeline<?> pipeline(SdxlModel base) {
         InpaintPipeline p = InpaintPipeline.of(base);
-        inpaint.applyImage(p);
+        p.image(inpaint.readImage(), inpaint.image.toString());
+        applyExtents(p);
+        inpaint.applyRest(p, p::strength, p::unetOverride);
+        return p;
+    }
+
+    @Override
+    SdPipeline sdPipeline(SdModel model) {
+        SdPipeline p = SdPipeline.inpaint(model).image(inpaint.readImage(), inpaint.image.toString());
+        applyExtents(p);
+        inpaint.applyRest(p, p::strength, p::unet);
+        return p;
+    }
+
+    private void applyExtents(MaskTools<?> p) {
         String[] parts = extend.split(",");
         if (parts.length != 4) throw new IllegalArgumentException("--extend: expected L,T,R,B (four pixel counts), got '" + extend + "'");
         int[] e = new int[4];
@@ -34,7 +51,5 @@ final class OutpaintCommand extends GenerateCommand {
             throw new IllegalArgumentException("--extend: expected four integers L,T,R,B, got '" + extend + "'");
         }
         CommonOptions.option("--extend", () -> p.outpaint(e[0], e[1], e[2], e[3], overlap));
-        inpaint.applyRest(p);
-        return p;
     }
 }

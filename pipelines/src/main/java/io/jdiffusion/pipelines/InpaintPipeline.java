@@ -23,7 +23,7 @@ import java.util.function.BooleanSupplier;
  * Unlike diffusers, whose default size is unet.sample_size × 8 (1024), the default output size is
  * the input image's (after any outpaint extension); {@link #size} resizes like diffusers.
  */
-public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
+public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> implements MaskTools<InpaintPipeline> {
     private Image image;
     private Image mask;
     private String imageOrigin, maskOrigin;
@@ -52,27 +52,6 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
     public InpaintPipeline mask(Image m) { this.mask = Objects.requireNonNull(m, "mask"); return this; }
 
     public InpaintPipeline mask(Image m, String origin) { mask(m); this.maskOrigin = origin; return this; }
-
-    /** Grows the mask like cv2.dilate(mask, ones(k, k), iterations = n). */
-    public InpaintPipeline dilate(int kernel, int iterations) { return settings(settings.with(settings.mask().withDilate(kernel, iterations))); }
-
-    /** Blurs the mask like diffusers' mask_processor.blur (PIL GaussianBlur(radius)) before binarization. */
-    public InpaintPipeline blur(int radius) { return settings(settings.with(settings.mask().withBlur(radius))); }
-
-    /**
-     * Outpaints: the image is placed on a canvas grown by these pixels per side and the mask becomes
-     * the new area, reaching {@code overlap} pixels into the original. Replaces any mask set.
-     */
-    public InpaintPipeline outpaint(int left, int top, int right, int bottom, int overlap) {
-        return settings(settings.with(settings.mask().withOutpaint(new GenerationRecord.Outpaint(left, top, right, bottom, overlap))));
-    }
-
-    /**
-     * diffusers' padding_mask_crop: generate only the mask's bounding box grown by {@code pad} pixels
-     * (and widened to the output's aspect ratio), resized to the output size, then paste the result
-     * back into the original image through the mask. Small edits on large photos keep full detail.
-     */
-    public InpaintPipeline paddingMaskCrop(int pad) { return settings(settings.with(settings.mask().withPaddingMaskCrop(pad))); }
 
     public InpaintPipeline strength(double s) { return settings(settings.with(settings.schedule().withStrength(s))); }
 

@@ -38,6 +38,21 @@ public enum ModelFamily {
                 + "' is not a pipeline this engine runs; allowed: " + String.join(", ", SDXL.classNames) + ", " + String.join(", ", SD.classNames));
     }
 
+    /**
+     * The family of a model as the command line names it (a folder or a Hugging Face id in the local
+     * cache), read from its model_index.json; null for a single file, a folder without one, or a name
+     * that does not resolve (opening it then says why).
+     */
+    public static ModelFamily ofModel(String nameOrPath) {
+        Path p;
+        try {
+            p = ModelLocator.resolve(nameOrPath);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        return Files.isDirectory(p) ? of(p) : null;
+    }
+
     private static String className(Path folder) {
         Path index = folder.resolve("model_index.json");
         if (!Files.isRegularFile(index)) return null;

@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * model's own scheduler (PNDM, or DDIM v-prediction for SD 2) unless {@link #scheduler} names
  * another. Its settings are a {@link GenerationSettings} value like SDXL's; the ones only SDXL has
  * (refiner, aesthetic scores, original_size, prompt_2, denoising_start/end) are refused by name.
- * Inpainting takes SDXL's mask tools (dilation, blur, outpainting, padding_mask_crop), and
+ * Inpainting takes SDXL's {@link MaskTools} (dilation, blur, outpainting, padding_mask_crop), and
  * {@link #vram} puts the model under a {@link DeviceBudget} as for SDXL.
  *
  * <pre>{@code
@@ -28,7 +28,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * }
  * }</pre>
  */
-public final class SdPipeline implements GenerationPipeline<SdPipeline> {
+public final class SdPipeline implements MaskTools<SdPipeline> {
     private final DenoisingSpec.Kind kind;
     private final SdModel model;
     private final boolean ownsModel;
@@ -95,20 +95,6 @@ public final class SdPipeline implements GenerationPipeline<SdPipeline> {
     }
 
     public SdPipeline mask(Image m, String origin) { mask(m); this.maskOrigin = origin; return this; }
-
-    /** Grows the mask like cv2.dilate(mask, ones(k, k), iterations = n). */
-    public SdPipeline dilate(int kernel, int iterations) { return settings(settings.with(settings.mask().withDilate(kernel, iterations))); }
-
-    /** Blurs the mask like diffusers' mask_processor.blur (PIL GaussianBlur(radius)) before binarization. */
-    public SdPipeline blur(int radius) { return settings(settings.with(settings.mask().withBlur(radius))); }
-
-    /** Outpaints onto a canvas grown by these pixels per side (see {@link InpaintPipeline#outpaint}). */
-    public SdPipeline outpaint(int left, int top, int right, int bottom, int overlap) {
-        return settings(settings.with(settings.mask().withOutpaint(new GenerationRecord.Outpaint(left, top, right, bottom, overlap))));
-    }
-
-    /** diffusers' padding_mask_crop (see {@link InpaintPipeline#paddingMaskCrop}). */
-    public SdPipeline paddingMaskCrop(int pad) { return settings(settings.with(settings.mask().withPaddingMaskCrop(pad))); }
 
     /** Runs with this UNet folder instead of the model's (e.g. a 9-channel inpainting UNet). */
     public SdPipeline unet(Path unetFolder) {
