@@ -1,6 +1,5 @@
 package io.jdiffusion.cli;
 
-import io.jdiffusion.pipelines.InpaintPipeline;
 import io.jdiffusion.pipelines.MaskTools;
 import io.jdiffusion.pipelines.SdModel;
 import io.jdiffusion.pipelines.SdPipeline;
@@ -31,25 +30,14 @@ final class InpaintCommand extends GenerateCommand {
     Integer paddingMaskCrop;
 
     @Override
-    SdxlPipeline<?> pipeline(SdxlModel base) {
-        InpaintPipeline p = InpaintPipeline.of(base);
-        p.image(inpaint.readImage(), inpaint.image.toString());
-        p.mask(readImage("--mask", mask), mask.toString());
-        applyMaskOptions(p);
-        inpaint.applyRest(p, p::strength, p::unetOverride);
-        return p;
-    }
+    SdxlPipeline<?> pipeline(SdxlModel base) { return inpaint.sdxl(base, this::applyMask); }
 
     @Override
-    SdPipeline sdPipeline(SdModel model) {
-        SdPipeline p = SdPipeline.inpaint(model).image(inpaint.readImage(), inpaint.image.toString());
-        p.mask(readImage("--mask", mask), mask.toString());
-        applyMaskOptions(p);
-        inpaint.applyRest(p, p::strength, p::unet);
-        return p;
-    }
+    SdPipeline sdPipeline(SdModel model) { return inpaint.sd(model, this::applyMask); }
 
-    private void applyMaskOptions(MaskTools<?> p) {
+    /** --mask and the mask tools only inpaint has. */
+    private void applyMask(MaskTools<?> p) {
+        p.mask(readImage("--mask", mask), mask.toString());
         if (maskBlur != null) CommonOptions.option("--mask-blur", () -> p.blur(maskBlur));
         if (paddingMaskCrop != null) CommonOptions.option("--padding-mask-crop", () -> p.paddingMaskCrop(paddingMaskCrop));
     }

@@ -1,6 +1,5 @@
 package io.jdiffusion.cli;
 
-import io.jdiffusion.pipelines.InpaintPipeline;
 import io.jdiffusion.pipelines.MaskTools;
 import io.jdiffusion.pipelines.SdModel;
 import io.jdiffusion.pipelines.SdPipeline;
@@ -25,21 +24,10 @@ final class OutpaintCommand extends GenerateCommand {
     int overlap;
 
     @Override
-    SdxlPipeline<?> pipeline(SdxlModel base) {
-        InpaintPipeline p = InpaintPipeline.of(base);
-        p.image(inpaint.readImage(), inpaint.image.toString());
-        applyExtents(p);
-        inpaint.applyRest(p, p::strength, p::unetOverride);
-        return p;
-    }
+    SdxlPipeline<?> pipeline(SdxlModel base) { return inpaint.sdxl(base, this::applyExtents); }
 
     @Override
-    SdPipeline sdPipeline(SdModel model) {
-        SdPipeline p = SdPipeline.inpaint(model).image(inpaint.readImage(), inpaint.image.toString());
-        applyExtents(p);
-        inpaint.applyRest(p, p::strength, p::unet);
-        return p;
-    }
+    SdPipeline sdPipeline(SdModel model) { return inpaint.sd(model, this::applyExtents); }
 
     private void applyExtents(MaskTools<?> p) {
         String[] parts = extend.split(",");

@@ -31,9 +31,10 @@ class RunParamsTest {
         models.put("refiner", "R");
         GenerationRecord r = record("outpaint", models, 0.75, 15, 2, new GenerationRecord.Outpaint(0, 8, 16, 0, 4));
         Map<String, Object> p = RunParams.of(r);
-        assertEquals(List.of("pipeline", "base", "refiner", "mask", "outpaint", "size", "seed"), List.copyOf(p.keySet()));
+        assertEquals(List.of("pipeline", "model", "base", "refiner", "mask", "outpaint", "size", "seed"), List.copyOf(p.keySet()));
         Map<String, String> flat = RunParams.flatten(p);
         assertEquals("outpaint", flat.get("pipeline"));
+        assertEquals("sdxl", flat.get("model.family"), "a record without a family is an SDXL run's");
         assertEquals("B", flat.get("base.model"));
         assertEquals("ddim", flat.get("base.scheduler"));
         assertEquals("7", flat.get("base.guidance"), "integral doubles print without .0");
