@@ -1,5 +1,7 @@
 package io.jdiffusion.cli;
 
+import io.jdiffusion.pipelines.ModelFamily;
+import io.jdiffusion.pipelines.SdModel;
 import io.jdiffusion.pipelines.SdxlModel;
 import io.jdiffusion.runs.CompareReport;
 import io.jdiffusion.runs.RunRecord;
@@ -24,7 +26,8 @@ import java.util.concurrent.Callable;
                 "      -p 'a red vase' --steps 30 --seeds 1,2 --refiner-fractions off,0.8 --dilate off,15x2 \\",
                 "      --experiment vase --compare vase.html"})
 final class SweepCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "Base model (folder, single file or cached Hugging Face id).")
+    @Option(names = "--model", required = true, paramLabel = "MODEL",
+            description = "Base model (folder, single file or cached Hugging Face id): SDXL, or SD 1/2 (without the refiner axis).")
     String model;
 
     @Option(names = "--refiner", paramLabel = "MODEL", description = "Refiner model for the cells whose refiner fraction is not 'off'.")
@@ -94,21 +97,40 @@ final class SweepCommand implements Callable<Integer> {
             }
         }).toArray(Sweep.Dilation[]::new);
         RunStore st = RunStore.open(RunStore.defaultDir(store));
+        Sweep.Kind kind = mask != null ? Sweep.Kind.INPAINT : image != null ? Sweep.Kind.IMG2IMG : Sweep.Kind.TXT2IMG;
+        if (GenerateCommand.family("--model", model) == ModelFamily.SD) {
+            if (refiner != null) {
+                throw new IllegalArgumentException("--refiner is an SDXL-only setting, and " + model + " is a Stable Diffusion 1/2 model,"
+                        + " which takes none of: " + ModelFamily.SDXL_ONLY_SETTINGS);
+            }
+            try (SdModel base = GenerateCommand.openSd(model)) {
+                return sweep(Sweep.of(kind, base, image, mask), st, fractions, dil);
+            }
+        }
         try (SdxlModel base = GenerateCommand.open("--model", model, null);
              SdxlModel ref = refiner == null ? null : GenerateCommand.open("--refiner", refiner, null)) {
-            Sweep s = mask != null ? Sweep.inpaint(base, image, mask) : image != null ? Sweep.img2img(base, image) : Sweep.txt2img(base);
-            s.refinerModel(ref).prompt(prompt).negativePrompt(negativePrompt).strength(strength).seeds(seeds.stream().mapToLong(Long::longValue).toArray())
-                    .refinerFractions(fractions).dilations(dil);
-            CommonOptions.option("--steps", () -> s.steps(steps));
-            if (guidances != null) s.guidances(guidances.stream().mapToDouble(Double::doubleValue).toArray());
-            if (schedulers != null) s.schedulers(schedulers.toArray(String[]::new));
-            if (!quiet) s.onStep(new ProgressBar(System.err));
-            spec.commandLine().getErr().println("sweep: " + s.cells().size() + " runs");
-            List<RunRecord> runs = s.run(st, experiment, tags);
-            for (RunRecord r : runs) spec.commandLine().getOut().println(r.id() + "  " + axes(r));
-            if (compare != null) {
-                spec.commandLine().getOut().println(CompareReport.write(st, runs, List.of(), compare, false));
-            }
+            Sweep s = switch (kind) {
+                case INPAINT -> Sweep.inpaint(base, image, mask);
+                case IMG2IMG -> Sweep.img2img(base, image);
+                case TXT2IMG -> Sweep.txt2img(base);
+            };
+            return sweep(s.refinerModel(ref), st, fractions, dil);
+        }
+    }
+
+    /** Sets the axes and options, runs every cell and lists the runs (and writes the compare page). */
+    private int sweep(Sweep s, RunStore st, Double[] fractions, Sweep.Dilation[] dil) {
+        s.prompt(prompt).negativePrompt(negativePrompt).strength(strength).seeds(seeds.stream().mapToLong(Long::longValue).toArray())
+                .refinerFractions(fractions).dilations(dil);
+        CommonOptions.option("--steps", () -> s.steps(steps));
+        if (guidances != null) s.guidances(guidances.stream().mapToDouble(Double::doubleValue).toArray());
+        if (schedulers != null) s.schedulers(schedulers.toArray(String[]::new));
+        if (!quiet) s.onStep(new ProgressBar(System.err));
+        spec.commandLine().getErr().println("sweep: " + s.cells().size() + " runs");
+        List<RunRecord> runs = s.run(st, experiment, tags);
+        for (RunRecord r : runs) spec.commandLine().getOut().println(r.id() + "  " + axes(r));
+        if (compare != null) {
+            spec.commandLine().getOut().println(CompareReport.write(st, runs, List.of(), compare, false));
         }
         return 0;
     }

@@ -128,6 +128,31 @@ class SdCommandLineTest {
     }
 
     @Test
+    void sweepRecordsTheFamilyAndEachRunReproduces() {
+        SdFixtures.Set set = SdFixtures.sets().getLast();
+        String family = set.family().equals("sd15") ? "sd1" : "sd2";
+        String store = tmp.resolve("sweep-runs").toString();
+        CommandLineTest.Result r = CommandLineTest.run("sweep", "--model", set.path("sd").toString(), "--image", set.path("init.png").toString(),
+                "--mask", set.path("mask.png").toString(), "-p", "a purple octopus", "--steps", "2", "--seeds", "1,2", "--dilate", "off,3x1",
+                "--quiet", "--runs", store, "--experiment", "sd-sweep");
+        assertEquals(0, r.status(), r.err());
+        List<String> ids = r.out().lines().map(l -> l.split("\\s+")[0]).toList();
+        assertEquals(4, ids.size(), r.out());
+        CommandLineTest.Result listed = CommandLineTest.run("runs", "list", "--runs", store, "--where", "model.family=" + family);
+        assertEquals(0, listed.status(), listed.err());
+        for (String id : ids) assertTrue(listed.out().contains(id), "--where model.family=" + family + " lists " + id + ": " + listed.out());
+        CommandLineTest.Result none = CommandLineTest.run("runs", "list", "--runs", store, "--where", "model.family=sdxl");
+        for (String id : ids) assertFalse(none.out().contains(id), none.out());
+        CommandLineTest.Result again = CommandLineTest.run("reproduce", ids.getLast(), "--runs", store, "-o", tmp.resolve("sweep-again.png").toString(), "--quiet");
+        assertEquals(0, again.status(), again.err());
+        assertTrue(again.err().contains("identical to the stored output"), again.err());
+        CommandLineTest.Result refused = CommandLineTest.run("sweep", "--model", set.path("sd").toString(), "--refiner", set.path("sd").toString(),
+                "-p", "x", "--runs", store);
+        assertEquals(2, refused.status(), refused.err());
+        assertTrue(refused.err().contains("--refiner is an SDXL-only setting"), refused.err());
+    }
+
+    @Test
     void sdxlOnlyOptionsAreRefusedByNameBeforeAnyWeightLoads() throws IOException {
         SdFixtures.Set set = SdFixtures.sets().get(0);
         Path broken = tmp.resolve("broken-sd");

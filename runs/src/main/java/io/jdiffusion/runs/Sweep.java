@@ -1,8 +1,11 @@
 package io.jdiffusion.runs;
 
+import io.jdiffusion.pipelines.GenerationPipeline;
 import io.jdiffusion.pipelines.GenerationResult;
 import io.jdiffusion.pipelines.Img2ImgPipeline;
 import io.jdiffusion.pipelines.InpaintPipeline;
+import io.jdiffusion.pipelines.SdModel;
+import io.jdiffusion.pipelines.SdPipeline;
 import io.jdiffusion.pipelines.SdxlModel;
 import io.jdiffusion.pipelines.SdxlPipeline;
 import io.jdiffusion.pipelines.StepListener;
@@ -27,7 +30,8 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * Runs every cell of a parameter grid — seeds × refiner on/off (or several handoff fractions) ×
  * mask dilation on/off × guidance scales × schedulers — on models loaded once, and records each
- * cell as a run of one experiment. Cells run in order (the last axis varies fastest).
+ * cell as a run of one experiment. Cells run in order (the last axis varies fastest). An SD 1/2
+ * model ({@link SdModel}) sweeps the same axes but the refiner's (SDXL only: its axis must be "off").
  *
  * <pre>{@code
  * try (SdxlModel base = SdxlModel.load("sdxl-base", null, backend);
@@ -82,6 +86,8 @@ public final class Sweep {
 
     private final Kind kind;
     private final SdxlModel base;
+    /** The SD 1/2 model instead of {@link #base}, or null. */
+    private final SdModel sdBase;
     private final Path image, mask;
     private SdxlModel refiner;
     private String prompt = "";
@@ -96,19 +102,24 @@ public final class Sweep {
     private List<String> schedulers = Arrays.asList((String) null);
     private StepListener listener = StepListener.NONE;
 
-    private Sweep(Kind kind, SdxlModel base, Path image, Path mask) {
+    private Sweep(Kind kind, SdxlModel base, SdModel sdBase, Path image, Path mask) {
         this.kind = kind;
-        this.base = Objects.requireNonNull(base, "base model");
-        this.image = image;
-        this.mask = mask;
+        if (base == null && sdBase == null) throw new NullPointerException("base model");
+        this.base = base;
+        this.sdBase = sdBase;
+        this.image = kind == Kind.TXT2IMG ? null : requireFile("image", image);
+        this.mask = kind == Kind.INPAINT ? requireFile("mask", mask) : null;
     }
 
-    public static Sweep txt2img(SdxlModel base) { return new Sweep(Kind.TXT2IMG, base, null, null); }
+    public static Sweep txt2img(SdxlModel base) { return new Sweep(Kind.TXT2IMG, base, null, null, null); }
 
-    public static Sweep img2img(SdxlModel base, Path image) { return new Sweep(Kind.IMG2IMG, base, requireFile("image", image), null); }
+    public static Sweep img2img(SdxlModel base, Path image) { return new Sweep(Kind.IMG2IMG, base, null, image, null); }
 
-    public static Sweep inpaint(SdxlModel base, Path image, Path mask) {
-        return new Sweep(Kind.INPAINT, base, requireFile("image", image), requireFile("mask", mask));
+    public static Sweep inpaint(SdxlModel base, Path image, Path mask) { return new Sweep(Kind.INPAINT, base, null, image, mask); }
+
+    /** A sweep of {@code kind} on an SD 1/2 model ({@code image} for img2img and inpaint, {@code mask} for inpaint, else null). */
+    public static Sweep of(Kind kind, SdModel model, Path image, Path mask) {
+        return new Sweep(kind, null, Objects.requireNonNull(model, "base model"), image, mask);
     }
 
     private static Path requireFile(String what, Path p) {
@@ -166,7 +177,7 @@ public final class Sweep {
 
     /** The grid, in the order it runs. */
     public List<Cell> cells() {
-        double defaultGuidance = kind == Kind.INPAINT ? 7.5 : 5.0;
+        double defaultGuidance = kind == Kind.INPAINT || sdBase != null ? 7.5 : 5.0;   // diffusers' defaults
         List<Double> gs = guidances != null ? guidances : List.of(defaultGuidance);
         List<Cell> cells = new ArrayList<>();
         for (long s : seeds) for (Double f : refinerFractions) for (Dilation d : dilations) for (double g : gs) for (String sc : schedulers) {
@@ -178,6 +189,10 @@ public final class Sweep {
     /** Runs and records every cell; returns the runs in grid order. */
     public List<RunRecord> run(RunStore store, String experiment, Collection<String> tags) {
         Objects.requireNonNull(store, "store");
+        if (sdBase != null && refinerFractions.stream().anyMatch(Objects::nonNull)) {
+            throw new IllegalArgumentException("refiner fractions other than 'off' are an SDXL-only setting; SD 1/2 models take none of "
+                    + io.jdiffusion.pipelines.ModelFamily.SDXL_ONLY_SETTINGS);
+        }
         if (refinerFractions.stream().anyMatch(Objects::nonNull) && refiner == null) {
             throw new IllegalArgumentException("refiner fractions other than 'off' need a refiner model");
         }
@@ -194,32 +209,48 @@ public final class Sweep {
                 + "-" + String.format("%04x", ThreadLocalRandom.current().nextInt(1 << 16));
         List<RunRecord> runs = new ArrayList<>();
         for (Cell c : cells) {
-            SdxlPipeline<?> p = switch (kind) {
-                case TXT2IMG -> Text2ImagePipeline.of(base);
-                case IMG2IMG -> {
-                    Img2ImgPipeline i = Img2ImgPipeline.of(base).image(img, image.toString());
-                    if (strength != null) i.strength(strength);
-                    yield i;
-                }
-                case INPAINT -> {
-                    InpaintPipeline i = InpaintPipeline.of(base).image(img, image.toString()).mask(m, mask.toString());
-                    if (c.dilation() != null) i.dilate(c.dilation().kernel(), c.dilation().iterations());
-                    if (strength != null) i.strength(strength);
-                    yield i;
-                }
-            };
+            GenerationPipeline<?> p = sdBase != null ? sdPipeline(c, img, m) : sdxlPipeline(c, img, m);
             p.prompt(prompt).steps(steps).guidance(c.guidance()).seed(c.seed());
             if (negativePrompt != null) p.negativePrompt(negativePrompt);
             if (width != null) p.size(width, height);
             if (c.scheduler() != null) p.scheduler(c.scheduler());
-            if (c.refinerFraction() != null) p.refiner(refiner).highNoiseFraction(c.refinerFraction());
             StepTimings timings = new StepTimings(listener);
             p.onStep(timings);
             timings.restart();
             GenerationResult r = p.run();
             runs.add(store.record(experiment, tags, r, timings.finish(), inputs, new RunRecord.SweepCell(sweepId, c.axes()),
-                    base.backend()));
+                    sdBase != null ? sdBase.backend() : base.backend()));
         }
         return runs;
+    }
+
+    private SdxlPipeline<?> sdxlPipeline(Cell c, Image img, Image m) {
+        SdxlPipeline<?> p = switch (kind) {
+            case TXT2IMG -> Text2ImagePipeline.of(base);
+            case IMG2IMG -> {
+                Img2ImgPipeline i = Img2ImgPipeline.of(base).image(img, image.toString());
+                if (strength != null) i.strength(strength);
+                yield i;
+            }
+            case INPAINT -> {
+                InpaintPipeline i = InpaintPipeline.of(base).image(img, image.toString()).mask(m, mask.toString());
+                if (c.dilation() != null) i.dilate(c.dilation().kernel(), c.dilation().iterations());
+                if (strength != null) i.strength(strength);
+                yield i;
+            }
+        };
+        if (c.refinerFraction() != null) p.refiner(refiner).highNoiseFraction(c.refinerFraction());
+        return p;
+    }
+
+    private SdPipeline sdPipeline(Cell c, Image img, Image m) {
+        SdPipeline p = switch (kind) {
+            case TXT2IMG -> SdPipeline.txt2img(sdBase);
+            case IMG2IMG -> SdPipeline.img2img(sdBase).image(img, image.toString());
+            case INPAINT -> SdPipeline.inpaint(sdBase).image(img, image.toString()).mask(m, mask.toString());
+        };
+        if (c.dilation() != null) p.dilate(c.dilation().kernel(), c.dilation().iterations());
+        if (strength != null) p.strength(strength);
+        return p;
     }
 }
