@@ -102,6 +102,11 @@ final class CommonOptions {
             description = "Skip LoRA tensors that match no module of the model (default: refuse the adapter, listing them).")
     boolean loraLenient;
 
+    @Option(names = "--prediction-type", paramLabel = "TYPE",
+            description = {"For a single-file SD 2 checkpoint: v_prediction for the 768 px model (its keys cannot say so; diffusers",
+                    "asks the same), epsilon (default) for the 512 px one. A diffusers folder's scheduler config says it itself."})
+    String predictionType;
+
     /** Applies the options to an SDXL pipeline; throws IllegalArgumentException naming a bad option. */
     void apply(SdxlPipeline<?> p) {
         applyShared(p);
@@ -134,8 +139,6 @@ final class CommonOptions {
         if (negativePrompt2 != null) throw new IllegalArgumentException("--negative-prompt-2" + why);
         if (!loras.isEmpty() || loraLenient) throw new IllegalArgumentException("--lora" + notYet);
         if (vae != null) throw new IllegalArgumentException("--vae" + notYet);
-        if (config != null) throw new IllegalArgumentException("--config applies to single-file checkpoints;" + " --model " + model
-                + " is a diffusers folder with its own configs");
     }
 
     /** Applies the options every family takes (SDXL and SD 1/2); throws IllegalArgumentException naming a bad option. */

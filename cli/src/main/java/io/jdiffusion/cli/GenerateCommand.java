@@ -42,11 +42,15 @@ abstract class GenerateCommand implements Callable<Integer> {
         if (o.dtype != null) System.setProperty("jdiffusion.cuda.dtype", ProfileCommand.parseDtype(o.dtype).name().toLowerCase(java.util.Locale.ROOT));
         if (family("--model", o.model) == ModelFamily.SD) {
             o.refuseForSd(o.model);
-            try (SdModel model = openSd(o.model); SdPipeline p = sdPipeline(model)) {
+            try (SdModel model = openSd(o.model, o.config, o.predictionType); SdPipeline p = sdPipeline(model)) {
                 o.applyShared(p);
                 generate(p);
             }
             return 0;
+        }
+        if (o.predictionType != null) {
+            throw new IllegalArgumentException("--prediction-type applies to single-file SD 2 checkpoints; " + o.model + " is an SDXL model"
+                    + " (its scheduler config says the prediction type)");
         }
         try (SdxlModel base = open("--model", o.model, o.config);
              SdxlModel refiner = o.refiner == null ? null : open("--refiner", o.refiner, o.refinerConfig);
@@ -81,10 +85,13 @@ abstract class GenerateCommand implements Callable<Integer> {
         }
     }
 
-    /** Opens an SD 1/2 model (configs only), naming --model when it is not usable. */
-    static SdModel openSd(String model) {
+    /** Opens an SD 1/2 model (configs only; for a single file, {@code configFolder} and {@code predictionType} may be set), naming --model when it is not usable. */
+    static SdModel openSd(String model, Path configFolder, String predictionType) {
+        if (configFolder != null && !Files.isDirectory(configFolder)) {
+            throw new IllegalArgumentException("--config folder " + configFolder + " does not exist");
+        }
         try {
-            return SdModel.load(model, Backends.get());
+            return SdModel.load(model, configFolder, predictionType, Backends.get());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--model: " + e.getMessage(), e);
         }

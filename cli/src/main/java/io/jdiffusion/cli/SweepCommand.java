@@ -103,7 +103,7 @@ final class SweepCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--refiner is an SDXL-only setting, and " + model + " is a Stable Diffusion 1/2 model,"
                         + " which takes none of: " + ModelFamily.SDXL_ONLY_SETTINGS);
             }
-            try (SdModel base = GenerateCommand.openSd(model)) {
+            try (SdModel base = GenerateCommand.openSd(model, null, null)) {
                 return sweep(Sweep.of(kind, base, image, mask), st, fractions, dil);
             }
         }

@@ -59,7 +59,9 @@ public final class Reproduction {
             case "inpaint", "outpaint" -> DenoisingSpec.Kind.INPAINT;
             default -> throw new IllegalArgumentException("unknown pipeline '" + r.pipeline() + "' in the record");
         };
-        SdPipeline p = SdPipeline.load(kind, r.models().get("base"));
+        String config = r.configs() == null ? null : r.configs().get("base");
+        SdPipeline p = SdPipeline.of(kind, SdModel.load(r.models().get("base"), config == null ? null : Path.of(config), null,
+                io.jdiffusion.tensor.Backends.get()));
         try {
             if (kind != DenoisingSpec.Kind.TEXT_TO_IMAGE) p.image(input(r, "image"), r.inputs().get("image").path());
             if (r.inputs() != null && r.inputs().containsKey("mask")) p.mask(input(r, "mask"), r.inputs().get("mask").path());

@@ -62,8 +62,11 @@ public final class SdPipeline implements MaskTools<SdPipeline> {
     /** StableDiffusionInpaintPipeline on {@code model} (not closed by the pipeline). */
     public static SdPipeline inpaint(SdModel model) { return new SdPipeline(DenoisingSpec.Kind.INPAINT, model, false); }
 
-    /** A pipeline of {@code kind} on a model loaded from a folder or Hugging Face id, closed with the pipeline. */
-    public static SdPipeline load(DenoisingSpec.Kind kind, String model) { return new SdPipeline(kind, SdModel.load(model), true); }
+    /** A pipeline of {@code kind} on a model loaded from a folder, single file or Hugging Face id, closed with the pipeline. */
+    public static SdPipeline load(DenoisingSpec.Kind kind, String model) { return of(kind, SdModel.load(model)); }
+
+    /** A pipeline of {@code kind} on {@code model}, which it closes when it is closed. */
+    static SdPipeline of(DenoisingSpec.Kind kind, SdModel model) { return new SdPipeline(kind, model, true); }
 
     public SdModel model() { return model; }
 
@@ -211,7 +214,8 @@ public final class SdPipeline implements MaskTools<SdPipeline> {
         String scheduler = s.schedule().scheduler() == null ? model.scheduler(null).getClass().getSimpleName() : s.schedule().scheduler();
         Map<String, String> hashes = new LinkedHashMap<>();
         model.weightHashes(unet).forEach((file, hash) -> hashes.put("base/" + file, hash));
-        var from = new GenerationRecord.Provenance(Map.of("base", model.name()), null, unet == null ? null : unet.toString(), hashes,
+        Path configs = model.explicitConfigFolder();
+        var from = new GenerationRecord.Provenance(Map.of("base", model.name()), configs == null ? null : Map.of("base", configs.toString()), unet == null ? null : unet.toString(), hashes,
                 Runs.inputs(imageOrigin, image, maskOrigin, mask), model.backendName(), null, model.family());
         return GenerationRecord.of(kindName, s, scheduler, w, h, false, false, from);
     }

@@ -159,6 +159,10 @@ public final class SdxlModel implements AutoCloseable {
             try (SingleFileCheckpoint c = SingleFileCheckpoint.open(p)) {
                 layout = c.layout();
             }
+            if (layout.sd()) {
+                throw new IllegalArgumentException(p + " is a Stable Diffusion " + (layout == Layout.SD1 ? "1.x" : "2.x") + " checkpoint, not SDXL:"
+                        + " the SDXL pipelines and their SDXL-only settings (" + ModelFamily.SDXL_ONLY_SETTINGS + ") do not apply; load it with SdModel");
+            }
             Path configs = configFolder != null ? configFolder : BuiltinConfigs.folder(layout);
             LOG.info("{}: single-file SDXL {} checkpoint, configs from {}", p.getFileName(), layout.name().toLowerCase(), configs);
             checkLayout(configs, layout.components().contains(Component.TEXT_ENCODER), false);

@@ -57,6 +57,24 @@ final class OriginalKeys {
         };
     }
 
+    /**
+     * {@link #toDiffusers(Component, String, int, int)} for a component of {@code layout}: SD 2's text
+     * encoder is OpenCLIP ViT-H stored like SDXL's bigG, read into a CLIPTextModel (no text_model.
+     * prefix, no text_projection: diffusers' convert drops it, and the last resblock, which
+     * {@link SingleFileCheckpoint} leaves out).
+     */
+    public static List<Mapped> toDiffusers(Layout layout, Component c, String key, int unetBlockStride, int vaeLevels) {
+        if (layout != Layout.SD2 || c != Component.TEXT_ENCODER) return toDiffusers(c, key, unetBlockStride, vaeLevels);
+        if (key.equals("text_projection")) return List.of();
+        return bigGToDiffusers(key).stream().map(m -> new Mapped(clipLToDiffusers(m.diffusersKey()), m.piece())).toList();
+    }
+
+    /** The index of an OpenCLIP resblock key ("transformer.resblocks.N.…"), or -1 for other keys. */
+    static int resblock(String key) {
+        Matcher m = RESBLOCK.matcher(key);
+        return m.matches() ? Integer.parseInt(m.group(1)) : -1;
+    }
+
     /** One diffusers key and where its bytes come from. */
     public record Mapped(String diffusersKey, Piece piece) {}
 
@@ -206,6 +224,12 @@ final class OriginalKeys {
             case TEXT_ENCODER -> Piece.same("text_model." + key);
             case TEXT_ENCODER_2 -> bigGToOriginal(key);
         };
+    }
+
+    /** {@link #toOriginal(Component, String, Set, int, int)} for a component of {@code layout} (SD 2's text encoder is OpenCLIP's). */
+    public static Piece toOriginal(Layout layout, Component c, String key, Set<String> diffusersKeys, int unetBlockStride, int vaeLevels) {
+        if (layout == Layout.SD2 && c == Component.TEXT_ENCODER) return bigGToOriginal("text_model." + key);
+        return toOriginal(c, key, diffusersKeys, unetBlockStride, vaeLevels);
     }
 
     private static final Pattern D_DOWN = Pattern.compile("down_blocks\\.(\\d+)\\.(resnets|attentions|downsamplers)\\.(\\d+)\\.(.*)");
