@@ -127,6 +127,37 @@ class SdCommandLineTest {
         assertTrue(v.err().contains("device memory: peak") && v.err().contains("budget 64.0 MiB"), v.err());
     }
 
+    /** A single file written from each set's folder: with --config the folder's PNG, reproduced from its record; --prediction-type checked by name. */
+    @TestFactory
+    Stream<DynamicTest> singleFileCheckpoints() {
+        return SdFixtures.sets().stream().map(set -> DynamicTest.dynamicTest(set + " single file", () -> {
+            io.jdiffusion.pipelines.checkpoint.Layout layout = set.family().equals("sd15")
+                    ? io.jdiffusion.pipelines.checkpoint.Layout.SD1 : io.jdiffusion.pipelines.checkpoint.Layout.SD2;
+            Path file = tmp.resolve(set + "-single.safetensors");
+            io.jdiffusion.pipelines.checkpoint.SingleFileWriter.write(set.path("sd"), layout, file);
+            Path fromFolder = tmp.resolve(set + "-folder.png"), fromFile = tmp.resolve(set + "-file.png"), again = tmp.resolve(set + "-file-again.png");
+            List<String> common = List.of("txt2img", "--prompt", "a purple octopus", "--steps", "2", "--seed", "9", "--width", "48", "--height", "64",
+                    "--quiet", "--no-record");
+            CommandLineTest.Result a = CommandLineTest.run(Stream.concat(common.stream(),
+                    Stream.of("--model", set.path("sd").toString(), "-o", fromFolder.toString())).toArray(String[]::new));
+            assertEquals(0, a.status(), a.err());
+            CommandLineTest.Result b = CommandLineTest.run(Stream.concat(common.stream(), Stream.of("--model", file.toString(),
+                    "--config", set.path("sd").toString(), "-o", fromFile.toString())).toArray(String[]::new));
+            assertEquals(0, b.status(), b.err());
+            assertArrayEquals(ImageFiles.read(fromFolder).data(), ImageFiles.read(fromFile).data(), "the single file gives the folder's image");
+            CommandLineTest.Result r = CommandLineTest.run("reproduce", fromFile.toString(), "-o", again.toString(), "--quiet");
+            assertEquals(0, r.status(), r.err());
+            assertArrayEquals(Files.readAllBytes(fromFile), Files.readAllBytes(again), "reproduce reads the file with the recorded configs");
+            List<String> bad = new ArrayList<>(common);
+            bad.addAll(List.of("--model", file.toString(), "--prediction-type", layout == io.jdiffusion.pipelines.checkpoint.Layout.SD1
+                    ? "v_prediction" : "sample", "-o", tmp.resolve("never-" + set + ".png").toString()));
+            CommandLineTest.assertRejected("--prediction-type", bad);
+            List<String> folderWithType = new ArrayList<>(common);
+            folderWithType.addAll(List.of("--model", set.path("sd").toString(), "--prediction-type", "epsilon", "-o", tmp.resolve("never2.png").toString()));
+            CommandLineTest.assertRejected("--prediction-type", folderWithType);
+        }));
+    }
+
     @Test
     void sweepRecordsTheFamilyAndEachRunReproduces() {
         SdFixtures.Set set = SdFixtures.sets().getLast();
