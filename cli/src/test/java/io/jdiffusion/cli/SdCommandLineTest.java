@@ -158,6 +158,40 @@ class SdCommandLineTest {
         }));
     }
 
+    /** A Hugging Face id resolves in the local hub cache (here ~/.cache/huggingface/hub under a temporary user.home) as SDXL ids do. */
+    @Test
+    void huggingFaceIdInTheLocalCache() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getenv("HF_HUB_CACHE") == null && System.getenv("HF_HOME") == null,
+                "HF_HUB_CACHE / HF_HOME set: the test would have to write into that cache");
+        SdFixtures.Set set = SdFixtures.sets().getLast();
+        Path home = tmp.resolve("home");
+        Path repo = home.resolve(".cache/huggingface/hub/models--stabilityai--stable-diffusion-2-inpainting");
+        try (Stream<Path> s = Files.walk(set.path("sd"))) {
+            for (Path p : s.toList()) {
+                Path t = repo.resolve("snapshots/0123abc").resolve(set.path("sd").relativize(p).toString());
+                if (Files.isDirectory(p)) Files.createDirectories(t);
+                else Files.copy(p, t);
+            }
+        }
+        Files.createDirectories(repo.resolve("refs"));
+        Files.writeString(repo.resolve("refs/main"), "0123abc");
+        Path out = tmp.resolve("hf-id.png");
+        String oldHome = System.getProperty("user.home");
+        CommandLineTest.Result r;
+        try {
+            System.setProperty("user.home", home.toString());
+            r = CommandLineTest.run("inpaint", "--model", "stabilityai/stable-diffusion-2-inpainting", "--unet", set.path("sd-inpaint/unet").toString(),
+                    "--image", set.path("init.png").toString(), "--mask", set.path("mask.png").toString(), "--prompt", "a purple octopus",
+                    "--steps", "2", "--quiet", "--no-record", "-o", out.toString());
+        } finally {
+            System.setProperty("user.home", oldHome);
+        }
+        assertEquals(0, r.status(), r.err());
+        GenerationRecord rec = Reproduction.readRecord(out);
+        assertEquals("stabilityai/stable-diffusion-2-inpainting", rec.models().get("base"), "the id is recorded as given");
+        assertEquals(set.family().equals("sd15") ? "sd1" : "sd2", rec.family());
+    }
+
     @Test
     void sweepRecordsTheFamilyAndEachRunReproduces() {
         SdFixtures.Set set = SdFixtures.sets().getLast();

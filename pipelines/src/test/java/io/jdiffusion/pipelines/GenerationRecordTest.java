@@ -66,4 +66,20 @@ class GenerationRecordTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GenerationRecord.fromJson("[1, 2]"));
         assertTrue(e.getMessage().contains("not a jdiffusion generation record"), e.getMessage());
     }
+
+    /** The family: left out for SDXL (so SDXL records keep their bytes), kept for SD 1/2, checked on reading. */
+    @Test
+    void familyIsLeftOutForSdxlKeptForSdAndChecked() {
+        GenerationRecord sdxl = sample();
+        assertTrue(!sdxl.toJson().contains("family"), sdxl.toJson());
+        assertEquals(GenerationRecord.FAMILY_SDXL, sdxl.modelFamily());
+        GenerationRecord sd2 = GenerationRecord.fromJson(sdxl.toJson().replaceFirst("\\{", "{\"family\":\"sd2\","));
+        assertEquals("sd2", sd2.family());
+        assertEquals("sd2", GenerationRecordCheck.check(sd2).modelFamily());
+        assertEquals(sd2, GenerationRecord.fromJson(sd2.toJson()));
+        assertEquals("sd2", sd2.withInputs(Map.of()).family(), "withInputs keeps the family");
+        GenerationRecord sd3 = GenerationRecord.fromJson(sdxl.toJson().replaceFirst("\\{", "{\"family\":\"sd3\","));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GenerationRecordCheck.check(sd3));
+        assertTrue(e.getMessage().contains("family must be one of sdxl, sd1, sd2, got 'sd3'"), e.getMessage());
+    }
 }
