@@ -3,6 +3,7 @@ module io.jdiffusion.runs {
     requires transitive io.jdiffusion.pipelines;
     requires com.fasterxml.jackson.databind;
     requires org.slf4j;
+    requires jdk.httpserver; // `runs serve`: the compare page on 127.0.0.1 with stars and notes editable
 
     exports io.jdiffusion.runs;
     // run records are read and written by Jackson

@@ -10,7 +10,7 @@ import java.util.List;
 final class CommonOptions {
     @Option(names = "--model", required = true, paramLabel = "MODEL",
             description = {"Base model: a diffusers folder, a single-file checkpoint, or a Hugging Face id in the local cache;",
-                    "SDXL, or SD 1.x/2.x (a diffusers folder or id, its family read from model_index.json)."})
+                    "SDXL, or SD 1.x/2.x (the family read from model_index.json or the file's keys)."})
     String model;
 
     @Option(names = "--config", paramLabel = "FOLDER",
@@ -34,33 +34,43 @@ final class CommonOptions {
 
     @Option(names = "--high-noise-fraction", paramLabel = "F",
             description = "Share of the schedule the base runs before the refiner takes over (denoising_end / denoising_start), in (0, 1). Typical: 0.7–0.9.")
+    @Setting("refiner.highNoiseFraction")
     Double highNoiseFraction;
 
     @Option(names = {"-p", "--prompt"}, required = true, description = "What to generate.")
+    @Setting("prompts.prompt")
     List<String> prompt;
 
     @Option(names = "--prompt-2", description = "Prompt for the second text encoder (default: --prompt).")
+    @Setting("prompts.prompt2")
     List<String> prompt2;
 
     @Option(names = {"-n", "--negative-prompt"}, description = "What to steer away from.")
+    @Setting("prompts.negativePrompt")
     List<String> negativePrompt;
 
     @Option(names = "--negative-prompt-2", description = "Negative prompt for the second text encoder.")
+    @Setting("prompts.negativePrompt2")
     List<String> negativePrompt2;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the torch-compatible generator (default: ${DEFAULT-VALUE}).")
+    @Setting("schedule.seed")
     long seed;
 
     @Option(names = "--steps", description = "Number of denoising steps in the full schedule (default: 50).")
+    @Setting("schedule.steps")
     Integer steps;
 
     @Option(names = {"-g", "--guidance"}, description = "Classifier-free guidance scale; 1 or less turns guidance off.")
+    @Setting("guidance.scale")
     Double guidance;
 
     @Option(names = "--guidance-rescale", description = "guidance_rescale φ in [0, 1] (default 0).")
+    @Setting("guidance.rescale")
     Double guidanceRescale;
 
     @Option(names = "--scheduler", description = "euler, euler_a, ddim, dpmpp_2m, dpmpp_2m_karras, pndm (default: the model's own).")
+    @Setting("schedule.scheduler")
     String scheduler;
 
     @Option(names = "--width", description = "Output width in pixels, a multiple of 8.")
@@ -70,9 +80,11 @@ final class CommonOptions {
     Integer height;
 
     @Option(names = "--num-images", defaultValue = "1", description = "Images per prompt (default: ${DEFAULT-VALUE}).")
+    @Setting("size.imagesPerPrompt")
     int numImages;
 
     @Option(names = "--clip-skip", description = "Use an earlier CLIP layer for the prompt (diffusers' clip_skip).")
+    @Setting("guidance.clipSkip")
     Integer clipSkip;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "PNG",
@@ -109,23 +121,20 @@ final class CommonOptions {
 
     /** Applies the options to an SDXL pipeline; throws IllegalArgumentException naming a bad option. */
     void apply(SdxlPipeline<?> p) {
-        applyShared(p);
-        if (prompt2 != null) p.prompt2(prompt2.toArray(String[]::new));
-        if (negativePrompt2 != null) p.negativePrompt2(negativePrompt2.toArray(String[]::new));
         if (highNoiseFraction != null && refiner == null) {
             throw new IllegalArgumentException("--high-noise-fraction is the base's share of the schedule before the refiner takes over;"
                     + " it needs --refiner MODEL (without a refiner it would change nothing)");
         }
-        if (highNoiseFraction != null) option("--high-noise-fraction", () -> p.highNoiseFraction(highNoiseFraction));
         if (refiner != null && highNoiseFraction == null) {
             throw new IllegalArgumentException("--refiner needs --high-noise-fraction (e.g. 0.8)");
         }
+        applyShared(p);
         applyLoras(p);
     }
 
     /**
      * Refuses, naming the option, what an SD 1/2 model cannot take (before any weight is read): the
-     * SDXL-only settings, and what this engine does not do for SD 1/2 yet (LoRA, --vae, --config).
+     * SDXL-only settings, and what this engine does not do for SD 1/2 yet (LoRA, --vae).
      */
     void refuseForSd(String model) {
         String why = " is an SDXL-only setting, and " + model + " is a Stable Diffusion 1/2 model (model_index.json _class_name"
@@ -143,20 +152,12 @@ final class CommonOptions {
 
     /** Applies the options every family takes (SDXL and SD 1/2); throws IllegalArgumentException naming a bad option. */
     void applyShared(io.jdiffusion.pipelines.GenerationPipeline<?> p) {
-        p.prompt(prompt.toArray(String[]::new));
-        if (negativePrompt != null) p.negativePrompt(negativePrompt.toArray(String[]::new));
-        p.seed(seed);
         if (vram != null) option("--vram", () -> p.vram(io.jdiffusion.tensor.Backends.parseBytes(vram, "--vram")));
-        if (steps != null) option("--steps", () -> p.steps(steps));
-        if (guidance != null) option("--guidance", () -> p.guidance(guidance));
-        if (guidanceRescale != null) option("--guidance-rescale", () -> p.guidanceRescale(guidanceRescale));
-        if (scheduler != null) option("--scheduler", () -> p.scheduler(scheduler));
+        SettingOptions.apply(this, p);
         if (width != null || height != null) {
             if (width == null || height == null) throw new IllegalArgumentException("--width and --height go together");
             option("--width/--height", () -> p.size(width, height));
         }
-        option("--num-images", () -> p.imagesPerPrompt(numImages));
-        if (clipSkip != null) option("--clip-skip", () -> p.clipSkip(clipSkip));
         if (!quiet) p.onStep(new ProgressBar(System.err));
     }
 

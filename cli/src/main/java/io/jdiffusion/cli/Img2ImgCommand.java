@@ -19,20 +19,21 @@ final class Img2ImgCommand extends GenerateCommand {
     Path image;
 
     @Option(names = "--strength", defaultValue = "0.3", description = "How much to change, in (0, 1] (default: ${DEFAULT-VALUE}).")
+    @Setting("schedule.strength")
     double strength;
 
     @Override
     SdxlPipeline<?> pipeline(SdxlModel base) {
         Img2ImgPipeline p = Img2ImgPipeline.of(base);
         p.image(readImage("--image", image), image.toString());
-        CommonOptions.option("--strength", () -> p.strength(strength));
+        SettingOptions.apply(this, p);
         return p;
     }
 
     @Override
     SdPipeline sdPipeline(SdModel model) {
         SdPipeline p = SdPipeline.img2img(model).image(readImage("--image", image), image.toString());
-        CommonOptions.option("--strength", () -> p.strength(strength));
+        SettingOptions.apply(this, p);
         return p;
     }
 }

@@ -23,10 +23,12 @@ final class InpaintCommand extends GenerateCommand {
     Path mask;
 
     @Option(names = "--mask-blur", paramLabel = "R", description = "Gaussian blur radius applied to the mask (PIL GaussianBlur).")
+    @Setting("mask.blur")
     Integer maskBlur;
 
     @Option(names = "--padding-mask-crop", paramLabel = "PX",
             description = "Generate only the mask's bounding box grown by PX pixels, at the output size, and paste it back (diffusers' padding_mask_crop).")
+    @Setting("mask.paddingMaskCrop")
     Integer paddingMaskCrop;
 
     @Override
@@ -38,7 +40,6 @@ final class InpaintCommand extends GenerateCommand {
     /** --mask and the mask tools only inpaint has. */
     private void applyMask(MaskTools<?> p) {
         p.mask(readImage("--mask", mask), mask.toString());
-        if (maskBlur != null) CommonOptions.option("--mask-blur", () -> p.blur(maskBlur));
-        if (paddingMaskCrop != null) CommonOptions.option("--padding-mask-crop", () -> p.paddingMaskCrop(paddingMaskCrop));
+        SettingOptions.apply(this, p);
     }
 }

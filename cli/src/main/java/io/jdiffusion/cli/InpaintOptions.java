@@ -18,6 +18,7 @@ final class InpaintOptions {
     String dilate;
 
     @Option(names = "--strength", description = "How much to change inside the mask, in (0, 1] (default 0.9999 like diffusers).")
+    @Setting("schedule.strength")
     Double strength;
 
     @Option(names = "--unet", paramLabel = "FOLDER", description = "Use this UNet folder instead of the model's (e.g. a 9-channel inpainting UNet).")
@@ -28,7 +29,7 @@ final class InpaintOptions {
         InpaintPipeline p = InpaintPipeline.of(base);
         p.image(GenerateCommand.readImage("--image", image), image.toString());
         command.accept(p);
-        applyRest(p, p::strength, p::unetOverride);
+        applyRest(p, p::unetOverride);
         return p;
     }
 
@@ -36,17 +37,17 @@ final class InpaintOptions {
     SdPipeline sd(SdModel model, java.util.function.Consumer<MaskTools<?>> command) {
         SdPipeline p = SdPipeline.inpaint(model).image(GenerateCommand.readImage("--image", image), image.toString());
         command.accept(p);
-        applyRest(p, p::strength, p::unet);
+        applyRest(p, p::unet);
         return p;
     }
 
-    /** Dilation, strength and UNet, after the mask or canvas is set by the command; {@code strengthSetter} and {@code unetSetter} are the pipeline's. */
-    private void applyRest(MaskTools<?> p, java.util.function.DoubleConsumer strengthSetter, java.util.function.Consumer<Path> unetSetter) {
+    /** Dilation, strength and UNet, after the mask or canvas is set by the command; {@code unetSetter} is the pipeline's. */
+    private void applyRest(MaskTools<?> p, java.util.function.Consumer<Path> unetSetter) {
         if (dilate != null) {
             int[] kn = parseDilate(dilate);
             CommonOptions.option("--dilate", () -> p.dilate(kn[0], kn[1]));
         }
-        if (strength != null) CommonOptions.option("--strength", () -> strengthSetter.accept(strength));
+        SettingOptions.apply(this, p);
         if (unet != null) CommonOptions.option("--unet", () -> unetSetter.accept(unet));
     }
 

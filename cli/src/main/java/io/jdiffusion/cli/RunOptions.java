@@ -8,20 +8,9 @@ import io.jdiffusion.runs.StepTimings;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
-import java.util.List;
 
 /** Experiment-tracking options of the generation commands: every run is recorded in the run store unless --no-record. */
-final class RunOptions {
-    @Option(names = "--experiment", paramLabel = "NAME", description = "Experiment the run is recorded under (default: 'default').")
-    String experiment;
-
-    @Option(names = "--tag", paramLabel = "TAG", description = "Tag for the recorded run (repeatable).")
-    List<String> tags;
-
-    @Option(names = "--runs", paramLabel = "DIR", description = "Run store folder (default: $JDIFFUSION_RUNS, else ./jdiffusion-runs).")
-    Path store;
-
+final class RunOptions extends StoreOptions {
     @Option(names = "--no-record", description = "Do not record this run in the run store.")
     boolean noRecord;
 
@@ -38,7 +27,7 @@ final class RunOptions {
      */
     String record(GenerationResult r, StepTimings timings, PrintWriter err) {
         if (noRecord) return null;
-        RunStore s = RunStore.open(RunStore.defaultDir(store));
+        RunStore s = open();
         RunRecord run = s.record(experiment, tags, r, timings.finish(), null);
         err.println("recorded run " + run.id() + " in " + s.dir());
         return run.id();

@@ -3,7 +3,9 @@ package io.jdiffusion.cli;
 import io.jdiffusion.runs.CompareReport;
 import io.jdiffusion.runs.RunColumns;
 import io.jdiffusion.runs.RunFilter;
+import io.jdiffusion.runs.RunNotes;
 import io.jdiffusion.runs.RunRecord;
+import io.jdiffusion.runs.RunServer;
 import io.jdiffusion.runs.RunStore;
 import io.jdiffusion.runs.RunStoreException;
 import picocli.CommandLine;
@@ -23,13 +25,13 @@ import java.util.concurrent.Callable;
         description = {"The run store: every generation recorded with its parameters, inputs, outputs and timings.",
                 "Store: --runs DIR, else $JDIFFUSION_RUNS, else ./jdiffusion-runs."},
         subcommands = {RunsCommand.ListRuns.class, RunsCommand.Show.class, RunsCommand.Compare.class,
-                RunsCommand.Verify.class, RunsCommand.Reindex.class})
+                RunsCommand.Star.class, RunsCommand.Note.class, RunsCommand.Serve.class, RunsCommand.Verify.class, RunsCommand.Reindex.class})
 final class RunsCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
-    public void run() { throw new CommandLine.ParameterException(spec.commandLine(), "name a command: list, show, compare, verify or reindex"); }
+    public void run() { throw new CommandLine.ParameterException(spec.commandLine(), "name a command: list, show, compare, star, note, serve, verify or reindex"); }
 
     /** The store option and run selection shared by the subcommands. */
     static final class Selection {
@@ -74,13 +76,15 @@ final class RunsCommand implements Runnable {
         public Integer call() {
             RunStore.Listing l = sel.open().list();
             PrintWriter out = spec.commandLine().getOut();
-            out.printf("%-34s %-16s %-8s %-6s %-8s %-6s %-8s %-5s %-6s %-6s %-6s %s%n", "RUN", "EXPERIMENT", "PIPELINE", "SEED", "REFINER", "DILATE",
-                    "GUIDANCE", "STEPS", "PSNR", "SSIM", "SEAM", "TAGS");
+            out.printf("%-34s %-16s %-8s %-6s %-8s %-6s %-8s %-5s %-6s %-6s %-6s %-4s %s%n", "RUN", "EXPERIMENT", "PIPELINE", "SEED", "REFINER", "DILATE",
+                    "GUIDANCE", "STEPS", "PSNR", "SSIM", "SEAM", "STAR", "TAGS  NOTE");
             for (RunStore.Entry e : sel.select(l)) {
                 Map<String, String> c = RunColumns.of(e); // the values --where matches
-                out.printf("%-34s %-16s %-8s %-6s %-8s %-6s %-8s %-5s %-6s %-6s %-6s %s%n", e.id(), c.get("experiment"), c.get("pipeline"), c.get("seed"),
+                String note = e.notesOrNone().note();
+                out.printf("%-34s %-16s %-8s %-6s %-8s %-6s %-8s %-5s %-6s %-6s %-6s %-4s %s%s%n", e.id(), c.get("experiment"), c.get("pipeline"), c.get("seed"),
                         c.get("refiner"), c.get("dilate"), c.get("guidance"), c.get("steps"), c.get("psnr"), c.get("ssim"), c.get("seam"),
-                        e.tags() == null ? "" : String.join(",", e.tags()));
+                        "1".equals(c.get("starred")) ? "*" : "", e.tags() == null ? "" : String.join(",", e.tags()),
+                        note.isEmpty() ? "" : "  " + oneLine(note, 60));
             }
             problems(spec.commandLine().getErr(), l.problems());
             return 0;
@@ -108,6 +112,13 @@ final class RunsCommand implements Runnable {
             out.println("experiment  " + r.experiment());
             out.println("tags        " + (r.tags() == null ? "" : String.join(", ", r.tags())));
             out.println("created     " + r.created());
+            try {
+                RunNotes notes = st.notes(r.id());
+                out.println("starred     " + (notes.starred() ? "yes" : "no"));
+                if (!notes.note().isEmpty()) out.println("note        " + notes.note().replace("\n", "\n            "));
+            } catch (RunStoreException e) {
+                problems(spec.commandLine().getErr(), List.of(e.getMessage())); // the run itself is still shown
+            }
             if (r.sweep() != null) out.println("sweep       " + r.sweep().id() + " " + r.sweep().cell());
             out.println("prompts:");
             r.prompts().forEach((k, v) -> out.println("  " + k + " = " + v));
@@ -139,14 +150,17 @@ final class RunsCommand implements Runnable {
     }
 
     @Command(name = "compare", mixinStandardHelpOptions = true,
-            description = {"Writes a static HTML page comparing runs side by side (opens from disk, no server):",
-                    "output grid by two chosen axes, the same zoomed crop of every output, parameter differences",
-                    "highlighted, filters by tag and parameter. Runs: the ids given, else those the filters select."})
+            description = {"Writes a static HTML page comparing runs side by side (opens from disk, no server): the outputs",
+                    "in a grid by any two axes (input image or mask, seed, refiner, dilation, model family, any parameter), filters",
+                    "by input thumbnail, tag, star and value, a detail view per run, two picked runs by their differences, the same",
+                    "zoomed crop of every output, and a sortable, searchable parameter table with the metrics. The files it links",
+                    "to are copied beside it (PAGE_files/), so the folder can be moved, zipped or served. Runs: the ids given, else",
+                    "those the filters select."})
     static final class Compare implements Callable<Integer> {
         @Parameters(arity = "0..*", paramLabel = "RUN", description = "Run ids or unique prefixes.") List<String> ids;
         @CommandLine.Mixin Selection sel;
         @Option(names = {"-o", "--output"}, required = true, paramLabel = "HTML", description = "Where to write the page.") Path output;
-        @Option(names = "--embed", description = "Inline the images (data URIs) so the page can be moved away from the store.") boolean embed;
+        @Option(names = "--embed", description = "Inline the images and records (data URIs) instead of copying them beside the page: one file that travels alone.") boolean embed;
         @Option(names = "--force", description = "Write through an --output that is a symbolic link, device or FIFO instead of refusing it (a regular file is always replaced atomically).") boolean force;
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -172,6 +186,77 @@ final class RunsCommand implements Runnable {
             problems(spec.commandLine().getErr(), problems);
             Path page = CompareReport.write(st, runs, problems, output, embed, force);
             spec.commandLine().getOut().println(page);
+            return 0;
+        }
+    }
+
+    /** The first line of a note, at most {@code max} characters, for one row of the list. */
+    static String oneLine(String note, int max) {
+        String l = note.lines().findFirst().orElse("");
+        boolean more = l.length() > max || !l.equals(note);
+        return (l.length() > max ? l.substring(0, max) : l) + (more ? "…" : "");
+    }
+
+    @Command(name = "star", mixinStandardHelpOptions = true,
+            description = {"Stars runs (the images you chose) so that they can be found again: `runs list` marks them with *,",
+                    "`runs list --where starred=1` lists them, the compare page shows and filters them. --off removes the star.",
+                    "Saved in the run's folder (runs/<id>/notes.json), replaced atomically."})
+    static final class Star implements Callable<Integer> {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+        @Option(names = "--off", description = "Remove the star.") boolean off;
+        @Option(names = "--runs", paramLabel = "DIR", description = "Run store folder.") Path store;
+        @Parameters(arity = "1..*", paramLabel = "RUN|IMAGE", description = "Run ids or unique prefixes, or PNG/JPEG files the runs wrote.") List<String> ids;
+
+        @Override
+        public Integer call() {
+            RunStore st = Selection.openStore(store);
+            List<RunRecord> runs = new ArrayList<>();
+            for (String id : ids) runs.add(find(st, ImageRuns.runId(id))); // every id checked before any is changed
+            for (RunRecord r : runs) {
+                st.annotate(r.id(), !off, null);
+                spec.commandLine().getOut().println((off ? "unstarred " : "starred ") + r.id());
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "note", mixinStandardHelpOptions = true,
+            description = {"Sets the note of a run (\"\" clears it): shown by `runs list`, `runs show` and the compare page,",
+                    "matched by `runs list --where note=TEXT`. Saved in the run's folder (runs/<id>/notes.json), replaced atomically."})
+    static final class Note implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "RUN|IMAGE", description = "Run id or unique prefix, or a PNG/JPEG the run wrote.") String id;
+        @Parameters(index = "1", paramLabel = "TEXT", description = "The note (at most " + RunNotes.MAX_NOTE_CHARS + " characters).") String text;
+        @Option(names = "--runs", paramLabel = "DIR", description = "Run store folder.") Path store;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            RunStore st = Selection.openStore(store);
+            RunRecord r = find(st, ImageRuns.runId(id));
+            RunNotes n = st.annotate(r.id(), null, text);
+            spec.commandLine().getOut().println((n.note().isEmpty() ? "cleared the note of " : "noted ") + r.id());
+            return 0;
+        }
+    }
+
+    @Command(name = "serve", mixinStandardHelpOptions = true,
+            description = {"Serves the compare page of the selected runs on this machine only (http://127.0.0.1:PORT/), where",
+                    "stars and notes can be set by a click; they are saved into the store as by `runs star` and `runs note`.",
+                    "The page is made afresh on each load. Runs until interrupted (Ctrl-C)."})
+    static final class Serve implements Callable<Integer> {
+        @CommandLine.Mixin Selection sel;
+        @Option(names = "--port", paramLabel = "PORT", defaultValue = "8765",
+                description = "Port on 127.0.0.1 (0 picks a free one). Default: ${DEFAULT-VALUE}.") int port;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws InterruptedException {
+            RunStore st = sel.open();
+            try (RunServer server = RunServer.start(st, new RunFilter(sel.experiment, sel.tags, sel.where), port)) {
+                spec.commandLine().getOut().println("serving the runs of " + st.dir() + " at " + server.uri() + " (Ctrl-C stops)");
+                spec.commandLine().getOut().flush();
+                Thread.currentThread().join(); // until the JVM is interrupted
+            }
             return 0;
         }
     }

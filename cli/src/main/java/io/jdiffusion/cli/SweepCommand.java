@@ -67,14 +67,8 @@ final class SweepCommand implements Callable<Integer> {
     @Option(names = "--schedulers", split = ",", paramLabel = "NAME", description = "Scheduler axis: euler, euler_a, ddim, dpmpp_2m, dpmpp_2m_karras.")
     List<String> schedulers;
 
-    @Option(names = "--experiment", paramLabel = "NAME", description = "Experiment the runs are recorded under (default: 'default').")
-    String experiment;
-
-    @Option(names = "--tag", paramLabel = "TAG", description = "Tag for every run (repeatable).")
-    List<String> tags;
-
-    @Option(names = "--runs", paramLabel = "DIR", description = "Run store folder (default: $JDIFFUSION_RUNS, else ./jdiffusion-runs).")
-    Path store;
+    @CommandLine.Mixin
+    StoreOptions store;
 
     @Option(names = "--compare", paramLabel = "HTML", description = "Also write the compare page of the sweep's runs.")
     Path compare;
@@ -96,7 +90,7 @@ final class SweepCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--dilate: " + e.getMessage(), e);
             }
         }).toArray(Sweep.Dilation[]::new);
-        RunStore st = RunStore.open(RunStore.defaultDir(store));
+        RunStore st = store.open();
         Sweep.Kind kind = mask != null ? Sweep.Kind.INPAINT : image != null ? Sweep.Kind.IMG2IMG : Sweep.Kind.TXT2IMG;
         if (GenerateCommand.family("--model", model) == ModelFamily.SD) {
             if (refiner != null) {
@@ -127,7 +121,7 @@ final class SweepCommand implements Callable<Integer> {
         if (schedulers != null) s.schedulers(schedulers.toArray(String[]::new));
         if (!quiet) s.onStep(new ProgressBar(System.err));
         spec.commandLine().getErr().println("sweep: " + s.cells().size() + " runs");
-        List<RunRecord> runs = s.run(st, experiment, tags);
+        List<RunRecord> runs = s.run(st, store.experiment, store.tags);
         for (RunRecord r : runs) spec.commandLine().getOut().println(r.id() + "  " + axes(r));
         if (compare != null) {
             spec.commandLine().getOut().println(CompareReport.write(st, runs, List.of(), compare, false));

@@ -1,6 +1,7 @@
 package io.jdiffusion.cli;
 
 import io.jdiffusion.tensor.testing.Fixtures;
+import io.jdiffusion.tensor.testing.TruncatedCopy;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,17 +39,7 @@ class CommandLineTest {
         refiner = Fixtures.path("sdxl-refiner");
         image = Fixtures.path("init.png");
         mask = Fixtures.path("mask.png");
-        brokenBase = tmp.resolve("broken-base");
-        try (Stream<Path> s = Files.walk(base)) {
-            for (Path p : s.toList()) {
-                Path t = brokenBase.resolve(base.relativize(p).toString());
-                if (Files.isDirectory(p)) Files.createDirectories(t);
-                else Files.copy(p, t);
-            }
-        }
-        Path unetWeights = brokenBase.resolve("unet/diffusion_pytorch_model.safetensors");
-        byte[] b = Files.readAllBytes(unetWeights);
-        Files.write(unetWeights, Arrays.copyOf(b, 100));
+        brokenBase = TruncatedCopy.of(base, tmp.resolve("broken-base"), "unet/diffusion_pytorch_model.safetensors", 100);
     }
 
     record Result(int status, String out, String err) {}

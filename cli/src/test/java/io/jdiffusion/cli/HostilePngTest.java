@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jdiffusion.pipelines.image.Image;
 import io.jdiffusion.pipelines.image.ImageFiles;
 import io.jdiffusion.pipelines.image.PngText;
+import io.jdiffusion.pipelines.image.PngChunks;
 import io.jdiffusion.pipelines.image.PngWriter;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -12,14 +13,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Consumer;
-import java.util.zip.CRC32;
 import java.util.zip.Deflater;
 
 import static io.jdiffusion.cli.HostileCli.expect;
@@ -47,20 +46,7 @@ class HostilePngTest {
 
     /** A PNG of a 8×8 grey image whose chunks are the given text chunks (type → body), before IEND. */
     static byte[] pngWith(String type, byte[] body) {
-        byte[] base = PngWriter.encode(new Image(8, 8, 1, new byte[64]), Map.of());
-        int iend = base.length - 12;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        o.write(base, 0, iend);
-        byte[] t = type.getBytes(StandardCharsets.ISO_8859_1);
-        o.writeBytes(ByteBuffer.allocate(4).putInt(body.length).array());
-        o.writeBytes(t);
-        o.writeBytes(body);
-        CRC32 crc = new CRC32();
-        crc.update(t);
-        crc.update(body);
-        o.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
-        o.write(base, iend, 12);
-        return o.toByteArray();
+        return PngChunks.beforeIend(PngWriter.encode(new Image(8, 8, 1, new byte[64]), Map.of()), type, body);
     }
 
     /** zlib of {@code n} zero bytes, streamed (the compressed stream is about n / 1000 bytes). */
@@ -110,18 +96,10 @@ class HostilePngTest {
     void manySmallChunksCannotExceedTheFileCap() {
         byte[] one = concat("parameters\0\0".getBytes(StandardCharsets.ISO_8859_1), zerosCompressed(1 << 20));
         byte[] png = pngWith("zTXt", one);
-        for (int k = 0; k < 6; k++) png = insertBeforeIend(png, "zTXt", one);
+        for (int k = 0; k < 6; k++) png = PngChunks.beforeIend(png, "zTXt", one);
         byte[] many = png;
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PngText.read(many, "many.png"));
         assertTrue(e.getMessage().contains("per file"), e.getMessage());
-    }
-
-    private static byte[] insertBeforeIend(byte[] png, String type, byte[] body) {
-        int iend = png.length - 12;
-        byte[] head = java.util.Arrays.copyOf(png, iend);
-        byte[] withChunk = pngWith(type, body);
-        byte[] chunk = java.util.Arrays.copyOfRange(withChunk, withChunk.length - 12 - (12 + body.length), withChunk.length - 12);
-        return concat(concat(head, chunk), java.util.Arrays.copyOfRange(png, iend, png.length));
     }
 
     /** {@code made.png} with its record edited. */

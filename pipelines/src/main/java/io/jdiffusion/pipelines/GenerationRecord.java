@@ -27,12 +27,16 @@ import java.util.stream.Collectors;
  * @param loras          LoRA adapters fused into the models (file, SHA-256, scale), or null for none
  * @param denoisingStart, denoisingEnd, outputLatents  settings added later: absent (null) when not used,
  *                       so records without them read as before and existing outputs keep their bytes
+ * @param extraSettings  every other setting of {@link GenerationSettings} that differs from its default,
+ *                       by its path ("schedule.x" → value); null when there is none
  * @param family         the model family, "sd1" or "sd2" ({@link #FAMILY_SDXL} is left out: null, as in
  *                       every record written before SD 1/2 ran, means SDXL and keeps SDXL outputs' bytes)
  *
  * <p>The settings part of the record is {@link GenerationSettings}: {@link #of} flattens them into
  * the record and {@link #settings()} reads them back. The JSON keeps this flat form (field names and
  * order) so that every record written before still loads and the same run writes the same bytes.
+ * A setting added to {@link GenerationSettings} needs no change here: it lands in
+ * {@code extraSettings} when set, and is left out (so existing outputs keep their bytes) when not.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record GenerationRecord(
@@ -45,7 +49,16 @@ public record GenerationRecord(
         Outpaint outpaint,
         Map<String, String> models, Map<String, String> configs, String unet, Map<String, String> weightHashes, Map<String, InputFile> inputs,
         String backend, Integer clipSkip, Double aestheticScore, Double negativeAestheticScore,
-        Double denoisingStart, Double denoisingEnd, Boolean outputLatents, List<LoraUse> loras, String family) {
+        Double denoisingStart, Double denoisingEnd, Boolean outputLatents, List<LoraUse> loras,
+        Map<String, Object> extraSettings, String family) {
+
+    /** The settings with fields of their own above; every other one goes into {@code extraSettings}. */
+    public static final java.util.Set<String> NAMED_SETTINGS = java.util.Set.of("prompts.prompt", "prompts.prompt2", "prompts.negativePrompt",
+            "prompts.negativePrompt2", "guidance.scale", "guidance.rescale", "guidance.aestheticScore",
+            "guidance.negativeAestheticScore", "guidance.clipSkip", "schedule.steps", "schedule.seed", "schedule.scheduler",
+            "schedule.strength", "schedule.denoisingStart", "schedule.denoisingEnd", "size.width", "size.height",
+            "size.imagesPerPrompt", "mask.dilateKernel", "mask.dilateIterations", "mask.blur", "mask.paddingMaskCrop",
+            "mask.outpaint", "refiner.highNoiseFraction", "outputLatents");
 
     /** The family a record without one names: every record before SD 1/2 ran is an SDXL run's. */
     public static final String FAMILY_SDXL = "sdxl";
@@ -80,8 +93,18 @@ public record GenerationRecord(
                 m.dilateKernel(), m.dilateIterations(), m.blur(), m.paddingMaskCrop(), m.outpaint(),
                 from.models(), from.configs(), from.unet(), from.weightHashes(), from.inputs(), from.backend(), g.clipSkip(),
                 aestheticScores ? g.aestheticScore() : null, aestheticScores ? g.negativeAestheticScore() : null,
-                sc.denoisingStart(), sc.denoisingEnd(), s.outputLatents() ? Boolean.TRUE : null, from.loras(),
+                sc.denoisingStart(), sc.denoisingEnd(), s.outputLatents() ? Boolean.TRUE : null, from.loras(), extra(s),
                 from.family() == null || from.family().equals(FAMILY_SDXL) ? null : from.family());
+    }
+
+    /** The settings without a field of their own that differ from their defaults, by path; null when none does. */
+    private static Map<String, Object> extra(GenerationSettings s) {
+        Map<String, Object> defaults = GenerationSettings.defaults(0, null).byPath();
+        Map<String, Object> extra = new LinkedHashMap<>();
+        s.byPath().forEach((path, v) -> {
+            if (!NAMED_SETTINGS.contains(path) && !java.util.Objects.equals(v, defaults.get(path))) extra.put(path, v);
+        });
+        return extra.isEmpty() ? null : extra;
     }
 
     /** The model family the run used: {@link #family} as recorded, {@link #FAMILY_SDXL} when absent. */
@@ -92,17 +115,32 @@ public record GenerationRecord(
      * A scheduler recorded as the model's class name (no short name was given) reads back as null.
      */
     public GenerationSettings settings() {
-        GenerationSettings d = GenerationSettings.defaults(guidanceScale, strength);
-        return new GenerationSettings(
-                new GenerationSettings.Prompts(split(prompt), split(prompt2), split(negativePrompt), split(negativePrompt2)),
-                new GenerationSettings.Guidance(guidanceScale, guidanceRescale,
-                        aestheticScore != null ? aestheticScore : d.guidance().aestheticScore(),
-                        negativeAestheticScore != null ? negativeAestheticScore : d.guidance().negativeAestheticScore(), clipSkip),
-                new GenerationSettings.Schedule(steps, seed, scheduler != null && SchedulerNames.isName(scheduler) ? scheduler : null,
-                        strength, denoisingStart, denoisingEnd),
-                new GenerationSettings.Size(width, height, imagesPerPrompt),
-                new GenerationSettings.Mask(maskDilateKernel, maskDilateIterations, maskBlur, paddingMaskCrop, outpaint),
-                new GenerationSettings.Refiner(highNoiseFraction), Boolean.TRUE.equals(outputLatents));
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("prompts.prompt", split(prompt));
+        v.put("prompts.prompt2", split(prompt2));
+        v.put("prompts.negativePrompt", split(negativePrompt));
+        v.put("prompts.negativePrompt2", split(negativePrompt2));
+        v.put("guidance.rescale", guidanceRescale);
+        if (aestheticScore != null) v.put("guidance.aestheticScore", aestheticScore);
+        if (negativeAestheticScore != null) v.put("guidance.negativeAestheticScore", negativeAestheticScore);
+        v.put("guidance.clipSkip", clipSkip);
+        v.put("schedule.steps", steps);
+        v.put("schedule.seed", seed);
+        v.put("schedule.scheduler", scheduler != null && SchedulerNames.isName(scheduler) ? scheduler : null);
+        v.put("schedule.denoisingStart", denoisingStart);
+        v.put("schedule.denoisingEnd", denoisingEnd);
+        v.put("size.width", width);
+        v.put("size.height", height);
+        v.put("size.imagesPerPrompt", imagesPerPrompt);
+        v.put("mask.dilateKernel", maskDilateKernel);
+        v.put("mask.dilateIterations", maskDilateIterations);
+        v.put("mask.blur", maskBlur);
+        v.put("mask.paddingMaskCrop", paddingMaskCrop);
+        v.put("mask.outpaint", outpaint);
+        v.put("refiner.highNoiseFraction", highNoiseFraction);
+        v.put("outputLatents", Boolean.TRUE.equals(outputLatents));
+        if (extraSettings != null) v.putAll(extraSettings);
+        return GenerationSettings.defaults(guidanceScale, strength).with(v);
     }
 
     /**
@@ -134,7 +172,7 @@ public record GenerationRecord(
         return new GenerationRecord(library, version, pipeline, prompt, prompt2, negativePrompt, negativePrompt2, seed, steps,
                 guidanceScale, guidanceRescale, scheduler, strength, highNoiseFraction, width, height, imagesPerPrompt,
                 maskDilateKernel, maskDilateIterations, maskBlur, paddingMaskCrop, outpaint, models, configs, unet, weightHashes, newInputs,
-                backend, clipSkip, aestheticScore, negativeAestheticScore, denoisingStart, denoisingEnd, outputLatents, loras, family);
+                backend, clipSkip, aestheticScore, negativeAestheticScore, denoisingStart, denoisingEnd, outputLatents, loras, extraSettings, family);
     }
 
     private static final ObjectMapper JSON = JsonMapper.builder()

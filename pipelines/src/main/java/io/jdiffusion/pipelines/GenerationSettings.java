@@ -1,6 +1,7 @@
 package io.jdiffusion.pipelines;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * Every setting of a generation, as one immutable value: what the pipelines' fluent setters build,
@@ -126,6 +127,8 @@ public record GenerationSettings(Prompts prompts, Guidance guidance, Schedule sc
         public Refiner {
             if (highNoiseFraction != null) Validation.openUnit("highNoiseFraction", highNoiseFraction);
         }
+
+        public Refiner withHighNoiseFraction(Double f) { return new Refiner(f); }
     }
 
     public GenerationSettings {
@@ -156,6 +159,23 @@ public record GenerationSettings(Prompts prompts, Guidance guidance, Schedule sc
     public GenerationSettings with(Refiner r) { return new GenerationSettings(prompts, guidance, schedule, size, mask, r, outputLatents); }
 
     public GenerationSettings withOutputLatents(boolean b) { return new GenerationSettings(prompts, guidance, schedule, size, mask, refiner, b); }
+
+    /**
+     * Every setting by its path in this record ("schedule.steps", "mask.blur", "outputLatents"), in the
+     * record's order; settings not set map to null. What the generation record stores of a setting
+     * that has no field of its own, and what the run store lists.
+     */
+    public Map<String, Object> byPath() { return SettingPaths.values(this); }
+
+    /**
+     * These settings with the ones at the given paths replaced (values converted to the setting's type,
+     * e.g. an Integer read from JSON for a {@code long}); each nested record is built once with all its
+     * new values, so its checks see them together. An unknown path is refused, listing the known ones.
+     */
+    public GenerationSettings with(Map<String, ?> values) { return SettingPaths.with(this, values); }
+
+    /** These settings with the one at {@code path} replaced ({@link #with(Map)}). */
+    public GenerationSettings with(String path, Object value) { return with(java.util.Collections.singletonMap(path, value)); }
 
     /** Checks what involves several settings (each part has checked its own values). */
     void validate(boolean hasRefiner) {

@@ -69,7 +69,7 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
     public SELF negativePrompt2(String... p) { return settings(settings.with(settings.prompts().withNegativePrompt2(List.of(p)))); }
 
     /** The fraction of the schedule the base runs before the refiner takes over (denoising_end/start). */
-    public SELF highNoiseFraction(double f) { return settings(settings.with(new GenerationSettings.Refiner(f))); }
+    public SELF highNoiseFraction(double f) { return settings(settings.with(settings.refiner().withHighNoiseFraction(f))); }
 
     public SELF denoisingStart(double f) { return settings(settings.with(settings.schedule().withDenoisingStart(f))); }
 

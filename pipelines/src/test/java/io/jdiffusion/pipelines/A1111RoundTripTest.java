@@ -101,24 +101,15 @@ class A1111RoundTripTest {
     @Test
     void everyFieldComesBackThroughA1111sParser() throws Exception {
         Map<String, String> p = parse(record("dpmpp_2m_karras", true).toParameters());
-        assertEquals("a red vase, glazed: on a table", p.get("Prompt"));
-        assertEquals("blurry, \"low\" quality", p.get("Negative prompt"));
-        assertEquals("30", p.get("Steps"));
-        assertEquals("DPM++ 2M", p.get("Sampler"));
-        assertEquals("Karras", p.get("Schedule type"));
-        assertEquals("7.5", p.get("CFG scale"));
-        assertEquals("-737", p.get("Seed"));
-        assertEquals("1024", p.get("Size-1"));
-        assertEquals("768", p.get("Size-2"));
-        assertEquals("sd_xl_base_1.0", p.get("Model"));
-        assertEquals("31e35c80fc", p.get("Model hash"), "A1111's hash: the first 10 hex digits of the file's SHA-256");
-        assertEquals("0.99", p.get("Denoising strength"));
-        assertEquals("stable-diffusion-xl-refiner-1.0 [7440042bbd]", p.get("Refiner"));
-        assertEquals("0.8", p.get("Refiner switch at"));
-        assertEquals("15x15 kernel, 2 iterations", p.get("Mask dilation"));
-        assertEquals("4", p.get("Mask blur"));
-        assertEquals("/models/sd_xl_base_1.0.safetensors", p.get("Model base"));
-        assertEquals("jdiffusion 1.2.3", p.get("Version"));
+        // the Model hash is A1111's: the first 10 hex digits of the file's SHA-256
+        Map<String, String> expected = pairs(
+                "Prompt", "a red vase, glazed: on a table", "Negative prompt", "blurry, \"low\" quality",
+                "Steps", "30", "Sampler", "DPM++ 2M", "Schedule type", "Karras", "CFG scale", "7.5", "Seed", "-737",
+                "Size-1", "1024", "Size-2", "768", "Model", "sd_xl_base_1.0", "Model hash", "31e35c80fc",
+                "Denoising strength", "0.99", "Refiner", "stable-diffusion-xl-refiner-1.0 [7440042bbd]",
+                "Refiner switch at", "0.8", "Mask dilation", "15x15 kernel, 2 iterations", "Mask blur", "4",
+                "Model base", "/models/sd_xl_base_1.0.safetensors", "Version", "jdiffusion 1.2.3");
+        expected.forEach((key, value) -> assertEquals(value, p.get(key), key));
     }
 
     @Test
@@ -131,5 +122,12 @@ class A1111RoundTripTest {
             assertEquals("Automatic", p.get("Schedule type"), e.getKey() + " has no Karras schedule");
             assertFalse(p.containsKey("Refiner") || p.containsKey("Refiner switch at"), "A1111 turns its refiner on when the key exists");
         }
+    }
+
+    /** key, value, key, value, … as a map in that order. */
+    private static Map<String, String> pairs(String... kv) {
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < kv.length; i += 2) m.put(kv[i], kv[i + 1]);
+        return m;
     }
 }

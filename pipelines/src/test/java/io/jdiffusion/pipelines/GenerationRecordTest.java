@@ -14,7 +14,7 @@ class GenerationRecordTest {
                 42, 70, 7.5, 0.0, "EulerDiscreteScheduler", 0.9999, 0.8, 1024, 768, 1, 15, 2, null, 32,
                 null, Map.of("base", "stabilityai/stable-diffusion-xl-base-1.0"), null, null,
                 Map.of("base/unet/diffusion_pytorch_model.fp16.safetensors", "0123456789abcdef"),
-                Map.of("image", new GenerationRecord.InputFile("/photos/p.png", "ff00")), "cpu", null, 6.0, 2.5, null, null, null, null, null);
+                Map.of("image", new GenerationRecord.InputFile("/photos/p.png", "ff00")), "cpu", null, 6.0, 2.5, null, null, null, null, null, null);
     }
 
     @Test
@@ -65,6 +65,27 @@ class GenerationRecordTest {
     void somethingElseIsRefusedClearly() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GenerationRecord.fromJson("[1, 2]"));
         assertTrue(e.getMessage().contains("not a jdiffusion generation record"), e.getMessage());
+    }
+
+    @Test
+    void settingsByPathRoundTripConvertAndRefuseUnknownPaths() {
+        GenerationSettings s = sample().settings();
+        assertEquals(s, GenerationSettings.defaults(1, null).with(s.byPath()), "every setting by its path rebuilds the same settings");
+        // values as JSON reads them: an Integer for the long seed, a Double for a Double
+        GenerationSettings t = s.with(Map.of("schedule.seed", 7, "mask.blur", 3, "guidance.rescale", 0.25));
+        assertEquals(7L, t.schedule().seed());
+        assertEquals(3, t.mask().blur());
+        assertEquals(0.25, t.guidance().rescale());
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> s.with("mask.blur", -1));
+        assertTrue(bad.getMessage().contains("blur radius must be >= 0"), bad.getMessage());
+        IllegalArgumentException none = assertThrows(IllegalArgumentException.class, () -> s.with("schedule.nope", 1));
+        assertTrue(none.getMessage().contains("no setting 'schedule.nope'") && none.getMessage().contains("schedule.steps"), none.getMessage());
+        // a record from a later version with a setting this one does not know is refused by name, not half-reproduced
+        String json = sample().toJson();
+        GenerationRecord later = GenerationRecord.fromJson(json.substring(0, json.length() - 1) + ",\"extraSettings\":{\"schedule.nope\":1}}");
+        assertEquals(Map.of("schedule.nope", 1), later.extraSettings());
+        assertTrue(assertThrows(IllegalArgumentException.class, later::settings).getMessage().contains("schedule.nope"));
+        assertEquals(json, GenerationRecord.fromJson(json).toJson(), "no extraSettings key when there are none");
     }
 
     /** The family: left out for SDXL (so SDXL records keep their bytes), kept for SD 1/2, checked on reading. */

@@ -4,6 +4,7 @@ import io.jdiffusion.pipelines.image.Image;
 import io.jdiffusion.pipelines.image.ImageFiles;
 import io.jdiffusion.tensor.cpu.CpuBackend;
 import io.jdiffusion.tensor.testing.Fixtures;
+import io.jdiffusion.tensor.testing.TruncatedCopy;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -12,8 +13,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -30,16 +29,7 @@ class ValidationTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        Path base = Fixtures.path("sdxl-base"), copy = tmp.resolve("broken");
-        try (Stream<Path> s = Files.walk(base)) {
-            for (Path p : s.toList()) {
-                Path t = copy.resolve(base.relativize(p).toString());
-                if (Files.isDirectory(p)) Files.createDirectories(t);
-                else Files.copy(p, t);
-            }
-        }
-        Path w = copy.resolve("unet/diffusion_pytorch_model.safetensors");
-        Files.write(w, Arrays.copyOf(Files.readAllBytes(w), 64));
+        Path copy = TruncatedCopy.of(Fixtures.path("sdxl-base"), tmp.resolve("broken"), "unet/diffusion_pytorch_model.safetensors", 64);
         broken = SdxlModel.load(copy.toString(), null, CpuBackend.INSTANCE);
         image = ImageFiles.read(Fixtures.path("init.png"));
         mask = ImageFiles.read(Fixtures.path("mask.png"));

@@ -14,6 +14,7 @@ import java.util.Map;
  *   <li>{@code guidance}, {@code steps}, {@code scheduler}, {@code model}: the base model's</li>
  *   <li>{@code seed}, {@code pipeline}, {@code experiment}</li>
  *   <li>{@code psnr}, {@code ssim}, {@code seam}: the run's {@link InpaintMetrics} (rounded as printed), "-" when not measured</li>
+ *   <li>{@code starred} ("1" or "0") and {@code note} ("-" when none): the user's {@link RunNotes}</li>
  * </ul>
  */
 public final class RunColumns {
@@ -48,6 +49,9 @@ public final class RunColumns {
         c.put("psnr", metric(m.get("psnrUnmasked"), "%.2f"));
         c.put("ssim", metric(m.get("ssimUnmasked"), "%.4f"));
         c.put("seam", metric(m.get("seam"), "%.3f"));
+        RunNotes n = e.notesOrNone();
+        c.put("starred", n.starred() ? "1" : "0");
+        c.put("note", n.note().isEmpty() ? "-" : n.note());
         return c;
     }
 

@@ -15,7 +15,7 @@ import java.util.TreeSet;
  * {@code mask.dilate=off}, {@code guidance=7.5}) or a flattened parameter as `runs show` lists it
  * ({@code base.guidance}, {@code mask.dilate.kernel}). Values that both read as numbers compare as
  * numbers ({@code 7.5} = {@code 7.50}, {@code 8} = {@code 8.0}); other values compare as text,
- * ignoring case. {@code refiner=on} matches every run with the refiner.
+ * ignoring case. {@code refiner=on} matches every run with the refiner; {@code starred=1} (or yes/true) the starred runs.
  *
  * <p>A key no run of the store has, or an experiment no run is filed under, is an error naming the
  * known ones: a typo must not look like "no runs match".
@@ -92,6 +92,11 @@ public final class RunFilter {
 
     static boolean same(String key, String shown, String wanted) {
         if (key.equals("refiner") && wanted.equalsIgnoreCase("on")) return !shown.equals("off");
+        if (key.equals("starred")) wanted = switch (wanted.toLowerCase(Locale.ROOT)) {
+            case "yes", "true", "on" -> "1";
+            case "no", "false", "off" -> "0";
+            default -> wanted;
+        };
         Double a = number(shown), b = number(wanted);
         if (a != null && b != null) return a.doubleValue() == b.doubleValue();
         return shown.toLowerCase(Locale.ROOT).equals(wanted.toLowerCase(Locale.ROOT));

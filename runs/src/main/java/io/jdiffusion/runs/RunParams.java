@@ -3,7 +3,6 @@ package io.jdiffusion.runs;
 import io.jdiffusion.pipelines.GenerationRecord;
 import io.jdiffusion.pipelines.GenerationSettings;
 
-import java.lang.reflect.RecordComponent;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -97,36 +96,16 @@ public final class RunParams {
         } catch (IllegalArgumentException e) {
             settings = null; // a record with values no pipeline accepts: the tree above is all there is
         }
-        if (settings != null) otherSettings(settings, "", more);
+        // any other setting that is set, under its path: a setting added to the record shows here without a change to this class
+        if (settings != null) settings.byPath().forEach((path, v) -> {
+            if (v != null && !SHOWN.contains(path)) more.put(path, v);
+        });
         if (!more.isEmpty()) p.put("settings", more);
         return p;
     }
 
-    /** The settings the tree above shows under names of its own (base.guidance, mask.dilate.kernel, …). */
-    static final Set<String> SHOWN = Set.of("prompts.prompt", "prompts.prompt2", "prompts.negativePrompt",
-            "prompts.negativePrompt2", "guidance.scale", "guidance.rescale", "guidance.aestheticScore",
-            "guidance.negativeAestheticScore", "guidance.clipSkip", "schedule.steps", "schedule.seed", "schedule.scheduler",
-            "schedule.strength", "schedule.denoisingStart", "schedule.denoisingEnd", "size.width", "size.height",
-            "size.imagesPerPrompt", "mask.dilateKernel", "mask.dilateIterations", "mask.blur", "mask.paddingMaskCrop",
-            "mask.outpaint", "refiner.highNoiseFraction", "outputLatents");
-
-    /**
-     * Any other setting that is set, under its path in {@link GenerationSettings} ("settings.schedule.x"):
-     * a setting added to the record shows here without a change to this class.
-     */
-    private static void otherSettings(Record r, String prefix, Map<String, Object> out) {
-        for (RecordComponent c : r.getClass().getRecordComponents()) {
-            Object v;
-            try {
-                v = c.getAccessor().invoke(r);
-            } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException(e);
-            }
-            String path = prefix + c.getName();
-            if (v instanceof Record part && c.getType().getEnclosingClass() == GenerationSettings.class) otherSettings(part, path + ".", out);
-            else if (v != null && !SHOWN.contains(path)) out.put(path, v);
-        }
-    }
+    /** The settings the tree above shows under names of its own (base.guidance, mask.dilate.kernel, …): the record's named ones. */
+    static final Set<String> SHOWN = GenerationRecord.NAMED_SETTINGS;
 
     /** The prompts of a record (only those given). */
     public static Map<String, String> prompts(GenerationRecord r) {
@@ -140,16 +119,25 @@ public final class RunParams {
 
     /** Dotted keys → values as text; a leaf that is text ("off") stays a key of its own. */
     public static Map<String, String> flatten(Map<String, Object> nested) {
+        return flatten(nested, Set.of());
+    }
+
+    /**
+     * {@link #flatten(Map)}, where each key of {@code switches} that holds a group ("refiner" with
+     * its model, steps, …) also reads "on" before its children, as it reads "off" when it has none.
+     */
+    public static Map<String, String> flatten(Map<String, Object> nested, Set<String> switches) {
         Map<String, String> out = new LinkedHashMap<>();
-        if (nested != null) flatten("", nested, out);
+        if (nested != null) flatten("", nested, switches, out);
         return out;
     }
 
-    private static void flatten(String prefix, Map<?, ?> m, Map<String, String> out) {
+    private static void flatten(String prefix, Map<?, ?> m, Set<String> switches, Map<String, String> out) {
         for (Map.Entry<?, ?> e : m.entrySet()) {
             String key = prefix.isEmpty() ? String.valueOf(e.getKey()) : prefix + "." + e.getKey();
             Object v = e.getValue();
-            if (v instanceof Map<?, ?> sub) flatten(key, sub, out);
+            if (v instanceof Map<?, ?> && switches.contains(key)) out.put(key, "on");
+            if (v instanceof Map<?, ?> sub) flatten(key, sub, switches, out);
             else if (v instanceof List<?> l) out.put(key, String.join(", ", l.stream().map(RunParams::text).toList()));
             else out.put(key, text(v));
         }

@@ -125,12 +125,21 @@ public final class RunStore {
 
     /** One line of the index: enough to list, filter and pick runs without opening them. */
     public record Entry(String id, String experiment, List<String> tags, String created, String pipeline,
-                        Map<String, String> params, int outputs, Map<String, Double> metrics) {
-        static Entry of(RunRecord r) {
+                        Map<String, String> params, int outputs, Map<String, Double> metrics, RunNotes notes) {
+        /** An entry with no star or note. */
+        public Entry(String id, String experiment, List<String> tags, String created, String pipeline,
+                     Map<String, String> params, int outputs, Map<String, Double> metrics) {
+            this(id, experiment, tags, created, pipeline, params, outputs, metrics, null);
+        }
+
+        static Entry of(RunRecord r, RunNotes notes) {
             return new Entry(r.id(), r.experiment(), r.tags(), r.created(),
                     r.generation() == null ? null : r.generation().pipeline(), r.flatParams(),
-                    r.outputs() == null ? 0 : r.outputs().size(), r.metrics());
+                    r.outputs() == null ? 0 : r.outputs().size(), r.metrics(), RunNotes.NONE.equals(notes) ? null : notes);
         }
+
+        /** The star and note (never null). */
+        public RunNotes notesOrNone() { return notes == null ? RunNotes.NONE : notes; }
     }
 
     /** The runs of the store, oldest first, and what was wrong while listing them (never fatal). */
@@ -218,7 +227,7 @@ public final class RunStore {
                     throw e;
                 }
                 stage = null;
-                appendIndex(Entry.of(run));
+                appendIndex(Entry.of(run, null));
                 return run;
             }
         } catch (IOException e) {
@@ -260,14 +269,19 @@ public final class RunStore {
     private void appendIndex(Entry e) throws IOException {
         byte[] line = (JSON.writeValueAsString(e) + "\n").getBytes(StandardCharsets.UTF_8);
         withLock(() -> {
-            try (FileChannel ch = FileChannel.open(dir.resolve(INDEX), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.APPEND)) {
-                ByteBuffer b = ByteBuffer.wrap(line);
-                while (b.hasRemaining()) ch.write(b);
-                ch.force(false);
-            }
+            appendLine(line);
             return null;
         });
+    }
+
+    /** Appends one whole line to the index; the caller holds the lock. */
+    private void appendLine(byte[] line) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir.resolve(INDEX), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.APPEND)) {
+            ByteBuffer b = ByteBuffer.wrap(line);
+            while (b.hasRemaining()) ch.write(b);
+            ch.force(false);
+        }
     }
 
     private interface Locked<T> { T run() throws IOException; }
@@ -314,7 +328,7 @@ public final class RunStore {
         for (String id : folders) {
             if (byId.containsKey(id)) continue;
             try {
-                byId.put(id, Entry.of(get(id)));
+                byId.put(id, Entry.of(get(id), notesOrNone(id, problems)));
             } catch (RunStoreException e) {
                 problems.add(e.getMessage());
             }
@@ -377,6 +391,68 @@ public final class RunStore {
                 + (matches.size() > 5 ? ", …" : ""));
     }
 
+    // ---------------------------------------------------------------- stars and notes
+
+    static final String NOTES_FILE = "notes.json";
+
+    /** The star and note of a run ({@link RunNotes#NONE} when it has none); a damaged notes.json throws {@link RunStoreException}. */
+    public RunNotes notes(String id) {
+        Path f = runDir(id).resolve(NOTES_FILE);
+        if (!Files.exists(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return RunNotes.NONE;
+        try {
+            RunNotes n = JSON.readValue(StoreFiles.read(dir, f, 64L << 10), RunNotes.class);
+            if (n == null) throw new IOException("empty");
+            RunNotes.checkNote(n.note());
+            return n;
+        } catch (IOException | IllegalArgumentException e) {
+            throw new RunStoreException(id, "run " + id + ": its notes " + f + " are damaged (" + shortMessage(e) + "); `jdiffusion runs note "
+                    + id + " TEXT` rewrites them");
+        }
+    }
+
+    private RunNotes notesOrNone(String id, List<String> problems) {
+        try {
+            return notes(id);
+        } catch (RunStoreException e) {
+            problems.add(e.getMessage());
+            return RunNotes.NONE;
+        }
+    }
+
+    /**
+     * Stars, unstars or notes a run (by id or unique prefix): {@code starred} or {@code note} null keeps
+     * the current value. Under the store lock, notes.json is replaced by one atomic rename and the index
+     * gets a new line for the run (the last line of a run wins), so two writers never lose each other's change.
+     */
+    public RunNotes annotate(String idOrPrefix, Boolean starred, String note) {
+        String checked = note == null ? null : RunNotes.checkNote(note);
+        RunRecord r = find(idOrPrefix);
+        try {
+            return withLock(() -> {
+                RunNotes old;
+                try {
+                    old = notes(r.id());
+                } catch (RunStoreException e) {
+                    old = RunNotes.NONE; // damaged notes are replaced
+                }
+                RunNotes n = new RunNotes(starred == null ? old.starred() : starred, checked == null ? old.note() : checked,
+                        Instant.now().toString());
+                Path tmp = io.jdiffusion.pipelines.image.OutputFile.createUnique(runDir(r.id()), ".notes-", ".tmp");
+                try {
+                    writeFully(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(n));
+                    move(tmp, runDir(r.id()).resolve(NOTES_FILE), true);
+                } finally {
+                    Files.deleteIfExists(tmp);
+                }
+                byte[] line = (JSON.writeValueAsString(Entry.of(r, n)) + "\n").getBytes(StandardCharsets.UTF_8);
+                appendLine(line);
+                return n;
+            });
+        } catch (IOException e) {
+            throw new RunStoreException(r.id(), "cannot save the notes of run " + r.id() + ": " + e, e);
+        }
+    }
+
     /** Loads every run and checks its files against their recorded hashes; returns one line per problem. */
     public List<String> verify() {
         List<String> problems = new ArrayList<>(list().problems());
@@ -418,7 +494,7 @@ public final class RunStore {
                 StringBuilder sb = new StringBuilder();
                 for (String id : runFolders()) {
                     try {
-                        sb.append(JSON.writeValueAsString(Entry.of(get(id)))).append('\n');
+                        sb.append(JSON.writeValueAsString(Entry.of(get(id), notesOrNone(id, problems)))).append('\n');
                     } catch (RunStoreException e) {
                         problems.add(e.getMessage());
                     }

@@ -41,6 +41,7 @@ class ComparePageTest {
         Matcher m = Pattern.compile("\"outputs\":\\[\"([^\"]+)\"\\]").matcher(html);
         int n = 0;
         while (m.find()) {
+            assertTrue(m.group(1).startsWith(page.getFileName().toString().replace(".html", "_files/runs/")), "copied beside the page: " + m.group(1));
             assertTrue(Files.isRegularFile(page.getParent().resolve(m.group(1))), m.group(1));
             n++;
         }
@@ -63,13 +64,14 @@ class ComparePageTest {
         assertTrue(dom.contains("data-shown=\"8\"") && dom.contains("data-total=\"8\"") && dom.contains("data-failed=\"0\""), "body markers");
         assertEquals(8, count(dom, "class=\"crop\""), "one zoomed crop per output");
         assertEquals(8, count(dom, "class=\"card\""), "one card per run in the grid");
-        // the parameter table highlights what differs (seed, refiner, dilation) and hides what does not
-        Set<String> diffRows = new HashSet<>();
-        Matcher m = Pattern.compile("<tr class=\"diff\"><td>([^<]+)</td>").matcher(dom);
-        while (m.find()) diffRows.add(m.group(1));
-        assertTrue(diffRows.containsAll(List.of("seed", "refiner", "mask.dilate")), diffRows.toString());
-        assertFalse(diffRows.contains("base.steps"), diffRows.toString());
-        assertFalse(dom.contains("<td>base.steps</td>"), "equal parameters hidden by default");
+        // the parameter table highlights the columns that differ (seed, refiner, dilation) and leaves out the rest
+        Set<String> diffColumns = new HashSet<>();
+        Matcher m = Pattern.compile("<th data-key=\"([^\"]+)\" class=\"diff ").matcher(dom);
+        while (m.find()) diffColumns.add(m.group(1));
+        assertTrue(diffColumns.containsAll(List.of("seed", "refiner", "mask.dilate")), diffColumns.toString());
+        assertFalse(diffColumns.contains("base.steps"), diffColumns.toString());
+        assertFalse(dom.contains("<th data-key=\"base.steps\""), "equal parameters hidden by default");
+        assertEquals(8, count(dom, "<tr data-run=\""), "one table row per run");
 
         // filters from the address: one seed → 4 of the 8 shown; a tag no run has → none
         String one = run(chromium, tmp, "--dump-dom", "--virtual-time-budget=10000", page.toUri() + "#seed=1&rows=refiner&cols=dilate");
@@ -78,7 +80,7 @@ class ComparePageTest {
         String none = run(chromium, tmp, "--dump-dom", "--virtual-time-budget=10000", page.toUri() + "#tag=no-such-tag");
         assertTrue(none.contains("<title>jdiffusion compare: 0 of 8 images shown</title>"), title(none));
 
-        Path shot = tmp.resolve("compare.png");
+        Path shot = Files.createDirectories(Path.of("target", "compare-page")).resolve("compare.png").toAbsolutePath(); // kept for CI
         run(chromium, tmp, "--screenshot=" + shot, "--window-size=1400,1800", "--virtual-time-budget=10000", page.toUri().toString());
         Image img = ImageFiles.read(shot);
         assertEquals(1400, img.width());

@@ -21,7 +21,7 @@ class RunParamsTest {
     private static GenerationRecord record(String pipeline, Map<String, String> models, Double fraction, Integer dilateK,
                                            Integer dilateN, GenerationRecord.Outpaint outpaint) {
         return new GenerationRecord("jdiffusion", "1", pipeline, "p", null, "neg", null, 42L, 30, 7.0, 0.0, "ddim", 0.8,
-                fraction, 64, 48, 2, dilateK, dilateN, null, null, outpaint, models, null, null, Map.of(), Map.of(), "cpu", null, null, null, null, null, null, null, null);
+                fraction, 64, 48, 2, dilateK, dilateN, null, null, outpaint, models, null, null, Map.of(), Map.of(), "cpu", null, null, null, null, null, null, null, null, null);
     }
 
     @Test
@@ -33,25 +33,22 @@ class RunParamsTest {
         Map<String, Object> p = RunParams.of(r);
         assertEquals(List.of("pipeline", "model", "base", "refiner", "mask", "outpaint", "size", "seed"), List.copyOf(p.keySet()));
         Map<String, String> flat = RunParams.flatten(p);
-        assertEquals("outpaint", flat.get("pipeline"));
-        assertEquals("sdxl", flat.get("model.family"), "a record without a family is an SDXL run's");
-        assertEquals("B", flat.get("base.model"));
-        assertEquals("ddim", flat.get("base.scheduler"));
-        assertEquals("7", flat.get("base.guidance"), "integral doubles print without .0");
-        assertEquals("0.8", flat.get("base.strength"));
-        assertEquals("0.75", flat.get("base.denoisingEnd"));
-        assertEquals("R", flat.get("refiner.model"));
-        assertEquals("0.75", flat.get("refiner.denoisingStart"));
-        assertEquals("30", flat.get("refiner.steps"));
-        assertEquals("15", flat.get("mask.dilate.kernel"));
-        assertEquals("2", flat.get("mask.dilate.iterations"));
-        assertEquals("off", flat.get("mask.blur"));
-        assertEquals("16", flat.get("outpaint.right"));
-        assertEquals("4", flat.get("outpaint.overlap"));
-        assertEquals("64", flat.get("size.width"));
-        assertEquals("2", flat.get("size.imagesPerPrompt"));
-        assertEquals("42", flat.get("seed"));
+        // integral doubles print without .0 (base.guidance = 7)
+        assertShows(flat,
+                "pipeline=outpaint", "model.family=sdxl", "base.model=B", "base.scheduler=ddim", "base.guidance=7",
+                "base.strength=0.8", "base.denoisingEnd=0.75", "refiner.model=R", "refiner.denoisingStart=0.75",
+                "refiner.steps=30", "mask.dilate.kernel=15", "mask.dilate.iterations=2", "mask.blur=off",
+                "outpaint.right=16", "outpaint.overlap=4", "size.width=64", "size.imagesPerPrompt=2",
+                "seed=42");
         assertEquals(Map.of("prompt", "p", "negativePrompt", "neg"), RunParams.prompts(r));
+    }
+
+    /** Each "key=value" is in the flattened parameters. */
+    private static void assertShows(Map<String, String> flat, String... entries) {
+        for (String e : entries) {
+            String key = e.substring(0, e.indexOf('='));
+            assertEquals(e.substring(e.indexOf('=') + 1), flat.get(key), key);
+        }
     }
 
     @Test
@@ -68,35 +65,46 @@ class RunParamsTest {
     // ---- every setting is a parameter ---------------------------------------------------------
 
     /** Settings with every optional value set, so that changing any one of them is a change of a value. */
-    private static final GenerationSettings ALL_SET = new GenerationSettings(
-            new GenerationSettings.Prompts(List.of("p"), List.of("p2"), List.of("n"), List.of("n2")),
-            new GenerationSettings.Guidance(7.0, 0.7, 6.0, 2.5, 1),
-            new GenerationSettings.Schedule(30, 42, "ddim", 0.5, 0.1, 0.9),
-            new GenerationSettings.Size(64, 48, 2),
-            new GenerationSettings.Mask(3, 1, 2, 4, new GenerationRecord.Outpaint(0, 8, 16, 0, 4)),
-            new GenerationSettings.Refiner(0.8), false);
+    private static final GenerationSettings ALL_SET = GenerationSettings.defaults(7.0, 0.5).with(Map.ofEntries(
+            Map.entry("prompts.prompt", List.of("p")), Map.entry("prompts.prompt2", List.of("p2")),
+            Map.entry("prompts.negativePrompt", List.of("n")), Map.entry("prompts.negativePrompt2", List.of("n2")),
+            Map.entry("guidance.rescale", 0.7), Map.entry("guidance.clipSkip", 1), Map.entry("schedule.steps", 30),
+            Map.entry("schedule.seed", 42L), Map.entry("schedule.scheduler", "ddim"), Map.entry("schedule.denoisingStart", 0.1),
+            Map.entry("schedule.denoisingEnd", 0.9), Map.entry("size.width", 64), Map.entry("size.height", 48),
+            Map.entry("size.imagesPerPrompt", 2), Map.entry("mask.dilateKernel", 3), Map.entry("mask.dilateIterations", 1),
+            Map.entry("mask.blur", 2), Map.entry("mask.paddingMaskCrop", 4),
+            Map.entry("mask.outpaint", new GenerationRecord.Outpaint(0, 8, 16, 0, 4)), Map.entry("refiner.highNoiseFraction", 0.8)));
 
     @Test
-    void everySettingShowsInTheParameters() throws Exception {
+    void everySettingShowsInTheParameters() {
         List<String> leaves = new ArrayList<>();
         collectLeaves(GenerationSettings.class, "", leaves);
         assertTrue(leaves.size() >= 25, "found " + leaves);
+        assertEquals(leaves, List.copyOf(ALL_SET.byPath().keySet()), "byPath walks every setting");
         assertTrue(leaves.containsAll(RunParams.SHOWN), "RunParams.SHOWN names only settings: " + RunParams.SHOWN);
         for (String leaf : leaves) {
             // the refiner's fraction is recorded only when a refiner takes part; the user's denoisingEnd only without one
             boolean refiner = leaf.equals("refiner.highNoiseFraction");
             Map<String, String> before = shown(ALL_SET, refiner);
-            Object changed = replaced(ALL_SET, leaf.split("\\."), 0);
-            assertNotEquals(before, shown((GenerationSettings) changed, refiner), "setting '" + leaf + "' does not show in RunParams");
+            GenerationSettings changed = changed(ALL_SET, leaf);
+            assertNotEquals(before, shown(changed, refiner), "setting '" + leaf + "' does not show in RunParams");
+            // and it comes back from the record's JSON (reproduce reads it from there)
+            assertEquals(changed.byPath().get(leaf), record(changed, refiner).settings().byPath().get(leaf),
+                    "setting '" + leaf + "' is not read back from the record");
         }
     }
 
-    private static Map<String, String> shown(GenerationSettings s, boolean refiner) {
+    private static GenerationRecord record(GenerationSettings s, boolean refiner) {
         Map<String, String> models = new LinkedHashMap<>();
         models.put("base", "B");
         if (refiner) models.put("refiner", "R");
         GenerationRecord r = GenerationRecord.of("inpaint", s, s.schedule().scheduler(), s.size().width(), s.size().height(), refiner, true,
                 new GenerationRecord.Provenance(models, null, null, Map.of(), Map.of(), "cpu", null));
+        return GenerationRecord.fromJson(r.toJson());
+    }
+
+    private static Map<String, String> shown(GenerationSettings s, boolean refiner) {
+        GenerationRecord r = record(s, refiner);
         Map<String, String> all = new LinkedHashMap<>(RunParams.flatten(RunParams.of(r)));
         RunParams.prompts(r).forEach((k, v) -> all.put("prompts." + k, v));
         return all;
@@ -111,30 +119,31 @@ class RunParamsTest {
         }
     }
 
-    /** {@code record} with the leaf at {@code path} changed to another valid value. */
-    private static Object replaced(Object record, String[] path, int depth) throws Exception {
-        RecordComponent[] cs = record.getClass().getRecordComponents();
-        Object[] args = new Object[cs.length];
-        Class<?>[] types = new Class<?>[cs.length];
-        for (int i = 0; i < cs.length; i++) {
-            types[i] = cs[i].getType();
-            Object v = cs[i].getAccessor().invoke(record);
-            if (cs[i].getName().equals(path[depth])) v = depth == path.length - 1 ? another(v) : replaced(v, path, depth + 1);
-            args[i] = v;
+    /** {@code s} with the setting at {@code path} changed to another value its checks accept. */
+    private static GenerationSettings changed(GenerationSettings s, String path) {
+        Object v = s.byPath().get(path);
+        for (Object other : others(v)) {
+            if (other.equals(v)) continue;
+            try {
+                return s.with(path, other);
+            } catch (IllegalArgumentException refused) {
+                // not a value this setting accepts: try the next
+            }
         }
-        var ctor = record.getClass().getDeclaredConstructor(types);
-        return ctor.newInstance(args);
+        throw new AssertionError("no other value for setting '" + path + "' (" + v + "): extend others()");
     }
 
-    private static Object another(Object v) {
+    /** Candidate values of the setting's kind (any kind for a setting that is not set). */
+    private static List<Object> others(Object v) {
         return switch (v) {
-            case Integer i -> i + 8;
-            case Long l -> l + 1;
-            case Double d -> d / 2;
-            case Boolean b -> !b;
-            case String str -> str.equals("ddim") ? "euler_a" : "ddim";
-            case List<?> l -> List.of("other");
-            case GenerationRecord.Outpaint o -> new GenerationRecord.Outpaint(1, 2, 3, 4, 5);
+            case null -> List.of(1, 8, 0.5, true, "ddim", List.of("other"));
+            case Integer i -> List.of(i + 8, 1, 8);
+            case Long l -> List.of(l + 1);
+            case Double d -> List.of(d / 2, 0.5, 2.0);
+            case Boolean b -> List.of(!b);
+            case String str -> List.of("ddim", "euler_a");
+            case List<?> l -> List.of(List.of("other"));
+            case GenerationRecord.Outpaint o -> List.of(new GenerationRecord.Outpaint(1, 2, 3, 4, 5));
             default -> throw new AssertionError("no other value for a setting of type " + v.getClass() + ": extend the test");
         };
     }

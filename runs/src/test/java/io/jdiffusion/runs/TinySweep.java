@@ -79,7 +79,11 @@ final class TinySweep {
 
     /** A copy of the sweep's store that a test may damage. */
     static Path copy() throws IOException {
-        Path src = store();
+        return copyOf(store());
+    }
+
+    /** A copy of a store folder (deleted when the JVM exits). */
+    static Path copyOf(Path src) throws IOException {
         Path dst = Files.createTempDirectory("jdiffusion-runs-copy-");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(dst)));
         try (Stream<Path> s = Files.walk(src)) {

@@ -6,28 +6,15 @@ package io.jdiffusion.schedulers;
  * (diffusers' classes have no {@code set_begin_index}; img2img starts the loop further down the
  * list), the final ᾱ of {@code set_alpha_to_one}, and variance-preserving noising.
  */
-abstract class AlphaScheduler implements Scheduler {
-    protected final SchedulerConfig config;
-    protected final TrainingSchedule train;
-    protected final String predictionType;
-    protected final String timestepSpacing;
-    protected final int stepsOffset;
+abstract class AlphaScheduler extends ConfiguredScheduler {
     protected final float finalAlphaCumprod;
+    protected int numInferenceSteps = -1;
 
     AlphaScheduler(SchedulerConfig config, boolean setAlphaToOneDefault, String... predictionTypes) {
-        this.config = config;
-        this.train = TrainingSchedule.of(config, false);
-        this.predictionType = SchedulerConfig.oneOf("prediction_type",
-                SchedulerConfig.or(config.predictionType(), "epsilon"), predictionTypes);
-        this.timestepSpacing = SchedulerConfig.oneOf("timestep_spacing",
-                SchedulerConfig.or(config.timestepSpacing(), "leading"), "linspace", "leading", "trailing");
-        this.stepsOffset = SchedulerConfig.or(config.stepsOffset(), 0);
+        super(config, false, "leading", predictionTypes);
         this.finalAlphaCumprod = SchedulerConfig.or(config.setAlphaToOne(), setAlphaToOneDefault) ? 1f : train.alphasCumprod[0];
     }
 
-    @Override public SchedulerConfig config() { return config; }
-    @Override public int order() { return 1; }
-    @Override public int numTrainTimesteps() { return train.numTrainTimesteps; }
     @Override public float initNoiseSigma() { return 1f; }
     @Override public int stepIndex() { return -1; }
     @Override public int beginIndex() { return -1; }
@@ -38,11 +25,16 @@ abstract class AlphaScheduler implements Scheduler {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " has no sigma schedule (as in diffusers)");
     }
 
-    protected void checkStepCount(int n) {
-        if (n < 1 || n > train.numTrainTimesteps) {
-            throw new IllegalArgumentException("numInferenceSteps must be between 1 and num_train_timesteps ("
-                    + train.numTrainTimesteps + "), got " + n);
-        }
+    /** Identity: the ᾱ schedulers take the latents unscaled. */
+    @Override
+    public float[] scaleModelInput(float[] x, float t) {
+        return x.clone();
+    }
+
+    /** What a step needs: a schedule, and a model output of the sample's size. */
+    protected void checkStep(float[] modelOutput, float[] sample) {
+        if (numInferenceSteps < 0) throw new IllegalStateException(getClass().getSimpleName() + ": call setTimesteps before step");
+        checkSameLength("modelOutput", modelOutput, "sample", sample);
     }
 
     /** Variance-preserving noising {@code √ᾱ_t·x0 + √(1−ᾱ_t)·ε} (diffusers' DDPM add_noise). */

@@ -11,7 +11,6 @@ public final class DDIMScheduler extends AlphaScheduler {
     private final float clipSampleRange;
 
     private float[] timesteps;
-    private int numInferenceSteps = -1;
     private double eta = 0;
 
     public DDIMScheduler(SchedulerConfig config) {
@@ -31,49 +30,22 @@ public final class DDIMScheduler extends AlphaScheduler {
 
     @Override
     public float[] timesteps() {
-        if (timesteps == null) throw new IllegalStateException("DDIMScheduler: call setTimesteps before using the schedule");
-        return timesteps.clone();
+        return scheduled(timesteps).clone();
     }
 
     @Override
     public void setTimesteps(int n) {
         checkStepCount(n);
-        int numTrain = train.numTrainTimesteps;
-        long[] ts;
-        switch (timestepSpacing) {
-            case "linspace" -> {
-                double[] l = TorchMath.npLinspace(0, numTrain - 1, n);
-                ts = new long[n];
-                for (int i = 0; i < n; i++) ts[i] = (long) Math.rint(l[n - 1 - i]);
-            }
-            case "leading" -> {
-                int ratio = numTrain / n;
-                ts = new long[n];
-                for (int i = 0; i < n; i++) ts[i] = (long) (n - 1 - i) * ratio + stepsOffset;
-            }
-            default -> {
-                double[] a = TorchMath.npArange(numTrain, 0, -((double) numTrain / n));
-                ts = new long[a.length];
-                for (int i = 0; i < a.length; i++) ts[i] = (long) Math.rint(a[i]) - 1;
-            }
-        }
-        float[] f = new float[ts.length];
-        for (int i = 0; i < ts.length; i++) f[i] = ts[i];
+        double[] d = spacedTimesteps(n);
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) f[i] = (long) Math.rint(d[i]); // integer timesteps: linspace's are rounded
         this.timesteps = f;
         this.numInferenceSteps = n;
     }
 
     @Override
-    public float[] scaleModelInput(float[] x, float t) {
-        return x.clone();
-    }
-
-    @Override
     public StepOutput step(float[] modelOutput, float t, float[] sample, NoiseSource noise) {
-        if (numInferenceSteps < 0) throw new IllegalStateException("DDIMScheduler: call setTimesteps before step");
-        if (modelOutput.length != sample.length) {
-            throw new IllegalArgumentException("modelOutput has " + modelOutput.length + " values but sample has " + sample.length);
-        }
+        checkStep(modelOutput, sample);
         int timestep = integralTimestep(t);
         int prevTimestep = timestep - train.numTrainTimesteps / numInferenceSteps;
         float alphaProdT = alphaCumprodAt(timestep);

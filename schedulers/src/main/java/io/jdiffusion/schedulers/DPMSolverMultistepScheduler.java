@@ -105,13 +105,9 @@ public final class DPMSolverMultistepScheduler extends SigmaScheduler {
         s[sig.length] = last;
         float[] t = new float[ts.length];
         for (int i = 0; i < t.length; i++) t[i] = (float) (long) ts[i];
-        this.timesteps = t;
-        this.sigmas = s;
-        this.numInferenceSteps = t.length;
+        newSchedule(t, s, t.length);
         this.modelOutputs = new float[solverOrder][];
         this.lowerOrderNums = 0;
-        this.stepIndex = -1;
-        this.beginIndex = -1;
     }
 
     @Override public float initNoiseSigma() { return 1f; }
@@ -253,7 +249,7 @@ public final class DPMSolverMultistepScheduler extends SigmaScheduler {
         return out;
     }
 
-    /** {@code α_t·x0 + σ_t·ε} at the noise level of {@code t} (index chosen as in {@link EulerDiscreteScheduler#addNoise}). */
+    /** {@code α_t·x0 + σ_t·ε} at the noise level of {@code t} (index chosen as in Euler's addNoise). */
     @Override
     public float[] addNoise(float[] original, float[] noise, float t) {
         checkSameLength("original", original, "noise", noise);

@@ -7,10 +7,10 @@ package io.jdiffusion.schedulers;
  * ignores them. Every step, the last one included, draws one standard-normal tensor of the latent's
  * size from the generator.
  */
-public final class EulerAncestralDiscreteScheduler extends SigmaScheduler {
+public final class EulerAncestralDiscreteScheduler extends EulerFamilyScheduler {
 
     public EulerAncestralDiscreteScheduler(SchedulerConfig config) {
-        super(config, true, "epsilon", "v_prediction", "sample");
+        super(config);
     }
 
     @Override
@@ -21,21 +21,7 @@ public final class EulerAncestralDiscreteScheduler extends SigmaScheduler {
         float[] s = new float[ts.length + 1];
         for (int i = 0; i < ts.length; i++) s[i] = (float) TorchMath.interp(ts[i], trainSigmas);
         s[ts.length] = 0f;
-        this.timesteps = ts;
-        this.sigmas = s;
-        this.numInferenceSteps = n;
-        this.stepIndex = -1;
-        this.beginIndex = -1;
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return eulerInitNoiseSigma();
-    }
-
-    @Override
-    public float[] scaleModelInput(float[] x, float t) {
-        return eulerScaleModelInput(x, t);
+        newSchedule(ts, s, n);
     }
 
     @Override
@@ -47,18 +33,7 @@ public final class EulerAncestralDiscreteScheduler extends SigmaScheduler {
         initStepIndexIfNeeded(t);
         float sigma = sigmas[stepIndex];
         int n = sample.length;
-        float[] x0 = new float[n];
-        switch (predictionType) {
-            case "epsilon" -> {
-                for (int i = 0; i < n; i++) x0[i] = sample[i] - sigma * modelOutput[i];
-            }
-            case "v_prediction" -> {
-                float sq1 = sigma * sigma + 1f;
-                float cOut = -sigma / (float) Math.sqrt(sq1);
-                for (int i = 0; i < n; i++) x0[i] = modelOutput[i] * cOut + sample[i] / sq1;
-            }
-            default -> System.arraycopy(modelOutput, 0, x0, 0, n);
-        }
+        float[] x0 = predictOriginal(modelOutput, sample, sigma, sigma);
         float from = sigmas[stepIndex], to = sigmas[stepIndex + 1];
         // σ_up = sqrt(σ_to²·(σ_from² − σ_to²)/σ_from²), σ_down = sqrt(σ_to² − σ_up²), float32 left to right.
         float fromSq = from * from, toSq = to * to;
@@ -75,14 +50,5 @@ public final class EulerAncestralDiscreteScheduler extends SigmaScheduler {
         }
         stepIndex++;
         return new StepOutput(prev, x0);
-    }
-
-    @Override
-    public float[] addNoise(float[] original, float[] noise, float t) {
-        checkSameLength("original", original, "noise", noise);
-        float sigma = sigmas[addNoiseIndex(t)];
-        float[] out = new float[original.length];
-        for (int i = 0; i < out.length; i++) out[i] = original[i] + noise[i] * sigma;
-        return out;
     }
 }

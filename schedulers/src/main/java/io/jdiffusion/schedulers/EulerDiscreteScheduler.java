@@ -9,7 +9,7 @@ package io.jdiffusion.schedulers;
  * discrete/continuous and {@code prediction_type} epsilon/v_prediction/sample. The churn parameters
  * ({@code s_churn} etc.) default to 0 as in diffusers, in which case no noise is drawn.
  */
-public final class EulerDiscreteScheduler extends SigmaScheduler {
+public final class EulerDiscreteScheduler extends EulerFamilyScheduler {
     private final String interpolationType;
     private final boolean useKarrasSigmas;
     private final String timestepType;
@@ -18,7 +18,7 @@ public final class EulerDiscreteScheduler extends SigmaScheduler {
     private double sChurn = 0, sTmin = 0, sTmax = Double.POSITIVE_INFINITY, sNoise = 1;
 
     public EulerDiscreteScheduler(SchedulerConfig config) {
-        super(config, true, "epsilon", "v_prediction", "sample");
+        super(config);
         this.interpolationType = SchedulerConfig.oneOf("interpolation_type",
                 SchedulerConfig.or(config.interpolationType(), "linear"), "linear", "log_linear");
         this.useKarrasSigmas = SchedulerConfig.or(config.useKarrasSigmas(), false);
@@ -80,22 +80,7 @@ public final class EulerDiscreteScheduler extends SigmaScheduler {
             t = new float[tsD.length];
             for (int i = 0; i < t.length; i++) t[i] = (float) tsD[i];
         }
-        this.timesteps = t;
-        this.sigmas = s;
-        this.numInferenceSteps = n;
-        this.stepIndex = -1;
-        this.beginIndex = -1;
-    }
-
-    /** √(σ_max² + 1) for "leading" spacing, σ_max itself for "linspace"/"trailing" (diffusers' rule). */
-    @Override
-    public float initNoiseSigma() {
-        return eulerInitNoiseSigma();
-    }
-
-    @Override
-    public float[] scaleModelInput(float[] x, float t) {
-        return eulerScaleModelInput(x, t);
+        newSchedule(t, s, n);
     }
 
     @Override
@@ -117,19 +102,7 @@ public final class EulerDiscreteScheduler extends SigmaScheduler {
             float sn = (float) sNoise;
             for (int i = 0; i < x.length; i++) x[i] = sample[i] + (eps[i] * sn) * scale;
         }
-        float[] x0 = new float[x.length];
-        switch (predictionType) {
-            case "epsilon" -> {
-                for (int i = 0; i < x.length; i++) x0[i] = x[i] - sigmaHat * modelOutput[i];
-            }
-            case "v_prediction" -> {
-                // x0 = v·(−σ/√(σ²+1)) + x/(σ²+1), the EDM c_out/c_skip form, with σ (not σ̂).
-                float sq1 = sigma * sigma + 1f;
-                float cOut = -sigma / (float) Math.sqrt(sq1);
-                for (int i = 0; i < x.length; i++) x0[i] = modelOutput[i] * cOut + x[i] / sq1;
-            }
-            default -> System.arraycopy(modelOutput, 0, x0, 0, x.length);
-        }
+        float[] x0 = predictOriginal(modelOutput, x, sigmaHat, sigma);
         float dt = sigmas[stepIndex + 1] - sigmaHat;
         float[] prev = new float[x.length];
         for (int i = 0; i < x.length; i++) {
@@ -139,15 +112,5 @@ public final class EulerDiscreteScheduler extends SigmaScheduler {
         }
         stepIndex++;
         return new StepOutput(prev, x0);
-    }
-
-    /** {@code x0 + noise·σ}: Euler's ODE variable is unscaled; the scaling happens in {@link #scaleModelInput}. */
-    @Override
-    public float[] addNoise(float[] original, float[] noise, float t) {
-        checkSameLength("original", original, "noise", noise);
-        float sigma = sigmas[addNoiseIndex(t)];
-        float[] out = new float[original.length];
-        for (int i = 0; i < out.length; i++) out[i] = original[i] + noise[i] * sigma;
-        return out;
     }
 }

@@ -22,7 +22,6 @@ import java.util.List;
 public final class PNDMScheduler extends AlphaScheduler {
     private final boolean skipPrkSteps;
 
-    private int numInferenceSteps = -1;
     private int[] prkTimesteps, timesteps;
     // running state, reset by setTimesteps
     private int counter;
@@ -37,9 +36,9 @@ public final class PNDMScheduler extends AlphaScheduler {
 
     @Override
     public float[] timesteps() {
-        if (timesteps == null) throw new IllegalStateException("PNDMScheduler: call setTimesteps before using the schedule");
-        float[] f = new float[timesteps.length];
-        for (int i = 0; i < f.length; i++) f[i] = timesteps[i];
+        int[] ts = scheduled(timesteps);
+        float[] f = new float[ts.length];
+        for (int i = 0; i < f.length; i++) f[i] = ts[i];
         return f;
     }
 
@@ -115,16 +114,8 @@ public final class PNDMScheduler extends AlphaScheduler {
     }
 
     @Override
-    public float[] scaleModelInput(float[] x, float t) {
-        return x.clone();
-    }
-
-    @Override
     public StepOutput step(float[] modelOutput, float t, float[] sample, NoiseSource noise) {
-        if (numInferenceSteps < 0) throw new IllegalStateException("PNDMScheduler: call setTimesteps before step");
-        if (modelOutput.length != sample.length) {
-            throw new IllegalArgumentException("modelOutput has " + modelOutput.length + " values but sample has " + sample.length);
-        }
+        checkStep(modelOutput, sample);
         int timestep = integralTimestep(t);
         float[] prev = counter < prkTimesteps.length && !skipPrkSteps
                 ? stepPrk(modelOutput, timestep, sample)

@@ -36,11 +36,7 @@ final class ClipWeights implements WeightSource {
         M build(CLIPTextConfig config, Params params, AutoCloseable weights);
     }
 
-    static <M> M load(Path folder, String variant, UnaryOperator<String> rename, String what, Backend backend, Builder<M> builder) {
-        return load(folder, variant, rename, what, backend, builder, UnaryOperator.identity());
-    }
-
-    /** As above, the weights passed through {@code decorate} first (e.g. LoRA layers fused in); the model owns the result. */
+    /** The weights passed through {@code decorate} first (e.g. LoRA layers fused in); the model owns the result. */
     static <M> M load(Path folder, String variant, UnaryOperator<String> rename, String what, Backend backend, Builder<M> builder,
                       UnaryOperator<WeightSource> decorate) {
         CLIPTextConfig config = CLIPTextConfig.read(folder.resolve("config.json"));

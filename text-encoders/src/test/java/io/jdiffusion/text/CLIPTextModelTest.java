@@ -268,21 +268,21 @@ class CLIPTextModelTest {
 
     @Test
     void fullSizeClipLExpectsExactlyTheOfficialKeys() {
-        Params p = Params.shapesOnly("clip_l", DType.F16);
-        new CLIPTextModel(CLIP_L, p);
-        p.finish();
-        Map<String, List<Integer>> expected = expectedKeys("clip_l");
-        assertEquals(196, expected.size());
-        assertEquals(expected, requested(p));
+        assertRequestsOfficialKeys("clip_l", 196, p -> new CLIPTextModel(CLIP_L, p));
     }
 
     @Test
     void fullSizeBigGExpectsExactlyTheOfficialKeys() {
-        Params p = Params.shapesOnly("clip_bigg", DType.F16);
-        new CLIPTextModelWithProjection(CLIP_BIGG, p);
+        assertRequestsOfficialKeys("clip_bigg", 517, p -> new CLIPTextModelWithProjection(CLIP_BIGG, p));
+    }
+
+    /** The model built on a shapes-only tree asks for exactly the official checkpoint's keys and shapes. */
+    private static void assertRequestsOfficialKeys(String name, int keys, java.util.function.Consumer<Params> build) {
+        Params p = Params.shapesOnly(name, DType.F16);
+        build.accept(p);
         p.finish();
-        Map<String, List<Integer>> expected = expectedKeys("clip_bigg");
-        assertEquals(517, expected.size());
+        Map<String, List<Integer>> expected = expectedKeys(name);
+        assertEquals(keys, expected.size());
         assertEquals(expected, requested(p));
     }
 }

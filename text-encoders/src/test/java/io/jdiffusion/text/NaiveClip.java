@@ -1,5 +1,6 @@
 package io.jdiffusion.text;
 
+import io.jdiffusion.tensor.testing.DoubleReference;
 import io.jdiffusion.tensor.safetensors.SafetensorsFile;
 
 import java.nio.file.Path;
@@ -106,18 +107,7 @@ final class NaiveClip {
         return y;
     }
 
-    private static double[][] linear(double[][] x, float[] wt, float[] b, int out) {
-        int in = x[0].length;
-        double[][] y = new double[x.length][out];
-        for (int i = 0; i < x.length; i++) {
-            for (int o = 0; o < out; o++) {
-                double acc = b == null ? 0 : b[o];
-                for (int t = 0; t < in; t++) acc += x[i][t] * wt[o * in + t];
-                y[i][o] = acc;
-            }
-        }
-        return y;
-    }
+    private static double[][] linear(double[][] x, float[] w, float[] b, int out) { return DoubleReference.linear(x, w, b, out); }
 
     /** erf by its Maclaurin series (|z| small) or the continued-fraction tail; accurate to ~1e-13 for our inputs. */
     static double erf(double z) {

@@ -26,8 +26,8 @@ final class Transformer2DModel {
     private final int innerDim;
     private final boolean useLinearProjection;
     private final GroupNorm norm;
-    private final Linear projInLinear, projOutLinear;
-    private final Conv2d projInConv, projOutConv;
+    /** Linear layers on the tokens with use_linear_projection, else 1×1 convolutions on the image. */
+    private final UnaryOperator<Tensor> projIn, projOut;
     private final List<BasicTransformerBlock> transformerBlocks = new ArrayList<>();
     private final Backend be;
 
@@ -40,24 +40,16 @@ final class Transformer2DModel {
         }
         this.useLinearProjection = useLinearProjection;
         this.norm = new GroupNorm(p.child("norm"), normGroups, inChannels, NORM_EPS);
-        if (useLinearProjection) {
-            projInLinear = new Linear(p.child("proj_in"), inChannels, innerDim, true);
-            projInConv = null;
-        } else {
-            projInConv = new Conv2d(p.child("proj_in"), inChannels, innerDim, 1, 1, 0);
-            projInLinear = null;
-        }
+        projIn = projection(p.child("proj_in"), inChannels, innerDim, useLinearProjection);
         Params blocks = p.child("transformer_blocks");
         for (int i = 0; i < numLayers; i++) {
             transformerBlocks.add(new BasicTransformerBlock(blocks.child(i), innerDim, heads, dimHead, crossAttentionDim));
         }
-        if (useLinearProjection) {
-            projOutLinear = new Linear(p.child("proj_out"), innerDim, inChannels, true);
-            projOutConv = null;
-        } else {
-            projOutConv = new Conv2d(p.child("proj_out"), innerDim, inChannels, 1, 1, 0);
-            projOutLinear = null;
-        }
+        projOut = projection(p.child("proj_out"), innerDim, inChannels, useLinearProjection);
+    }
+
+    private static UnaryOperator<Tensor> projection(Params p, int in, int out, boolean linear) {
+        return linear ? new Linear(p, in, out, true)::forward : new Conv2d(p, in, out, 1, 1, 0)::forward;
     }
 
     /** x [B, C, h, w], context [B, S, crossDim] → [B, C, h, w]. */
@@ -65,15 +57,15 @@ final class Transformer2DModel {
         int b = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
         Tensor y = norm.forward(x);
         if (useLinearProjection) {
-            y = projInLinear.forward(toTokens(y, b, c, h, w));
+            y = projIn.apply(toTokens(y, b, c, h, w));
         } else {
-            y = toTokens(projInConv.forward(y), b, innerDim, h, w);
+            y = toTokens(projIn.apply(y), b, innerDim, h, w);
         }
         y = Lifetimes.chain(be, y, transformerBlocks.stream().<UnaryOperator<Tensor>>map(block -> t -> block.forward(t, context)).toList());
         if (useLinearProjection) {
-            y = toImage(projOutLinear.forward(y), b, c, h, w);
+            y = toImage(projOut.apply(y), b, c, h, w);
         } else {
-            y = projOutConv.forward(toImage(y, b, innerDim, h, w));
+            y = projOut.apply(toImage(y, b, innerDim, h, w));
         }
         return be.add(y, x);
     }

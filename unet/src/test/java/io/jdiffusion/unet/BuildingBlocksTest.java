@@ -87,15 +87,14 @@ class BuildingBlocksTest {
     @Test
     void perBatchTimestepsEqualSeparateRuns() {
         try (UNet2DConditionModel m = UNet2DConditionModel.load(Fixtures.path("sdxl-base/unet"), CpuBackend.INSTANCE)) {
-            String in = "unet/base/";
-            Tensor sample = Fixtures.tensor(in + "sample"), ctx = Fixtures.tensor(in + "encoder_hidden_states"),
-                    text = Fixtures.tensor(in + "text_embeds"), ids = Fixtures.tensor(in + "time_ids");
-            int b = sample.dim(0);
+            BaseInputs in = BaseInputs.read();
+            int b = in.sample().dim(0);
             float[] ts = new float[b];
             for (int i = 0; i < b; i++) ts[i] = 100f + 300f * i;
-            Tensor both = m.forward(sample, ts, ctx, text, ids);
+            Tensor both = m.forward(in.sample(), ts, in.ctx(), in.text(), in.ids());
             for (int i = 0; i < b; i++) {
-                Tensor one = m.forward(sample.slice(i, i + 1), ts[i], ctx.slice(i, i + 1), text.slice(i, i + 1), ids.slice(i, i + 1));
+                Tensor one = m.forward(in.sample().slice(i, i + 1), ts[i], in.ctx().slice(i, i + 1),
+                        in.text().slice(i, i + 1), in.ids().slice(i, i + 1));
                 assertArrayEquals(one.toFloatArray(), both.slice(i, i + 1).toFloatArray(), 1e-5f, "row " + i);
             }
         }
@@ -104,21 +103,28 @@ class BuildingBlocksTest {
     @Test
     void badForwardInputsAreRefusedByName() {
         try (UNet2DConditionModel m = UNet2DConditionModel.load(Fixtures.path("sdxl-base/unet"), CpuBackend.INSTANCE)) {
+            BaseInputs in = BaseInputs.read();
+            int b = in.sample().dim(0);
+            Tensor wrongChannels = Tensor.zeros(b, in.sample().dim(1) + 1, in.sample().dim(2), in.sample().dim(3));
+            Tensor wrongCtx = Tensor.zeros(b, in.ctx().dim(1), in.ctx().dim(2) + 1);
+            Tensor wrongIds = Tensor.zeros(b, in.ids().dim(1) + 1);
+            assertTrue(assertThrows(IllegalArgumentException.class,
+                    () -> m.forward(wrongChannels, 1f, in.ctx(), in.text(), in.ids())).getMessage().contains("in_channels"));
+            assertTrue(assertThrows(IllegalArgumentException.class,
+                    () -> m.forward(in.sample(), 1f, wrongCtx, in.text(), in.ids())).getMessage().contains("cross_attention_dim"));
+            assertTrue(assertThrows(IllegalArgumentException.class,
+                    () -> m.forward(in.sample(), 1f, in.ctx(), in.text(), wrongIds)).getMessage().contains("projection_class_embeddings_input_dim"));
+            assertTrue(assertThrows(IllegalArgumentException.class,
+                    () -> m.forward(in.sample(), new float[b + 1], in.ctx(), in.text(), in.ids())).getMessage().contains("timesteps"));
+        }
+    }
+
+    /** The base UNet fixture's inputs: sample, encoder_hidden_states, text_embeds, time_ids. */
+    private record BaseInputs(Tensor sample, Tensor ctx, Tensor text, Tensor ids) {
+        static BaseInputs read() {
             String in = "unet/base/";
-            Tensor sample = Fixtures.tensor(in + "sample"), ctx = Fixtures.tensor(in + "encoder_hidden_states"),
-                    text = Fixtures.tensor(in + "text_embeds"), ids = Fixtures.tensor(in + "time_ids");
-            int b = sample.dim(0);
-            Tensor wrongChannels = Tensor.zeros(b, sample.dim(1) + 1, sample.dim(2), sample.dim(3));
-            Tensor wrongCtx = Tensor.zeros(b, ctx.dim(1), ctx.dim(2) + 1);
-            Tensor wrongIds = Tensor.zeros(b, ids.dim(1) + 1);
-            assertTrue(assertThrows(IllegalArgumentException.class,
-                    () -> m.forward(wrongChannels, 1f, ctx, text, ids)).getMessage().contains("in_channels"));
-            assertTrue(assertThrows(IllegalArgumentException.class,
-                    () -> m.forward(sample, 1f, wrongCtx, text, ids)).getMessage().contains("cross_attention_dim"));
-            assertTrue(assertThrows(IllegalArgumentException.class,
-                    () -> m.forward(sample, 1f, ctx, text, wrongIds)).getMessage().contains("projection_class_embeddings_input_dim"));
-            assertTrue(assertThrows(IllegalArgumentException.class,
-                    () -> m.forward(sample, new float[b + 1], ctx, text, ids)).getMessage().contains("timesteps"));
+            return new BaseInputs(Fixtures.tensor(in + "sample"), Fixtures.tensor(in + "encoder_hidden_states"),
+                    Fixtures.tensor(in + "text_embeds"), Fixtures.tensor(in + "time_ids"));
         }
     }
 }

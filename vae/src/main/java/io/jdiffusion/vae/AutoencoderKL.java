@@ -132,9 +132,15 @@ public final class AutoencoderKL {
 
     private Tensor tiledEncodeMoments(Tensor x) {
         checkInput("x", x, config.inChannels(), "in_channels");
+        return tiled(x, true);
+    }
+
+    /** Encodes ({@code encode}) or decodes {@code x} tile by tile, blending the seams (VaeTiling). */
+    private Tensor tiled(Tensor x, boolean encode) {
         VaeTiling t = tilingOrDefault();
+        int pixels = t.sampleMinSize(), latents = t.latentMinSize();
         try (Backend.Scope s = backend.openScope()) {
-            return s.keep(t.run(backend, x, t.sampleMinSize(), t.latentMinSize(), this::encodeTile));
+            return s.keep(encode ? t.run(backend, x, pixels, latents, this::encodeTile) : t.run(backend, x, latents, pixels, this::decodeTile));
         }
     }
 
@@ -162,10 +168,7 @@ public final class AutoencoderKL {
     /** diffusers {@code tiled_decode} (regardless of size). */
     public Tensor tiledDecode(Tensor z) {
         checkInput("z", z, config.latentChannels(), "latent_channels");
-        VaeTiling t = tilingOrDefault();
-        try (Backend.Scope s = backend.openScope()) {
-            return s.keep(t.run(backend, z, t.latentMinSize(), t.sampleMinSize(), this::decodeTile));
-        }
+        return tiled(z, false);
     }
 
     private Tensor decodeTile(Tensor z) {

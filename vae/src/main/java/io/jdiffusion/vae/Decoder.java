@@ -20,39 +20,19 @@ import java.util.function.UnaryOperator;
 final class Decoder {
     /** For the per-step scopes of forward (Lifetimes); null on a shape-only tree, which never runs. */
     private final Backend be;
-    final Conv2d convIn;
-    final UNetMidBlock2D midBlock;
-    final UpDecoderBlock2D[] upBlocks;
-    final GroupNorm convNormOut;
-    final Conv2d convOut;
+    /** conv_in, mid_block, the up blocks, conv_norm_out + SiLU, conv_out: the stages of forward, in order. */
+    private final List<UnaryOperator<Tensor>> stages = new ArrayList<>();
 
     Decoder(Params p, VaeConfig cfg) {
         be = p.backend();
-        int levels = cfg.levels(), groups = cfg.normNumGroups();
-        float eps = VaeConfig.NORM_EPS;
-        int top = cfg.channels(levels - 1);
-        convIn = new Conv2d(p.child("conv_in"), cfg.latentChannels(), top, 3, 1, 1);
-        midBlock = new UNetMidBlock2D(p.child("mid_block"), top, groups, eps, cfg.midBlockAddAttention());
-        upBlocks = new UpDecoderBlock2D[levels];
-        int prev = top;
-        for (int i = 0; i < levels; i++) {
-            int out = cfg.channels(levels - 1 - i);   // reversed block_out_channels
-            upBlocks[i] = new UpDecoderBlock2D(p.child("up_blocks").child(i), prev, out, cfg.layersPerBlock() + 1,
-                    groups, eps, i < levels - 1);
-            prev = out;
-        }
-        convNormOut = new GroupNorm(p.child("conv_norm_out"), groups, cfg.channels(0), eps);
-        convOut = new Conv2d(p.child("conv_out"), cfg.channels(0), cfg.outChannels(), 3, 1, 1);
+        int groups = cfg.normNumGroups(), top = cfg.channels(cfg.levels() - 1), bottom = cfg.channels(0);
+        stages.add(new Conv2d(p.child("conv_in"), cfg.latentChannels(), top, 3, 1, 1)::forward);
+        stages.add(new UNetMidBlock2D(p.child("mid_block"), top, groups, VaeConfig.NORM_EPS, cfg.midBlockAddAttention())::forward);
+        for (VaeBlock2D u : VaeBlock2D.levels(p.child("up_blocks"), cfg, true)) stages.add(u::forward);
+        stages.add(new GroupNorm(p.child("conv_norm_out"), groups, bottom, VaeConfig.NORM_EPS)::forwardSilu);
+        stages.add(new Conv2d(p.child("conv_out"), bottom, cfg.outChannels(), 3, 1, 1)::forward);
     }
 
-    Tensor forward(Tensor z) {
-        // each stage in its own scope, its input released once read (Lifetimes)
-        List<UnaryOperator<Tensor>> steps = new ArrayList<>();
-        steps.add(convIn::forward);
-        steps.add(midBlock::forward);
-        for (UpDecoderBlock2D u : upBlocks) steps.add(u::forward);
-        steps.add(convNormOut::forwardSilu);
-        steps.add(convOut::forward);
-        return Lifetimes.chain(be, z, steps);
-    }
+    /** Each stage in its own scope, its input released once read (Lifetimes). */
+    Tensor forward(Tensor z) { return Lifetimes.chain(be, z, stages); }
 }

@@ -19,39 +19,20 @@ import java.util.function.UnaryOperator;
 final class Encoder {
     /** For the per-step scopes of forward (Lifetimes); null on a shape-only tree, which never runs. */
     private final Backend be;
-    final Conv2d convIn;
-    final DownEncoderBlock2D[] downBlocks;
-    final UNetMidBlock2D midBlock;
-    final GroupNorm convNormOut;
-    final Conv2d convOut;
+    /** conv_in, the down blocks, mid_block, conv_norm_out + SiLU, conv_out: the stages of forward, in order. */
+    private final List<UnaryOperator<Tensor>> stages = new ArrayList<>();
 
     Encoder(Params p, VaeConfig cfg) {
         be = p.backend();
-        int levels = cfg.levels(), groups = cfg.normNumGroups();
+        int groups = cfg.normNumGroups(), top = cfg.channels(cfg.levels() - 1);
         float eps = VaeConfig.NORM_EPS;
-        convIn = new Conv2d(p.child("conv_in"), cfg.inChannels(), cfg.channels(0), 3, 1, 1);
-        downBlocks = new DownEncoderBlock2D[levels];
-        int prev = cfg.channels(0);
-        for (int i = 0; i < levels; i++) {
-            int out = cfg.channels(i);
-            downBlocks[i] = new DownEncoderBlock2D(p.child("down_blocks").child(i), prev, out, cfg.layersPerBlock(),
-                    groups, eps, i < levels - 1);
-            prev = out;
-        }
-        int top = cfg.channels(levels - 1);
-        midBlock = new UNetMidBlock2D(p.child("mid_block"), top, groups, eps, cfg.midBlockAddAttention());
-        convNormOut = new GroupNorm(p.child("conv_norm_out"), groups, top, eps);
-        convOut = new Conv2d(p.child("conv_out"), top, 2 * cfg.latentChannels(), 3, 1, 1);
+        stages.add(new Conv2d(p.child("conv_in"), cfg.inChannels(), cfg.channels(0), 3, 1, 1)::forward);
+        for (VaeBlock2D d : VaeBlock2D.levels(p.child("down_blocks"), cfg, false)) stages.add(d::forward);
+        stages.add(new UNetMidBlock2D(p.child("mid_block"), top, groups, eps, cfg.midBlockAddAttention())::forward);
+        stages.add(new GroupNorm(p.child("conv_norm_out"), groups, top, eps)::forwardSilu);
+        stages.add(new Conv2d(p.child("conv_out"), top, 2 * cfg.latentChannels(), 3, 1, 1)::forward);
     }
 
-    Tensor forward(Tensor x) {
-        // each stage in its own scope, its input released once read (Lifetimes)
-        List<UnaryOperator<Tensor>> steps = new ArrayList<>();
-        steps.add(convIn::forward);
-        for (DownEncoderBlock2D d : downBlocks) steps.add(d::forward);
-        steps.add(midBlock::forward);
-        steps.add(convNormOut::forwardSilu);
-        steps.add(convOut::forward);
-        return Lifetimes.chain(be, x, steps);
-    }
+    /** Each stage in its own scope, its input released once read (Lifetimes). */
+    Tensor forward(Tensor x) { return Lifetimes.chain(be, x, stages); }
 }

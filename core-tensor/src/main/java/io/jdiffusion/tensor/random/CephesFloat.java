@@ -15,15 +15,9 @@ final class CephesFloat {
 
     // log: x = m * 2^e with m in [sqrt(1/2), sqrt(2)), log(x) = log1p(m - 1) + e * ln 2 (ln 2 split in two)
     private static final float SQRTHF = 0.707106781186547524f;
-    private static final float LOG_P0 = 7.0376836292E-2f;
-    private static final float LOG_P1 = -1.1514610310E-1f;
-    private static final float LOG_P2 = 1.1676998740E-1f;
-    private static final float LOG_P3 = -1.2420140846E-1f;
-    private static final float LOG_P4 = 1.4249322787E-1f;
-    private static final float LOG_P5 = -1.6668057665E-1f;
-    private static final float LOG_P6 = 2.0000714765E-1f;
-    private static final float LOG_P7 = -2.4999993993E-1f;
-    private static final float LOG_P8 = 3.3333331174E-1f;
+    /** Polynomial coefficients, highest power first (Horner with fma). */
+    private static final float[] LOG_P = {7.0376836292E-2f, -1.1514610310E-1f, 1.1676998740E-1f, -1.2420140846E-1f,
+            1.4249322787E-1f, -1.6668057665E-1f, 2.0000714765E-1f, -2.4999993993E-1f, 3.3333331174E-1f};
     private static final float LN2_LO = -2.12194440e-4f;
     private static final float LN2_HI = 0.693359375f;
 
@@ -42,16 +36,7 @@ final class CephesFloat {
             m = m - 1f;
         }
         float z = m * m;
-        float y = LOG_P0;
-        y = Math.fma(y, m, LOG_P1);
-        y = Math.fma(y, m, LOG_P2);
-        y = Math.fma(y, m, LOG_P3);
-        y = Math.fma(y, m, LOG_P4);
-        y = Math.fma(y, m, LOG_P5);
-        y = Math.fma(y, m, LOG_P6);
-        y = Math.fma(y, m, LOG_P7);
-        y = Math.fma(y, m, LOG_P8);
-        y = y * m;
+        float y = horner(LOG_P, m) * m;
         y = Math.fma(y, z, e * LN2_LO);
         y = Math.fma(-z, 0.5f, y);
         return Math.fma(e, LN2_HI, m + y);
@@ -62,12 +47,10 @@ final class CephesFloat {
     private static final float DP1 = -0.78515625f;
     private static final float DP2 = -2.4187564849853515625e-4f;
     private static final float DP3 = -3.77489497744594108e-8f;
-    private static final float SIN_P0 = -1.9515295891E-4f;
-    private static final float SIN_P1 = 8.3321608736E-3f;
-    private static final float SIN_P2 = -1.6666654611E-1f;
-    private static final float COS_P0 = 2.443315711809948E-005f;
-    private static final float COS_P1 = -1.388731625493765E-003f;
-    private static final float COS_P2 = 4.166664568298827E-002f;
+    /** Polynomial coefficients, highest power first (Horner with fma). */
+    private static final float[] SIN_P = {-1.9515295891E-4f, 8.3321608736E-3f, -1.6666654611E-1f};
+    /** Polynomial coefficients, highest power first (Horner with fma). */
+    private static final float[] COS_P = {2.443315711809948E-005f, -1.388731625493765E-003f, 4.166664568298827E-002f};
 
     /**
      * sin and cos of {@code x} (|x| well below 2^24; torch only passes [0, 2pi)) into out[0], out[1].
@@ -87,17 +70,11 @@ final class CephesFloat {
         r = Math.fma(yj, DP3, r);
         float z = r * r;
         // cos polynomial on [-pi/4, pi/4]
-        float c = COS_P0;
-        c = Math.fma(c, z, COS_P1);
-        c = Math.fma(c, z, COS_P2);
-        c = c * z;
+        float c = horner(COS_P, z) * z;
         c = Math.fma(c, z, -(z * 0.5f));
         c = c + 1f;
         // sin polynomial on [-pi/4, pi/4]
-        float s = SIN_P0;
-        s = Math.fma(s, z, SIN_P1);
-        s = Math.fma(s, z, SIN_P2);
-        s = s * z;
+        float s = horner(SIN_P, z) * z;
         s = Math.fma(s, r, r);
         float sin = sinUsesSinPoly ? s : c;
         float cos = sinUsesSinPoly ? c : s;
@@ -105,5 +82,12 @@ final class CephesFloat {
         if (cosFlip) cos = -cos;
         out[0] = sin;
         out[1] = cos;
+    }
+
+    /** p[0]·x^(n-1) + … + p[n-1], each step one fma, in Cephes' order. */
+    private static float horner(float[] p, float x) {
+        float y = p[0];
+        for (int i = 1; i < p.length; i++) y = Math.fma(y, x, p[i]);
+        return y;
     }
 }

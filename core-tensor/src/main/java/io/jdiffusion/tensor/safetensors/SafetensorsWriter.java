@@ -11,11 +11,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -73,31 +70,27 @@ public final class SafetensorsWriter {
     public SafetensorsWriter addF32(String name, float[] data, int... shape) { return add(name, DType.F32, data, shape); }
 
     public SafetensorsWriter addF64(String name, double[] data, int... shape) {
-        checkLength(name, data.length, shape);
-        ByteBuffer b = le(8L * data.length);
-        for (double v : data) b.putDouble(v);
-        return addRaw(name, StDType.F64, b.array(), shape);
+        return addPacked(name, StDType.F64, data.length, shape, b -> { for (double v : data) b.putDouble(v); });
     }
 
     public SafetensorsWriter addI64(String name, long[] data, int... shape) {
-        checkLength(name, data.length, shape);
-        ByteBuffer b = le(8L * data.length);
-        for (long v : data) b.putLong(v);
-        return addRaw(name, StDType.I64, b.array(), shape);
+        return addPacked(name, StDType.I64, data.length, shape, b -> { for (long v : data) b.putLong(v); });
     }
 
     public SafetensorsWriter addI32(String name, int[] data, int... shape) {
-        checkLength(name, data.length, shape);
-        ByteBuffer b = le(4L * data.length);
-        for (int v : data) b.putInt(v);
-        return addRaw(name, StDType.I32, b.array(), shape);
+        return addPacked(name, StDType.I32, data.length, shape, b -> { for (int v : data) b.putInt(v); });
     }
 
     public SafetensorsWriter addI16(String name, short[] data, int... shape) {
-        checkLength(name, data.length, shape);
-        ByteBuffer b = le(2L * data.length);
-        for (short v : data) b.putShort(v);
-        return addRaw(name, StDType.I16, b.array(), shape);
+        return addPacked(name, StDType.I16, data.length, shape, b -> { for (short v : data) b.putShort(v); });
+    }
+
+    /** {@code count} values of {@code dtype}, put little-endian into a buffer by {@code fill}. */
+    private SafetensorsWriter addPacked(String name, StDType dtype, int count, int[] shape, java.util.function.Consumer<ByteBuffer> fill) {
+        checkLength(name, count, shape);
+        ByteBuffer b = le((long) dtype.itemSize() * count);
+        fill.accept(b);
+        return addRaw(name, dtype, b.array(), shape);
     }
 
     public SafetensorsWriter addI8(String name, byte[] data, int... shape) { return addRaw(name, StDType.I8, data, shape); }
@@ -132,33 +125,15 @@ public final class SafetensorsWriter {
         // the reference layout: larger items first, then by name
         order.sort(Comparator.comparingInt((Entry e) -> -e.dtype.itemSize()).thenComparing(Entry::name));
         byte[] header = header(order);
-        Path tmp = null;
         try {
             Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer len = le(8).putLong(header.length).flip();
-                writeFully(ch, len);
+            AtomicFile.replace(Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp"), target, ch -> {
+                writeFully(ch, le(8).putLong(header.length).flip());
                 writeFully(ch, ByteBuffer.wrap(header));
                 for (Entry e : order) writeData(ch, e);
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-            tmp = null;
+            });
         } catch (IOException e) {
             throw new SafetensorsException(target, null, "cannot be written: " + e, e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // the write already failed; the original error is what matters
-                }
-            }
         }
     }
 

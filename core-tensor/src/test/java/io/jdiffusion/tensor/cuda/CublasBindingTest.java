@@ -1,6 +1,5 @@
 package io.jdiffusion.tensor.cuda;
 
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
@@ -15,18 +14,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * values (cuBLASLt checks each value's size). Needs no GPU.
  */
 class CublasBindingTest {
-    private static Cublas blas() {
-        try {
-            return Cublas.load();
-        } catch (CudaUnavailableException e) {
-            Assumptions.abort("cuBLAS not found, bindings not checked: " + e.getMessage());
-            throw e;
-        }
-    }
-
     @Test
     void descriptorsAndLayoutsAcceptOurAttributes() {
-        Cublas b = blas();
+        Cublas b = NativeLibraries.orSkip("cuBLAS not found, bindings not checked", Cublas::load);
         assertTrue(b.ltVersion() > 0, "cublasLtGetVersion");
         for (int type : new int[] {Cublas.CUDA_R_32F, Cublas.CUDA_R_16F, Cublas.CUDA_R_16BF}) {
             MemorySegment desc = b.matmulDesc(Cublas.CUBLAS_COMPUTE_32F, Cublas.CUDA_R_32F);

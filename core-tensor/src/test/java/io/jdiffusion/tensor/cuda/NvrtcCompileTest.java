@@ -1,6 +1,5 @@
 package io.jdiffusion.tensor.cuda;
 
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -18,12 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class NvrtcCompileTest {
     private static Nvrtc nvrtc() {
-        try {
-            return Nvrtc.load();
-        } catch (CudaUnavailableException e) {
-            Assumptions.abort("NVRTC not found, kernel sources not compiled: " + e.getMessage());
-            throw e;
-        }
+        return NativeLibraries.orSkip("NVRTC not found, kernel sources not compiled", Nvrtc::load);
     }
 
     @Test

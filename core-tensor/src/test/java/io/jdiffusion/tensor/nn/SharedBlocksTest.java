@@ -1,5 +1,6 @@
 package io.jdiffusion.tensor.nn;
 
+import io.jdiffusion.tensor.testing.DoubleReference;
 import io.jdiffusion.tensor.DType;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.tensor.cpu.CpuBackend;
@@ -65,19 +66,7 @@ class SharedBlocksTest {
         return f;
     }
 
-    /** y[s][o] = x[s] · W[o]ᵀ + b[o] in double (W [out, in] row-major, b may be null). */
-    private static double[][] linear(double[][] x, float[] w, float[] b, int out) {
-        int in = x[0].length;
-        double[][] y = new double[x.length][out];
-        for (int s = 0; s < x.length; s++) {
-            for (int o = 0; o < out; o++) {
-                double acc = b == null ? 0 : b[o];
-                for (int i = 0; i < in; i++) acc += x[s][i] * w[o * in + i];
-                y[s][o] = acc;
-            }
-        }
-        return y;
-    }
+    private static double[][] linear(double[][] x, float[] w, float[] b, int out) { return DoubleReference.linear(x, w, b, out); }
 
     /** One batch row of multi-head attention from its definition, in double. */
     private static double[][] naiveAttention(double[][] x, double[][] ctx, Map<String, float[]> w, String q, String k, String v,

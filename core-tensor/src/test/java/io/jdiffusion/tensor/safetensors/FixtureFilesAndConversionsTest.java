@@ -98,18 +98,42 @@ class FixtureFilesAndConversionsTest {
         assertTrue(f16 > 0 && bf16 > 0, "the fixture set stores F16 and BF16 weights");
     }
 
+    /** A 16-bit format's decoding and encoding (the conversions under test). */
+    private interface Decode { float of(short h); }
+
+    private interface Encode { short of(float f); }
+
     @Test
     void f16AllBitPatterns() {
+        assertAllBitPatterns("f16", FixtureFilesAndConversionsTest::f16Value, DType::f16ToF32, DType::f32ToF16, (h, nan) ->
+                assertTrue(Float.isNaN(Float.float16ToFloat(DType.f32ToF16(nan))), "NaN stays NaN"));
+    }
+
+    @Test
+    void bf16AllBitPatterns() {
+        assertAllBitPatterns("bf16", FixtureFilesAndConversionsTest::bf16Value, DType::bf16ToF32, DType::f32ToBf16, (h, nan) -> {
+            short back = DType.f32ToBf16(nan);
+            assertTrue(Double.isNaN(bf16Value(back & 0xffff)), "NaN stays NaN: " + Integer.toHexString(h));
+            assertTrue((back & 0x40) != 0, "NaN comes back quiet");
+        });
+    }
+
+    /**
+     * Every bit pattern decodes to the value its definition gives ({@code value}) and encodes back to
+     * itself; NaNs decode to NaN and are checked by {@code nanBack}.
+     */
+    private static void assertAllBitPatterns(String name, java.util.function.IntToDoubleFunction value, Decode decode, Encode encode,
+                                             java.util.function.BiConsumer<Integer, Float> nanBack) {
         for (int h = 0; h < 65536; h++) {
-            double want = f16Value(h);
-            float got = DType.f16ToF32((short) h);
+            double want = value.applyAsDouble(h);
+            float got = decode.of((short) h);
             if (Double.isNaN(want)) {
-                assertTrue(Float.isNaN(got), "f16 " + Integer.toHexString(h));
-                assertTrue(Float.isNaN(Float.float16ToFloat(DType.f32ToF16(got))), "NaN stays NaN");
+                assertTrue(Float.isNaN(got), name + " " + Integer.toHexString(h));
+                nanBack.accept(h, got);
                 continue;
             }
-            assertEquals(Double.doubleToRawLongBits(want), Double.doubleToRawLongBits(got), "f16 " + Integer.toHexString(h));
-            assertEquals((short) h, DType.f32ToF16(got), "f16 -> f32 -> f16 of " + Integer.toHexString(h));
+            assertEquals(Double.doubleToRawLongBits(want), Double.doubleToRawLongBits(got), name + " " + Integer.toHexString(h));
+            assertEquals((short) h, encode.of(got), name + " -> f32 -> " + name + " of " + Integer.toHexString(h));
         }
     }
 
@@ -121,30 +145,7 @@ class FixtureFilesAndConversionsTest {
             double mid = h + 1 == 0x7c00 ? 65520.0 : (a + b) / 2; // overflow threshold: 65504 + half an ulp
             float m = (float) mid;
             assertEquals(mid, m, 0, "midpoint is an f32");
-            for (int sign : new int[] {0, 0x8000}) {
-                float s = sign == 0 ? 1f : -1f;
-                short even = (short) ((((h & 1) == 0) ? h : h + 1) | sign);
-                assertEquals(even, DType.f32ToF16(s * m), "tie at " + mid);
-                assertEquals((short) ((h + 1) | sign), DType.f32ToF16(s * Math.nextUp(m)), "above " + mid);
-                assertEquals((short) (h | sign), DType.f32ToF16(s * Math.nextDown(m)), "below " + mid);
-            }
-        }
-    }
-
-    @Test
-    void bf16AllBitPatterns() {
-        for (int h = 0; h < 65536; h++) {
-            double want = bf16Value(h);
-            float got = DType.bf16ToF32((short) h);
-            if (Double.isNaN(want)) {
-                assertTrue(Float.isNaN(got), "bf16 " + Integer.toHexString(h));
-                short back = DType.f32ToBf16(got);
-                assertTrue(Double.isNaN(bf16Value(back & 0xffff)), "NaN stays NaN: " + Integer.toHexString(h));
-                assertTrue((back & 0x40) != 0, "NaN comes back quiet");
-                continue;
-            }
-            assertEquals(Double.doubleToRawLongBits(want), Double.doubleToRawLongBits(got), "bf16 " + Integer.toHexString(h));
-            assertEquals((short) h, DType.f32ToBf16(got), "bf16 -> f32 -> bf16 of " + Integer.toHexString(h));
+            assertRoundsAround(h, m, DType::f32ToF16, String.valueOf(mid));
         }
     }
 
@@ -155,13 +156,18 @@ class FixtureFilesAndConversionsTest {
             float m = Float.intBitsToFloat((Float.floatToRawIntBits(a)) + 0x8000); // half a bf16 ulp above a
             double next = h + 1 == 0x7f80 ? 2 * bf16Value(h) - bf16Value(h - 1) : bf16Value(h + 1); // past the max: one more ulp
             assertEquals((bf16Value(h) + next) / 2, m, 0, "midpoint");
-            for (int sign : new int[] {0, 0x8000}) {
-                float s = sign == 0 ? 1f : -1f;
-                short even = (short) ((((h & 1) == 0) ? h : h + 1) | sign);
-                assertEquals(even, DType.f32ToBf16(s * m), "tie at " + m);
-                assertEquals((short) ((h + 1) | sign), DType.f32ToBf16(s * Math.nextUp(m)), "above " + m);
-                assertEquals((short) (h | sign), DType.f32ToBf16(s * Math.nextDown(m)), "below " + m);
-            }
+            assertRoundsAround(h, m, DType::f32ToBf16, String.valueOf(m));
+        }
+    }
+
+    /** At the midpoint {@code m} between h and h + 1 (either sign): a tie goes to the even one, one ulp above to h + 1, below to h. */
+    private static void assertRoundsAround(int h, float m, Encode encode, String mid) {
+        for (int sign : new int[] {0, 0x8000}) {
+            float s = sign == 0 ? 1f : -1f;
+            short even = (short) ((((h & 1) == 0) ? h : h + 1) | sign);
+            assertEquals(even, encode.of(s * m), "tie at " + mid);
+            assertEquals((short) ((h + 1) | sign), encode.of(s * Math.nextUp(m)), "above " + mid);
+            assertEquals((short) (h | sign), encode.of(s * Math.nextDown(m)), "below " + mid);
         }
     }
 }

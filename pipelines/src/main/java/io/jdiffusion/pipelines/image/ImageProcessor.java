@@ -148,37 +148,35 @@ public final class ImageProcessor {
         double ratioCrop = (double) (x2 - x1) / (y2 - y1);
         double ratioProcessing = (double) width / height;
         if (ratioCrop > ratioProcessing) {
-            double desiredHeight = (x2 - x1) / ratioProcessing;
-            int diff = (int) (desiredHeight - (y2 - y1));
-            y1 -= Math.floorDiv(diff, 2);
-            y2 += diff - Math.floorDiv(diff, 2);
-            if (y2 >= h) {
-                int d = y2 - h;
-                y2 -= d;
-                y1 -= d;
-            }
-            if (y1 < 0) {
-                y2 -= y1;
-                y1 = 0;
-            }
-            if (y2 >= h) y2 = h;
+            int[] y = widened(y1, y2, (int) ((x2 - x1) / ratioProcessing - (y2 - y1)), h);
+            y1 = y[0];
+            y2 = y[1];
         } else {
-            double desiredWidth = (y2 - y1) * ratioProcessing;
-            int diff = (int) (desiredWidth - (x2 - x1));
-            x1 -= Math.floorDiv(diff, 2);
-            x2 += diff - Math.floorDiv(diff, 2);
-            if (x2 >= w) {
-                int d = x2 - w;
-                x2 -= d;
-                x1 -= d;
-            }
-            if (x1 < 0) {
-                x2 -= x1;
-                x1 = 0;
-            }
-            if (x2 >= w) x2 = w;
+            int[] x = widened(x1, x2, (int) ((y2 - y1) * ratioProcessing - (x2 - x1)), w);
+            x1 = x[0];
+            x2 = x[1];
         }
         return new CropBox(x1, y1, x2, y2);
+    }
+
+    /**
+     * The interval [lo, hi) grown by {@code diff} (half on each side, the odd pixel at the end), then
+     * moved back inside [0, size] as diffusers' get_crop_region does.
+     */
+    private static int[] widened(int lo, int hi, int diff, int size) {
+        lo -= Math.floorDiv(diff, 2);
+        hi += diff - Math.floorDiv(diff, 2);
+        if (hi >= size) {
+            int d = hi - size;
+            hi -= d;
+            lo -= d;
+        }
+        if (lo < 0) {
+            hi -= lo;
+            lo = 0;
+        }
+        if (hi >= size) hi = size;
+        return new int[] {lo, hi};
     }
 
     private static boolean columnLit(Image m, int x) {

@@ -138,16 +138,16 @@ public final class PngWriter {
         return true;
     }
 
-    private static void chunk(ByteArrayOutputStream out, String type, byte[] data) {
+    private static void chunk(ByteArrayOutputStream out, String type, byte[] data) { out.writeBytes(chunk(type, data)); }
+
+    /** One chunk's bytes: data length (big-endian), type, data, CRC-32 of type and data. */
+    static byte[] chunk(String type, byte[] data) {
         byte[] t = type.getBytes(StandardCharsets.US_ASCII);
-        ByteBuffer len = ByteBuffer.allocate(4).putInt(data.length);
-        out.writeBytes(len.array());
-        out.writeBytes(t);
-        out.writeBytes(data);
+        ByteBuffer b = ByteBuffer.allocate(12 + data.length).putInt(data.length).put(t).put(data);
         CRC32 crc = new CRC32();
         crc.update(t);
         crc.update(data);
-        out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+        return b.putInt((int) crc.getValue()).array();
     }
 
     /**

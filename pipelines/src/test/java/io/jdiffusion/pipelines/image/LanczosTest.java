@@ -86,12 +86,7 @@ class LanczosTest {
 
     @Test
     void rgbChannelsAreIndependent() {
-        Random rnd = new Random(9);
-        int[] s = new int[17 * 11 * 3];
-        for (int i = 0; i < s.length; i++) s[i] = rnd.nextInt(256);
-        Image rgb = Image.ofSamples(17, 11, 3, s);
-        Image out = Lanczos.resize(rgb, 8, 16);
-        for (int c = 0; c < 3; c++) assertEquals(Lanczos.resize(rgb.channel(c), 8, 16), out.channel(c), "channel " + c);
+        PerChannel.assertIndependent(9, 17, 11, img -> Lanczos.resize(img, 8, 16));
     }
 
     @Test

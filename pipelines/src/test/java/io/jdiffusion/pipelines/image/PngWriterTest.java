@@ -152,18 +152,7 @@ class PngWriterTest {
 
     // --- reader: chunks written here by hand ---
 
-    static byte[] chunk(String type, byte[] data) {
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        o.writeBytes(ByteBuffer.allocate(4).putInt(data.length).array());
-        byte[] t = type.getBytes(StandardCharsets.US_ASCII);
-        o.writeBytes(t);
-        o.writeBytes(data);
-        CRC32 crc = new CRC32();
-        crc.update(t);
-        crc.update(data);
-        o.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
-        return o.toByteArray();
-    }
+    static byte[] chunk(String type, byte[] data) { return PngWriter.chunk(type, data); }
 
     static byte[] zlib(byte[] in) {
         Deflater d = new Deflater();
