@@ -10,23 +10,15 @@ import io.jdiffusion.text.CLIPTextConfig;
 import io.jdiffusion.unet.UNet2DConditionConfig;
 import io.jdiffusion.unet.UNet2DConditionModel;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One UNet call, what a sampling step costs: batch 2 is a classifier-free-guidance step (prompt +
@@ -34,18 +26,7 @@ import java.util.concurrent.TimeUnit;
  * GPU: {@code -p scale=full -p backend=cuda-f16 -p latent=128} (1024² images; 96 for 768²);
  * the defaults run the fixture UNets at 16×16 latents on the CPU.
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--add-modules=jdk.incubator.vector"})
-@Warmup(iterations = 2, time = 2)
-@Measurement(iterations = 3, time = 2)
-public class SdxlStepBenchmark {
-    /** tiny: the fixture UNets; full: the official configs with random weights. */
-    @Param("tiny")
-    public String scale;
-    @Param("cpu")
-    public String backend;
+public class SdxlStepBenchmark extends JmhSettings.Scaled {
     /** base, refiner or inpaint (the 9-channel inpainting UNet). */
     @Param({"base", "refiner", "inpaint"})
     public String model;

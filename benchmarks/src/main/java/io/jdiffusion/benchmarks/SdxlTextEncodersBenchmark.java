@@ -7,37 +7,19 @@ import io.jdiffusion.text.CLIPTextModel;
 import io.jdiffusion.text.CLIPTextModelWithProjection;
 import io.jdiffusion.text.CLIPTokenizer;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One text encoder on batch 2 (prompt and negative prompt, 77 tokens each) with all hidden states,
  * as the pipeline calls it: CLIP-L ({@code text_encoder}) and OpenCLIP bigG ({@code text_encoder_2}).
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--add-modules=jdk.incubator.vector"})
-@Warmup(iterations = 2, time = 2)
-@Measurement(iterations = 3, time = 2)
-public class SdxlTextEncodersBenchmark {
-    @Param("tiny")
-    public String scale;
-    @Param("cpu")
-    public String backend;
+public class SdxlTextEncodersBenchmark extends JmhSettings.Scaled {
     /** clip-l or bigG. */
     @Param({"clip-l", "bigG"})
     public String encoder;

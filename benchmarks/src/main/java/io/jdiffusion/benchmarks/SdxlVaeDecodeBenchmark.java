@@ -6,38 +6,20 @@ import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
 import io.jdiffusion.vae.AutoencoderKL;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 
 /**
  * VAE decode of one latent image, weights in the backend's dtype (cuda-f32: the usual fp32 SDXL
  * VAE; cuda-bf16: bf16 weights and activations). GPU: {@code -p scale=full -p backend=cuda-f32,cuda-bf16
  * -p latent=128} (1024²). Untiled.
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--add-modules=jdk.incubator.vector"})
-@Warmup(iterations = 2, time = 2)
-@Measurement(iterations = 3, time = 2)
-public class SdxlVaeDecodeBenchmark {
-    @Param("tiny")
-    public String scale;
-    @Param("cpu")
-    public String backend;
+public class SdxlVaeDecodeBenchmark extends JmhSettings.Scaled {
     @Param("16")
     public int latent;
 

@@ -52,19 +52,9 @@ public class TextEncoderBenchmark {
     int[][] ids1, ids2;
     SplittableRandom random;
 
-    /** The fixture set: $SDXL_FIXTURES, else testdata/tiny-sdxl above the working directory (the test harness's rule). */
-    static Path fixtures() {
-        String env = System.getenv("SDXL_FIXTURES");
-        if (env != null && !env.isBlank()) return Path.of(env);
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            if (Files.isDirectory(p.resolve("testdata/tiny-sdxl"))) return p.resolve("testdata/tiny-sdxl");
-        }
-        throw new IllegalStateException("no testdata/tiny-sdxl above " + Path.of("").toAbsolutePath() + " and SDXL_FIXTURES is not set");
-    }
-
     @Setup(Level.Trial)
     public void setup() {
-        Path root = fixtures();
+        Path root = FullSize.fixtures();
         tokenizer = CLIPTokenizer.load(root.resolve("sdxl-base/tokenizer"));
         freshTokenizer = CLIPTokenizer.load(root.resolve("sdxl-base/tokenizer"));
         textEncoder = CLIPTextModel.load(root.resolve("sdxl-base/text_encoder"), CpuBackend.INSTANCE);

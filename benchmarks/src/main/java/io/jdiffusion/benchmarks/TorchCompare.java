@@ -47,10 +47,12 @@ public final class TorchCompare {
             Tensor context = inputs.tensor("context"), pooled = inputs.tensor("text_embeds");
             for (int s : LATENTS) for (int run = 0; run < (profile ? 2 : 1); run++) {
                 t0 = System.nanoTime();
+                long cpu0 = CPU.getProcessCpuTime();
                 try (Backend.Scope scope = be.openScope()) {
                     Tensor eps = unet.forward(inputs.tensor("sample" + s), TIMESTEP, context, pooled, inputs.tensor("time_ids" + s));
                     be.synchronize();
                     json.append(field("forward" + s + "_s" + (run > 0 ? run : ""), seconds(t0)));
+                    json.append(field("forward" + s + "_cpu_s" + (run > 0 ? run : ""), (CPU.getProcessCpuTime() - cpu0) / 1e9));
                     if (profile) System.err.print("forward " + s + "x" + s + " #" + (run + 1) + ":\n" + OpProfile.report(be));
                     writeFloats(out.resolve("jdiffusion" + s + ".f32"), eps.toFloatArray());
                 }
@@ -59,6 +61,10 @@ public final class TorchCompare {
         json.append(field("peak_rss_mib", peakRssMiB())).append('}');
         System.out.println(json);
     }
+
+    /** CPU time of the whole process (all threads): the forward's cost less what other users' load took away. */
+    private static final com.sun.management.OperatingSystemMXBean CPU =
+            (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
 
     private static double seconds(long t0) { return (System.nanoTime() - t0) / 1e9; }
 

@@ -5,22 +5,13 @@ import io.jdiffusion.tensor.cpu.CpuBackend;
 import io.jdiffusion.tensor.safetensors.SafetensorsFile;
 import io.jdiffusion.unet.UNet2DConditionModel;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One forward pass of the fixture (tiny) SDXL base UNet on the CPU reference backend, with the
@@ -28,34 +19,15 @@ import java.util.concurrent.TimeUnit;
  * mapped file. {@code baselineLinear} (a fixed 1024×512 · 512×512 F32 linear on the same backend)
  * is measured in the same run so results can be read as a ratio, independent of the machine.
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--add-modules=jdk.incubator.vector"})
-@Warmup(iterations = 2, time = 2)
-@Measurement(iterations = 3, time = 2)
-public class UNetBenchmark {
+public class UNetBenchmark extends JmhSettings {
     private UNet2DConditionModel unet;
     private Tensor sample, context, textEmbeds, timeIds, x, w;
-
-    /**
-     * The fixture set: $SDXL_FIXTURES, else testdata/tiny-sdxl above the working directory (the
-     * test harness's Fixtures class is not on the benchmarks' main classpath).
-     */
-    static Path fixtures() {
-        String env = System.getenv("SDXL_FIXTURES");
-        if (env != null && !env.isBlank()) return Path.of(env);
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            if (Files.isDirectory(p.resolve("testdata/tiny-sdxl"))) return p.resolve("testdata/tiny-sdxl");
-        }
-        throw new IllegalStateException("testdata/tiny-sdxl not found above " + Path.of("").toAbsolutePath() + "; set SDXL_FIXTURES");
-    }
 
     private static Tensor heap(SafetensorsFile f, String name) { return Tensor.of(f.floats(name), f.info(name).shape()); }
 
     @Setup(Level.Trial)
     public void setup() {
-        Path root = fixtures();
+        Path root = FullSize.fixtures();
         unet = UNet2DConditionModel.load(root.resolve("sdxl-base/unet"), CpuBackend.INSTANCE);
         try (SafetensorsFile ref = SafetensorsFile.open(root.resolve("reference.safetensors"))) {
             sample = heap(ref, "unet/base/sample");

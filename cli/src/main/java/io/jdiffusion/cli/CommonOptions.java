@@ -91,7 +91,7 @@ final class CommonOptions {
             description = "Output PNG; with several images, -1, -2, … are inserted before the extension.")
     Path output;
 
-    @Option(names = "--quiet", description = "No progress bar.")
+    @Option(names = "--quiet", description = "Print nothing but errors: no progress, no log lines, no notes (the files written are still listed on stdout).")
     boolean quiet;
 
     @Option(names = "--force", description = "Write through an --output that is a symbolic link, device or FIFO instead of refusing it (a regular file is always replaced atomically).")

@@ -28,6 +28,9 @@ abstract class GenerateCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** The pipeline's own guidance scale, used when --guidance is not given (shown in the help). */
+    double defaultGuidance() { return io.jdiffusion.pipelines.Text2ImagePipeline.DEFAULT_GUIDANCE; }
+
     /** Builds the configured pipeline on an opened model (weights load lazily: nothing heavy happens here). */
     abstract SdxlPipeline<?> pipeline(SdxlModel base);
 
@@ -68,11 +71,15 @@ abstract class GenerateCommand implements Callable<Integer> {
 
     /** Runs the configured pipeline, records the run and writes the images. */
     private void generate(GenerationPipeline<?> p) {
-        var timings = runs.listen(p, common.quiet);
+        CommonOptions o = common;
+        var timings = runs.listen(p, o.quiet);
         GenerationResult r = p.run();
-        String runId = runs.record(r, timings, spec.commandLine().getErr()); // first, so the images carry the run id
-        List<Path> written = Outputs.write(r.images(), r.record(), runId, common.output, common.force);
+        // --quiet: nothing but errors on stderr (the files written are still listed on stdout)
+        java.io.PrintWriter notes = o.quiet ? new java.io.PrintWriter(java.io.Writer.nullWriter()) : spec.commandLine().getErr();
+        String runId = runs.record(r, timings, notes); // first, so the images carry the run id
+        List<Path> written = Outputs.write(r.images(), r.record(), runId, o.output, o.force);
         for (Path w : written) spec.commandLine().getOut().println(w);
+        // asked for by --vram ("the peak device memory is printed"), so printed even with --quiet
         if (p.deviceBudget() != null) spec.commandLine().getErr().println(p.deviceBudget().summary());
     }
 

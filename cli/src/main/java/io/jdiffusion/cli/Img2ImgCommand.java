@@ -23,6 +23,9 @@ final class Img2ImgCommand extends GenerateCommand {
     double strength;
 
     @Override
+    double defaultGuidance() { return Img2ImgPipeline.DEFAULT_GUIDANCE; }
+
+    @Override
     SdxlPipeline<?> pipeline(SdxlModel base) {
         Img2ImgPipeline p = Img2ImgPipeline.of(base);
         p.image(readImage("--image", image), image.toString());

@@ -1,5 +1,6 @@
 package io.jdiffusion.cli;
 
+import io.jdiffusion.pipelines.InpaintPipeline;
 import io.jdiffusion.pipelines.MaskTools;
 import io.jdiffusion.pipelines.SdModel;
 import io.jdiffusion.pipelines.SdPipeline;
@@ -31,11 +32,22 @@ final class InpaintCommand extends GenerateCommand {
     @Setting("mask.paddingMaskCrop")
     Integer paddingMaskCrop;
 
-    @Override
-    SdxlPipeline<?> pipeline(SdxlModel base) { return inpaint.sdxl(base, this::applyMask); }
+    @CommandLine.Mixin
+    RoundTo8Option rounding;
 
     @Override
-    SdPipeline sdPipeline(SdModel model) { return inpaint.sd(model, this::applyMask); }
+    double defaultGuidance() { return InpaintPipeline.DEFAULT_GUIDANCE; }
+
+    @Override
+    SdxlPipeline<?> pipeline(SdxlModel base) { return rounded(inpaint.sdxl(base, this::applyMask)); }
+
+    @Override
+    SdPipeline sdPipeline(SdModel model) { return rounded(inpaint.sd(model, this::applyMask)); }
+
+    private <P extends MaskTools<P>> P rounded(P p) {
+        rounding.apply(p, common, inpaint.image, null, 0, 0);
+        return p;
+    }
 
     /** --mask and the mask tools only inpaint has. */
     private void applyMask(MaskTools<?> p) {

@@ -261,14 +261,21 @@ final class RunsCommand implements Runnable {
         }
     }
 
-    @Command(name = "verify", mixinStandardHelpOptions = true, description = "Reads every run and checks its files against the recorded hashes; exit 1 on any problem.")
-    static final class Verify implements Callable<Integer> {
+    /** What verify and reindex share: the store they open and where they write. */
+    abstract static class StoreTask implements Callable<Integer> {
         @Option(names = "--runs", paramLabel = "DIR", description = "Run store folder.") Path store;
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
         @Override
-        public Integer call() {
-            RunStore st = Selection.openStore(store);
+        public Integer call() { return run(Selection.openStore(store)); }
+
+        abstract int run(RunStore st);
+    }
+
+    @Command(name = "verify", mixinStandardHelpOptions = true, description = "Reads every run and checks its files against the recorded hashes; exit 1 on any problem.")
+    static final class Verify extends StoreTask {
+        @Override
+        int run(RunStore st) {
             List<String> problems = st.verify();
             for (String p : problems) spec.commandLine().getOut().println(p);
             spec.commandLine().getOut().println(problems.isEmpty() ? "store " + st.dir() + ": all runs intact" : problems.size() + " problem(s)");
@@ -277,15 +284,10 @@ final class RunsCommand implements Runnable {
     }
 
     @Command(name = "reindex", mixinStandardHelpOptions = true, description = "Rewrites the index from the run folders.")
-    static final class Reindex implements Callable<Integer> {
-        @Option(names = "--runs", paramLabel = "DIR", description = "Run store folder.") Path store;
-        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
-
+    static final class Reindex extends StoreTask {
         @Override
-        public Integer call() {
-            RunStore st = Selection.openStore(store);
-            List<String> problems = st.reindex();
-            problems(spec.commandLine().getErr(), problems);
+        int run(RunStore st) {
+            problems(spec.commandLine().getErr(), st.reindex());
             spec.commandLine().getOut().println("index of " + st.dir() + " rewritten (" + st.list().runs().size() + " runs)");
             return 0;
         }

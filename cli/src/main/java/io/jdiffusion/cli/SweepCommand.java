@@ -22,8 +22,9 @@ import java.util.concurrent.Callable;
                 "seeds x refiner fractions (or off) x mask dilations (or off) x guidance scales x schedulers.",
                 "With --image and --mask it inpaints, with --image only img2img, else text-to-image."},
         footer = {"", "Example (2 seeds x refiner on/off x dilation on/off = 8 runs):",
-                "  jdiffusion sweep --model sdxl-base --refiner sdxl-refiner --image photo.png --mask mask.png \\",
-                "      -p 'a red vase' --steps 30 --seeds 1,2 --refiner-fractions off,0.8 --dilate off,15x2 \\",
+                "  jdiffusion sweep --model sdxl-base --refiner sdxl-refiner \\",
+                "      --image photo.png --mask mask.png -p 'a red vase' --steps 30 \\",
+                "      --seeds 1,2 --refiner-fractions off,0.8 --dilate off,15x2 \\",
                 "      --experiment vase --compare vase.html"})
 final class SweepCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "MODEL",
@@ -45,27 +46,11 @@ final class SweepCommand implements Callable<Integer> {
     @Option(names = "--mask", description = "Inpainting mask (white is repainted).")
     Path mask;
 
-    @Option(names = "--steps", defaultValue = "30", description = "Denoising steps (default: ${DEFAULT-VALUE}).")
-    int steps;
-
-    @Option(names = "--strength", description = "img2img / inpainting strength in (0, 1].")
-    Double strength;
-
     @Option(names = "--seeds", split = ",", defaultValue = "0", paramLabel = "S", description = "Seeds axis, comma-separated (default: ${DEFAULT-VALUE}).")
     List<Long> seeds;
 
-    @Option(names = "--refiner-fractions", split = ",", paramLabel = "F|off",
-            description = "Refiner axis: 'off' or the base's share of the schedule (e.g. off,0.8).")
-    List<String> refinerFractions;
-
-    @Option(names = "--dilate", split = ",", paramLabel = "KxN|off", description = "Mask dilation axis (e.g. off,15x2).")
-    List<String> dilations;
-
-    @Option(names = {"-g", "--guidance"}, split = ",", paramLabel = "G", description = "Guidance scale axis (e.g. 5,7.5).")
-    List<Double> guidances;
-
-    @Option(names = "--schedulers", split = ",", paramLabel = "NAME", description = "Scheduler axis: euler, euler_a, ddim, dpmpp_2m, dpmpp_2m_karras.")
-    List<String> schedulers;
+    @CommandLine.Mixin
+    GridOptions grid; // --steps, --strength, --refiner-fractions, --dilate, -g, --schedulers (shared with batch)
 
     @CommandLine.Mixin
     StoreOptions store;
@@ -73,7 +58,7 @@ final class SweepCommand implements Callable<Integer> {
     @Option(names = "--compare", paramLabel = "HTML", description = "Also write the compare page of the sweep's runs.")
     Path compare;
 
-    @Option(names = "--quiet", description = "No progress bar.")
+    @Option(names = "--quiet", description = "Print nothing but errors: no progress, no log lines, no notes (the files written are still listed on stdout).")
     boolean quiet;
 
     @CommandLine.Spec
@@ -82,14 +67,6 @@ final class SweepCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (mask != null && image == null) throw new IllegalArgumentException("--mask needs --image");
-        Double[] fractions = refinerFractions == null ? new Double[] {null} : refinerFractions.stream().map(SweepCommand::fraction).toArray(Double[]::new);
-        Sweep.Dilation[] dil = dilations == null ? new Sweep.Dilation[] {null} : dilations.stream().map(s -> {
-            try {
-                return Sweep.Dilation.parse(s);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--dilate: " + e.getMessage(), e);
-            }
-        }).toArray(Sweep.Dilation[]::new);
         RunStore st = store.open();
         Sweep.Kind kind = mask != null ? Sweep.Kind.INPAINT : image != null ? Sweep.Kind.IMG2IMG : Sweep.Kind.TXT2IMG;
         if (GenerateCommand.family("--model", model) == ModelFamily.SD) {
@@ -98,29 +75,25 @@ final class SweepCommand implements Callable<Integer> {
                         + " which takes none of: " + ModelFamily.SDXL_ONLY_SETTINGS);
             }
             try (SdModel base = GenerateCommand.openSd(model, null, null)) {
-                return sweep(Sweep.of(kind, base, image, mask), st, fractions, dil);
+                return sweep(Sweep.of(kind, base, image, mask), st);
             }
         }
         try (SdxlModel base = GenerateCommand.open("--model", model, null);
              SdxlModel ref = refiner == null ? null : GenerateCommand.open("--refiner", refiner, null)) {
-            Sweep s = switch (kind) {
-                case INPAINT -> Sweep.inpaint(base, image, mask);
-                case IMG2IMG -> Sweep.img2img(base, image);
-                case TXT2IMG -> Sweep.txt2img(base);
-            };
-            return sweep(s.refinerModel(ref), st, fractions, dil);
+            Sweep s = mask != null ? Sweep.inpaint(base, image, mask) : image != null ? Sweep.img2img(base, image) : Sweep.txt2img(base);
+            return sweep(s.refinerModel(ref), st);
         }
     }
 
     /** Sets the axes and options, runs every cell and lists the runs (and writes the compare page). */
-    private int sweep(Sweep s, RunStore st, Double[] fractions, Sweep.Dilation[] dil) {
-        s.prompt(prompt).negativePrompt(negativePrompt).strength(strength).seeds(seeds.stream().mapToLong(Long::longValue).toArray())
-                .refinerFractions(fractions).dilations(dil);
-        CommonOptions.option("--steps", () -> s.steps(steps));
-        if (guidances != null) s.guidances(guidances.stream().mapToDouble(Double::doubleValue).toArray());
-        if (schedulers != null) s.schedulers(schedulers.toArray(String[]::new));
-        if (!quiet) s.onStep(new ProgressBar(System.err));
-        spec.commandLine().getErr().println("sweep: " + s.cells().size() + " runs");
+    private int sweep(Sweep s, RunStore st) {
+        s.prompt(prompt).negativePrompt(negativePrompt).seeds(seeds.stream().mapToLong(Long::longValue).toArray());
+        grid.apply(s);
+        if (!quiet) {
+            CellProgress progress = new CellProgress(System.err);
+            s.onStep(progress).onCell(progress);
+            spec.commandLine().getErr().println("sweep: " + s.cells().size() + " runs");
+        }
         List<RunRecord> runs = s.run(st, store.experiment, store.tags);
         for (RunRecord r : runs) spec.commandLine().getOut().println(r.id() + "  " + axes(r));
         if (compare != null) {
@@ -129,7 +102,7 @@ final class SweepCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static Double fraction(String s) {
+    static Double fraction(String s) {
         if (s.strip().equalsIgnoreCase("off")) return null;
         try {
             double f = Double.parseDouble(s.strip());
@@ -140,7 +113,7 @@ final class SweepCommand implements Callable<Integer> {
         }
     }
 
-    private static String axes(RunRecord r) {
+    static String axes(RunRecord r) {
         List<String> parts = new ArrayList<>();
         if (r.sweep() != null) r.sweep().cell().forEach((k, v) -> parts.add(k + "=" + v));
         return String.join(" ", parts);

@@ -1,5 +1,6 @@
 package io.jdiffusion.cli;
 
+import io.jdiffusion.tensor.testing.FileTrees;
 import io.jdiffusion.tensor.testing.Fixtures;
 
 import java.io.IOException;
@@ -9,7 +10,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -72,17 +72,7 @@ final class HostileCli {
     }
 
     /** A copy of the fixture base model (to alter). */
-    static Path copyModel(Path to) throws IOException {
-        Path base = base();
-        try (Stream<Path> s = Files.walk(base)) {
-            for (Path p : s.toList()) {
-                Path t = to.resolve(base.relativize(p).toString());
-                if (Files.isDirectory(p)) Files.createDirectories(t);
-                else Files.copy(p, t);
-            }
-        }
-        return to;
-    }
+    static Path copyModel(Path to) throws IOException { return FileTrees.copy(base(), to); }
 
     /** txt2img on the fixture base: 2 steps, 64×64, with extra arguments. */
     static List<String> txt2img(Path model, Path out, String... extra) {

@@ -3,6 +3,7 @@ package io.jdiffusion.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jdiffusion.runs.RunStore;
+import io.jdiffusion.tensor.testing.FileTrees;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -18,7 +19,6 @@ import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 
 import static io.jdiffusion.cli.HostileCli.expect;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -53,15 +53,7 @@ class HostileStoreTest {
     private static int copies;
 
     private static Path copy() throws IOException {
-        Path to = tmp.resolve("store-" + ++copies);
-        try (Stream<Path> s = Files.walk(pristine)) {
-            for (Path p : s.toList()) {
-                Path t = to.resolve(pristine.relativize(p).toString());
-                if (Files.isDirectory(p)) Files.createDirectories(t);
-                else Files.copy(p, t);
-            }
-        }
-        return to;
+        return FileTrees.copy(pristine, tmp.resolve("store-" + ++copies));
     }
 
     private static void tamper(Path store, String id, Consumer<ObjectNode> edit) throws IOException {

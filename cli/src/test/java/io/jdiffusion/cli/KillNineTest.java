@@ -4,13 +4,12 @@ import io.jdiffusion.pipelines.image.ImageFiles;
 import io.jdiffusion.pipelines.image.PngText;
 import io.jdiffusion.pipelines.image.PngWriter;
 import io.jdiffusion.runs.RunStore;
+import io.jdiffusion.tensor.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -30,17 +29,8 @@ class KillNineTest {
     Path tmp;
 
     private Process start(Path out, Path store) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java));
-        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (!a.startsWith("-javaagent") && !a.startsWith("-agentlib") && !a.startsWith("-Xmx")) cmd.add(a);
-        }
-        cmd.add("-Xmx1g");
-        for (String p : List.of("jdiffusion.testdata", "org.slf4j.simpleLogger.defaultLogLevel")) {
-            if (System.getProperty(p) != null) cmd.add("-D" + p + "=" + System.getProperty(p));
-        }
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        cmd.addAll(HostileCli.txt2img(HostileCli.base(), out, "--runs", store.toString(), "--steps", "6"));
+        List<String> cmd = ChildJvm.command(Main.class.getName(), true,
+                HostileCli.txt2img(HostileCli.base(), out, "--runs", store.toString(), "--steps", "6"));
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("child.log").toFile()).start();
     }
 

@@ -14,8 +14,8 @@ class NoArgumentsTest {
         CommandLineTest.Result r = CommandLineTest.run();
         assertEquals(2, r.status(), r.err());
         var commands = new picocli.CommandLine(new Main()).getSubcommands().keySet();
-        assertTrue(commands.containsAll(List.of("txt2img", "img2img", "inpaint", "outpaint", "reproduce", "sweep", "runs")), commands.toString());
+        assertTrue(commands.containsAll(List.of("txt2img", "img2img", "inpaint", "outpaint", "reproduce", "sweep", "batch", "runs")), commands.toString());
         for (String c : commands) assertTrue(r.err().contains(c), c + " is listed: " + r.err());
-        assertTrue(r.err().contains("name a command: txt2img, img2img, inpaint, outpaint, reproduce, sweep, runs"), r.err());
+        assertTrue(r.err().contains("name a command: txt2img, img2img, inpaint, outpaint, reproduce, sweep, batch, runs"), r.err());
     }
 }

@@ -73,7 +73,9 @@ public final class Backends {
             default -> {
                 CudaAvailability a = cudaAvailability();
                 if (!a.available()) {
-                    LOG.info("backend: cpu (CUDA not usable: {})", a.reason());
+                    // the usual case on a machine without a GPU: not worth a line (the reason names every
+                    // library path searched); debug level shows it when CUDA was expected
+                    LOG.debug("backend: cpu (CUDA not usable: {})", a.reason());
                     return CpuBackend.INSTANCE;
                 }
                 return cuda(cudaDType(), "auto, and " + a.reason());

@@ -17,7 +17,10 @@ public final class Img2ImgPipeline extends SdxlPipeline<Img2ImgPipeline> {
     private float[] latents;
     private int latentHeight, latentWidth;
 
-    private Img2ImgPipeline(SdxlModel base, boolean owns) { super(base, owns, 5.0, 0.3); }
+    /** diffusers' default guidance_scale for this pipeline. */
+    public static final double DEFAULT_GUIDANCE = 5.0;
+
+    private Img2ImgPipeline(SdxlModel base, boolean owns) { super(base, owns, DEFAULT_GUIDANCE, 0.3); }
 
     public static Img2ImgPipeline load(String model) { return new Img2ImgPipeline(SdxlModel.load(model), true); }
 

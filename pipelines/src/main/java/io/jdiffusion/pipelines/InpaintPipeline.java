@@ -30,7 +30,10 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> impleme
     private float[] latents;
     private int latentHeight, latentWidth;
 
-    private InpaintPipeline(SdxlModel base, boolean owns) { super(base, owns, 7.5, 0.9999); }
+    /** diffusers' default guidance_scale for this pipeline. */
+    public static final double DEFAULT_GUIDANCE = 7.5;
+
+    private InpaintPipeline(SdxlModel base, boolean owns) { super(base, owns, DEFAULT_GUIDANCE, 0.9999); }
 
     public static InpaintPipeline load(String model) { return new InpaintPipeline(SdxlModel.load(model), true); }
 
@@ -39,6 +42,9 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> impleme
     public InpaintPipeline image(Image img) { this.image = Objects.requireNonNull(img, "image"); return this; }
 
     public InpaintPipeline image(Image img, String origin) { image(img); this.imageOrigin = origin; return this; }
+
+    /** The input image set, or null (callers size a canvas from it before running). */
+    public Image image() { return image; }
 
     /** Continues from latents [n, 4, h, w] instead of a pixel image (the refiner half of a handoff). */
     public InpaintPipeline latents(float[] z, int h, int w) {

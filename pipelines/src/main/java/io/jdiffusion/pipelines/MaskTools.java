@@ -9,6 +9,9 @@ public interface MaskTools<SELF extends MaskTools<SELF>> extends GenerationPipel
     /** The mask (white, ≥ 128 after conversion to L, is painted) and the file it came from (recorded with its pixel hash). */
     SELF mask(io.jdiffusion.pipelines.image.Image m, String origin);
 
+    /** The input image set (before any outpaint canvas), or null. */
+    io.jdiffusion.pipelines.image.Image image();
+
     /** Grows the mask like cv2.dilate(mask, ones(k, k), iterations = n). */
     default SELF dilate(int kernel, int iterations) { return settings(settings().with(settings().mask().withDilate(kernel, iterations))); }
 

@@ -88,6 +88,9 @@ public final class SdPipeline implements MaskTools<SdPipeline> {
         return this;
     }
 
+    @Override
+    public Image image() { return image; }
+
     /** The image and the file it came from (recorded with its pixel hash, for reproduction). */
     public SdPipeline image(Image img, String origin) { image(img); this.imageOrigin = origin; return this; }
 

@@ -15,7 +15,10 @@ import java.util.function.BooleanSupplier;
  */
 public final class Text2ImagePipeline extends SdxlPipeline<Text2ImagePipeline> {
 
-    private Text2ImagePipeline(SdxlModel base, boolean owns) { super(base, owns, 5.0, null); }
+    /** diffusers' default guidance_scale for this pipeline. */
+    public static final double DEFAULT_GUIDANCE = 5.0;
+
+    private Text2ImagePipeline(SdxlModel base, boolean owns) { super(base, owns, DEFAULT_GUIDANCE, null); }
 
     /** Loads the base model (folder, single file or Hugging Face id); closed with the pipeline. */
     public static Text2ImagePipeline load(String base) { return new Text2ImagePipeline(SdxlModel.load(base), true); }

@@ -1,6 +1,7 @@
 package io.jdiffusion.pipelines;
 
 import io.jdiffusion.tensor.cpu.CpuBackend;
+import io.jdiffusion.tensor.testing.FileTrees;
 import io.jdiffusion.tensor.testing.Fixtures;
 import io.jdiffusion.tensor.testing.ShardedCopy;
 import org.junit.jupiter.api.Test;
@@ -9,7 +10,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -56,16 +56,7 @@ class WeightFilesTest {
                 && e.getMessage().contains(".safetensors"), e.getMessage());
     }
 
-    private static Path copy(Path from, Path to) throws IOException {
-        try (Stream<Path> s = Files.walk(from)) {
-            for (Path p : s.toList()) {
-                Path t = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) Files.createDirectories(t);
-                else Files.copy(p, t);
-            }
-        }
-        return to;
-    }
+    private static Path copy(Path from, Path to) throws IOException { return FileTrees.copy(from, to); }
 
     /** Replaces {@code <base>.safetensors} by shards and an index named as diffusers names them. */
     private static void shard(Path folder, String base, String variant, int shards) throws IOException {

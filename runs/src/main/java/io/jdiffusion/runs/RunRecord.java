@@ -32,8 +32,14 @@ public record RunRecord(int format, String id, String experiment, List<String> t
     /** An output PNG in the store (relative to the run folder), its SHA-256 and size. */
     public record StoredOutput(String file, String sha256, int width, int height) {}
 
-    /** Which sweep made this run, and the axis values of its cell (axis → value as text). */
-    public record SweepCell(String id, Map<String, String> cell) {}
+    /**
+     * Which sweep (or batch) made this run, the axis values of its cell (axis → value as text), and the
+     * cell's key ({@link Sweep#key}: settings and input hashes) that a resumed batch skips; null in older records.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record SweepCell(String id, Map<String, String> cell, String key) {
+        public SweepCell(String id, Map<String, String> cell) { this(id, cell, null); }
+    }
 
     /** The hyperparameters as dotted keys ("base.guidance" → "7.5"), in their nested order. */
     public Map<String, String> flatParams() { return RunParams.flatten(params); }

@@ -1,6 +1,7 @@
 package io.jdiffusion.runs;
 
 import io.jdiffusion.pipelines.GenerationPipeline;
+import io.jdiffusion.pipelines.GenerationRecord;
 import io.jdiffusion.pipelines.GenerationResult;
 import io.jdiffusion.pipelines.Img2ImgPipeline;
 import io.jdiffusion.pipelines.InpaintPipeline;
@@ -30,8 +31,7 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * Runs every cell of a parameter grid — seeds × refiner on/off (or several handoff fractions) ×
  * mask dilation on/off × guidance scales × schedulers — on models loaded once, and records each
- * cell as a run of one experiment. Cells run in order (the last axis varies fastest). An SD 1/2
- * model ({@link SdModel}) sweeps the same axes but the refiner's (SDXL only: its axis must be "off").
+ * cell as a run of one experiment (an SD 1/2 model, {@link #of}, sweeps the same axes but the refiner's). Cells run in order (the last axis varies fastest).
  *
  * <pre>{@code
  * try (SdxlModel base = SdxlModel.load("sdxl-base", null, backend);
@@ -45,7 +45,18 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public final class Sweep {
     /** Which pipeline every cell runs. */
-    public enum Kind { TXT2IMG, IMG2IMG, INPAINT }
+    public enum Kind { TXT2IMG, IMG2IMG, INPAINT, OUTPAINT }
+
+    /** Told when each cell starts and ends (e.g. "cell k/N" and the seconds a cell took). */
+    public interface CellListener {
+        CellListener NONE = new CellListener() {};
+
+        /** Cell {@code k} of {@code n} (1-based) is about to run; {@code label} names its row and axes. */
+        default void started(int k, int n, String label) {}
+
+        /** Cell {@code k} of {@code n} ran in {@code seconds} (model loading on first use included). */
+        default void finished(int k, int n, String label, double seconds) {}
+    }
 
     /** cv2.dilate with a kernel × kernel square, {@code iterations} times. */
     public record Dilation(int kernel, int iterations) {
@@ -89,6 +100,8 @@ public final class Sweep {
     /** The SD 1/2 model instead of {@link #base}, or null. */
     private final SdModel sdBase;
     private final Path image, mask;
+    private final GenerationRecord.Outpaint outpaint;
+    private Image img, m; // read once, on the first cell
     private SdxlModel refiner;
     private String prompt = "";
     private String negativePrompt;
@@ -101,25 +114,36 @@ public final class Sweep {
     private List<Double> guidances;
     private List<String> schedulers = Arrays.asList((String) null);
     private StepListener listener = StepListener.NONE;
+    private CellListener cellListener = CellListener.NONE;
 
-    private Sweep(Kind kind, SdxlModel base, SdModel sdBase, Path image, Path mask) {
+    private Sweep(Kind kind, SdxlModel base, SdModel sdBase, Path image, Path mask, GenerationRecord.Outpaint outpaint) {
         this.kind = kind;
         if (base == null && sdBase == null) throw new NullPointerException("base model");
         this.base = base;
         this.sdBase = sdBase;
-        this.image = kind == Kind.TXT2IMG ? null : requireFile("image", image);
-        this.mask = kind == Kind.INPAINT ? requireFile("mask", mask) : null;
+        this.image = image;
+        this.mask = mask;
+        this.outpaint = outpaint;
     }
 
-    public static Sweep txt2img(SdxlModel base) { return new Sweep(Kind.TXT2IMG, base, null, null, null); }
+    public static Sweep txt2img(SdxlModel base) { return new Sweep(Kind.TXT2IMG, base, null, null, null, null); }
 
-    public static Sweep img2img(SdxlModel base, Path image) { return new Sweep(Kind.IMG2IMG, base, null, image, null); }
+    public static Sweep img2img(SdxlModel base, Path image) { return new Sweep(Kind.IMG2IMG, base, null, requireFile("image", image), null, null); }
 
-    public static Sweep inpaint(SdxlModel base, Path image, Path mask) { return new Sweep(Kind.INPAINT, base, null, image, mask); }
+    public static Sweep inpaint(SdxlModel base, Path image, Path mask) {
+        return new Sweep(Kind.INPAINT, base, null, requireFile("image", image), requireFile("mask", mask), null);
+    }
 
-    /** A sweep of {@code kind} on an SD 1/2 model ({@code image} for img2img and inpaint, {@code mask} for inpaint, else null). */
+    /** A txt2img, img2img or inpaint sweep on an SD 1/2 model ({@code image} for img2img and inpaint, {@code mask} for inpaint, else null). */
     public static Sweep of(Kind kind, SdModel model, Path image, Path mask) {
-        return new Sweep(kind, null, Objects.requireNonNull(model, "base model"), image, mask);
+        if (kind == Kind.OUTPAINT) throw new IllegalArgumentException("outpaint sweeps take SDXL models here; SD 1/2 sweep txt2img, img2img and inpaint");
+        return new Sweep(kind, null, Objects.requireNonNull(model, "base model"), kind == Kind.TXT2IMG ? null : requireFile("image", image),
+                kind == Kind.INPAINT ? requireFile("mask", mask) : null, null);
+    }
+
+    /** Outpainting: the image on a canvas grown by the extents; the dilation axis applies to the new area's mask. */
+    public static Sweep outpaint(SdxlModel base, Path image, GenerationRecord.Outpaint extents) {
+        return new Sweep(Kind.OUTPAINT, base, null, requireFile("image", image), null, Objects.requireNonNull(extents, "outpaint extents"));
     }
 
     private static Path requireFile(String what, Path p) {
@@ -169,6 +193,9 @@ public final class Sweep {
     /** Called after every step of every cell (e.g. a progress bar). */
     public Sweep onStep(StepListener l) { this.listener = Objects.requireNonNull(l); return this; }
 
+    /** Called when each cell starts and ends. */
+    public Sweep onCell(CellListener l) { this.cellListener = Objects.requireNonNull(l); return this; }
+
     @SafeVarargs
     private static <T> List<T> axis(String name, T... values) {
         if (values == null || values.length == 0) throw new IllegalArgumentException(name + ": give at least one value (null is 'off')");
@@ -177,7 +204,7 @@ public final class Sweep {
 
     /** The grid, in the order it runs. */
     public List<Cell> cells() {
-        double defaultGuidance = kind == Kind.INPAINT || sdBase != null ? 7.5 : 5.0;   // diffusers' defaults
+        double defaultGuidance = kind == Kind.INPAINT || kind == Kind.OUTPAINT || sdBase != null ? 7.5 : 5.0; // the pipelines' own defaults
         List<Double> gs = guidances != null ? guidances : List.of(defaultGuidance);
         List<Cell> cells = new ArrayList<>();
         for (long s : seeds) for (Double f : refinerFractions) for (Dilation d : dilations) for (double g : gs) for (String sc : schedulers) {
@@ -189,6 +216,29 @@ public final class Sweep {
     /** Runs and records every cell; returns the runs in grid order. */
     public List<RunRecord> run(RunStore store, String experiment, Collection<String> tags) {
         Objects.requireNonNull(store, "store");
+        check();
+        List<Cell> cells = cells();
+        String sweepId = newId("sweep");
+        List<RunRecord> runs = new ArrayList<>();
+        for (int k = 1; k <= cells.size(); k++) {
+            Cell c = cells.get(k - 1);
+            String label = String.join(" ", c.axes().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList());
+            cellListener.started(k, cells.size(), label);
+            long t0 = System.nanoTime();
+            runs.add(runCell(c, store, experiment, tags, sweepId, Map.of()));
+            cellListener.finished(k, cells.size(), label, (System.nanoTime() - t0) / 1e9);
+        }
+        return runs;
+    }
+
+    /** A sweep (or batch) id: the prefix, the UTC time and 16 random bits. */
+    static String newId(String prefix) {
+        return prefix + "-" + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now())
+                + "-" + String.format("%04x", ThreadLocalRandom.current().nextInt(1 << 16));
+    }
+
+    /** The grid settings that cannot run, rejected before any cell (and any weight) loads. */
+    public void check() {
         if (sdBase != null && refinerFractions.stream().anyMatch(Objects::nonNull)) {
             throw new IllegalArgumentException("refiner fractions other than 'off' are an SDXL-only setting; SD 1/2 models take none of "
                     + io.jdiffusion.pipelines.ModelFamily.SDXL_ONLY_SETTINGS);
@@ -196,35 +246,43 @@ public final class Sweep {
         if (refinerFractions.stream().anyMatch(Objects::nonNull) && refiner == null) {
             throw new IllegalArgumentException("refiner fractions other than 'off' need a refiner model");
         }
-        if (kind != Kind.INPAINT && dilations.stream().anyMatch(Objects::nonNull)) {
-            throw new IllegalArgumentException("mask dilation applies to inpainting only");
+        if (kind != Kind.INPAINT && kind != Kind.OUTPAINT && dilations.stream().anyMatch(Objects::nonNull)) {
+            throw new IllegalArgumentException("mask dilation applies to inpainting only (inpaint and outpaint sweeps)");
         }
-        List<Cell> cells = cells();
-        Image img = image == null ? null : ImageFiles.read(image);
-        Image m = mask == null ? null : ImageFiles.read(mask);
+    }
+
+    /** Reads the input image and mask (once); a file that cannot be decoded fails here, before any cell runs. */
+    public void readInputs() {
+        if (image != null && img == null) img = ImageFiles.read(image);
+        if (mask != null && m == null) m = ImageFiles.read(mask);
+    }
+
+    /**
+     * Runs one cell and records it under {@code sweepId}; {@code extraAxes} (e.g. a batch's row and task)
+     * are recorded before the cell's own axes. The record carries {@link #key(Cell)} so a resumed batch can skip it.
+     */
+    public RunRecord runCell(Cell c, RunStore store, String experiment, Collection<String> tags, String sweepId,
+                             Map<String, String> extraAxes) {
+        readInputs();
         Map<String, Path> inputs = new LinkedHashMap<>();
         if (image != null) inputs.put("image", image);
         if (mask != null) inputs.put("mask", mask);
-        String sweepId = "sweep-" + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now())
-                + "-" + String.format("%04x", ThreadLocalRandom.current().nextInt(1 << 16));
-        List<RunRecord> runs = new ArrayList<>();
-        for (Cell c : cells) {
-            GenerationPipeline<?> p = sdBase != null ? sdPipeline(c, img, m) : sdxlPipeline(c, img, m);
-            p.prompt(prompt).steps(steps).guidance(c.guidance()).seed(c.seed());
-            if (negativePrompt != null) p.negativePrompt(negativePrompt);
-            if (width != null) p.size(width, height);
-            if (c.scheduler() != null) p.scheduler(c.scheduler());
-            StepTimings timings = new StepTimings(listener);
-            p.onStep(timings);
-            timings.restart();
-            GenerationResult r = p.run();
-            runs.add(store.record(experiment, tags, r, timings.finish(), inputs, new RunRecord.SweepCell(sweepId, c.axes()),
-                    sdBase != null ? sdBase.backend() : base.backend()));
-        }
-        return runs;
+        GenerationPipeline<?> p = sdBase != null ? sdPipeline(c) : sdxlPipeline(c);
+        p.prompt(prompt).steps(steps).guidance(c.guidance()).seed(c.seed());
+        if (negativePrompt != null) p.negativePrompt(negativePrompt);
+        if (width != null) p.size(width, height);
+        if (c.scheduler() != null) p.scheduler(c.scheduler());
+        StepTimings timings = new StepTimings(listener);
+        p.onStep(timings);
+        timings.restart();
+        GenerationResult r = p.run();
+        Map<String, String> axes = new LinkedHashMap<>(extraAxes);
+        axes.putAll(c.axes());
+        return store.record(experiment, tags, r, timings.finish(), inputs, new RunRecord.SweepCell(sweepId, axes, key(c)),
+                sdBase != null ? sdBase.backend() : base.backend());
     }
 
-    private SdxlPipeline<?> sdxlPipeline(Cell c, Image img, Image m) {
+    private SdxlPipeline<?> sdxlPipeline(Cell c) {
         SdxlPipeline<?> p = switch (kind) {
             case TXT2IMG -> Text2ImagePipeline.of(base);
             case IMG2IMG -> {
@@ -232,8 +290,10 @@ public final class Sweep {
                 if (strength != null) i.strength(strength);
                 yield i;
             }
-            case INPAINT -> {
-                InpaintPipeline i = InpaintPipeline.of(base).image(img, image.toString()).mask(m, mask.toString());
+            case INPAINT, OUTPAINT -> {
+                InpaintPipeline i = InpaintPipeline.of(base).image(img, image.toString());
+                if (kind == Kind.INPAINT) i.mask(m, mask.toString());
+                else i.outpaint(outpaint.left(), outpaint.top(), outpaint.right(), outpaint.bottom(), outpaint.overlap());
                 if (c.dilation() != null) i.dilate(c.dilation().kernel(), c.dilation().iterations());
                 if (strength != null) i.strength(strength);
                 yield i;
@@ -243,14 +303,70 @@ public final class Sweep {
         return p;
     }
 
-    private SdPipeline sdPipeline(Cell c, Image img, Image m) {
+    private SdPipeline sdPipeline(Cell c) {
         SdPipeline p = switch (kind) {
             case TXT2IMG -> SdPipeline.txt2img(sdBase);
             case IMG2IMG -> SdPipeline.img2img(sdBase).image(img, image.toString());
             case INPAINT -> SdPipeline.inpaint(sdBase).image(img, image.toString()).mask(m, mask.toString());
+            case OUTPAINT -> throw new IllegalStateException("no SD outpaint sweep");
         };
         if (c.dilation() != null) p.dilate(c.dilation().kernel(), c.dilation().iterations());
         if (strength != null) p.strength(strength);
         return p;
+    }
+
+    /**
+     * What makes a cell the same run again: the task, the models, prompts, steps, strength, size, outpaint
+     * extents, the cell's axes and the SHA-256 of the input files' bytes — as one SHA-256 (hex). A cell
+     * whose key is already in the store is skipped by a resumed batch.
+     */
+    public String key(Cell c) {
+        StringBuilder b = new StringBuilder("jdiffusion-cell-v1\n");
+        b.append("task=").append(kind).append('\n');
+        b.append("base=").append(sdBase != null ? sdBase.name() : modelName(base)).append('\n');
+        b.append("refiner=").append(c.refinerFraction() == null ? "off" : modelName(refiner)).append('\n');
+        b.append("prompt=").append(prompt).append('\n');
+        b.append("negativePrompt=").append(negativePrompt).append('\n');
+        b.append("steps=").append(steps).append('\n');
+        b.append("strength=").append(strength).append('\n');
+        b.append("size=").append(width).append('x').append(height).append('\n');
+        b.append("outpaint=").append(outpaint).append('\n');
+        c.axes().forEach((k, v) -> b.append(k).append('=').append(v).append('\n'));
+        b.append("image=").append(fileHash(image)).append('\n');
+        b.append("mask=").append(fileHash(mask)).append('\n');
+        return RunStore.sha256(b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** The keys ({@link #key}) of the sweep and batch cells a store holds; damaged runs are passed over. */
+    public static java.util.Set<String> keysIn(RunStore store) {
+        java.util.Set<String> keys = new java.util.HashSet<>();
+        for (RunStore.Entry e : store.list().runs()) {
+            try {
+                RunRecord r = store.get(e.id());
+                if (r.sweep() != null && r.sweep().key() != null) keys.add(r.sweep().key());
+            } catch (RunStoreException damaged) {
+                // a damaged run is no proof the cell ran: it runs again
+            }
+        }
+        return keys;
+    }
+
+    private static String modelName(SdxlModel model) {
+        if (model == null) return "none";
+        Path p = Path.of(model.name());
+        return Files.exists(p) ? p.toAbsolutePath().normalize().toString() : model.name();
+    }
+
+    private final Map<Path, String> fileHashes = new java.util.HashMap<>();
+
+    private String fileHash(Path p) {
+        if (p == null) return "none";
+        return fileHashes.computeIfAbsent(p, f -> {
+            try {
+                return RunStore.sha256(Files.readAllBytes(f));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("cannot read " + f + ": " + e.getMessage(), e);
+            }
+        });
     }
 }

@@ -1,10 +1,10 @@
 package io.jdiffusion.runs;
 
 import io.jdiffusion.pipelines.GenerationResult;
+import io.jdiffusion.tensor.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -96,17 +96,8 @@ class ConcurrentWritersTest {
     }
 
     private static Process start(Path dir, String writer, Path go, Path log) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java));
-        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (!a.startsWith("-javaagent") && !a.startsWith("-agentlib") && !a.startsWith("-Xmx")) cmd.add(a);
-        }
-        cmd.add("-Xmx1g");
-        for (String p : List.of("jdiffusion.testdata", "org.slf4j.simpleLogger.defaultLogLevel")) {
-            if (System.getProperty(p) != null) cmd.add("-D" + p + "=" + System.getProperty(p));
-        }
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), StoreWriterMain.class.getName(),
-                dir.toString(), writer, Integer.toString(PER_WRITER), go.toString()));
+        List<String> cmd = ChildJvm.command(StoreWriterMain.class.getName(), true,
+                List.of(dir.toString(), writer, Integer.toString(PER_WRITER), go.toString()));
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 }

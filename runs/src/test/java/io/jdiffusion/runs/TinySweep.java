@@ -3,6 +3,7 @@ package io.jdiffusion.runs;
 import io.jdiffusion.pipelines.SdxlModel;
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Backends;
+import io.jdiffusion.tensor.testing.FileTrees;
 import io.jdiffusion.tensor.testing.Fixtures;
 
 import java.io.IOException;
@@ -86,14 +87,7 @@ final class TinySweep {
     static Path copyOf(Path src) throws IOException {
         Path dst = Files.createTempDirectory("jdiffusion-runs-copy-");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(dst)));
-        try (Stream<Path> s = Files.walk(src)) {
-            for (Path p : s.toList()) {
-                Path t = dst.resolve(src.relativize(p).toString());
-                if (Files.isDirectory(p)) Files.createDirectories(t);
-                else Files.copy(p, t);
-            }
-        }
-        return dst;
+        return FileTrees.copy(src, dst);
     }
 
     /** The compare page of the 8 runs, written into a folder of the store (links) or anywhere (embedded). */

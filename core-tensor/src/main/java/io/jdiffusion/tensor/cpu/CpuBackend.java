@@ -96,7 +96,8 @@ public final class CpuBackend implements Backend {
         int in = x.dim(-1), o = w.dim(0);
         int rows = Math.toIntExact(Shapes.numel(Arrays.copyOf(x.shape(), x.rank() - 1)));
         float[] c = alloc((long) rows * o);
-        CpuGemm.sgemm(rows, o, in, x.floats(), 0, w.floats(), 0, true, c, 0);
+        CpuGemm.MicroKernel kern = CpuGemm.kernel();
+        CpuGemm.gemm(rows, o, in, GemmOperand.lines(x.floats(), 0, in), weightLines(w, kern.nr(), in), c, 0, o, true, kern);
         if (bias != null) addRowBias(c, rows, o, bias.floats());
         return out(c, outShape);
     }
@@ -108,50 +109,40 @@ public final class CpuBackend implements Backend {
         });
     }
 
-    /** Largest im2col buffer (floats) conv2d builds at once; bigger outputs are done in bands of rows. */
-    private static final int IM2COL_LIMIT = 1 << 22;
+    /**
+     * A weight's rows as GEMM lines of depth {@code ld}: read in place when it was packed at load in
+     * panels of {@code width} ({@link WeightCache}), else packed per call from its elements.
+     */
+    private static GemmOperand weightLines(Tensor w, int width, int ld) {
+        if (w.storage() instanceof PanelStorage ps && w.offset() == 0 && ps.width() == width && ps.cols() == ld) {
+            return new GemmOperand.Prepacked(ps);
+        }
+        return GemmOperand.lines(w.floats(), 0, ld);
+    }
 
+    /**
+     * Convolution as an implicit GEMM per image: y[o, (oy, ox)] = W[o, (ci, ky, kx)] · im2col(x),
+     * where the im2col matrix is never built: the GEMM packs its panels straight from the image
+     * ({@link GemmOperand#im2col}); 1×1 stride-1 convolutions read the image as B directly.
+     */
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding) {
         OpChecks.conv2d(x, w, bias, stride, padding);
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
         int o = w.dim(0), kh = w.dim(2), kw = w.dim(3);
         int ho = (h + 2 * padding - kh) / stride + 1, wo = (wd + 2 * padding - kw) / stride + 1;
-        float[] xd = x.floats(), wdat = w.floats();
+        float[] xd = x.floats();
         float[] bd = bias == null ? null : bias.floats();
         float[] y = alloc((long) n * o * ho * wo);
         int ck = c * kh * kw, hw = ho * wo;
         boolean pointwise = kh == 1 && kw == 1 && stride == 1 && padding == 0;
-        int bandRows = Math.max(1, Math.min(ho, IM2COL_LIMIT / Math.max(1, ck * wo)));
-        float[] col = pointwise ? null : new float[ck * bandRows * wo];
+        CpuGemm.MicroKernel kern = CpuGemm.kernel();
+        GemmOperand weights = weightLines(w, kern.mr(), ck);
         for (int b = 0; b < n; b++) {
             int xOff = b * c * h * wd, yOff = b * o * hw;
-            if (pointwise) {
-                CpuGemm.sgemm(o, hw, c, wdat, 0, c, xd, xOff, hw, false, y, yOff, hw, true, CpuGemm.Impl.AUTO);
-            } else {
-                for (int oy0 = 0; oy0 < ho; oy0 += bandRows) {
-                    int rowsHere = Math.min(bandRows, ho - oy0), cols = rowsHere * wo, y0 = oy0;
-                    // col[(ci, ky, kx), (oy, ox)] = padded x[ci, oy*stride - padding + ky, ox*stride - padding + kx]
-                    Parallel.forRange(ck, cols, row -> {
-                        int ci = row / (kh * kw), r = row % (kh * kw), ky = r / kw, kx = r % kw;
-                        int base = row * cols;
-                        for (int oy = 0; oy < rowsHere; oy++) {
-                            int iy = (y0 + oy) * stride - padding + ky;
-                            int dst = base + oy * wo;
-                            if (iy < 0 || iy >= h) {
-                                Arrays.fill(col, dst, dst + wo, 0f);
-                                continue;
-                            }
-                            int src = xOff + (ci * h + iy) * wd;
-                            for (int ox = 0; ox < wo; ox++) {
-                                int ix = ox * stride - padding + kx;
-                                col[dst + ox] = (ix < 0 || ix >= wd) ? 0f : xd[src + ix];
-                            }
-                        }
-                    });
-                    CpuGemm.sgemm(o, cols, ck, wdat, 0, ck, col, 0, cols, false, y, yOff + oy0 * wo, hw, true, CpuGemm.Impl.AUTO);
-                }
-            }
+            GemmOperand cols = pointwise ? GemmOperand.depthRows(xd, xOff, hw)
+                    : GemmOperand.im2col(xd, xOff, h, wd, kh, kw, stride, padding, wo);
+            CpuGemm.gemm(o, hw, ck, weights, cols, y, yOff, hw, true, kern);
             if (bd != null) {
                 Parallel.forRange(o, hw, oc -> {
                     int base = yOff + oc * hw;
@@ -298,33 +289,13 @@ public final class CpuBackend implements Backend {
         if (len < d) Arrays.fill(dst, base + len, base + d, 0f);
     }
 
-    /** Queries per attention work item: the score block is QUERY_BLOCK x Sk floats. */
-    private static final int QUERY_BLOCK = 64;
-
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, boolean causal) {
         OpChecks.attention(q, k, v);
         int b = q.dim(0), h = q.dim(1), sq = q.dim(2), d = q.dim(3), sk = k.dim(2), dv = v.dim(3);
-        float[] qd = q.floats(), kd = k.floats(), vd = v.floats();
         float[] y = alloc((long) b * h * sq * dv);
         if (sk == 0 || sq == 0) return out(y, b, h, sq, dv);
-        float scale = (float) (1.0 / Math.sqrt(d));
-        int qBlocks = (sq + QUERY_BLOCK - 1) / QUERY_BLOCK;
-        // One work item = one block of queries of one head: S = Q K^T, softmax rows, O = P V,
-        // both products on the packed GEMM (the items themselves are spread over the cores).
-        Parallel.forRange(b * h * qBlocks, (long) Math.min(sq, QUERY_BLOCK) * sk * (d + dv), item -> {
-            int bh = item / qBlocks, i0 = (item % qBlocks) * QUERY_BLOCK;
-            int rows = Math.min(QUERY_BLOCK, sq - i0);
-            float[] s = new float[rows * sk];
-            CpuGemm.sgemm(rows, sk, d, qd, (bh * sq + i0) * d, d, kd, bh * sk * d, d, true, s, 0, sk, false, CpuGemm.Impl.AUTO);
-            for (int r = 0; r < rows; r++) {
-                int len = causal ? Math.min(sk, i0 + r + 1) : sk;
-                int base = r * sk;
-                for (int j = 0; j < len; j++) s[base + j] *= scale;
-                softmaxRow(s, s, base, len, sk);
-            }
-            CpuGemm.sgemm(rows, dv, sk, s, 0, sk, vd, bh * sk * dv, dv, false, y, (bh * sq + i0) * dv, dv, false, CpuGemm.Impl.AUTO);
-        });
+        CpuAttention.attention(q.floats(), k.floats(), v.floats(), y, b * h, sq, sk, d, dv, causal);
         return out(y, b, h, sq, dv);
     }
 

@@ -60,11 +60,6 @@ final class CpuGemm {
                       float[] a, int aOff, int lda, float[] b, int bOff, int ldb, boolean bTransposed,
                       float[] c, int cOff, int ldc, boolean parallel, Impl impl) {
         if (m < 0 || n < 0 || k < 0) throw new IllegalArgumentException("sgemm: negative size " + m + "x" + k + "x" + n);
-        if (m == 0 || n == 0) return;
-        if (k == 0) {
-            for (int i = 0; i < m; i++) Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
-            return;
-        }
         boolean vector = switch (impl) {
             case AUTO -> VECTOR;
             case SCALAR -> false;
@@ -73,14 +68,40 @@ final class CpuGemm {
                 yield true;
             }
         };
-        MicroKernel kernel = vector ? VectorGemm.KERNEL : SCALAR_KERNEL;
+        GemmOperand ao = GemmOperand.lines(a, aOff, lda);
+        GemmOperand bo = bTransposed ? GemmOperand.lines(b, bOff, ldb) : GemmOperand.depthRows(b, bOff, ldb);
+        gemm(m, n, k, ao, bo, c, cOff, ldc, parallel, vector ? VectorGemm.KERNEL : SCALAR_KERNEL);
+    }
+
+    /** The kernel {@link Impl#AUTO} picks: the Vector API one when this JVM has it, else the scalar one. */
+    static MicroKernel kernel() { return VECTOR ? VectorGemm.KERNEL : SCALAR_KERNEL; }
+
+    /**
+     * C[M, N] (rows ldc apart from cOff, overwritten) = A · op(B), both given as {@link GemmOperand}s
+     * (A's lines are its rows, B's lines the columns of op(B)); prepacked operands must be packed
+     * in panels of the kernel's MR (A) or NR (B).
+     */
+    static void gemm(int m, int n, int k, GemmOperand a, GemmOperand b, float[] c, int cOff, int ldc,
+                     boolean parallel, MicroKernel kernel) {
+        gemm(m, n, k, a, b, c, cOff, ldc, parallel, kernel, false);
+    }
+
+    /** As above; {@code accumulate} adds the product to C instead of overwriting it. */
+    static void gemm(int m, int n, int k, GemmOperand a, GemmOperand b, float[] c, int cOff, int ldc,
+                     boolean parallel, MicroKernel kernel, boolean accumulate) {
+        if (m == 0 || n == 0) return;
+        if (k == 0) {
+            if (accumulate) return;
+            for (int i = 0; i < m; i++) Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
+            return;
+        }
         int tm = (m + MC - 1) / MC;
         int nc = parallel ? tileWidth(tm, n, kernel.nr()) : NC;
         int tn = (n + nc - 1) / nc;
         int tiles = tm * tn;
         Parallel.IntBody tile = t -> {
             int i0 = (t / tn) * MC, j0 = (t % tn) * nc;
-            tile(kernel, i0, Math.min(MC, m - i0), j0, Math.min(nc, n - j0), k, a, aOff, lda, b, bOff, ldb, bTransposed, c, cOff, ldc);
+            tile(kernel, i0, Math.min(MC, m - i0), j0, Math.min(nc, n - j0), k, a, b, c, cOff, ldc, accumulate);
         };
         if (parallel) {
             Parallel.forRange(tiles, (long) Math.min(m, MC) * Math.min(n, nc) * k, tile);
@@ -115,39 +136,39 @@ final class CpuGemm {
         void run(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc);
     }
 
-    /** Per-thread packing buffers, sized for the largest kernel (MR <= 64, NR <= 256). */
-    private record Buffers(float[] a, float[] b, float[] tile) {}
+    /** Per-thread packing buffers, sized for the largest kernel (MR <= 64, NR <= 256), and panel offsets. */
+    private record Buffers(float[] a, float[] b, float[] tile, int[] aPanels, int[] bPanels) {}
 
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(() -> new Buffers(
-            new float[KC * (MC + 64)], new float[KC * (NC + 256)], new float[64 * 256]));
+            new float[KC * (MC + 64)], new float[KC * (NC + 256)], new float[64 * 256], new int[MC], new int[NC]));
 
-    /** C[i0:i0+mc, j0:j0+nc] of the product, overwritten. */
-    static void tile(MicroKernel kern, int i0, int mc, int j0, int nc, int k,
-                     float[] a, int aOff, int lda, float[] b, int bOff, int ldb, boolean bTransposed,
-                     float[] c, int cOff, int ldc) {
+    /** C[i0:i0+mc, j0:j0+nc] of the product, overwritten (or added to, when accumulating). */
+    static void tile(MicroKernel kern, int i0, int mc, int j0, int nc, int k, GemmOperand a, GemmOperand b,
+                     float[] c, int cOff, int ldc, boolean accumulate) {
         int mrk = kern.mr(), nrk = kern.nr();
         Buffers buf = BUFFERS.get();
-        float[] ap = buf.a, bp = buf.b, tmp = buf.tile;
-        for (int i = 0; i < mc; i++) Arrays.fill(c, cOff + (i0 + i) * ldc + j0, cOff + (i0 + i) * ldc + j0 + nc, 0f);
+        float[] tmp = buf.tile, ap = a.array(buf.a), bp = b.array(buf.b);
+        int[] aPanels = buf.aPanels, bPanels = buf.bPanels;
+        if (!accumulate) for (int i = 0; i < mc; i++) Arrays.fill(c, cOff + (i0 + i) * ldc + j0, cOff + (i0 + i) * ldc + j0 + nc, 0f);
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = Math.min(KC, k - p0);
-            for (int jr = 0; jr < nc; jr += nrk) {
-                packRows(bp, jr * kc, nrk, p0, kc, j0 + jr, Math.min(nrk, nc - jr), b, bOff, ldb, bTransposed);
+            for (int jr = 0, q = 0; jr < nc; jr += nrk, q++) {
+                bPanels[q] = b.panel(nrk, j0 + jr, Math.min(nrk, nc - jr), p0, kc, buf.b, jr * kc);
             }
-            for (int ir = 0; ir < mc; ir += mrk) {
-                packA(ap, ir * kc, mrk, a, aOff + (i0 + ir) * lda + p0, lda, Math.min(mrk, mc - ir), kc);
+            for (int ir = 0, q = 0; ir < mc; ir += mrk, q++) {
+                aPanels[q] = a.panel(mrk, i0 + ir, Math.min(mrk, mc - ir), p0, kc, buf.a, ir * kc);
             }
             // B micro-panel outermost: it stays in L1 while the A panels stream from L2
-            for (int jr = 0; jr < nc; jr += nrk) {
-                int nr = Math.min(nrk, nc - jr);
-                for (int ir = 0; ir < mc; ir += mrk) {
+            for (int jr = 0, jq = 0; jr < nc; jr += nrk, jq++) {
+                int nr = Math.min(nrk, nc - jr), bo = bPanels[jq];
+                for (int ir = 0, iq = 0; ir < mc; ir += mrk, iq++) {
                     int mr = Math.min(mrk, mc - ir);
                     int co = cOff + (i0 + ir) * ldc + j0 + jr;
                     if (mr == mrk && nr == nrk) {
-                        kern.run(kc, ap, ir * kc, bp, jr * kc, c, co, ldc);
+                        kern.run(kc, ap, aPanels[iq], bp, bo, c, co, ldc);
                     } else { // edge block: compute the full block into a scratch tile, add the valid part
                         Arrays.fill(tmp, 0, mrk * nrk, 0f);
-                        kern.run(kc, ap, ir * kc, bp, jr * kc, tmp, 0, nrk);
+                        kern.run(kc, ap, aPanels[iq], bp, bo, tmp, 0, nrk);
                         for (int r = 0; r < mr; r++) {
                             for (int j = 0; j < nr; j++) c[co + r * ldc + j] += tmp[r * nrk + j];
                         }
@@ -155,15 +176,6 @@ final class CpuGemm {
                 }
             }
         }
-    }
-
-    /** rows×kc of A (row stride lda) into ap[dOff + p·mr + r]; rows past {@code rows} are zero. */
-    static void packA(float[] ap, int dOff, int mr, float[] a, int aOff, int lda, int rows, int kc) {
-        for (int r = 0; r < rows; r++) {
-            int s = aOff + r * lda;
-            for (int p = 0; p < kc; p++) ap[dOff + p * mr + r] = a[s + p];
-        }
-        for (int r = rows; r < mr; r++) for (int p = 0; p < kc; p++) ap[dOff + p * mr + r] = 0f;
     }
 
     /**
@@ -194,25 +206,4 @@ final class CpuGemm {
         }
     };
 
-    /**
-     * Copies op(B)[p0:p0+kc, j0:j0+width] into {@code dst} from {@code dOff} on as kc rows of
-     * {@code ld} floats (columns past width are zero when ld > width).
-     */
-    static void packRows(float[] dst, int dOff, int ld, int p0, int kc, int j0, int width,
-                         float[] b, int bOff, int ldb, boolean bTransposed) {
-        if (!bTransposed) {
-            for (int p = 0; p < kc; p++) {
-                int d = dOff + p * ld;
-                System.arraycopy(b, bOff + (p0 + p) * ldb + j0, dst, d, width);
-                if (ld > width) Arrays.fill(dst, d + width, d + ld, 0f);
-            }
-        } else {
-            // B is [N, K]: column j of op(B) is row j of b, contiguous in p.
-            for (int j = 0; j < width; j++) {
-                int s = bOff + (j0 + j) * ldb + p0;
-                for (int p = 0; p < kc; p++) dst[dOff + p * ld + j] = b[s + p];
-            }
-            if (ld > width) for (int p = 0; p < kc; p++) Arrays.fill(dst, dOff + p * ld + width, dOff + p * ld + ld, 0f);
-        }
-    }
 }

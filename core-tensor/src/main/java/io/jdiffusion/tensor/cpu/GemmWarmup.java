@@ -31,10 +31,21 @@ final class GemmWarmup {
             a[i] = (i % 7) * 0.25f;
             b[i] = (i % 5) * 0.5f;
         }
+        CpuGemm.MicroKernel kern = CpuGemm.kernel();
+        float[] packed = new float[(int) PanelStorage.packedLength(s, s, kern.nr())];
+        PanelStorage.pack(b, 0, packed, 0, s, s, kern.nr());
+        GemmOperand weights = new GemmOperand.Prepacked(new PanelStorage(packed, s, s, kern.nr()));
         long t0 = System.nanoTime();
-        for (int it = 0; it < 200 && System.nanoTime() - t0 < MAX_NANOS; it++) {
-            boolean transposed = (it & 1) == 1; // both B layouts: linear layers pack the transposed one
-            CpuGemm.sgemm(s, s, s, a, 0, s, b, 0, s, transposed, c, 0, s, false, CpuGemm.Impl.AUTO);
+        // every operand kind the ops use: plain and transposed matrices, weights packed at load,
+        // a convolution's implicit im2col (16 channels of 16x16, 3x3), and the blocked attention
+        for (int it = 0; it < 400 && System.nanoTime() - t0 < MAX_NANOS; it++) {
+            switch (it % 5) {
+                case 0, 1 -> CpuGemm.sgemm(s, s, s, a, 0, s, b, 0, s, it % 5 == 1, c, 0, s, false, CpuGemm.Impl.AUTO);
+                case 2 -> CpuGemm.gemm(s, s, s, GemmOperand.lines(a, 0, s), weights, c, 0, s, false, kern);
+                case 3 -> CpuGemm.gemm(s, s, 144, GemmOperand.lines(a, 0, 144), GemmOperand.im2col(b, 0, 16, 16, 3, 3, 1, 1, 16),
+                        c, 0, s, false, kern);
+                default -> CpuAttention.attention(a, b, a, c, 1, s, s, 64, 64, false);
+            }
         }
     }
 }

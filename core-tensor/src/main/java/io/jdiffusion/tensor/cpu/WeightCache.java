@@ -47,6 +47,45 @@ final class WeightCache {
         throw new IllegalArgumentException("jdiffusion.cpu.weightCacheMiB must be a whole number of MiB >= 0, got '" + mib + "'");
     }
 
+    /**
+     * {@code t} as F32 on the heap: a matrix (a linear layer's weight [out, in]) or a convolution's
+     * weight [out, in, kh, kw] packed in the panels the GEMM reads ({@link PanelStorage}: B panels
+     * of NR rows for a linear weight, A panels of MR rows for a convolution's), anything else row-major.
+     */
+    static Tensor convert(Tensor t, boolean parallel) {
+        int[] s = t.shape();
+        CpuGemm.MicroKernel kern = CpuGemm.kernel();
+        int width = s.length == 2 ? kern.nr() : s.length == 4 ? kern.mr() : 0;
+        if (width == 0 || t.numel() == 0) {
+            float[] f = new float[Math.toIntExact(t.numel())];
+            int chunks = (f.length + CHUNK - 1) / CHUNK;
+            forChunks(chunks, CHUNK, parallel, c -> {
+                int from = c * CHUNK;
+                t.storage().readFloats(t.offset() + from, f, from, Math.min(CHUNK, f.length - from));
+            });
+            return Tensor.of(f, s);
+        }
+        int rows = s[0], cols = Math.toIntExact(t.numel() / rows);
+        float[] data = new float[Math.toIntExact(PanelStorage.packedLength(rows, cols, width))];
+        int panels = (rows + width - 1) / width;
+        ThreadLocal<float[]> rowBuf = ThreadLocal.withInitial(() -> new float[width * cols]);
+        forChunks(panels, (long) width * cols, parallel, q -> {
+            int r0 = q * width, n = Math.min(width, rows - r0);
+            float[] tmp = rowBuf.get();
+            t.storage().readFloats(t.offset() + (long) r0 * cols, tmp, 0, n * cols);
+            PanelStorage.pack(tmp, r0, data, r0, n, cols, width);
+        });
+        return new Tensor(new PanelStorage(data, rows, cols, width), s);
+    }
+
+    private static void forChunks(int n, long work, boolean parallel, Parallel.IntBody body) {
+        if (parallel) {
+            Parallel.forRange(n, work, body);
+        } else { // a confined arena: only this thread may read it
+            for (int i = 0; i < n; i++) body.accept(i);
+        }
+    }
+
     /** {@code t} as an F32 heap tensor when it lies in native or mapped memory and the budget allows, else {@code t}. */
     static Tensor convertOnce(Tensor t) {
         if (!(t.storage() instanceof SegmentStorage(MemorySegment seg, var _))) return t;
@@ -56,18 +95,7 @@ final class WeightCache {
             USED.addAndGet(-bytes);
             return t;
         }
-        float[] f = new float[Math.toIntExact(t.numel())];
-        int chunks = (f.length + CHUNK - 1) / CHUNK;
-        Parallel.IntBody chunk = c -> {
-            int from = c * CHUNK;
-            t.storage().readFloats(t.offset() + from, f, from, Math.min(CHUNK, f.length - from));
-        };
-        if (seg.isAccessibleBy(OTHER_THREAD)) {
-            Parallel.forRange(chunks, CHUNK, chunk);
-        } else { // a confined arena: only this thread may read it
-            for (int c = 0; c < chunks; c++) chunk.accept(c);
-        }
-        Tensor f32 = Tensor.of(f, t.shape());
+        Tensor f32 = seg.isAccessibleBy(OTHER_THREAD) ? convert(t, true) : convert(t, false);
         CLEANER.register(f32.storage(), () -> USED.addAndGet(-bytes)); // views share the storage
         if (seg.isMapped()) seg.unload();
         return f32;

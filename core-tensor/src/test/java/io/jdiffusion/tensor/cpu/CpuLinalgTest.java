@@ -119,25 +119,27 @@ class CpuLinalgTest {
         }
     }
 
-    /** Direct 7-loop convolution with zero padding, in double. */
+    /**
+     * Convolution with zero padding, in double, tap by tap: each weight tap w[oc, ci, ky, kx] adds
+     * w · (the input plane ci shifted by (ky, kx), sampled with the stride) to output plane oc.
+     */
     static float[] naiveConv(Tensor x, Tensor w, Tensor bias, int stride, int pad) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3), o = w.dim(0), kh = w.dim(2), kw = w.dim(3);
-        int ho = (h + 2 * pad - kh) / stride + 1, wo = (wd + 2 * pad - kw) / stride + 1;
-        float[] xd = x.floats(), wdat = w.floats(), y = new float[n * o * ho * wo];
-        for (int b = 0; b < n; b++)
-            for (int oc = 0; oc < o; oc++)
-                for (int oy = 0; oy < ho; oy++)
-                    for (int ox = 0; ox < wo; ox++) {
-                        double s = bias == null ? 0 : bias.floats()[oc];
-                        for (int ci = 0; ci < c; ci++)
-                            for (int ky = 0; ky < kh; ky++)
-                                for (int kx = 0; kx < kw; kx++) {
-                                    int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
-                                    if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
-                                    s += (double) xd[((b * c + ci) * h + iy) * wd + ix] * wdat[((oc * c + ci) * kh + ky) * kw + kx];
-                                }
-                        y[((b * o + oc) * ho + oy) * wo + ox] = (float) s;
-                    }
+        int ho = (h + 2 * pad - kh) / stride + 1, wo = (wd + 2 * pad - kw) / stride + 1, plane = ho * wo;
+        float[] xd = x.floats(), taps = w.floats();
+        double[] acc = new double[n * o * plane];
+        for (int img = 0; img < n; img++) {
+            for (int tap = 0; tap < taps.length; tap++) {
+                int oc = tap / (c * kh * kw), ci = tap / (kh * kw) % c, ky = tap / kw % kh, kx = tap % kw;
+                int outBase = (img * o + oc) * plane, inBase = (img * c + ci) * h * wd;
+                for (int pix = 0; pix < plane; pix++) {
+                    int iy = pix / wo * stride - pad + ky, ix = pix % wo * stride - pad + kx;
+                    if (iy >= 0 && iy < h && ix >= 0 && ix < wd) acc[outBase + pix] += (double) taps[tap] * xd[inBase + iy * wd + ix];
+                }
+            }
+        }
+        float[] y = new float[acc.length];
+        for (int i = 0; i < acc.length; i++) y[i] = (float) (acc[i] + (bias == null ? 0 : bias.floats()[i / plane % o]));
         return y;
     }
 

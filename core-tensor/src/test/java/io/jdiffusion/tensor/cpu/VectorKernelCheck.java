@@ -36,7 +36,13 @@ public final class VectorKernelCheck {
                 assertClose("attention causal " + causal, Tensor.of(CpuNormActivationTest.naiveAttention(q, k, v, causal), 2, 3, 70, 24),
                         cpu.attention(q, k, v, causal), 3e-6);
             }
-            System.out.println("vector-api checks passed: " + n + " GEMMs, conv2d, linear, attention");
+            Tensor q2 = Ref.randn(10, 1, 2, 300, 40), k2 = Ref.randn(11, 1, 2, 600, 40), v2 = Ref.randn(12, 1, 2, 600, 70);
+            for (boolean causal : new boolean[] {false, true}) { // several key blocks: the online softmax with the vector exp
+                assertClose("attention 300x600 causal " + causal, Tensor.of(CpuNormActivationTest.naiveAttention(q2, k2, v2, causal), 1, 2, 300, 70),
+                        cpu.attention(q2, k2, v2, causal), 3e-6);
+            }
+            PackedWeightsTest.runAll();
+            System.out.println("vector-api checks passed: " + n + " GEMMs, conv2d, linear, attention, packed weights");
         } catch (Throwable t) {
             t.printStackTrace(System.out);
             System.exit(1);
