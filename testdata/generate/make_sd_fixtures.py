@@ -359,6 +359,13 @@ stage(main)
 save_file(REF, os.path.join(ROOT, "reference.safetensors"))
 with open(os.path.join(ROOT, "reference.json"), "w") as f:
     json.dump(META, f, indent=1, default=str)
+try:   # clip_skip cases, from the saved folder (the same script adds them to sets made before it existed)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import add_clip_skip
+    add_clip_skip.add(ROOT)
+    LOG.append("ok add_clip_skip")
+except Exception:
+    LOG.append(f"FAILED add_clip_skip\n{traceback.format_exc()}")
 print("\n".join(l.splitlines()[0] for l in LOG))
 if any(l.startswith("FAILED") for l in LOG):
     sys.exit("some stages failed (tracebacks above)")

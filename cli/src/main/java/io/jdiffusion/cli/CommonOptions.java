@@ -9,7 +9,8 @@ import java.util.List;
 /** Options every generation command takes. */
 final class CommonOptions {
     @Option(names = "--model", required = true, paramLabel = "MODEL",
-            description = "Base model: a diffusers folder, a single-file checkpoint, or a Hugging Face id in the local cache.")
+            description = {"Base model: a diffusers folder, a single-file checkpoint, or a Hugging Face id in the local cache;",
+                    "SDXL, or SD 1.x/2.x (the family read from model_index.json or the file's keys)."})
     String model;
 
     @Option(names = "--config", paramLabel = "FOLDER",
@@ -68,7 +69,7 @@ final class CommonOptions {
     @Setting("guidance.rescale")
     Double guidanceRescale;
 
-    @Option(names = "--scheduler", description = "euler (the model's default), euler_a, ddim, dpmpp_2m, dpmpp_2m_karras.")
+    @Option(names = "--scheduler", description = "euler, euler_a, ddim, dpmpp_2m, dpmpp_2m_karras, pndm (default: the model's own).")
     @Setting("schedule.scheduler")
     String scheduler;
 
@@ -113,7 +114,12 @@ final class CommonOptions {
             description = "Skip LoRA tensors that match no module of the model (default: refuse the adapter, listing them).")
     boolean loraLenient;
 
-    /** Applies the options to a pipeline; throws IllegalArgumentException naming a bad option. */
+    @Option(names = "--prediction-type", paramLabel = "TYPE",
+            description = {"For a single-file SD 2 checkpoint: v_prediction for the 768 px model (its keys cannot say so; diffusers",
+                    "asks the same), epsilon (default) for the 512 px one. A diffusers folder's scheduler config says it itself."})
+    String predictionType;
+
+    /** Applies the options to an SDXL pipeline; throws IllegalArgumentException naming a bad option. */
     void apply(SdxlPipeline<?> p) {
         if (highNoiseFraction != null && refiner == null) {
             throw new IllegalArgumentException("--high-noise-fraction is the base's share of the schedule before the refiner takes over;"
@@ -122,13 +128,36 @@ final class CommonOptions {
         if (refiner != null && highNoiseFraction == null) {
             throw new IllegalArgumentException("--refiner needs --high-noise-fraction (e.g. 0.8)");
         }
+        applyShared(p);
+        applyLoras(p);
+    }
+
+    /**
+     * Refuses, naming the option, what an SD 1/2 model cannot take (before any weight is read): the
+     * SDXL-only settings, and what this engine does not do for SD 1/2 yet (LoRA, --vae).
+     */
+    void refuseForSd(String model) {
+        String why = " is an SDXL-only setting, and " + model + " is a Stable Diffusion 1/2 model (model_index.json _class_name"
+                + " StableDiffusion*Pipeline), which takes none of: " + io.jdiffusion.pipelines.ModelFamily.SDXL_ONLY_SETTINGS;
+        String notYet = " is not supported for Stable Diffusion 1/2 models (" + model + ") yet";
+        if (refiner != null) throw new IllegalArgumentException("--refiner" + why);
+        if (highNoiseFraction != null) throw new IllegalArgumentException("--high-noise-fraction (the refiner's share)" + why);
+        if (refinerConfig != null) throw new IllegalArgumentException("--refiner-config" + why);
+        if (!refinerLoras.isEmpty()) throw new IllegalArgumentException("--refiner-lora" + why);
+        if (prompt2 != null) throw new IllegalArgumentException("--prompt-2" + why);
+        if (negativePrompt2 != null) throw new IllegalArgumentException("--negative-prompt-2" + why);
+        if (!loras.isEmpty() || loraLenient) throw new IllegalArgumentException("--lora" + notYet);
+        if (vae != null) throw new IllegalArgumentException("--vae" + notYet);
+    }
+
+    /** Applies the options every family takes (SDXL and SD 1/2); throws IllegalArgumentException naming a bad option. */
+    void applyShared(io.jdiffusion.pipelines.GenerationPipeline<?> p) {
         if (vram != null) option("--vram", () -> p.vram(io.jdiffusion.tensor.Backends.parseBytes(vram, "--vram")));
         SettingOptions.apply(this, p);
         if (width != null || height != null) {
             if (width == null || height == null) throw new IllegalArgumentException("--width and --height go together");
             option("--width/--height", () -> p.size(width, height));
         }
-        applyLoras(p);
         if (!quiet) p.onStep(new ProgressBar(System.err));
     }
 

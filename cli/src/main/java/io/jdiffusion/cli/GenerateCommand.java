@@ -1,6 +1,10 @@
 package io.jdiffusion.cli;
 
+import io.jdiffusion.pipelines.GenerationPipeline;
 import io.jdiffusion.pipelines.GenerationResult;
+import io.jdiffusion.pipelines.ModelFamily;
+import io.jdiffusion.pipelines.SdModel;
+import io.jdiffusion.pipelines.SdPipeline;
 import io.jdiffusion.pipelines.SdxlModel;
 import io.jdiffusion.pipelines.SdxlPipeline;
 import io.jdiffusion.tensor.Backends;
@@ -30,12 +34,27 @@ abstract class GenerateCommand implements Callable<Integer> {
     /** Builds the configured pipeline on an opened model (weights load lazily: nothing heavy happens here). */
     abstract SdxlPipeline<?> pipeline(SdxlModel base);
 
+    /** The same for an SD 1/2 model. */
+    abstract SdPipeline sdPipeline(SdModel model);
+
     @Override
     public Integer call() {
         CommonOptions o = common;
         FileArguments.output(o.output, o.force);
         // model-load options, checked before anything loads: the device dtype picks the backend's type
         if (o.dtype != null) System.setProperty("jdiffusion.cuda.dtype", ProfileCommand.parseDtype(o.dtype).name().toLowerCase(java.util.Locale.ROOT));
+        if (family("--model", o.model) == ModelFamily.SD) {
+            o.refuseForSd(o.model);
+            try (SdModel model = openSd(o.model, o.config, o.predictionType); SdPipeline p = sdPipeline(model)) {
+                o.applyShared(p);
+                generate(p);
+            }
+            return 0;
+        }
+        if (o.predictionType != null) {
+            throw new IllegalArgumentException("--prediction-type applies to single-file SD 2 checkpoints; " + o.model + " is an SDXL model"
+                    + " (its scheduler config says the prediction type)");
+        }
         try (SdxlModel base = open("--model", o.model, o.config);
              SdxlModel refiner = o.refiner == null ? null : open("--refiner", o.refiner, o.refinerConfig);
              SdxlPipeline<?> p = pipeline(base)) {
@@ -45,17 +64,44 @@ abstract class GenerateCommand implements Callable<Integer> {
             }
             if (refiner != null) p.refiner(refiner);
             o.apply(p);
-            var timings = runs.listen(p, o.quiet);
-            GenerationResult r = p.run();
-            // --quiet: nothing but errors on stderr (the files written are still listed on stdout)
-            java.io.PrintWriter notes = o.quiet ? new java.io.PrintWriter(java.io.Writer.nullWriter()) : spec.commandLine().getErr();
-            String runId = runs.record(r, timings, notes); // first, so the images carry the run id
-            List<Path> written = Outputs.write(r.images(), r.record(), runId, o.output, o.force);
-            for (Path w : written) spec.commandLine().getOut().println(w);
-            // asked for by --vram ("the peak device memory is printed"), so printed even with --quiet
-            if (p.deviceBudget() != null) spec.commandLine().getErr().println(p.deviceBudget().summary());
+            generate(p);
         }
         return 0;
+    }
+
+    /** Runs the configured pipeline, records the run and writes the images. */
+    private void generate(GenerationPipeline<?> p) {
+        CommonOptions o = common;
+        var timings = runs.listen(p, o.quiet);
+        GenerationResult r = p.run();
+        // --quiet: nothing but errors on stderr (the files written are still listed on stdout)
+        java.io.PrintWriter notes = o.quiet ? new java.io.PrintWriter(java.io.Writer.nullWriter()) : spec.commandLine().getErr();
+        String runId = runs.record(r, timings, notes); // first, so the images carry the run id
+        List<Path> written = Outputs.write(r.images(), r.record(), runId, o.output, o.force);
+        for (Path w : written) spec.commandLine().getOut().println(w);
+        // asked for by --vram ("the peak device memory is printed"), so printed even with --quiet
+        if (p.deviceBudget() != null) spec.commandLine().getErr().println(p.deviceBudget().summary());
+    }
+
+    /** The family of a model folder or cached id (null: a single file, or not found: opening it says so), naming the option when it is neither. */
+    static ModelFamily family(String option, String model) {
+        try {
+            return ModelFamily.ofModel(model);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(option + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Opens an SD 1/2 model (configs only; for a single file, {@code configFolder} and {@code predictionType} may be set), naming --model when it is not usable. */
+    static SdModel openSd(String model, Path configFolder, String predictionType) {
+        if (configFolder != null && !Files.isDirectory(configFolder)) {
+            throw new IllegalArgumentException("--config folder " + configFolder + " does not exist");
+        }
+        try {
+            return SdModel.load(model, configFolder, predictionType, Backends.get());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--model: " + e.getMessage(), e);
+        }
     }
 
     /** Opens a model (layout and configs only), naming the option when it is not a usable model. */

@@ -1,6 +1,8 @@
 package io.jdiffusion.cli;
 
 import io.jdiffusion.pipelines.Img2ImgPipeline;
+import io.jdiffusion.pipelines.SdModel;
+import io.jdiffusion.pipelines.SdPipeline;
 import io.jdiffusion.pipelines.SdxlModel;
 import io.jdiffusion.pipelines.SdxlPipeline;
 import picocli.CommandLine.Command;
@@ -9,7 +11,8 @@ import picocli.CommandLine.Option;
 import java.nio.file.Path;
 
 @Command(name = "img2img", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Re-imagines an image (diffusers' StableDiffusionXLImg2ImgPipeline; also what the refiner runs).",
+        description = {"Re-imagines an image (diffusers' StableDiffusionXLImg2ImgPipeline, also what the refiner runs;",
+                "StableDiffusionImg2ImgPipeline for an SD 1/2 --model).",
                 "The image keeps its size rounded down to a multiple of 8 unless --width/--height are given."})
 final class Img2ImgCommand extends GenerateCommand {
     @Option(names = "--image", required = true, description = "Input image (PNG or JPEG).")
@@ -26,6 +29,13 @@ final class Img2ImgCommand extends GenerateCommand {
     SdxlPipeline<?> pipeline(SdxlModel base) {
         Img2ImgPipeline p = Img2ImgPipeline.of(base);
         p.image(readImage("--image", image), image.toString());
+        SettingOptions.apply(this, p);
+        return p;
+    }
+
+    @Override
+    SdPipeline sdPipeline(SdModel model) {
+        SdPipeline p = SdPipeline.img2img(model).image(readImage("--image", image), image.toString());
         SettingOptions.apply(this, p);
         return p;
     }

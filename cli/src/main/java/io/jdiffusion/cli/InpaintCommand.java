@@ -1,6 +1,9 @@
 package io.jdiffusion.cli;
 
 import io.jdiffusion.pipelines.InpaintPipeline;
+import io.jdiffusion.pipelines.MaskTools;
+import io.jdiffusion.pipelines.SdModel;
+import io.jdiffusion.pipelines.SdPipeline;
 import io.jdiffusion.pipelines.SdxlModel;
 import io.jdiffusion.pipelines.SdxlPipeline;
 import picocli.CommandLine;
@@ -10,7 +13,7 @@ import picocli.CommandLine.Option;
 import java.nio.file.Path;
 
 @Command(name = "inpaint", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Repaints the white part of a mask (diffusers' StableDiffusionXLInpaintPipeline).",
+        description = {"Repaints the white part of a mask (diffusers' StableDiffusionXLInpaintPipeline; StableDiffusionInpaintPipeline for SD 1/2).",
                 "The mask can be dilated first like cv2.dilate with a KxK kernel for N iterations (--dilate KxN).",
                 "Use --unet to run a 9-channel inpainting UNet with the base model's other parts."})
 final class InpaintCommand extends GenerateCommand {
@@ -36,13 +39,19 @@ final class InpaintCommand extends GenerateCommand {
     double defaultGuidance() { return InpaintPipeline.DEFAULT_GUIDANCE; }
 
     @Override
-    SdxlPipeline<?> pipeline(SdxlModel base) {
-        InpaintPipeline p = InpaintPipeline.of(base);
-        inpaint.applyImage(p);
-        p.mask(readImage("--mask", mask), mask.toString());
-        SettingOptions.apply(this, p);
-        inpaint.applyRest(p);
+    SdxlPipeline<?> pipeline(SdxlModel base) { return rounded(inpaint.sdxl(base, this::applyMask)); }
+
+    @Override
+    SdPipeline sdPipeline(SdModel model) { return rounded(inpaint.sd(model, this::applyMask)); }
+
+    private <P extends MaskTools<P>> P rounded(P p) {
         rounding.apply(p, common, inpaint.image, null, 0, 0);
         return p;
+    }
+
+    /** --mask and the mask tools only inpaint has. */
+    private void applyMask(MaskTools<?> p) {
+        p.mask(readImage("--mask", mask), mask.toString());
+        SettingOptions.apply(this, p);
     }
 }

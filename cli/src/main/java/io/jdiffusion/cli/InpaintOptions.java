@@ -1,6 +1,10 @@
 package io.jdiffusion.cli;
 
 import io.jdiffusion.pipelines.InpaintPipeline;
+import io.jdiffusion.pipelines.MaskTools;
+import io.jdiffusion.pipelines.SdModel;
+import io.jdiffusion.pipelines.SdPipeline;
+import io.jdiffusion.pipelines.SdxlModel;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -20,18 +24,31 @@ final class InpaintOptions {
     @Option(names = "--unet", paramLabel = "FOLDER", description = "Use this UNet folder instead of the model's (e.g. a 9-channel inpainting UNet).")
     Path unet;
 
-    /** Sets the image; then dilation, strength and UNet (after the mask or canvas is set by the command). */
-    void applyImage(InpaintPipeline p) {
+    /** SDXL's inpainting pipeline with --image, then what {@code command} sets (mask or canvas), then the other options here. */
+    InpaintPipeline sdxl(SdxlModel base, java.util.function.Consumer<MaskTools<?>> command) {
+        InpaintPipeline p = InpaintPipeline.of(base);
         p.image(GenerateCommand.readImage("--image", image), image.toString());
+        command.accept(p);
+        applyRest(p, p::unetOverride);
+        return p;
     }
 
-    void applyRest(InpaintPipeline p) {
+    /** The same for SD 1/2. */
+    SdPipeline sd(SdModel model, java.util.function.Consumer<MaskTools<?>> command) {
+        SdPipeline p = SdPipeline.inpaint(model).image(GenerateCommand.readImage("--image", image), image.toString());
+        command.accept(p);
+        applyRest(p, p::unet);
+        return p;
+    }
+
+    /** Dilation, strength and UNet, after the mask or canvas is set by the command; {@code unetSetter} is the pipeline's. */
+    private void applyRest(MaskTools<?> p, java.util.function.Consumer<Path> unetSetter) {
         if (dilate != null) {
             int[] kn = parseDilate(dilate);
             CommonOptions.option("--dilate", () -> p.dilate(kn[0], kn[1]));
         }
         SettingOptions.apply(this, p);
-        if (unet != null) CommonOptions.option("--unet", () -> p.unetOverride(unet));
+        if (unet != null) CommonOptions.option("--unet", () -> unetSetter.accept(unet));
     }
 
     static int[] parseDilate(String s) {

@@ -1,6 +1,9 @@
 package io.jdiffusion.cli;
 
 import io.jdiffusion.pipelines.InpaintPipeline;
+import io.jdiffusion.pipelines.MaskTools;
+import io.jdiffusion.pipelines.SdModel;
+import io.jdiffusion.pipelines.SdPipeline;
 import io.jdiffusion.pipelines.SdxlModel;
 import io.jdiffusion.pipelines.SdxlPipeline;
 import picocli.CommandLine;
@@ -28,9 +31,24 @@ final class OutpaintCommand extends GenerateCommand {
     double defaultGuidance() { return InpaintPipeline.DEFAULT_GUIDANCE; }
 
     @Override
-    SdxlPipeline<?> pipeline(SdxlModel base) {
-        InpaintPipeline p = InpaintPipeline.of(base);
-        inpaint.applyImage(p);
+    SdxlPipeline<?> pipeline(SdxlModel base) { return rounded(inpaint.sdxl(base, this::applyExtents)); }
+
+    @Override
+    SdPipeline sdPipeline(SdModel model) { return rounded(inpaint.sd(model, this::applyExtents)); }
+
+    private <P extends MaskTools<P>> P rounded(P p) {
+        int[] e = extents();
+        rounding.apply(p, common, inpaint.image, extend, e[0] + e[2], e[1] + e[3]);
+        return p;
+    }
+
+    private void applyExtents(MaskTools<?> p) {
+        int[] e = extents();
+        CommonOptions.option("--extend", () -> p.outpaint(e[0], e[1], e[2], e[3], overlap));
+    }
+
+    /** --extend as four pixel counts L, T, R, B. */
+    private int[] extents() {
         String[] parts = extend.split(",");
         if (parts.length != 4) throw new IllegalArgumentException("--extend: expected L,T,R,B (four pixel counts), got '" + extend + "'");
         int[] e = new int[4];
@@ -39,9 +57,6 @@ final class OutpaintCommand extends GenerateCommand {
         } catch (NumberFormatException ex) {
             throw new IllegalArgumentException("--extend: expected four integers L,T,R,B, got '" + extend + "'");
         }
-        CommonOptions.option("--extend", () -> p.outpaint(e[0], e[1], e[2], e[3], overlap));
-        inpaint.applyRest(p);
-        rounding.apply(p, common, inpaint.image, extend, e[0] + e[2], e[1] + e[3]);
-        return p;
+        return e;
     }
 }

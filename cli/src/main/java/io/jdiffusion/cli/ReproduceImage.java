@@ -3,7 +3,6 @@ package io.jdiffusion.cli;
 import io.jdiffusion.pipelines.GenerationRecord;
 import io.jdiffusion.pipelines.GenerationResult;
 import io.jdiffusion.pipelines.Reproduction;
-import io.jdiffusion.pipelines.SdxlPipeline;
 import io.jdiffusion.pipelines.image.ImageMetadata;
 import io.jdiffusion.runs.ImageReproduction;
 import io.jdiffusion.runs.RunStore;
@@ -30,7 +29,7 @@ final class ReproduceImage {
         ImageReproduction.Inputs in = ImageReproduction.resolve(r, runId, store);
         var err = spec.commandLine().getErr();
         for (String n : in.notes()) err.println("jdiffusion: note: " + n);
-        try (SdxlPipeline<?> p = Reproduction.pipeline(in.rerun())) {
+        try (io.jdiffusion.pipelines.GenerationPipeline<?> p = Reproduction.pipeline(in.rerun())) {
             if (!quiet) p.onStep(new ProgressBar(System.err));
             GenerationResult result = p.run();
             // written with the record as it was (the original input paths) and the same run id, so equal pixels give equal bytes

@@ -1,6 +1,5 @@
 package io.jdiffusion.cli;
 
-import io.jdiffusion.pipelines.InpaintPipeline;
 import io.jdiffusion.pipelines.image.Image;
 import picocli.CommandLine.Option;
 
@@ -19,7 +18,7 @@ final class RoundTo8Option {
      * Checks the size the image (read from {@code file}) gives, before any weight loads, and with --round-to-8
      * sets the rounded output size; {@code extend} is the --extend text or null, {@code dx}/{@code dy} the pixels it adds.
      */
-    void apply(InpaintPipeline p, CommonOptions common, java.nio.file.Path file, String extend, int dx, int dy) {
+    void apply(io.jdiffusion.pipelines.MaskTools<?> p, CommonOptions common, java.nio.file.Path file, String extend, int dx, int dy) {
         if (common.width != null || common.height != null) return; // an explicit size wins (and is checked as given)
         Image img = p.image();
         int w = img.width() + dx, h = img.height() + dy;

@@ -1,7 +1,6 @@
 package io.jdiffusion.cli;
 
 import io.jdiffusion.pipelines.GenerationResult;
-import io.jdiffusion.pipelines.SdxlPipeline;
 import io.jdiffusion.pipelines.StepListener;
 import io.jdiffusion.runs.RunRecord;
 import io.jdiffusion.runs.RunStore;
@@ -16,7 +15,7 @@ final class RunOptions extends StoreOptions {
     boolean noRecord;
 
     /** Times every step (passing each on to the progress bar unless quiet); attach right before run(). */
-    StepTimings listen(SdxlPipeline<?> p, boolean quiet) {
+    StepTimings listen(io.jdiffusion.pipelines.GenerationPipeline<?> p, boolean quiet) {
         StepTimings t = new StepTimings(quiet ? StepListener.NONE : new ProgressBar(System.err));
         p.onStep(t);
         return t;

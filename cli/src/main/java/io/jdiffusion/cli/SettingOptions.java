@@ -1,6 +1,5 @@
 package io.jdiffusion.cli;
 
-import io.jdiffusion.pipelines.SdxlPipeline;
 import picocli.CommandLine.Option;
 
 import java.lang.reflect.Field;
@@ -14,7 +13,7 @@ final class SettingOptions {
      * Sets every {@link Setting} option of {@code options} that was given (not null) on the pipeline's
      * settings, in the order they are declared; a refused value is reported naming the option.
      */
-    static void apply(Object options, SdxlPipeline<?> p) {
+    static void apply(Object options, io.jdiffusion.pipelines.GenerationPipeline<?> p) {
         for (Field f : options.getClass().getDeclaredFields()) {
             Setting setting = f.getAnnotation(Setting.class);
             if (setting == null) continue;

@@ -1,5 +1,7 @@
 package io.jdiffusion.cli;
 
+import io.jdiffusion.pipelines.ModelFamily;
+import io.jdiffusion.pipelines.SdModel;
 import io.jdiffusion.pipelines.SdxlModel;
 import io.jdiffusion.runs.CompareReport;
 import io.jdiffusion.runs.RunRecord;
@@ -25,7 +27,8 @@ import java.util.concurrent.Callable;
                 "      --seeds 1,2 --refiner-fractions off,0.8 --dilate off,15x2 \\",
                 "      --experiment vase --compare vase.html"})
 final class SweepCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "Base model (folder, single file or cached Hugging Face id).")
+    @Option(names = "--model", required = true, paramLabel = "MODEL",
+            description = "Base model (folder, single file or cached Hugging Face id): SDXL, or SD 1/2 (without the refiner axis).")
     String model;
 
     @Option(names = "--refiner", paramLabel = "MODEL", description = "Refiner model for the cells whose refiner fraction is not 'off'.")
@@ -65,21 +68,36 @@ final class SweepCommand implements Callable<Integer> {
     public Integer call() {
         if (mask != null && image == null) throw new IllegalArgumentException("--mask needs --image");
         RunStore st = store.open();
+        Sweep.Kind kind = mask != null ? Sweep.Kind.INPAINT : image != null ? Sweep.Kind.IMG2IMG : Sweep.Kind.TXT2IMG;
+        if (GenerateCommand.family("--model", model) == ModelFamily.SD) {
+            if (refiner != null) {
+                throw new IllegalArgumentException("--refiner is an SDXL-only setting, and " + model + " is a Stable Diffusion 1/2 model,"
+                        + " which takes none of: " + ModelFamily.SDXL_ONLY_SETTINGS);
+            }
+            try (SdModel base = GenerateCommand.openSd(model, null, null)) {
+                return sweep(Sweep.of(kind, base, image, mask), st);
+            }
+        }
         try (SdxlModel base = GenerateCommand.open("--model", model, null);
              SdxlModel ref = refiner == null ? null : GenerateCommand.open("--refiner", refiner, null)) {
             Sweep s = mask != null ? Sweep.inpaint(base, image, mask) : image != null ? Sweep.img2img(base, image) : Sweep.txt2img(base);
-            s.refinerModel(ref).prompt(prompt).negativePrompt(negativePrompt).seeds(seeds.stream().mapToLong(Long::longValue).toArray());
-            grid.apply(s);
-            if (!quiet) {
-                CellProgress progress = new CellProgress(System.err);
-                s.onStep(progress).onCell(progress);
-                spec.commandLine().getErr().println("sweep: " + s.cells().size() + " runs");
-            }
-            List<RunRecord> runs = s.run(st, store.experiment, store.tags);
-            for (RunRecord r : runs) spec.commandLine().getOut().println(r.id() + "  " + axes(r));
-            if (compare != null) {
-                spec.commandLine().getOut().println(CompareReport.write(st, runs, List.of(), compare, false));
-            }
+            return sweep(s.refinerModel(ref), st);
+        }
+    }
+
+    /** Sets the axes and options, runs every cell and lists the runs (and writes the compare page). */
+    private int sweep(Sweep s, RunStore st) {
+        s.prompt(prompt).negativePrompt(negativePrompt).seeds(seeds.stream().mapToLong(Long::longValue).toArray());
+        grid.apply(s);
+        if (!quiet) {
+            CellProgress progress = new CellProgress(System.err);
+            s.onStep(progress).onCell(progress);
+            spec.commandLine().getErr().println("sweep: " + s.cells().size() + " runs");
+        }
+        List<RunRecord> runs = s.run(st, store.experiment, store.tags);
+        for (RunRecord r : runs) spec.commandLine().getOut().println(r.id() + "  " + axes(r));
+        if (compare != null) {
+            spec.commandLine().getOut().println(CompareReport.write(st, runs, List.of(), compare, false));
         }
         return 0;
     }

@@ -29,6 +29,8 @@ import java.util.stream.Collectors;
  *                       so records without them read as before and existing outputs keep their bytes
  * @param extraSettings  every other setting of {@link GenerationSettings} that differs from its default,
  *                       by its path ("schedule.x" → value); null when there is none
+ * @param family         the model family, "sd1" or "sd2" ({@link #FAMILY_SDXL} is left out: null, as in
+ *                       every record written before SD 1/2 ran, means SDXL and keeps SDXL outputs' bytes)
  *
  * <p>The settings part of the record is {@link GenerationSettings}: {@link #of} flattens them into
  * the record and {@link #settings()} reads them back. The JSON keeps this flat form (field names and
@@ -48,7 +50,7 @@ public record GenerationRecord(
         Map<String, String> models, Map<String, String> configs, String unet, Map<String, String> weightHashes, Map<String, InputFile> inputs,
         String backend, Integer clipSkip, Double aestheticScore, Double negativeAestheticScore,
         Double denoisingStart, Double denoisingEnd, Boolean outputLatents, List<LoraUse> loras,
-        Map<String, Object> extraSettings) {
+        Map<String, Object> extraSettings, String family) {
 
     /** The settings with fields of their own above; every other one goes into {@code extraSettings}. */
     public static final java.util.Set<String> NAMED_SETTINGS = java.util.Set.of("prompts.prompt", "prompts.prompt2", "prompts.negativePrompt",
@@ -58,9 +60,21 @@ public record GenerationRecord(
             "size.imagesPerPrompt", "mask.dilateKernel", "mask.dilateIterations", "mask.blur", "mask.paddingMaskCrop",
             "mask.outpaint", "refiner.highNoiseFraction", "outputLatents");
 
-    /** Where the models and inputs of a run came from: everything in a record that is not a setting. */
+    /** The family a record without one names: every record before SD 1/2 ran is an SDXL run's. */
+    public static final String FAMILY_SDXL = "sdxl";
+
+    /**
+     * Where the models and inputs of a run came from: everything in a record that is not a setting;
+     * {@code family} the model family ("sd1", "sd2"; null or "sdxl" for SDXL, which records leave out).
+     */
     public record Provenance(Map<String, String> models, Map<String, String> configs, String unet, Map<String, String> weightHashes,
-                             Map<String, InputFile> inputs, String backend, List<LoraUse> loras) {}
+                             Map<String, InputFile> inputs, String backend, List<LoraUse> loras, String family) {
+        /** An SDXL run's provenance. */
+        public Provenance(Map<String, String> models, Map<String, String> configs, String unet, Map<String, String> weightHashes,
+                          Map<String, InputFile> inputs, String backend, List<LoraUse> loras) {
+            this(models, configs, unet, weightHashes, inputs, backend, loras, null);
+        }
+    }
 
     /**
      * The record of a run with these settings as the pipeline resolved them: {@code scheduler} the
@@ -79,7 +93,8 @@ public record GenerationRecord(
                 m.dilateKernel(), m.dilateIterations(), m.blur(), m.paddingMaskCrop(), m.outpaint(),
                 from.models(), from.configs(), from.unet(), from.weightHashes(), from.inputs(), from.backend(), g.clipSkip(),
                 aestheticScores ? g.aestheticScore() : null, aestheticScores ? g.negativeAestheticScore() : null,
-                sc.denoisingStart(), sc.denoisingEnd(), s.outputLatents() ? Boolean.TRUE : null, from.loras(), extra(s));
+                sc.denoisingStart(), sc.denoisingEnd(), s.outputLatents() ? Boolean.TRUE : null, from.loras(), extra(s),
+                from.family() == null || from.family().equals(FAMILY_SDXL) ? null : from.family());
     }
 
     /** The settings without a field of their own that differ from their defaults, by path; null when none does. */
@@ -91,6 +106,9 @@ public record GenerationRecord(
         });
         return extra.isEmpty() ? null : extra;
     }
+
+    /** The model family the run used: {@link #family} as recorded, {@link #FAMILY_SDXL} when absent. */
+    public String modelFamily() { return family == null ? FAMILY_SDXL : family; }
 
     /**
      * The settings this record was made with, ready for {@link SdxlPipeline#settings(GenerationSettings)}.
@@ -154,7 +172,7 @@ public record GenerationRecord(
         return new GenerationRecord(library, version, pipeline, prompt, prompt2, negativePrompt, negativePrompt2, seed, steps,
                 guidanceScale, guidanceRescale, scheduler, strength, highNoiseFraction, width, height, imagesPerPrompt,
                 maskDilateKernel, maskDilateIterations, maskBlur, paddingMaskCrop, outpaint, models, configs, unet, weightHashes, newInputs,
-                backend, clipSkip, aestheticScore, negativeAestheticScore, denoisingStart, denoisingEnd, outputLatents, loras, extraSettings);
+                backend, clipSkip, aestheticScore, negativeAestheticScore, denoisingStart, denoisingEnd, outputLatents, loras, extraSettings, family);
     }
 
     private static final ObjectMapper JSON = JsonMapper.builder()

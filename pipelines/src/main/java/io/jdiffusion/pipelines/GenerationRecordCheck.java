@@ -13,6 +13,7 @@ public final class GenerationRecordCheck {
     private GenerationRecordCheck() {}
 
     private static final List<String> PIPELINES = List.of("txt2img", "img2img", "inpaint", "outpaint");
+    private static final List<String> FAMILIES = List.of(GenerationRecord.FAMILY_SDXL, SdModel.FAMILY_SD1, SdModel.FAMILY_SD2);
 
     /** Throws IllegalArgumentException naming the first bad field. */
     public static GenerationRecord check(GenerationRecord g) {
@@ -22,6 +23,9 @@ public final class GenerationRecordCheck {
                     + ", got " + quoted(g.pipeline()));
         }
         if (g.prompt() == null) throw new IllegalArgumentException("generation record: prompt is missing");
+        if (g.family() != null && !FAMILIES.contains(g.family())) {
+            throw new IllegalArgumentException("generation record: family must be one of " + String.join(", ", FAMILIES) + ", got " + quoted(g.family()));
+        }
         noNulls("models", g.models());
         if (g.models() == null || !g.models().containsKey("base")) throw new IllegalArgumentException("generation record: models.base is missing");
         if (g.models().containsKey("refiner") && g.highNoiseFraction() == null) {

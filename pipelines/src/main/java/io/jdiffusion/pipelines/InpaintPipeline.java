@@ -1,15 +1,7 @@
 package io.jdiffusion.pipelines;
 
-import io.jdiffusion.pipelines.image.CropBox;
-import io.jdiffusion.pipelines.image.Dilate;
-import io.jdiffusion.pipelines.image.GaussianBlur;
 import io.jdiffusion.pipelines.image.Image;
-import io.jdiffusion.pipelines.image.ImageProcessor;
-import io.jdiffusion.pipelines.image.Outpaint;
-import io.jdiffusion.pipelines.image.Overlay;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
 import java.util.function.BooleanSupplier;
 
@@ -31,7 +23,7 @@ import java.util.function.BooleanSupplier;
  * Unlike diffusers, whose default size is unet.sample_size × 8 (1024), the default output size is
  * the input image's (after any outpaint extension); {@link #size} resizes like diffusers.
  */
-public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
+public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> implements MaskTools<InpaintPipeline> {
     private Image image;
     private Image mask;
     private String imageOrigin, maskOrigin;
@@ -67,27 +59,6 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
 
     public InpaintPipeline mask(Image m, String origin) { mask(m); this.maskOrigin = origin; return this; }
 
-    /** Grows the mask like cv2.dilate(mask, ones(k, k), iterations = n). */
-    public InpaintPipeline dilate(int kernel, int iterations) { return settings(settings.with(settings.mask().withDilate(kernel, iterations))); }
-
-    /** Blurs the mask like diffusers' mask_processor.blur (PIL GaussianBlur(radius)) before binarization. */
-    public InpaintPipeline blur(int radius) { return settings(settings.with(settings.mask().withBlur(radius))); }
-
-    /**
-     * Outpaints: the image is placed on a canvas grown by these pixels per side and the mask becomes
-     * the new area, reaching {@code overlap} pixels into the original. Replaces any mask set.
-     */
-    public InpaintPipeline outpaint(int left, int top, int right, int bottom, int overlap) {
-        return settings(settings.with(settings.mask().withOutpaint(new GenerationRecord.Outpaint(left, top, right, bottom, overlap))));
-    }
-
-    /**
-     * diffusers' padding_mask_crop: generate only the mask's bounding box grown by {@code pad} pixels
-     * (and widened to the output's aspect ratio), resized to the output size, then paste the result
-     * back into the original image through the mask. Small edits on large photos keep full detail.
-     */
-    public InpaintPipeline paddingMaskCrop(int pad) { return settings(settings.with(settings.mask().withPaddingMaskCrop(pad))); }
-
     public InpaintPipeline strength(double s) { return settings(settings.with(settings.schedule().withStrength(s))); }
 
     @Override
@@ -104,68 +75,18 @@ public final class InpaintPipeline extends SdxlPipeline<InpaintPipeline> {
         if (ms.paddingMaskCrop() != null && (latents != null || settings.outputLatents())) {
             throw new IllegalArgumentException("paddingMaskCrop works on pixel images: it needs an image (not latents) and image output");
         }
-        if (image != null && latents == null) checkImageSize();
-    }
-
-    /** The canvas and output size an image gives, before the canvas is built or a model runs; says where a size came from. */
-    private void checkImageSize() {
-        GenerationRecord.Outpaint outpaint = settings.mask().outpaint();
-        Integer width = settings.size().width(), height = settings.size().height();
-        long cw = (long) image.width() + (outpaint == null ? 0 : outpaint.left() + outpaint.right());
-        long ch = (long) image.height() + (outpaint == null ? 0 : outpaint.top() + outpaint.bottom());
-        String origin = "from the input image " + (imageOrigin == null ? "" : imageOrigin + " ") + "of " + image.width() + "×" + image.height()
-                + (outpaint == null ? "" : " plus the outpaint extents");
-        if (outpaint != null) Limits.canvas(cw, ch, origin);
-        checkOutput(width != null ? width : (int) cw, height != null ? height : (int) ch, width != null ? null : origin);
+        if (image != null && latents == null) InpaintCanvas.checkSize(settings, image, imageOrigin, base.backend());
     }
 
     @Override
     protected GenerationResult execute(BooleanSupplier cancelled) {
-        GenerationSettings.Mask ms = settings.mask();
-        GenerationRecord.Outpaint outpaint = ms.outpaint();
-        Image img = image;
-        Image m = mask;
-        if (outpaint != null) {
-            Outpaint.Result canvas = Outpaint.extend(image,
-                    new Outpaint.Extents(outpaint.left(), outpaint.top(), outpaint.right(), outpaint.bottom()), outpaint.overlap());
-            img = canvas.image();
-            m = canvas.mask();
-        }
-        if (ms.dilateKernel() != null) m = Dilate.dilate(m, ms.dilateKernel(), ms.dilateIterations());
-        if (ms.blur() != null) m = GaussianBlur.blur(m, ms.blur());
-        int w, h;
-        if (latents != null) {
-            w = latentWidth * 8;
-            h = latentHeight * 8;
-        } else {
-            GenerationSettings.Size size = settings.size();
-            w = size.width() != null ? size.width() : img.width();
-            h = size.height() != null ? size.height() : img.height();
-        }
-        Validation.divisibleBy8("width", w);
-        Validation.divisibleBy8("height", h);
-        float[] pixels, maskTensor;
-        CropBox crop = null;
-        if (ms.paddingMaskCrop() != null) {
-            ImageProcessor.InpaintInputs in = ImageProcessor.prepareInpaint(img, m, h, w, ms.paddingMaskCrop());
-            pixels = in.image().floats();
-            maskTensor = in.mask().floats();
-            crop = in.crop();
-        } else {
-            pixels = latents == null ? ImageProcessor.preprocess(img, h, w).floats() : null;
-            maskTensor = ImageProcessor.preprocessMask(m, h, w).floats();
-        }
-
+        GenerationRecord.Outpaint outpaint = settings.mask().outpaint();
+        InpaintCanvas c = InpaintCanvas.prepare(settings, image, mask, latents, latentHeight, latentWidth);
         double strength = settings.schedule().strength();
-        DenoisingSpec spec = DenoisingSpec.base(DenoisingSpec.Kind.INPAINT, settings, refiner != null, h, w, strength,
-                pixels, latents, maskTensor);
+        DenoisingSpec spec = DenoisingSpec.base(DenoisingSpec.Kind.INPAINT, settings, refiner != null, c.height(), c.width(), strength,
+                c.pixels(), latents, c.maskTensor());
         DenoisingLoop.Output out = runWithRefiner(spec, generator(), cancelled);
-        GenerationResult r = Runs.result(out, Runs.record(this, outpaint != null ? "outpaint" : "inpaint", w, h, strength,
-                imageOrigin, image, maskOrigin, mask));
-        if (crop == null) return r;
-        // apply_overlay: the generated crop goes back into the original through the mask
-        List<Image> pasted = new ArrayList<>();
-        for (Image generated : r.images()) pasted.add(Overlay.apply(m, img, generated, crop));
-        return new GenerationResult(pasted, null, null, new int[] {pasted.size(), img.height(), img.width(), 3}, r.record());
+        return c.pasteBack(Runs.result(out, Runs.record(this, outpaint != null ? "outpaint" : "inpaint", c.width(), c.height(), strength,
+                imageOrigin, image, maskOrigin, mask)));
     }
 }

@@ -38,6 +38,28 @@ public enum ModelFamily {
                 + "' is not a pipeline this engine runs; allowed: " + String.join(", ", SDXL.classNames) + ", " + String.join(", ", SD.classNames));
     }
 
+    /**
+     * The family of a model as the command line names it: a folder or a Hugging Face id in the local
+     * cache (read from its model_index.json), or a single file (told by its keys); null for a folder
+     * without model_index.json, a file that is no checkpoint, or a name that does not resolve
+     * (opening it then says why).
+     */
+    public static ModelFamily ofModel(String nameOrPath) {
+        Path p;
+        try {
+            p = ModelLocator.resolve(nameOrPath);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        if (Files.isDirectory(p)) return of(p);
+        if (!Files.isRegularFile(p)) return null;
+        try (io.jdiffusion.pipelines.checkpoint.SingleFileCheckpoint c = io.jdiffusion.pipelines.checkpoint.SingleFileCheckpoint.open(p)) {
+            return c.layout().sd() ? SD : SDXL;
+        } catch (RuntimeException notACheckpoint) {
+            return null;
+        }
+    }
+
     private static String className(Path folder) {
         Path index = folder.resolve("model_index.json");
         if (!Files.isRegularFile(index)) return null;

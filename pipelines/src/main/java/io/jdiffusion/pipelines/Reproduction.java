@@ -24,8 +24,12 @@ public final class Reproduction {
     /** The pixel hash a record keeps of an input image file (size, channels and pixels; not the file's encoding). */
     public static String pixelHash(Path image) { return Runs.pixelHash(ImageFiles.read(image)); }
 
-    /** A configured pipeline (models opened lazily) that reruns the record; close it after use. */
-    public static SdxlPipeline<?> pipeline(GenerationRecord r) {
+    /**
+     * A configured pipeline (models opened lazily) that reruns the record, an SDXL or an SD 1/2 one as
+     * the record's family says; close it after use.
+     */
+    public static GenerationPipeline<?> pipeline(GenerationRecord r) {
+        if (!r.modelFamily().equals(GenerationRecord.FAMILY_SDXL)) return sdPipeline(r);
         SdxlModel base = open(r, "base");
         SdxlPipeline<?> p = switch (r.pipeline()) {
             case "txt2img" -> Text2ImagePipeline.of(base);
@@ -38,18 +42,45 @@ public final class Reproduction {
             }
             default -> throw new IllegalArgumentException("unknown pipeline '" + r.pipeline() + "' in the record");
         };
-        if (r.scheduler() != null && !SchedulerNames.isName(r.scheduler())
-                && !r.scheduler().equals(base.scheduler(null).getClass().getSimpleName())) {
-            // the record names the model's own scheduler class when no short name was chosen; anything else is unknown
-            throw new IllegalArgumentException("unknown scheduler '" + r.scheduler() + "' in the record; known: "
-                    + String.join(", ", SchedulerNames.NAMES) + " or the model's own " + base.scheduler(null).getClass().getSimpleName());
-        }
+        checkScheduler(r, base.scheduler(null).getClass().getSimpleName());
         p.settings(r.settings());
         if (r.unet() != null) p.unetOverride(Path.of(r.unet()));
         if (r.models().containsKey("refiner")) p.refiner(open(r, "refiner"));
         if (r.loras() != null) loras(r, p);
         p.ownModels();
         return p;
+    }
+
+    /** An SD 1/2 record's pipeline, which owns its model. */
+    private static SdPipeline sdPipeline(GenerationRecord r) {
+        DenoisingSpec.Kind kind = switch (r.pipeline()) {
+            case "txt2img" -> DenoisingSpec.Kind.TEXT_TO_IMAGE;
+            case "img2img" -> DenoisingSpec.Kind.IMAGE_TO_IMAGE;
+            case "inpaint", "outpaint" -> DenoisingSpec.Kind.INPAINT;
+            default -> throw new IllegalArgumentException("unknown pipeline '" + r.pipeline() + "' in the record");
+        };
+        String config = r.configs() == null ? null : r.configs().get("base");
+        SdPipeline p = SdPipeline.of(kind, SdModel.load(r.models().get("base"), config == null ? null : Path.of(config), null,
+                io.jdiffusion.tensor.Backends.get()));
+        try {
+            if (kind != DenoisingSpec.Kind.TEXT_TO_IMAGE) p.image(input(r, "image"), r.inputs().get("image").path());
+            if (r.inputs() != null && r.inputs().containsKey("mask")) p.mask(input(r, "mask"), r.inputs().get("mask").path());
+            checkScheduler(r, p.model().scheduler(null).getClass().getSimpleName());
+            p.settings(r.settings());
+            if (r.unet() != null) p.unet(Path.of(r.unet()));
+            return p;
+        } catch (RuntimeException e) {
+            p.close();
+            throw e;
+        }
+    }
+
+    /** The record names a scheduler short name, or the model's own scheduler class when no short name was chosen; anything else is unknown. */
+    private static void checkScheduler(GenerationRecord r, String modelScheduler) {
+        if (r.scheduler() != null && !SchedulerNames.isName(r.scheduler()) && !r.scheduler().equals(modelScheduler)) {
+            throw new IllegalArgumentException("unknown scheduler '" + r.scheduler() + "' in the record; known: "
+                    + String.join(", ", SchedulerNames.NAMES) + " or the model's own " + modelScheduler);
+        }
     }
 
     /** The record's LoRA adapters, each file checked against its recorded SHA-256. */

@@ -41,9 +41,7 @@ final class Runs {
             models.put("refiner", p.refiner.name());
             p.refiner.weightHashes().forEach((file, hash) -> hashes.put("refiner/" + file, hash));
         }
-        Map<String, GenerationRecord.InputFile> inputs = new LinkedHashMap<>();
-        if (image != null) inputs.put("image", new GenerationRecord.InputFile(absolute(imageOrigin), pixelHash(image)));
-        if (mask != null) inputs.put("mask", new GenerationRecord.InputFile(absolute(maskOrigin), pixelHash(mask)));
+        Map<String, GenerationRecord.InputFile> inputs = inputs(imageOrigin, image, maskOrigin, mask);
         GenerationSettings s = p.settings;
         // only what the run used: its strength, and the mask tools of inpainting
         s = s.with(s.schedule().withStrength(strength));
@@ -52,6 +50,14 @@ final class Runs {
         var from = new GenerationRecord.Provenance(models, configs(p), p.unetOverride == null ? null : p.unetOverride.toString(),
                 hashes, inputs, p.base.backendName(), loras(p));
         return GenerationRecord.of(kind, s, scheduler, w, h, p.refiner != null, p.refiner != null || p.base.requiresAestheticsScore(), from);
+    }
+
+    /** The record's inputs: each image given, with the file it came from (absolute; null when unknown) and its pixel hash. */
+    static Map<String, GenerationRecord.InputFile> inputs(String imageOrigin, Image image, String maskOrigin, Image mask) {
+        Map<String, GenerationRecord.InputFile> inputs = new LinkedHashMap<>();
+        if (image != null) inputs.put("image", new GenerationRecord.InputFile(absolute(imageOrigin), pixelHash(image)));
+        if (mask != null) inputs.put("mask", new GenerationRecord.InputFile(absolute(maskOrigin), pixelHash(mask)));
+        return inputs;
     }
 
     /** The LoRA adapters fused into the base and refiner, in order; null when none. */

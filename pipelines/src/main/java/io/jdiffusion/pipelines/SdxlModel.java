@@ -159,6 +159,10 @@ public final class SdxlModel implements AutoCloseable {
             try (SingleFileCheckpoint c = SingleFileCheckpoint.open(p)) {
                 layout = c.layout();
             }
+            if (layout.sd()) {
+                throw new IllegalArgumentException(p + " is a Stable Diffusion " + (layout == Layout.SD1 ? "1.x" : "2.x") + " checkpoint, not SDXL:"
+                        + " the SDXL pipelines and their SDXL-only settings (" + ModelFamily.SDXL_ONLY_SETTINGS + ") do not apply; load it with SdModel");
+            }
             Path configs = configFolder != null ? configFolder : BuiltinConfigs.folder(layout);
             LOG.info("{}: single-file SDXL {} checkpoint, configs from {}", p.getFileName(), layout.name().toLowerCase(), configs);
             checkLayout(configs, layout.components().contains(Component.TEXT_ENCODER), false);
@@ -465,7 +469,7 @@ public final class SdxlModel implements AutoCloseable {
         return new java.util.TreeMap<>(hashes);
     }
 
-    private static void addHashes(Map<String, String> h, Path dir, String label) {
+    static void addHashes(Map<String, String> h, Path dir, String label) {
         if (!Files.isDirectory(dir)) return;
         try (Stream<Path> s = Files.list(dir)) {
             for (Path f : s.filter(x -> x.getFileName().toString().endsWith(".safetensors")).sorted().toList()) {

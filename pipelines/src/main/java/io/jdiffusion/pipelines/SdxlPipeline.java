@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@link #cancel()} may be called from any thread; the run stops before its next step with a
  * {@link CancelledException}. Close the pipeline to release the models it loaded.
  */
-public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> implements AutoCloseable
+public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> implements GenerationPipeline<SELF>
         permits Text2ImagePipeline, Img2ImgPipeline, InpaintPipeline {
 
     protected final SdxlModel base;
@@ -58,34 +58,15 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
         return self();
     }
 
-    /** All settings at once (e.g. those of a {@link GenerationRecord#settings() record}). */
+    @Override
     public SELF settings(GenerationSettings s) { this.settings = Objects.requireNonNull(s, "settings"); return self(); }
 
-    /** The settings the next run uses. */
+    @Override
     public GenerationSettings settings() { return settings; }
-
-    public SELF prompt(String... p) { return settings(settings.with(settings.prompts().withPrompt(List.of(p)))); }
 
     public SELF prompt2(String... p) { return settings(settings.with(settings.prompts().withPrompt2(List.of(p)))); }
 
-    public SELF negativePrompt(String... p) { return settings(settings.with(settings.prompts().withNegativePrompt(List.of(p)))); }
-
     public SELF negativePrompt2(String... p) { return settings(settings.with(settings.prompts().withNegativePrompt2(List.of(p)))); }
-
-    public SELF steps(int n) { return settings(settings.with(settings.schedule().withSteps(n))); }
-
-    public SELF guidance(double g) { return settings(settings.with(settings.guidance().withScale(g))); }
-
-    public SELF guidanceRescale(double phi) { return settings(settings.with(settings.guidance().withRescale(phi))); }
-
-    public SELF seed(long s) { return settings(settings.with(settings.schedule().withSeed(s))); }
-
-    public SELF imagesPerPrompt(int n) { return settings(settings.with(settings.size().withImagesPerPrompt(n))); }
-
-    public SELF size(int w, int h) { return settings(settings.with(settings.size().withSize(w, h))); }
-
-    /** "euler" (default: the model's scheduler), "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras". */
-    public SELF scheduler(String name) { return settings(settings.with(settings.schedule().withScheduler(name))); }
 
     /** The fraction of the schedule the base runs before the refiner takes over (denoising_end/start). */
     public SELF highNoiseFraction(double f) { return settings(settings.with(settings.refiner().withHighNoiseFraction(f))); }
@@ -94,13 +75,9 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
 
     public SELF denoisingEnd(double f) { return settings(settings.with(settings.schedule().withDenoisingEnd(f))); }
 
-    public SELF outputLatents(boolean b) { return settings(settings.withOutputLatents(b)); }
-
     public SELF aestheticScore(double positive, double negative) {
         return settings(settings.with(settings.guidance().withAestheticScores(positive, negative)));
     }
-
-    public SELF clipSkip(int k) { return settings(settings.with(settings.guidance().withClipSkip(k))); }
 
     /** Runs the base model with this UNet folder instead of its own (e.g. the 9-channel inpainting UNet). */
     public SELF unetOverride(java.nio.file.Path unetFolder) {
@@ -121,6 +98,7 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
      * VAE of the base and refiner take turns on the device and the VAE tiles when it must; see
      * {@link DeviceBudget}. The refiner must run on the same backend instance as the base.
      */
+    @Override
     public SELF vram(long bytes) {
         if (bytes < 0) throw new IllegalArgumentException("vram must be >= 0 bytes (0: no limit), got " + bytes);
         this.budget = bytes == 0 ? null : DeviceBudget.of(base.backend(), bytes);
@@ -133,7 +111,7 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
         return self();
     }
 
-    /** The budget runs use, or null (then each model keeps its components loaded). */
+    @Override
     public DeviceBudget deviceBudget() { return budget; }
 
     // ---- LoRA adapters (io.jdiffusion.pipelines.lora): set on the models, so they stay with them
@@ -168,12 +146,14 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
     }
 
     /** Called after every step (base and refiner steps counted together). */
+    @Override
     public SELF onStep(StepListener l) { this.listener = Objects.requireNonNull(l); return self(); }
 
-    /** Asks a running {@link #run()} to stop before its next step. */
+    @Override
     public void cancel() { cancelled.set(true); }
 
     /** Runs the pipeline (the base, then the refiner when one is set). */
+    @Override
     public final synchronized GenerationResult run() {
         cancelled.set(false);
         validate();
@@ -190,11 +170,7 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
     protected void validate() { settings.validate(refiner != null); }
 
     /** The output size and the memory it needs ({@link Limits#output}), before any model work; {@code origin} says where the size came from. */
-    protected void checkOutput(int w, int h, String origin) {
-        List<String> prompt = settings.prompts().prompt();
-        int images = settings.outputLatents() ? 0 : (prompt == null ? 1 : prompt.size()) * settings.size().imagesPerPrompt();
-        Limits.output(w, h, images, origin, base.backend());
-    }
+    protected void checkOutput(int w, int h, String origin) { InpaintCanvas.checkOutput(settings, w, h, origin, base.backend()); }
 
     TorchGenerator generator() { return new TorchGenerator(settings.schedule().seed()); }
 

@@ -14,7 +14,7 @@ class GenerationRecordTest {
                 42, 70, 7.5, 0.0, "EulerDiscreteScheduler", 0.9999, 0.8, 1024, 768, 1, 15, 2, null, 32,
                 null, Map.of("base", "stabilityai/stable-diffusion-xl-base-1.0"), null, null,
                 Map.of("base/unet/diffusion_pytorch_model.fp16.safetensors", "0123456789abcdef"),
-                Map.of("image", new GenerationRecord.InputFile("/photos/p.png", "ff00")), "cpu", null, 6.0, 2.5, null, null, null, null, null);
+                Map.of("image", new GenerationRecord.InputFile("/photos/p.png", "ff00")), "cpu", null, 6.0, 2.5, null, null, null, null, null, null);
     }
 
     @Test
@@ -86,5 +86,21 @@ class GenerationRecordTest {
         assertEquals(Map.of("schedule.nope", 1), later.extraSettings());
         assertTrue(assertThrows(IllegalArgumentException.class, later::settings).getMessage().contains("schedule.nope"));
         assertEquals(json, GenerationRecord.fromJson(json).toJson(), "no extraSettings key when there are none");
+    }
+
+    /** The family: left out for SDXL (so SDXL records keep their bytes), kept for SD 1/2, checked on reading. */
+    @Test
+    void familyIsLeftOutForSdxlKeptForSdAndChecked() {
+        GenerationRecord sdxl = sample();
+        assertTrue(!sdxl.toJson().contains("family"), sdxl.toJson());
+        assertEquals(GenerationRecord.FAMILY_SDXL, sdxl.modelFamily());
+        GenerationRecord sd2 = GenerationRecord.fromJson(sdxl.toJson().replaceFirst("\\{", "{\"family\":\"sd2\","));
+        assertEquals("sd2", sd2.family());
+        assertEquals("sd2", GenerationRecordCheck.check(sd2).modelFamily());
+        assertEquals(sd2, GenerationRecord.fromJson(sd2.toJson()));
+        assertEquals("sd2", sd2.withInputs(Map.of()).family(), "withInputs keeps the family");
+        GenerationRecord sd3 = GenerationRecord.fromJson(sdxl.toJson().replaceFirst("\\{", "{\"family\":\"sd3\","));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GenerationRecordCheck.check(sd3));
+        assertTrue(e.getMessage().contains("family must be one of sdxl, sd1, sd2, got 'sd3'"), e.getMessage());
     }
 }

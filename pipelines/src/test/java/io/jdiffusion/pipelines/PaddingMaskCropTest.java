@@ -46,7 +46,7 @@ class PaddingMaskCropTest {
             assertNotEquals(java.util.Arrays.hashCode(plain.images().get(0).data()), java.util.Arrays.hashCode(out.data()),
                     "cropping changes what is generated");
 
-            try (SdxlPipeline<?> again = Reproduction.pipeline(cropped.record())) {
+            try (io.jdiffusion.pipelines.GenerationPipeline<?> again = Reproduction.pipeline(cropped.record())) {
                 assertArrayEquals(out.data(), again.run().images().get(0).data(), "the record regenerates the same pixels");
             }
         }

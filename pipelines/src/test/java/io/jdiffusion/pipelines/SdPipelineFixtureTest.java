@@ -31,15 +31,21 @@ class SdPipelineFixtureTest {
     private static final Map<String, String> SHORT_NAMES = Map.of("PNDMScheduler", "pndm", "DDIMScheduler", "ddim",
             "EulerDiscreteScheduler", "euler", "EulerAncestralDiscreteScheduler", "euler_a");
 
+    /**
+     * Every case; {@code -Djdiffusion.sd.cases=pipe/txt2img,pipe/inpaint9} runs only those (the emulated CUDA
+     * device takes minutes a case: check-cuda-sources.sh --emulate runs a few there, this suite runs all on the CPU).
+     */
     @TestFactory
     Stream<DynamicTest> everySdPipelineCase() {
+        String only = System.getProperty("jdiffusion.sd.cases");
         List<DynamicTest> tests = new ArrayList<>();
         for (SdFixtures.Set set : SdFixtures.sets()) {
             for (Map.Entry<String, JsonNode> e : set.reference().path("cases").properties()) {
-                if (e.getKey().startsWith("pipe/")) tests.add(DynamicTest.dynamicTest(set + " " + e.getKey(), () -> replay(set, e.getKey(), e.getValue())));
+                if (!e.getKey().startsWith("pipe/") || (only != null && !List.of(only.split(",")).contains(e.getKey()))) continue;
+                tests.add(DynamicTest.dynamicTest(set + " " + e.getKey(), () -> replay(set, e.getKey(), e.getValue())));
             }
         }
-        assertTrue(tests.size() >= 7, "SD sets hold too few pipe/* cases: " + tests.size());
+        assertTrue(tests.size() >= (only == null ? 7 : 1), "SD sets hold too few pipe/* cases: " + tests.size());
         return tests.stream();
     }
 
@@ -74,7 +80,7 @@ class SdPipelineFixtureTest {
         float[] all = expectedSteps.toFloatArray();
         for (int i = 0; i < steps.size(); i++) {
             float[] want = Arrays.copyOfRange(all, i * per, (i + 1) * per);
-            TensorAssert.assertClose(set + " " + name + " step " + i + " latents", want, steps.get(i), Fixtures.tolerance(latentTolerance(want)));
+            TensorAssert.assertClose(set + " " + name + " step " + i + " latents", want, steps.get(i), latentTolerance(want));
         }
         Tensor expected = set.tensor(name + "/output");
         assertArrayEquals(expected.shape(), r.shape(), name + ": output shape");
@@ -83,14 +89,23 @@ class SdPipelineFixtureTest {
     }
 
     /**
-     * 1e-4, scaled by the step's largest latent magnitude where that exceeds 10. Euler's first steps work
-     * in σ-scaled space (latents up to ~50 at σ_max = 14.6), where one step multiplies the UNet's float32
-     * noise by (1 + 2·guidance)·|Δσ| ≈ 100 (sd15 txt2img_euler step 0: 1.23e-4 on latents of range 50,
-     * i.e. 2.5e-6 relative, from UNet outputs that agree to ~1.5e-6); every other step stays at 1e-4.
+     * 1e-4, scaled by the step's largest latent magnitude where that exceeds 10. Only Euler's first steps
+     * get there: they work in σ-scaled space (latents up to ~50 at σ_max = 14.6), where one step multiplies
+     * the UNet's float32 noise by (1 + 2·guidance)·|Δσ| ≈ 100. Measured (CPU, 2026-12-03) with a flat 1e-4:
+     * every step of every case of both sets passes except sd15 txt2img_euler step 0, 1.23e-4 on latents of
+     * range 50 (2.5e-6 relative, from UNet outputs that agree to ~1.5e-6); the images all agree to 1.5e-5.
+     *
+     * <p>Half precision (the CUDA backend in F16/BF16): {@link Fixtures#tolerance} relative to the step's
+     * largest magnitude. Every step feeds the next and guidance 7.5 multiplies the UNet's difference
+     * between the two branches by 7.5: measured on the emulated device in F16 (2026-12-03), step latents
+     * differ by up to 0.052 on latents of range 3.5 (sd15 inpaint9 step 0), 0.044 on 3.3 (sd15 txt2img
+     * step 0), 0.035 (sd2 txt2img step 2), about 1.5 % of the range, while each component alone stays within
+     * 2e-2 (SdTextEncoderFixtureTest, SdUNetFixtureTest, SdVaeFixtureTest in F16).
      */
     private static double latentTolerance(float[] want) {
         double max = 0;
         for (float v : want) max = Math.max(max, Math.abs(v));
+        if (Fixtures.backend().computeType() != io.jdiffusion.tensor.DType.F32) return Fixtures.tolerance(1e-4) * Math.max(1, max);
         return 1e-4 * Math.max(1, max / 10);
     }
 

@@ -10,7 +10,7 @@ import java.util.Set;
 
 /**
  * The hyperparameters of a generation as a tree, in the order a user thinks of them:
- * pipeline → base / refiner (model, scheduler, steps, guidance, their share of the schedule) →
+ * pipeline → model family (model.family: sdxl, sd1, sd2) → base / refiner (model, scheduler, steps, guidance, their share of the schedule) →
  * mask (dilation kernel and iterations, blur) → seed. Flattened to dotted keys for listing,
  * filtering and diffing ("base.guidance", "mask.dilate.kernel", "refiner" = "off").
  * Every {@link io.jdiffusion.pipelines.GenerationSettings setting} shows here (RunParamsTest checks
@@ -31,6 +31,7 @@ public final class RunParams {
     public static Map<String, Object> of(GenerationRecord r) {
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("pipeline", r.pipeline());
+        p.put("model", new LinkedHashMap<>(Map.of("family", r.modelFamily())));   // "sdxl" for records from before SD 1/2 ran
         Map<String, Object> base = new LinkedHashMap<>();
         base.put("model", r.models() == null ? null : r.models().get("base"));
         if (r.unet() != null) base.put("unet", r.unet());

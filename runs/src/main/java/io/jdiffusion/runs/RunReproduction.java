@@ -3,7 +3,6 @@ package io.jdiffusion.runs;
 import io.jdiffusion.pipelines.GenerationRecord;
 import io.jdiffusion.pipelines.GenerationResult;
 import io.jdiffusion.pipelines.Reproduction;
-import io.jdiffusion.pipelines.SdxlPipeline;
 import io.jdiffusion.pipelines.StepListener;
 import io.jdiffusion.pipelines.image.ImageMetadata;
 import io.jdiffusion.pipelines.image.PngWriter;
@@ -57,7 +56,7 @@ public final class RunReproduction {
         }
         GenerationRecord rerun = g.withInputs(fromStore);
         GenerationResult result;
-        try (SdxlPipeline<?> p = Reproduction.pipeline(rerun)) {
+        try (io.jdiffusion.pipelines.GenerationPipeline<?> p = Reproduction.pipeline(rerun)) {
             if (listener != null) p.onStep(listener);
             result = p.run();
         }

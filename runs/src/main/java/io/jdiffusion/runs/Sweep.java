@@ -1,9 +1,12 @@
 package io.jdiffusion.runs;
 
+import io.jdiffusion.pipelines.GenerationPipeline;
 import io.jdiffusion.pipelines.GenerationRecord;
 import io.jdiffusion.pipelines.GenerationResult;
 import io.jdiffusion.pipelines.Img2ImgPipeline;
 import io.jdiffusion.pipelines.InpaintPipeline;
+import io.jdiffusion.pipelines.SdModel;
+import io.jdiffusion.pipelines.SdPipeline;
 import io.jdiffusion.pipelines.SdxlModel;
 import io.jdiffusion.pipelines.SdxlPipeline;
 import io.jdiffusion.pipelines.StepListener;
@@ -28,7 +31,7 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * Runs every cell of a parameter grid — seeds × refiner on/off (or several handoff fractions) ×
  * mask dilation on/off × guidance scales × schedulers — on models loaded once, and records each
- * cell as a run of one experiment. Cells run in order (the last axis varies fastest).
+ * cell as a run of one experiment (an SD 1/2 model, {@link #of}, sweeps the same axes but the refiner's). Cells run in order (the last axis varies fastest).
  *
  * <pre>{@code
  * try (SdxlModel base = SdxlModel.load("sdxl-base", null, backend);
@@ -94,6 +97,8 @@ public final class Sweep {
 
     private final Kind kind;
     private final SdxlModel base;
+    /** The SD 1/2 model instead of {@link #base}, or null. */
+    private final SdModel sdBase;
     private final Path image, mask;
     private final GenerationRecord.Outpaint outpaint;
     private Image img, m; // read once, on the first cell
@@ -111,25 +116,34 @@ public final class Sweep {
     private StepListener listener = StepListener.NONE;
     private CellListener cellListener = CellListener.NONE;
 
-    private Sweep(Kind kind, SdxlModel base, Path image, Path mask, GenerationRecord.Outpaint outpaint) {
+    private Sweep(Kind kind, SdxlModel base, SdModel sdBase, Path image, Path mask, GenerationRecord.Outpaint outpaint) {
         this.kind = kind;
-        this.base = Objects.requireNonNull(base, "base model");
+        if (base == null && sdBase == null) throw new NullPointerException("base model");
+        this.base = base;
+        this.sdBase = sdBase;
         this.image = image;
         this.mask = mask;
         this.outpaint = outpaint;
     }
 
-    public static Sweep txt2img(SdxlModel base) { return new Sweep(Kind.TXT2IMG, base, null, null, null); }
+    public static Sweep txt2img(SdxlModel base) { return new Sweep(Kind.TXT2IMG, base, null, null, null, null); }
 
-    public static Sweep img2img(SdxlModel base, Path image) { return new Sweep(Kind.IMG2IMG, base, requireFile("image", image), null, null); }
+    public static Sweep img2img(SdxlModel base, Path image) { return new Sweep(Kind.IMG2IMG, base, null, requireFile("image", image), null, null); }
 
     public static Sweep inpaint(SdxlModel base, Path image, Path mask) {
-        return new Sweep(Kind.INPAINT, base, requireFile("image", image), requireFile("mask", mask), null);
+        return new Sweep(Kind.INPAINT, base, null, requireFile("image", image), requireFile("mask", mask), null);
+    }
+
+    /** A txt2img, img2img or inpaint sweep on an SD 1/2 model ({@code image} for img2img and inpaint, {@code mask} for inpaint, else null). */
+    public static Sweep of(Kind kind, SdModel model, Path image, Path mask) {
+        if (kind == Kind.OUTPAINT) throw new IllegalArgumentException("outpaint sweeps take SDXL models here; SD 1/2 sweep txt2img, img2img and inpaint");
+        return new Sweep(kind, null, Objects.requireNonNull(model, "base model"), kind == Kind.TXT2IMG ? null : requireFile("image", image),
+                kind == Kind.INPAINT ? requireFile("mask", mask) : null, null);
     }
 
     /** Outpainting: the image on a canvas grown by the extents; the dilation axis applies to the new area's mask. */
     public static Sweep outpaint(SdxlModel base, Path image, GenerationRecord.Outpaint extents) {
-        return new Sweep(Kind.OUTPAINT, base, requireFile("image", image), null, Objects.requireNonNull(extents, "outpaint extents"));
+        return new Sweep(Kind.OUTPAINT, base, null, requireFile("image", image), null, Objects.requireNonNull(extents, "outpaint extents"));
     }
 
     private static Path requireFile(String what, Path p) {
@@ -190,7 +204,7 @@ public final class Sweep {
 
     /** The grid, in the order it runs. */
     public List<Cell> cells() {
-        double defaultGuidance = kind == Kind.INPAINT || kind == Kind.OUTPAINT ? 7.5 : 5.0; // the pipelines' own defaults
+        double defaultGuidance = kind == Kind.INPAINT || kind == Kind.OUTPAINT || sdBase != null ? 7.5 : 5.0; // the pipelines' own defaults
         List<Double> gs = guidances != null ? guidances : List.of(defaultGuidance);
         List<Cell> cells = new ArrayList<>();
         for (long s : seeds) for (Double f : refinerFractions) for (Dilation d : dilations) for (double g : gs) for (String sc : schedulers) {
@@ -225,6 +239,10 @@ public final class Sweep {
 
     /** The grid settings that cannot run, rejected before any cell (and any weight) loads. */
     public void check() {
+        if (sdBase != null && refinerFractions.stream().anyMatch(Objects::nonNull)) {
+            throw new IllegalArgumentException("refiner fractions other than 'off' are an SDXL-only setting; SD 1/2 models take none of "
+                    + io.jdiffusion.pipelines.ModelFamily.SDXL_ONLY_SETTINGS);
+        }
         if (refinerFractions.stream().anyMatch(Objects::nonNull) && refiner == null) {
             throw new IllegalArgumentException("refiner fractions other than 'off' need a refiner model");
         }
@@ -249,6 +267,22 @@ public final class Sweep {
         Map<String, Path> inputs = new LinkedHashMap<>();
         if (image != null) inputs.put("image", image);
         if (mask != null) inputs.put("mask", mask);
+        GenerationPipeline<?> p = sdBase != null ? sdPipeline(c) : sdxlPipeline(c);
+        p.prompt(prompt).steps(steps).guidance(c.guidance()).seed(c.seed());
+        if (negativePrompt != null) p.negativePrompt(negativePrompt);
+        if (width != null) p.size(width, height);
+        if (c.scheduler() != null) p.scheduler(c.scheduler());
+        StepTimings timings = new StepTimings(listener);
+        p.onStep(timings);
+        timings.restart();
+        GenerationResult r = p.run();
+        Map<String, String> axes = new LinkedHashMap<>(extraAxes);
+        axes.putAll(c.axes());
+        return store.record(experiment, tags, r, timings.finish(), inputs, new RunRecord.SweepCell(sweepId, axes, key(c)),
+                sdBase != null ? sdBase.backend() : base.backend());
+    }
+
+    private SdxlPipeline<?> sdxlPipeline(Cell c) {
         SdxlPipeline<?> p = switch (kind) {
             case TXT2IMG -> Text2ImagePipeline.of(base);
             case IMG2IMG -> {
@@ -265,18 +299,20 @@ public final class Sweep {
                 yield i;
             }
         };
-        p.prompt(prompt).steps(steps).guidance(c.guidance()).seed(c.seed());
-        if (negativePrompt != null) p.negativePrompt(negativePrompt);
-        if (width != null) p.size(width, height);
-        if (c.scheduler() != null) p.scheduler(c.scheduler());
         if (c.refinerFraction() != null) p.refiner(refiner).highNoiseFraction(c.refinerFraction());
-        StepTimings timings = new StepTimings(listener);
-        p.onStep(timings);
-        timings.restart();
-        GenerationResult r = p.run();
-        Map<String, String> axes = new LinkedHashMap<>(extraAxes);
-        axes.putAll(c.axes());
-        return store.record(experiment, tags, r, timings.finish(), inputs, new RunRecord.SweepCell(sweepId, axes, key(c)), base.backend());
+        return p;
+    }
+
+    private SdPipeline sdPipeline(Cell c) {
+        SdPipeline p = switch (kind) {
+            case TXT2IMG -> SdPipeline.txt2img(sdBase);
+            case IMG2IMG -> SdPipeline.img2img(sdBase).image(img, image.toString());
+            case INPAINT -> SdPipeline.inpaint(sdBase).image(img, image.toString()).mask(m, mask.toString());
+            case OUTPAINT -> throw new IllegalStateException("no SD outpaint sweep");
+        };
+        if (c.dilation() != null) p.dilate(c.dilation().kernel(), c.dilation().iterations());
+        if (strength != null) p.strength(strength);
+        return p;
     }
 
     /**
@@ -287,7 +323,7 @@ public final class Sweep {
     public String key(Cell c) {
         StringBuilder b = new StringBuilder("jdiffusion-cell-v1\n");
         b.append("task=").append(kind).append('\n');
-        b.append("base=").append(modelName(base)).append('\n');
+        b.append("base=").append(sdBase != null ? sdBase.name() : modelName(base)).append('\n');
         b.append("refiner=").append(c.refinerFraction() == null ? "off" : modelName(refiner)).append('\n');
         b.append("prompt=").append(prompt).append('\n');
         b.append("negativePrompt=").append(negativePrompt).append('\n');

@@ -217,12 +217,12 @@ class DatasetPageTest {
     @Test
     void theModelFamilyIsAnAxis(@TempDir Path dir) throws Exception {
         assumeChromium();
-        // two families in one store: the cat runs are recorded as sd1 (a record field), the others have none (sdxl)
+        // two families in one store: the cat runs are recorded as sd1 (params model.family), the others as sdxl
         Path storeDir = TinySweep.copyOf(ThreePhotos.store());
         for (RunRecord r : ThreePhotos.of("cat.png")) {
             Path f = storeDir.resolve("runs").resolve(r.id()).resolve("run.json");
             ObjectNode n = (ObjectNode) RunStore.JSON.readTree(f.toFile());
-            ((ObjectNode) n.get("params")).put("family", "sd1");
+            ((ObjectNode) n.get("params")).putObject("model").put("family", "sd1"); // as RunParams records it: model.family
             Files.write(f, RunStore.JSON.writeValueAsBytes(n));
         }
         RunStore store = RunStore.open(storeDir);

@@ -21,7 +21,7 @@ class RunParamsTest {
     private static GenerationRecord record(String pipeline, Map<String, String> models, Double fraction, Integer dilateK,
                                            Integer dilateN, GenerationRecord.Outpaint outpaint) {
         return new GenerationRecord("jdiffusion", "1", pipeline, "p", null, "neg", null, 42L, 30, 7.0, 0.0, "ddim", 0.8,
-                fraction, 64, 48, 2, dilateK, dilateN, null, null, outpaint, models, null, null, Map.of(), Map.of(), "cpu", null, null, null, null, null, null, null, null);
+                fraction, 64, 48, 2, dilateK, dilateN, null, null, outpaint, models, null, null, Map.of(), Map.of(), "cpu", null, null, null, null, null, null, null, null, null);
     }
 
     @Test
@@ -31,11 +31,11 @@ class RunParamsTest {
         models.put("refiner", "R");
         GenerationRecord r = record("outpaint", models, 0.75, 15, 2, new GenerationRecord.Outpaint(0, 8, 16, 0, 4));
         Map<String, Object> p = RunParams.of(r);
-        assertEquals(List.of("pipeline", "base", "refiner", "mask", "outpaint", "size", "seed"), List.copyOf(p.keySet()));
+        assertEquals(List.of("pipeline", "model", "base", "refiner", "mask", "outpaint", "size", "seed"), List.copyOf(p.keySet()));
         Map<String, String> flat = RunParams.flatten(p);
         // integral doubles print without .0 (base.guidance = 7)
         assertShows(flat,
-                "pipeline=outpaint", "base.model=B", "base.scheduler=ddim", "base.guidance=7",
+                "pipeline=outpaint", "model.family=sdxl", "base.model=B", "base.scheduler=ddim", "base.guidance=7",
                 "base.strength=0.8", "base.denoisingEnd=0.75", "refiner.model=R", "refiner.denoisingStart=0.75",
                 "refiner.steps=30", "mask.dilate.kernel=15", "mask.dilate.iterations=2", "mask.blur=off",
                 "outpaint.right=16", "outpaint.overlap=4", "size.width=64", "size.imagesPerPrompt=2",

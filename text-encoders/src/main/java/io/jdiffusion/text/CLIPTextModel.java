@@ -48,6 +48,20 @@ public final class CLIPTextModel implements AutoCloseable {
         return tower.forward(inputIds, outputHiddenStates, UnaryOperator.identity());
     }
 
+    /**
+     * hidden_states[-(clipSkip + 1)] through final_layer_norm: diffusers' clip_skip for SD 1/2
+     * ({@code clipSkip} 0 gives last_hidden_state), from one forward pass with hidden states.
+     */
+    public io.jdiffusion.tensor.Tensor skippedLastHiddenState(int[][] inputIds, int clipSkip) {
+        int layers = config().numHiddenLayers();
+        if (clipSkip < 0 || clipSkip > layers) {
+            throw new IllegalArgumentException("clip_skip must be in [0, " + layers + "] (the text encoder has " + layers + " layers), got " + clipSkip);
+        }
+        CLIPTextTransformer m = tower.model();
+        return tower.forward(inputIds, true,
+                o -> new CLIPTextOutput(m.finalLayerNorm(o.hiddenState(-(clipSkip + 1))), o.pooledOutput(), null, null)).lastHiddenState();
+    }
+
     @Override
     public void close() { tower.close(); }
 }

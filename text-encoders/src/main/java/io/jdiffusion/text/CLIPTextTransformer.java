@@ -29,6 +29,9 @@ final class CLIPTextTransformer {
         be = p.backend();
     }
 
+    /** final_layer_norm alone, on a hidden state [B, S, D] (SD's clip_skip normalizes an earlier layer's output). */
+    Tensor finalLayerNorm(Tensor hidden) { return finalLayerNorm.forward(hidden); }
+
     /** Runs the tower; tensors are made in the caller's scope. */
     CLIPTextOutput forward(int[][] inputIds, boolean outputHiddenStates) {
         int b = inputIds.length;

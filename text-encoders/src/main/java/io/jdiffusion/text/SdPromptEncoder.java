@@ -15,6 +15,8 @@ import java.util.List;
  * encoder's {@code last_hidden_state}, i.e. after {@code final_layer_norm} (SDXL takes the
  * penultimate layer instead, without the norm). The negative branch encodes negative_prompt
  * (None → "", never zeros) padded to the prompt embedding's length. There is no pooled embedding.
+ * With clip_skip k the prompt embedding is hidden_states[-(k + 1)] through final_layer_norm; the
+ * negative one stays last_hidden_state, as in diffusers.
  */
 public final class SdPromptEncoder implements PromptEncoder {
     private final CLIPTokenizer tokenizer;
@@ -43,7 +45,7 @@ public final class SdPromptEncoder implements PromptEncoder {
 
     /**
      * encode_prompt with the request's prompts; pooled outputs are null. The SDXL-only text settings
-     * (prompt_2, negative_prompt_2) and clip_skip are refused by name.
+     * (prompt_2, negative_prompt_2) are refused by name.
      */
     @Override
     public PromptEmbeddings encode(PromptRequest r) {
@@ -51,21 +53,20 @@ public final class SdPromptEncoder implements PromptEncoder {
         if (r.negativePrompt2() != null) {
             throw new IllegalArgumentException("negative_prompt_2 is an SDXL setting (text_encoder_2); SD 1/2 have one text encoder");
         }
-        if (r.clipSkip() != null) throw new IllegalArgumentException("clip_skip is not supported for SD 1/2 models here; allowed: null");
         int n = r.numImagesPerPrompt();
-        Tensor prompt = encodeTexts(r.prompt(), tokenizer.modelMaxLength());
+        Tensor prompt = encodeTexts(r.prompt(), tokenizer.modelMaxLength(), r.clipSkip());
         Tensor negative = null;
         if (r.doClassifierFreeGuidance()) {
             List<String> neg = r.negativePrompt() != null ? r.negativePrompt() : Collections.nCopies(r.batchSize(), "");
-            negative = encodeTexts(neg, prompt.dim(1));
+            negative = encodeTexts(neg, prompt.dim(1), null);
         }
         return new PromptEmbeddings(repeatRows(prompt, n), negative == null ? null : repeatRows(negative, n), null, null);
     }
 
-    private Tensor encodeTexts(List<String> texts, int maxLength) {
+    private Tensor encodeTexts(List<String> texts, int maxLength, Integer clipSkip) {
         int[][] ids = new int[texts.size()][];
         for (int i = 0; i < ids.length; i++) ids[i] = tokenizer.encode(texts.get(i), maxLength, true, true).ids();
-        return textEncoder.forward(ids, false).lastHiddenState();
+        return clipSkip == null ? textEncoder.forward(ids, false).lastHiddenState() : textEncoder.skippedLastHiddenState(ids, clipSkip);
     }
 
     /** Each row of dim 0 repeated n times consecutively (torch's repeat + view in encode_prompt), on the host. */

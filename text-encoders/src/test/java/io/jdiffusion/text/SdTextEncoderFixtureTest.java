@@ -22,7 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The text side of the SD 1/2 fixture sets against transformers/diffusers: the tokenizer (SD 1 pads
  * with {@code <|endoftext|>}, SD 2 with {@code !}), the CLIPTextModel built from each set's config
  * (CLIP-L-like quick_gelu / OpenCLIP-H-like gelu), and {@code encode_prompt}, whose embedding is the
- * final-layer-normed {@code last_hidden_state}; 1e-4 as for SDXL.
+ * final-layer-normed {@code last_hidden_state} (with clip_skip k: hidden_states[-(k + 1)] through
+ * final_layer_norm, the negative branch unchanged); 1e-4 as for SDXL.
  */
 class SdTextEncoderFixtureTest {
     private static final double ATOL = Fixtures.tolerance(1e-4);
@@ -60,6 +61,7 @@ class SdTextEncoderFixtureTest {
 
     private static void encodePrompt(SdFixtures.Set set) {
         List<String> checked = new ArrayList<>();
+        int clipSkips = 0;
         try (SdPromptEncoder enc = SdPromptEncoder.load(set.path("sd"), Fixtures.backend(), null)) {
             for (var it = set.reference().get("cases").fields(); it.hasNext(); ) {
                 var e = it.next();
@@ -67,6 +69,10 @@ class SdTextEncoderFixtureTest {
                 JsonNode c = e.getValue();
                 PromptRequest r = PromptRequest.of(c.get("prompt").asText());
                 if (!c.get("negative_prompt").isNull()) r = r.withNegativePrompt(c.get("negative_prompt").asText());
+                if (c.has("clip_skip")) {
+                    r = r.withClipSkip(c.get("clip_skip").asInt());
+                    clipSkips++;
+                }
                 PromptEmbeddings pe = enc.encode(r);
                 TensorAssert.assertClose(set + " " + e.getKey() + " prompt_embeds", set.tensor(e.getKey() + "/prompt_embeds"), pe.promptEmbeds(), ATOL);
                 TensorAssert.assertClose(set + " " + e.getKey() + " negative_prompt_embeds",
@@ -75,6 +81,10 @@ class SdTextEncoderFixtureTest {
                 checked.add(e.getKey());
             }
             assertTrue(checked.size() >= 3, set + ": encode_prompt cases " + checked);
+            assertTrue(clipSkips >= 2, set + ": clip_skip cases (generate/add_clip_skip.py adds them) " + checked);
+            IllegalArgumentException tooDeep = assertThrows(IllegalArgumentException.class,
+                    () -> enc.encode(PromptRequest.of("x").withClipSkip(enc.config().numHiddenLayers() + 1)));
+            assertTrue(tooDeep.getMessage().startsWith("clip_skip must be in [0, " + enc.config().numHiddenLayers() + "]"), tooDeep.getMessage());
             // two images per prompt: each prompt's rows consecutive, as diffusers' repeat + view
             PromptEmbeddings two = enc.encode(PromptRequest.of(List.of("a purple octopus", "a red gummy bear")).withNumImagesPerPrompt(2));
             assertEquals(4, two.promptEmbeds().dim(0));

@@ -4,7 +4,11 @@ import io.jdiffusion.tensor.safetensors.SafetensorsFile;
 
 import java.util.List;
 
-/** Tells SDXL base, refiner and inpainting single files apart by their keys and shapes (spec §4). */
+/**
+ * Tells SDXL base, refiner and inpainting single files apart by their keys and shapes (spec §4), and
+ * SD 1.x (CLIP under cond_stage_model.transformer) from SD 2.x (OpenCLIP under cond_stage_model.model),
+ * the keys diffusers' single-file loader tells them apart by.
+ */
 final class LayoutDetector {
     private LayoutDetector() {}
 
@@ -20,7 +24,10 @@ final class LayoutDetector {
             return Layout.BASE;
         }
         if (unet && bigGAt0 && !bigGAt1) return Layout.REFINER;
-        throw new IllegalArgumentException(f.path() + " is not an SDXL single-file checkpoint: it looks like " + describe(f, names));
+        boolean vae = any(names, "first_stage_model.");
+        if (unet && vae && any(names, "cond_stage_model.transformer.")) return Layout.SD1;
+        if (unet && vae && any(names, "cond_stage_model.model.transformer.resblocks.")) return Layout.SD2;
+        throw new IllegalArgumentException(f.path() + " is not an SDXL or SD 1/2 single-file checkpoint: it looks like " + describe(f, names));
     }
 
     private static boolean any(List<String> names, String prefix) {

@@ -57,6 +57,24 @@ final class OriginalKeys {
         };
     }
 
+    /**
+     * {@link #toDiffusers(Component, String, int, int)} for a component of {@code layout}: SD 2's text
+     * encoder is OpenCLIP ViT-H stored like SDXL's bigG, read into a CLIPTextModel (no text_model.
+     * prefix, no text_projection: diffusers' convert drops it, and the last resblock, which
+     * {@link SingleFileCheckpoint} leaves out).
+     */
+    public static List<Mapped> toDiffusers(Layout layout, Component c, String key, int unetBlockStride, int vaeLevels) {
+        if (layout != Layout.SD2 || c != Component.TEXT_ENCODER) return toDiffusers(c, key, unetBlockStride, vaeLevels);
+        if (key.equals("text_projection")) return List.of();
+        return bigGToDiffusers(key).stream().map(m -> new Mapped(clipLToDiffusers(m.diffusersKey()), m.piece())).toList();
+    }
+
+    /** The index of an OpenCLIP resblock key ("transformer.resblocks.N.…"), or -1 for other keys. */
+    static int resblock(String key) {
+        Matcher m = RESBLOCK.matcher(key);
+        return m.matches() ? Integer.parseInt(m.group(1)) : -1;
+    }
+
     /** One diffusers key and where its bytes come from. */
     public record Mapped(String diffusersKey, Piece piece) {}
 
@@ -115,17 +133,10 @@ final class OriginalKeys {
     private static final Pattern VAE_MID = Pattern.compile("(encoder|decoder)\\.mid\\.(block_1|block_2|attn_1)\\.(.*)");
 
     static String vaeToDiffusers(String k, int levels) {
-        Matcher m = VAE_DOWN.matcher(k);
-        if (m.matches()) {
-            String b = "encoder.down_blocks." + m.group(1);
-            return m.group(3) != null ? b + ".resnets." + m.group(3) + "." + vaeResnet(m.group(4)) : b + ".downsamplers.0." + m.group(4);
-        }
-        m = VAE_UP.matcher(k);
-        if (m.matches()) {
-            String b = "decoder.up_blocks." + (levels - 1 - Integer.parseInt(m.group(1)));
-            return m.group(3) != null ? b + ".resnets." + m.group(3) + "." + vaeResnet(m.group(4)) : b + ".upsamplers.0." + m.group(4);
-        }
-        m = VAE_MID.matcher(k);
+        String level = vaeLevel(k, levels, VAE_DOWN, VAE_UP, new String[] {"encoder.down_blocks.", "decoder.up_blocks.", ".resnets.",
+                ".downsamplers.0.", ".upsamplers.0."}, OriginalKeys::vaeResnet);
+        if (level != null) return level;
+        Matcher m = VAE_MID.matcher(k);
         if (m.matches()) {
             String b = m.group(1) + ".mid_block.";
             String rest = m.group(3);
@@ -135,9 +146,30 @@ final class OriginalKeys {
                 default -> b + "attentions.0." + vaeAttention(rest);
             };
         }
-        if (k.startsWith("encoder.norm_out.") || k.startsWith("decoder.norm_out.")) return k.replace(".norm_out.", ".conv_norm_out.");
-        if (k.matches("(encoder|decoder)\\.conv_(in|out)\\..*|(post_)?quant_conv\\..*")) return k;
+        String outer = vaeOuter(k, "norm_out.", "conv_norm_out.");
+        if (outer != null) return outer;
         throw unknown(Component.VAE, k);
+    }
+
+    /**
+     * A VAE encoder (down) or decoder (up) level's parameter in the other naming, or null for other keys.
+     * The patterns capture the level (group 1), the resnet index (group 3, null for the level's sampler)
+     * and the rest (group 4); the decoder's levels count the other way round. {@code names}: the encoder's
+     * and decoder's level prefixes, the resnets' infix, the downsampler's and the upsampler's.
+     */
+    private static String vaeLevel(String k, int levels, Pattern down, Pattern up, String[] names, java.util.function.UnaryOperator<String> resnet) {
+        Matcher m = down.matcher(k);
+        boolean isDown = m.matches();
+        if (!isDown && !(m = up.matcher(k)).matches()) return null;
+        int n = Integer.parseInt(m.group(1));
+        String level = isDown ? names[0] + n : names[1] + (levels - 1 - n);
+        return m.group(3) != null ? level + names[2] + m.group(3) + "." + resnet.apply(m.group(4)) : level + (isDown ? names[3] : names[4]) + m.group(4);
+    }
+
+    /** The encoder's and decoder's outer layers: the final norm renamed {@code from} → {@code to}, the convs as they are; null for other keys. */
+    private static String vaeOuter(String k, String from, String to) {
+        if (k.startsWith("encoder." + from) || k.startsWith("decoder." + from)) return k.replace("." + from, "." + to);
+        return k.matches("(encoder|decoder)\\.conv_(in|out)\\..*|(post_)?quant_conv\\..*") ? k : null;
     }
 
     private static String vaeResnet(String rest) {
@@ -208,6 +240,12 @@ final class OriginalKeys {
         };
     }
 
+    /** {@link #toOriginal(Component, String, Set, int, int)} for a component of {@code layout} (SD 2's text encoder is OpenCLIP's). */
+    public static Piece toOriginal(Layout layout, Component c, String key, Set<String> diffusersKeys, int unetBlockStride, int vaeLevels) {
+        if (layout == Layout.SD2 && c == Component.TEXT_ENCODER) return bigGToOriginal("text_model." + key);
+        return toOriginal(c, key, diffusersKeys, unetBlockStride, vaeLevels);
+    }
+
     private static final Pattern D_DOWN = Pattern.compile("down_blocks\\.(\\d+)\\.(resnets|attentions|downsamplers)\\.(\\d+)\\.(.*)");
     private static final Pattern D_UP = Pattern.compile("up_blocks\\.(\\d+)\\.(resnets|attentions|upsamplers)\\.(\\d+)\\.(.*)");
     private static final Pattern D_MID = Pattern.compile("mid_block\\.(resnets|attentions)\\.(\\d+)\\.(.*)");
@@ -246,27 +284,15 @@ final class OriginalKeys {
         throw new IllegalArgumentException("no original name for UNet key '" + k + "'");
     }
 
-    private static String resnetToOriginal(String rest) {
-        for (String[] r : RESNET) if (rest.startsWith(r[1])) return r[0] + rest.substring(r[1].length());
-        throw new IllegalArgumentException("unknown ResnetBlock2D parameter '" + rest + "'");
-    }
-
     private static final Pattern DV_DOWN = Pattern.compile("encoder\\.down_blocks\\.(\\d+)\\.(resnets\\.(\\d+)|downsamplers\\.0)\\.(.*)");
     private static final Pattern DV_UP = Pattern.compile("decoder\\.up_blocks\\.(\\d+)\\.(resnets\\.(\\d+)|upsamplers\\.0)\\.(.*)");
     private static final Pattern DV_MID = Pattern.compile("(encoder|decoder)\\.mid_block\\.(resnets|attentions)\\.(\\d+)\\.(.*)");
 
     static String vaeToOriginal(String k, int levels) {
-        Matcher m = DV_DOWN.matcher(k);
-        if (m.matches()) {
-            String b = "encoder.down." + m.group(1);
-            return m.group(3) != null ? b + ".block." + m.group(3) + "." + vaeResnetToOriginal(m.group(4)) : b + ".downsample." + m.group(4);
-        }
-        m = DV_UP.matcher(k);
-        if (m.matches()) {
-            String b = "decoder.up." + (levels - 1 - Integer.parseInt(m.group(1)));
-            return m.group(3) != null ? b + ".block." + m.group(3) + "." + vaeResnetToOriginal(m.group(4)) : b + ".upsample." + m.group(4);
-        }
-        m = DV_MID.matcher(k);
+        String level = vaeLevel(k, levels, DV_DOWN, DV_UP, new String[] {"encoder.down.", "decoder.up.", ".block.", ".downsample.", ".upsample."},
+                OriginalKeys::vaeResnetToOriginal);
+        if (level != null) return level;
+        Matcher m = DV_MID.matcher(k);
         if (m.matches()) {
             String b = m.group(1) + ".mid.";
             String rest = m.group(4);
@@ -274,9 +300,14 @@ final class OriginalKeys {
             String[][] names = {{"group_norm.", "norm."}, {"to_q.", "q."}, {"to_k.", "k."}, {"to_v.", "v."}, {"to_out.0.", "proj_out."}};
             for (String[] n : names) if (rest.startsWith(n[0])) return b + "attn_1." + n[1] + rest.substring(n[0].length());
         }
-        if (k.startsWith("encoder.conv_norm_out.") || k.startsWith("decoder.conv_norm_out.")) return k.replace(".conv_norm_out.", ".norm_out.");
-        if (k.matches("(encoder|decoder)\\.conv_(in|out)\\..*|(post_)?quant_conv\\..*")) return k;
+        String outer = vaeOuter(k, "conv_norm_out.", "norm_out.");
+        if (outer != null) return outer;
         throw new IllegalArgumentException("no original name for VAE key '" + k + "'");
+    }
+
+    private static String resnetToOriginal(String rest) {
+        for (String[] r : RESNET) if (rest.startsWith(r[1])) return r[0] + rest.substring(r[1].length());
+        throw new IllegalArgumentException("unknown ResnetBlock2D parameter '" + rest + "'");
     }
 
     private static String vaeResnetToOriginal(String rest) {

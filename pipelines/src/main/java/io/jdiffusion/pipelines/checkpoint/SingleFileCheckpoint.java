@@ -19,7 +19,8 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * A Stability single-file SDXL checkpoint (sd_xl_base_1.0.safetensors and the like), mapped once
+ * A Stability single-file SDXL checkpoint (sd_xl_base_1.0.safetensors and the like) or SD 1/2 one
+ * (v1-5-pruned-emaonly.safetensors, v2-1_768-ema-pruned.safetensors and the like), mapped once
  * and served per component under diffusers' names. Tensors stay in the mapped file (renames,
  * squeezes and q/k/v row slices are views); only OpenCLIP's text_projection is transposed into a
  * small new buffer of the same dtype.
@@ -33,7 +34,7 @@ public final class SingleFileCheckpoint implements AutoCloseable {
         this.layout = layout;
     }
 
-    /** Opens and identifies a checkpoint; a file that is not SDXL is refused with what it looks like. */
+    /** Opens and identifies a checkpoint; a file that is not SDXL or SD 1/2 is refused with what it looks like. */
     public static SingleFileCheckpoint open(Path path) {
         SafetensorsFile f = SafetensorsFile.open(path);
         try {
@@ -48,21 +49,34 @@ public final class SingleFileCheckpoint implements AutoCloseable {
 
     public Path path() { return file.path(); }
 
+    /** The UNet's input channels (conv_in's second dimension: 4, or 9 for an inpainting model). */
+    public int unetInChannels() {
+        String convIn = "model.diffusion_model.input_blocks.0.0.weight";
+        if (!file.contains(convIn)) throw new IllegalArgumentException(file.path() + " has no UNet conv_in weight '" + convIn + "'");
+        int[] s = file.info(convIn).shape();
+        if (s.length != 4) throw new IllegalArgumentException(file.path() + ": '" + convIn + "' should be a 4-D conv weight, found " + Arrays.toString(s));
+        return s[1];
+    }
+
     /**
      * The weights of one component under diffusers' names. {@code unetBlockStride} is the UNet
      * config's layers_per_block + 1 and {@code vaeLevels} the VAE config's number of blocks.
      */
     public WeightSource component(Component c, int unetBlockStride, int vaeLevels) {
         if (!layout.components().contains(c)) {
-            throw new IllegalArgumentException(file.path() + " is an SDXL " + layout.name().toLowerCase() + " checkpoint and holds no " + c.folder());
+            throw new IllegalArgumentException(file.path() + " is " + (layout.sd() ? "a Stable Diffusion " + layout.configName()
+                    : "an SDXL " + layout.name().toLowerCase()) + " checkpoint and holds no " + c.folder());
         }
         String prefix = c.prefix(layout);
+        // SD 2 runs OpenCLIP ViT-H's penultimate layer as the CLIPTextModel's last: diffusers' convert drops the last resblock
+        int dropped = layout == Layout.SD2 && c == Component.TEXT_ENCODER
+                ? originalKeys(c).stream().mapToInt(k -> OriginalKeys.resblock(k.substring(prefix.length()))).max().orElse(-1) : -1;
         Map<String, OriginalKeys.Piece> pieces = new LinkedHashMap<>();
         for (String k : file.names()) {
             if (!k.startsWith(prefix)) continue;
             String rel = k.substring(prefix.length());
-            if (OriginalKeys.ignored(c, rel)) continue;
-            for (OriginalKeys.Mapped m : OriginalKeys.toDiffusers(c, rel, unetBlockStride, vaeLevels)) {
+            if (OriginalKeys.ignored(c, rel) || (dropped >= 0 && OriginalKeys.resblock(rel) == dropped)) continue;
+            for (OriginalKeys.Mapped m : OriginalKeys.toDiffusers(layout, c, rel, unetBlockStride, vaeLevels)) {
                 OriginalKeys.Piece before = pieces.put(m.diffusersKey(), m.piece());
                 if (before != null) {
                     throw new IllegalArgumentException(file.path() + ": original keys '" + prefix + before.originalKey() + "' and '"

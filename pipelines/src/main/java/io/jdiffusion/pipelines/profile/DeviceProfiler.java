@@ -41,7 +41,7 @@ public final class DeviceProfiler {
     /** Opens a model on the shape-only backend: a built-in name, or anything {@link SdxlModel#load} takes. */
     static SdxlModel open(String name, Backend meta) {
         for (Layout l : Layout.values()) {
-            if (l.configName().equals(name)) return SdxlModel.random(l, meta, SEED);
+            if (!l.sd() && l.configName().equals(name)) return SdxlModel.random(l, meta, SEED);
         }
         return SdxlModel.load(name, null, meta);
     }

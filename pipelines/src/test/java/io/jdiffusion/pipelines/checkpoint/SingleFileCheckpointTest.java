@@ -202,18 +202,19 @@ class SingleFileCheckpointTest {
     void aFileThatIsNotSdxlSaysWhatItLooksLike() {
         Path unetFile = baseFolder().resolve("unet/diffusion_pytorch_model.safetensors");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SingleFileCheckpoint.open(unetFile));
-        assertTrue(e.getMessage().contains("not an SDXL single-file checkpoint") && e.getMessage().contains("diffusers component"), e.getMessage());
+        assertTrue(e.getMessage().contains("not an SDXL or SD 1/2 single-file checkpoint") && e.getMessage().contains("diffusers component"), e.getMessage());
     }
 
     @Test
     void builtInConfigsDescribeTheFullSizeModels() {
         JsonNode keys = Fixtures.sdxlKeys();
         for (Layout l : Layout.values()) {
+            if (l.sd()) continue;   // SdSingleFileTest checks the SD 1/2 configs
             Path folder = BuiltinConfigs.folder(l);
             UNet2DConditionConfig cfg = UNet2DConditionConfig.load(folder.resolve("unet/config.json"));
             io.jdiffusion.tensor.weights.Params p = io.jdiffusion.tensor.weights.Params.shapesOnly("unet", io.jdiffusion.tensor.DType.F16);
             new io.jdiffusion.unet.UNet2DConditionModel(cfg, p);
-            String section = switch (l) { case BASE -> "unet_base"; case REFINER -> "unet_refiner"; case INPAINT -> "unet_inpaint"; };
+            String section = switch (l) { case BASE -> "unet_base"; case REFINER -> "unet_refiner"; case INPAINT -> "unet_inpaint"; default -> throw new AssertionError(l); };
             Set<String> expected = new TreeSet<>();
             keys.path(section).fieldNames().forEachRemaining(expected::add);
             assertEquals(expected, new TreeSet<>(p.requested().keySet()), l + " built-in UNet config");

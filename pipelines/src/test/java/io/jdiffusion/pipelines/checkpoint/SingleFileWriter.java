@@ -17,7 +17,7 @@ import java.util.TreeSet;
 import java.util.function.UnaryOperator;
 
 /**
- * Writes a diffusers SDXL folder as one Stability-style single file (the inverse of
+ * Writes a diffusers SDXL (or SD 1/2) folder as one Stability-style single file (the inverse of
  * {@link SingleFileCheckpoint}): the same tensors, in their stored dtypes, under the original names;
  * q/k/v projections fused back into in_proj, the VAE's attention weights as 1×1 convs, OpenCLIP's
  * text_projection transposed back.
@@ -39,7 +39,7 @@ public final class SingleFileWriter {
                     ? k -> k.startsWith("text_model.") ? k.substring("text_model.".length()) : k : UnaryOperator.identity();
                 WeightSource src = ModelFiles.open(diffusersFolder.resolve(c.folder()), base, null, rename);
                 open.add(src);
-                addComponent(w, c, c.prefix(layout), src, stride, vae.levels());
+                addComponent(w, layout, c, c.prefix(layout), src, stride, vae.levels());
             }
             w.write(out); // the writer reads the mapped tensors, so the sources stay open until here
         } finally {
@@ -47,11 +47,11 @@ public final class SingleFileWriter {
         }
     }
 
-    private static void addComponent(SafetensorsWriter w, Component c, String prefix, WeightSource src, int stride, int vaeLevels) {
+    private static void addComponent(SafetensorsWriter w, Layout layout, Component c, String prefix, WeightSource src, int stride, int vaeLevels) {
         Map<String, List<String>> fused = new LinkedHashMap<>();
         for (String key : new TreeSet<>(src.keys())) {
             if (OriginalKeys.ignored(c, key)) continue;
-            OriginalKeys.Piece p = OriginalKeys.toOriginal(c, key, src.keys(), stride, vaeLevels);
+            OriginalKeys.Piece p = OriginalKeys.toOriginal(layout, c, key, src.keys(), stride, vaeLevels);
             Tensor t = src.tensor(key);
             String name = prefix + p.originalKey();
             switch (p.kind()) {
@@ -79,5 +79,44 @@ public final class SingleFileWriter {
             }
             w.add(e.getKey(), parts.get(0).dtype(), all, shape);
         }
+        if (layout == Layout.SD2 && c == Component.TEXT_ENCODER) addOpenClipExtras(w, prefix, src, stride, vaeLevels);
+    }
+
+    /**
+     * What a real SD 2 file holds beside the CLIPTextModel's weights: OpenCLIP ViT-H's last resblock
+     * (diffusers runs the penultimate layer, so its convert drops it; here the model's last layer again,
+     * negated, so that reading it would change the image) and text_projection.
+     */
+    private static void addOpenClipExtras(SafetensorsWriter w, String prefix, WeightSource src, int stride, int vaeLevels) {
+        int layers = (int) src.keys().stream().filter(k -> k.startsWith("encoder.layers."))
+                .map(k -> k.split("\\.")[2]).distinct().count();
+        String last = "encoder.layers." + (layers - 1) + ".";
+        Map<String, float[][]> fused = new LinkedHashMap<>();
+        Map<String, Tensor> firstPart = new LinkedHashMap<>();
+        for (String key : new TreeSet<>(src.keys())) {
+            if (!key.startsWith(last)) continue;
+            OriginalKeys.Piece p = OriginalKeys.toOriginal(Layout.SD2, Component.TEXT_ENCODER, key, src.keys(), stride, vaeLevels);
+            String name = prefix + p.originalKey().replace("resblocks." + (layers - 1) + ".", "resblocks." + layers + ".");
+            Tensor t = src.tensor(key);
+            float[] v = t.toFloatArray();
+            for (int i = 0; i < v.length; i++) v[i] = -v[i];
+            if (p.kind() == OriginalKeys.Piece.Kind.QKV_ROWS) {
+                fused.computeIfAbsent(name, k -> new float[3][])[p.part()] = v;
+                firstPart.putIfAbsent(name, t);
+            } else {
+                w.add(name, t.dtype(), v, t.shape());
+            }
+        }
+        for (Map.Entry<String, float[][]> e : fused.entrySet()) {
+            Tensor t = firstPart.get(e.getKey());
+            int[] shape = t.shape();
+            shape[0] *= 3;
+            float[] all = new float[e.getValue()[0].length * 3];
+            for (int i = 0; i < 3; i++) System.arraycopy(e.getValue()[i], 0, all, i * e.getValue()[0].length, e.getValue()[0].length);
+            w.add(e.getKey(), t.dtype(), all, shape);
+        }
+        Tensor norm = src.tensor("final_layer_norm.weight");
+        int width = norm.dim(0);
+        w.add(prefix + "text_projection", norm.dtype(), new float[width * width], width, width);
     }
 }
