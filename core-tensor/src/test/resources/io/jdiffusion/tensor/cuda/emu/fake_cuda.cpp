@@ -20,7 +20,13 @@ static const CUresult OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_INITIALI
                       LAUNCH_FAILED = 719, INVALID_DEVICE = 101;
 static bool initialised = false;
 static long long allocated = 0;
-static const long long TOTAL = 8LL << 30;
+// 8 GiB unless JDIFFUSION_EMU_DEVICE_GIB says otherwise (an F32 full-size UNet holds 10.3 GB of weights)
+static long long device_total() {
+    const char* g = std::getenv("JDIFFUSION_EMU_DEVICE_GIB");
+    long long gib = g ? std::atoll(g) : 0;
+    return (gib > 0 ? gib : 8LL) << 30;
+}
+static const long long TOTAL = device_total();
 
 extern "C" {
 CUresult cuInit(unsigned) { initialised = true; return OK; }
