@@ -11,7 +11,8 @@
 # matrix, the leak and fixture tests then run the real kernel sources (as C++ on fibers) through the
 # real Java bindings. Then the full-size component tests of the pipelines module
 # (FullSizeComponentsCudaTest: every official SDXL component from the bundled configs, random weights,
-# CUDA in F16/BF16/F32 against the CPU); JDIFFUSION_EMULATE_FULL_SIZE=0 skips them. Extra arguments
+# CUDA in F16/BF16/F32 against the CPU; the F32 UNets need ~11 GB of host memory for the emulated
+# device); JDIFFUSION_EMULATE_FULL_SIZE=0 skips them. Extra arguments
 # go to both Maven runs (e.g. -Djdiffusion.fullsize.dtypes=f16).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -33,6 +34,8 @@ if [ "${1:-}" = "--emulate" ]; then
   JDIFFUSION_CUDA_LIBS="$out" JDIFFUSION_KERNEL_CACHE="$out/kernels" ./mvnw -q -o -pl core-tensor test "${@:2}"
   if [ "${JDIFFUSION_EMULATE_FULL_SIZE:-1}" != 0 ]; then
     echo "check-cuda-sources: running the full-size component tests on the emulated device"
+    # an F32 UNet holds 10.3 GB of weights: the emulated device (host memory) gets 12 GiB instead of 8
+    JDIFFUSION_EMU_DEVICE_GIB="${JDIFFUSION_EMU_DEVICE_GIB:-12}" \
     JDIFFUSION_CUDA_LIBS="$out" JDIFFUSION_KERNEL_CACHE="$out/kernels" ./mvnw -q -o -pl pipelines -am test \
       -Dtest='FullSizeComponentsCudaTest' -Dsurefire.failIfNoSpecifiedTests=false "${@:2}"
   fi
