@@ -34,7 +34,15 @@ if [ "${1:-}" = "--emulate" ]; then
   JDIFFUSION_CUDA_LIBS="$out" JDIFFUSION_KERNEL_CACHE="$out/kernels" ./mvnw -q -o -pl core-tensor test "${@:2}"
   if [ "${JDIFFUSION_EMULATE_FULL_SIZE:-1}" != 0 ]; then
     echo "check-cuda-sources: running the full-size component tests on the emulated device"
-    # an F32 UNet holds 10.3 GB of weights: the emulated device (host memory) gets 12 GiB instead of 8
+    # an F32 UNet holds 10.3 GB of weights: the emulated device (host memory) gets 12 GiB instead of 8,
+    # and where less than 16 GiB of memory is available its large blocks live in files under target/
+    # (shared mappings the kernel can write back and evict) rather than risk the out-of-memory killer
+    avail_kib=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo 2>/dev/null || echo 0)
+    if [ -z "${JDIFFUSION_EMU_DEVICE_DIR:-}" ] && [ "${avail_kib:-0}" -lt $((16 * 1024 * 1024)) ]; then
+      export JDIFFUSION_EMU_DEVICE_DIR="$out/device"
+      mkdir -p "$JDIFFUSION_EMU_DEVICE_DIR"
+      echo "check-cuda-sources: $((avail_kib / 1048576)) GiB available: the emulated device's large blocks go to files in $JDIFFUSION_EMU_DEVICE_DIR"
+    fi
     JDIFFUSION_EMU_DEVICE_GIB="${JDIFFUSION_EMU_DEVICE_GIB:-12}" \
     JDIFFUSION_CUDA_LIBS="$out" JDIFFUSION_KERNEL_CACHE="$out/kernels" ./mvnw -q -o -pl pipelines -am test \
       -Dtest='FullSizeComponentsCudaTest' -Dsurefire.failIfNoSpecifiedTests=false "${@:2}"
