@@ -193,25 +193,21 @@ class FullSizeComponentsCudaTest {
         return out;
     }
 
-    static Stream<Arguments> textDtypes() { return cases(List.of("text"), componentDtypes()); }
+    static Stream<Arguments> textEncoders() { return cases(List.of("CLIP ViT-L", "OpenCLIP bigG"), componentDtypes()); }
 
-    @ParameterizedTest(name = "CLIP ViT-L {1}")
-    @MethodSource("textDtypes")
-    void clipL(String component, DType dtype, boolean last) {
-        compare("CLIP ViT-L", dtype, last, on -> {
-            var te = RandomSdxl.clipL(Layout.BASE, on.backend(), on.weights(), SEED);
-            CLIPTextOutput o = te.forward(IDS, true);
-            // SDXL uses the penultimate hidden state; the pooled output checks the eos gather and final norm
-            return flatten(o.hiddenState(-2), o.lastHiddenState(), o.pooledOutput());
-        });
-    }
-
-    @ParameterizedTest(name = "OpenCLIP bigG {1}")
-    @MethodSource("textDtypes")
-    void openClipBigG(String component, DType dtype, boolean last) {
-        compare("OpenCLIP bigG", dtype, last, on -> {
-            var te = RandomSdxl.bigG(Layout.BASE, on.backend(), on.weights(), SEED);
-            CLIPTextOutput o = te.forward(IDS, true);
+    /**
+     * SDXL uses the penultimate hidden state of both; CLIP ViT-L's last hidden state and pooled output
+     * check the final norm and the eos gather, bigG's text embeds its projection.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("textEncoders")
+    void textEncoder(String encoder, DType dtype, boolean last) {
+        compare(encoder, dtype, last, on -> {
+            if (encoder.startsWith("CLIP")) {
+                CLIPTextOutput o = RandomSdxl.clipL(Layout.BASE, on.backend(), on.weights(), SEED).forward(IDS, true);
+                return flatten(o.hiddenState(-2), o.lastHiddenState(), o.pooledOutput());
+            }
+            CLIPTextOutput o = RandomSdxl.bigG(Layout.BASE, on.backend(), on.weights(), SEED).forward(IDS, true);
             return flatten(o.hiddenState(-2), o.textEmbeds());
         });
     }
