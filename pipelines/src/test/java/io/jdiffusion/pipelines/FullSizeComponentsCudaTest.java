@@ -124,7 +124,10 @@ class FullSizeComponentsCudaTest {
 
     // ---- UNets ------------------------------------------------------------------------------
 
-    static Stream<Arguments> unets() { return cases(List.of("base", "refiner", "inpaint"), unetDtypes()); }
+    /** {@code -Djdiffusion.fullsize.unets=base,refiner,inpaint} (the default) chooses the UNets. */
+    static Stream<Arguments> unets() {
+        return cases(List.of(System.getProperty("jdiffusion.fullsize.unets", "base,refiner,inpaint").split(",")), unetDtypes());
+    }
 
     static Layout layout(String unet) {
         return switch (unet) {

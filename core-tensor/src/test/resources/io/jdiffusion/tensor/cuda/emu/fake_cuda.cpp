@@ -51,9 +51,10 @@ CUresult cuDevicePrimaryCtxRelease_v2(int) { return OK; }
 CUresult cuCtxSetCurrent(void*) { return OK; }
 CUresult cuCtxSynchronize() { return OK; }
 static std::unordered_map<void*, size_t> block_sizes;
-// JDIFFUSION_EMU_DEVICE_DIR=folder: blocks of 16 MiB and more live in unlinked files there (shared
+// JDIFFUSION_EMU_DEVICE_DIR=folder: blocks of 1 MiB and more live in unlinked files there (shared
 // mappings), so the kernel can write them back and evict them under memory pressure instead of killing a
-// process: an F32 full-size UNet's 10 GB then fit on a machine whose memory other jobs share.
+// process: an F32 full-size UNet's 10 GB then fit on a machine whose memory other jobs share (most of
+// its weights are tensors of 1 to 16 MiB, so the threshold stays low).
 static const char* spill_dir = std::getenv("JDIFFUSION_EMU_DEVICE_DIR");
 static std::unordered_map<void*, size_t> mapped;
 static void* file_block(size_t bytes) {
@@ -70,7 +71,7 @@ static void* file_block(size_t bytes) {
 }
 CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t bytes) {
     if ((long long) bytes + allocated > TOTAL) return OUT_OF_MEMORY;
-    void* m = spill_dir && bytes >= (16u << 20) ? file_block(bytes) : std::aligned_alloc(256, (bytes + 255) / 256 * 256 + 256);
+    void* m = spill_dir && bytes >= (1u << 20) ? file_block(bytes) : std::aligned_alloc(256, (bytes + 255) / 256 * 256 + 256);
     if (!m) return OUT_OF_MEMORY;
     std::memset(m, 0xcd, bytes);    // like fresh device memory: garbage, not zeros
     allocated += (long long) bytes;
