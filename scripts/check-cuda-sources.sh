@@ -11,7 +11,9 @@
 # matrix, the leak and fixture tests then run the real kernel sources (as C++ on fibers) through the
 # real Java bindings. Then the full-size component tests of the pipelines module
 # (FullSizeComponentsCudaTest: every official SDXL component from the bundled configs, random weights,
-# CUDA in F16/BF16/F32 against the CPU); JDIFFUSION_EMULATE_FULL_SIZE=0 skips them. Extra arguments
+# CUDA in F16/BF16/F32 against the CPU; the F32 UNets need ~11 GB of host memory for the emulated
+# device), and the pipelines' fixture cases (PipelineFixtureTest) on the emulated device in F16;
+# JDIFFUSION_EMULATE_FULL_SIZE=0 skips both. Extra arguments
 # go to both Maven runs (e.g. -Djdiffusion.fullsize.dtypes=f16).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -35,9 +37,21 @@ if [ "${1:-}" = "--emulate" ]; then
   JDIFFUSION_CUDA_LIBS="$out" JDIFFUSION_KERNEL_CACHE="$out/kernels" ./mvnw -q -o -pl unet -am test \
     -Dtest='LaunchCountAgreementTest' -Dsurefire.failIfNoSpecifiedTests=false "${@:2}"
   if [ "${JDIFFUSION_EMULATE_FULL_SIZE:-1}" != 0 ]; then
-    echo "check-cuda-sources: running the full-size component tests on the emulated device"
+    echo "check-cuda-sources: running the full-size component tests and the pipeline fixture cases on the emulated device"
+    # an F32 UNet holds 10.3 GB of weights: the emulated device (host memory) gets 12 GiB instead of 8,
+    # and where less than 16 GiB of memory is available its large blocks live in files under target/
+    # (shared mappings the kernel can write back and evict) rather than risk the out-of-memory killer
+    avail_kib=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo 2>/dev/null || echo 0)
+    if [ -z "${JDIFFUSION_EMU_DEVICE_DIR:-}" ] && [ "${avail_kib:-0}" -lt $((16 * 1024 * 1024)) ]; then
+      export JDIFFUSION_EMU_DEVICE_DIR="$out/device"
+      mkdir -p "$JDIFFUSION_EMU_DEVICE_DIR"
+      echo "check-cuda-sources: $((avail_kib / 1048576)) GiB available: the emulated device's large blocks go to files in $JDIFFUSION_EMU_DEVICE_DIR"
+    fi
+    # the 14 pipeline fixture cases (PipelineFixtureTest, every model and pipeline of the fixtures) run on the
+    # default backend, here the emulated device in its default F16 (JDIFFUSION_BACKEND=cuda: no CPU fallback)
+    JDIFFUSION_BACKEND=cuda JDIFFUSION_EMU_DEVICE_GIB="${JDIFFUSION_EMU_DEVICE_GIB:-12}" \
     JDIFFUSION_CUDA_LIBS="$out" JDIFFUSION_KERNEL_CACHE="$out/kernels" ./mvnw -q -o -pl pipelines -am test \
-      -Dtest='FullSizeComponentsCudaTest' -Dsurefire.failIfNoSpecifiedTests=false "${@:2}"
+      -Dtest='FullSizeComponentsCudaTest,PipelineFixtureTest' -Dsurefire.failIfNoSpecifiedTests=false "${@:2}"
   fi
   echo "check-cuda-sources: OK: the tests passed on the emulated device"
   exit 0

@@ -19,7 +19,7 @@ import java.util.stream.Collectors;
  * "parameters" line) so that {@code reproduce} can regenerate it bit for bit.
  *
  * @param pipeline       "txt2img", "img2img", "inpaint" or "outpaint"
- * @param models         role ("base", "refiner") → model folder
+ * @param models         role ("base", "refiner") → model folder; "vae", "refiner-vae" → a VAE folder used instead of the model's (--vae)
  * @param weightHashes   weight file → SHA-256 (first 16 hex digits)
  * @param configs        role → the diffusers folder whose configs a single-file model was read with (when not the built-in ones)
  * @param unet           a UNet folder used instead of the base model's own (e.g. a 9-channel inpainting UNet), or null

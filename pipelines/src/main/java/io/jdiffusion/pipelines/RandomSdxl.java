@@ -57,8 +57,10 @@ public final class RandomSdxl {
         // F32 on a device: the F16 draws served widened, so the upload is a copy, not a cast kernel per weight
         DType stored = dtype == DType.F32 && backend.device().kind() == io.jdiffusion.tensor.Device.Kind.CPU ? DType.F16 : dtype;
         try (RandomWeights w = RandomWeights.forBackend(s, seed, stored, backend)) {
-            // the CPU keeps the lazy tensors (closing the source frees nothing they need)
-            Params p = Params.load(name, w, backend, backend.device().kind() == io.jdiffusion.tensor.Device.Kind.CPU ? null : dtype);
+            // the CPU keeps the lazy tensors (closing the source frees nothing they need); a device converts
+            // the draws once, at load, to the type it computes in (as it does a checkpoint's weights), so F16
+            // draws on a BF16 device are the F16 numbers rounded to BF16
+            Params p = Params.load(name, w, backend, null);
             T m = make.apply(p);
             p.finish();
             return m;

@@ -101,8 +101,23 @@ public final class Reproduction {
 
     private static SdxlModel open(GenerationRecord r, String role) {
         String config = r.configs() == null ? null : r.configs().get(role);
-        return SdxlModel.load(r.models().get(role), config == null ? null : Path.of(config), io.jdiffusion.tensor.Backends.get());
+        SdxlModel m = SdxlModel.load(r.models().get(role), config == null ? null : Path.of(config), io.jdiffusion.tensor.Backends.get());
+        return withRecordedVae(m, r.models(), role);
     }
+
+    /**
+     * {@code m} with the VAE folder the record names for {@code role} ("base": models.vae; "refiner":
+     * models.refiner-vae), if any; a record without one keeps the model's own VAE.
+     */
+    public static SdxlModel withRecordedVae(SdxlModel m, java.util.Map<String, String> models, String role) {
+        String vae = models.get(role.equals("refiner") ? Runs.REFINER_VAE_ROLE : Runs.VAE_ROLE);
+        if (vae == null || isVaeRole(role)) return m;
+        if (!Files.isDirectory(Path.of(vae))) throw new IllegalArgumentException("VAE folder " + vae + " named in the record is missing");
+        return m.withVae(Path.of(vae));
+    }
+
+    /** Whether a role of a record's {@code models} names a VAE folder rather than a model. */
+    public static boolean isVaeRole(String role) { return role.equals(Runs.VAE_ROLE) || role.equals(Runs.REFINER_VAE_ROLE); }
 
     /** Reads an input named in the record and checks that its pixels are the ones recorded. */
     private static Image input(GenerationRecord r, String role) {

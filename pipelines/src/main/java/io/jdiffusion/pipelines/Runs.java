@@ -16,6 +16,9 @@ import java.util.Map;
 final class Runs {
     private Runs() {}
 
+    /** Roles of a record's {@code models} that name a VAE folder used instead of the base's or the refiner's own. */
+    static final String VAE_ROLE = "vae", REFINER_VAE_ROLE = "refiner-vae";
+
     static GenerationResult result(DenoisingLoop.Output out, GenerationRecord record) {
         if (out.latents()) return new GenerationResult(List.of(), null, out.data(), out.shape(), record);
         int[] s = out.shape();
@@ -41,6 +44,9 @@ final class Runs {
             models.put("refiner", p.refiner.name());
             p.refiner.weightHashes().forEach((file, hash) -> hashes.put("refiner/" + file, hash));
         }
+        // a VAE folder replacing the models' own (--vae): reproduce must load it again
+        if (p.base.vaeFolder() != null) models.put(VAE_ROLE, p.base.vaeFolder().toString());
+        if (p.refiner != null && p.refiner.vaeFolder() != null) models.put(REFINER_VAE_ROLE, p.refiner.vaeFolder().toString());
         Map<String, GenerationRecord.InputFile> inputs = inputs(imageOrigin, image, maskOrigin, mask);
         GenerationSettings s = p.settings;
         // only what the run used: its strength, and the mask tools of inpainting

@@ -75,7 +75,7 @@ public final class SdxlModel implements AutoCloseable {
     private SdxlModel unetVariant;
     private Map<String, String> hashes;
     /** A VAE folder replacing the model's own ({@link #withVae}), or null. */
-    private Path vaeFolder;
+    private volatile Path vaeFolder;
 
     private SdxlModel(String name, Path folder, Path singleFile, Path unetFolder, Path explicitConfigFolder, Backend backend) {
         this.name = name;
@@ -115,8 +115,13 @@ public final class SdxlModel implements AutoCloseable {
         }
         budget.unload(List.of(vaeSlot));
         vaeFolder = vaeDir.toAbsolutePath().normalize();
+        hashes = null; // the weights read are now the folder's, not the model's own VAE
+        if (unetVariant != null) unetVariant.hashes = null;
         return this;
     }
+
+    /** The VAE folder that replaces the model's own ({@link #withVae}), or null. */
+    public Path vaeFolder() { return vaeFolder; }
 
     private void makeSlots() {
         textSlot = budget.slot(name + " text encoders", this::loadText, SdxlPromptEncoder::close);
@@ -455,13 +460,17 @@ public final class SdxlModel implements AutoCloseable {
     public synchronized Map<String, String> weightHashes() {
         if (hashes == null) {
             Map<String, String> h = new LinkedHashMap<>();
+            Path vaeUsed = parent != null ? parent.vaeFolder() : vaeFolder; // a UNet variant decodes with its parent's VAE
             if (randomLayout != null) {
                 h.put("random", randomLayout.configName() + "-seed" + randomSeed);
             } else if (singleFile != null) {
                 h.put(singleFile.getFileName().toString(), WeightHashes.of(singleFile));
             } else {
-                for (String c : List.of("text_encoder", "text_encoder_2", "vae")) addHashes(h, folder.resolve(c), c);
+                for (String c : List.of("text_encoder", "text_encoder_2")) addHashes(h, folder.resolve(c), c);
+                if (vaeUsed == null) addHashes(h, folder.resolve("vae"), "vae");
             }
+            // a VAE that replaces the model's own is recorded under its folder, as a UNet override is
+            if (vaeUsed != null) addHashes(h, vaeUsed, vaeUsed.toString());
             Path u = unetFolder != null ? unetFolder : singleFile == null ? folder.resolve("unet") : null;
             if (u != null) addHashes(h, u, unetFolder != null ? unetFolder.toString() : "unet");
             hashes = Map.copyOf(h);

@@ -10,6 +10,7 @@ import io.jdiffusion.tensor.cuda.CudaBackend;
 import io.jdiffusion.text.CLIPTextOutput;
 import io.jdiffusion.vae.AutoencoderKL;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.ArrayList;
@@ -18,6 +19,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -32,20 +34,19 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * device in CI; every weight of every component is still used, so every full-size shape is run.
  * Skips where CUDA cannot run.
  *
- * <p>The CPU reference computes in F32 from the same stored weights (F16; BF16 for the BF16 rows,
- * whose weights {@link RandomSdxl} draws in BF16: so the BF16 error also holds the weight rounding).
- * Error: max |cuda − cpu| / max |cpu| over the output. Bounds (see {@link FullSizeCudaTest} for the
- * random-walk argument): F32 1e-3 (orders of summation only), F16 2e-2 (≈ 100 roundings of 2⁻¹¹),
- * BF16 1e-1 (the same with 2⁻⁸, plus the weights' own BF16 rounding against the F16 reference).
+ * <p>One CPU reference per component, shared by the three CUDA runs: F32 compute from weights drawn
+ * in F16. Each CUDA run loads the same F16 draws the way it loads a checkpoint, converted once to its
+ * compute dtype (F32: widened exactly; BF16: rounded to 8 bits, so the BF16 error also holds the
+ * weights' rounding). Error: max |cuda − cpu| / max |cpu| over the output. Bounds (see
+ * {@link FullSizeCudaTest} for the random-walk argument): F32 1e-3 (orders of summation only), F16
+ * 2e-2 (≈ 100 roundings of 2⁻¹¹), BF16 1e-1 (the same with 2⁻⁸ ≈ 3.9e-3: √100 · 3.9e-3 ≈ 4e-2 for the
+ * activations plus the weights' own rounding, which a layer passes on at about the same size).
  *
- * <p>Which dtypes run: {@code -Djdiffusion.fullsize.dtypes=f16,bf16,f32} (the default: all three).
- * The UNets hold 2.3–2.6 G parameters, 4.5–5.1 GB in 16 bits and twice that in F32, so
- * {@code -Djdiffusion.fullsize.unetDtypes} (default {@code f16}, the CUDA default) chooses theirs
- * apart: on the emulated device a UNet pass costs minutes (≈ 90 GFLOP through the reference GEMM,
- * ≈ 1,500 kernel launches run thread by thread on fibers, 5 GB of weights drawn and copied), and an
- * F32 UNet needs 10 GB of emulated device memory, i.e. host memory, which CI's runners lack. The
- * BF16 and F32 kernels are the same sources instantiated per type: the op matrix checks each of
- * them, and the VAE and text encoders here run in all three types.
+ * <p>Which dtypes run: {@code -Djdiffusion.fullsize.dtypes=f16,bf16,f32} (the default: all three), and
+ * {@code -Djdiffusion.fullsize.unetDtypes} for the UNets (default: the same). The UNets hold
+ * 2.3–2.6 G parameters: 4.5–5.1 GB on a 16-bit device, twice that in F32, and on the emulated device
+ * that memory is host memory; each case closes its backend, so one UNet's weights are held at a time
+ * (the CPU reference reads its weights lazily and holds none).
  */
 class FullSizeComponentsCudaTest {
     static final long SEED = 21, INPUTS = 3;
@@ -54,6 +55,7 @@ class FullSizeComponentsCudaTest {
     /** A prompt's worth of CLIP ids (bos … eos), shorter than 77 to keep the text encoders cheap on the emulator. */
     static final int[][] IDS = {{49406, 320, 1125, 539, 550, 1901, 267, 49407}};
 
+    /** CPU references by component, each computed once and dropped after the component's last dtype. */
     static final Map<String, float[]> REFERENCES = new ConcurrentHashMap<>();
 
     static List<DType> dtypes(String property, String defaults) {
@@ -68,7 +70,12 @@ class FullSizeComponentsCudaTest {
 
     static List<DType> unetDtypes() {
         List<DType> all = componentDtypes();
-        return dtypes("jdiffusion.fullsize.unetDtypes", "f16").stream().filter(all::contains).toList();
+        return dtypes("jdiffusion.fullsize.unetDtypes", "f16,bf16,f32").stream().filter(all::contains).toList();
+    }
+
+    /** One case per (component, dtype), a component's dtypes in a row so its reference is computed once. */
+    static Stream<Arguments> cases(List<String> components, List<DType> dtypes) {
+        return components.stream().flatMap(c -> dtypes.stream().map(d -> Arguments.of(c, d, d == dtypes.getLast())));
     }
 
     static double bound(DType d) {
@@ -79,51 +86,62 @@ class FullSizeComponentsCudaTest {
         };
     }
 
-    /** The weights' storage type for a CUDA run of {@code dtype}: what {@link RandomSdxl} draws (F16 widened for F32). */
-    static DType stored(DType dtype) { return dtype == DType.BF16 ? DType.BF16 : DType.F16; }
+    /** The weights as served to a CUDA run of {@code dtype}: the F16 draws (for F32, widened on the host: the upload is a copy). */
+    static DType served(DType dtype) { return dtype == DType.F32 ? DType.F32 : DType.F16; }
+
+    /** CPU time of this process so far, in seconds (the emulator's wall time depends on what else the machine runs). */
+    static double cpuSeconds() {
+        return ProcessHandle.current().info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(Double.NaN);
+    }
 
     /**
-     * Runs {@code run} on the CPU (once per component and stored dtype) and on CUDA in {@code dtype},
-     * and checks the relative error against the bound.
+     * Runs {@code run} on the CPU (once per component) and on CUDA in {@code dtype}, and checks the
+     * relative error against the bound; {@code last}: the component's last dtype, its reference is dropped.
      */
-    static void compare(String component, DType dtype, Function<RunOn, float[]> run) {
+    static void compare(String component, DType dtype, boolean last, Function<RunOn, float[]> run) {
         Backends.CudaAvailability cuda = Backends.cudaAvailability();
         assumeTrue(cuda.available(), "full-size CUDA check skipped: CUDA is not usable here (" + cuda.reason() + ")");
-        DType w = stored(dtype);
         long t0 = System.nanoTime();
-        float[] ref = REFERENCES.computeIfAbsent(component + "/" + w, k -> run.apply(new RunOn(CpuBackend.INSTANCE, w)));
+        double c0 = cpuSeconds();
+        float[] ref = last ? REFERENCES.remove(component) : REFERENCES.get(component);
+        if (ref == null) ref = run.apply(new RunOn(CpuBackend.INSTANCE, DType.F16));
+        if (!last) REFERENCES.put(component, ref);
         long t1 = System.nanoTime();
+        double c1 = cpuSeconds();
         try (CudaBackend be = CudaBackend.create(Backends.cudaDevice(), dtype, 0)) {
-            float[] got = run.apply(new RunOn(be, dtype));
+            float[] got = run.apply(new RunOn(be, served(dtype)));
             assertEquals(ref.length, got.length, component + " output length");
             RandomSdxl.Error e = RandomSdxl.Error.of(ref, got);
-            System.out.printf(Locale.ROOT, "full-size %s %s on %s: %s, bound %.1e; cpu %.1f s, cuda %.1f s; peak %.1f MiB%n",
-                    component, dtype, be.info().name(), e, bound(dtype), (t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9,
-                    be.memoryStats().peakInUse() / 1048576.0);
+            System.out.printf(Locale.ROOT, "full-size %s %s on %s: %s, bound %.1e; cpu %.1f s (%.1f s cpu time), cuda %.1f s (%.1f s cpu time); peak %.1f MiB%n",
+                    component, dtype, be.info().name(), e, bound(dtype), (t1 - t0) / 1e9, c1 - c0, (System.nanoTime() - t1) / 1e9,
+                    cpuSeconds() - c1, be.memoryStats().peakInUse() / 1048576.0);
             assertTrue(e.relative() <= bound(dtype), component + " " + dtype + ": " + e + " over the bound " + bound(dtype));
         }
     }
 
-    /** A backend and the dtype {@link RandomSdxl} loads weights as (F32: drawn as F16 and widened on upload). */
+    /** A backend and the dtype {@link RandomSdxl} serves the draws as (a device converts them to its compute dtype at load). */
     record RunOn(Backend backend, DType weights) {}
 
     // ---- UNets ------------------------------------------------------------------------------
 
-    static float[] unet(RunOn on, Layout layout) {
-        return RandomSdxl.unetForward(on.backend(), layout, on.weights(), SEED, LATENT, TOKENS, INPUTS);
+    /** {@code -Djdiffusion.fullsize.unets=base,refiner,inpaint} (the default) chooses the UNets. */
+    static Stream<Arguments> unets() {
+        return cases(List.of(System.getProperty("jdiffusion.fullsize.unets", "base,refiner,inpaint").split(",")), unetDtypes());
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("unetDtypes")
-    void baseUnet16x16(DType dtype) { compare("base UNet", dtype, on -> unet(on, Layout.BASE)); }
+    static Layout layout(String unet) {
+        return switch (unet) {
+            case "base" -> Layout.BASE;
+            case "refiner" -> Layout.REFINER;
+            default -> Layout.INPAINT;
+        };
+    }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("unetDtypes")
-    void refinerUnet16x16(DType dtype) { compare("refiner UNet", dtype, on -> unet(on, Layout.REFINER)); }
-
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("unetDtypes")
-    void inpaintUnet16x16(DType dtype) { compare("inpaint UNet (9 channels)", dtype, on -> unet(on, Layout.INPAINT)); }
+    @ParameterizedTest(name = "{0} UNet 16x16 {1}")
+    @MethodSource("unets")
+    void unet16x16(String unet, DType dtype, boolean last) {
+        compare(unet + " UNet", dtype, last, on -> RandomSdxl.unetForward(on.backend(), layout(unet), on.weights(), SEED, LATENT, TOKENS, INPUTS));
+    }
 
     // ---- VAE --------------------------------------------------------------------------------
 
@@ -134,34 +152,30 @@ class FullSizeComponentsCudaTest {
         return f;
     }
 
-    static float[] vae(RunOn on, boolean encode, int height, int width) {
-        Backend be = on.backend();
-        AutoencoderKL vae = RandomSdxl.vae(Layout.BASE, be, on.weights(), SEED);
-        try (Backend.Scope s = be.openScope()) {
-            if (encode) {
-                Tensor x = be.fromFloats(gauss(INPUTS, 3 * height * width, 0.5f), 1, 3, height, width);
-                return vae.encodeMoments(x).toFloatArray();
-            }
-            int lh = height / 8, lw = width / 8;
-            return vae.decode(be.fromFloats(gauss(INPUTS, 4 * lh * lw, 1f), 1, 4, lh, lw)).toFloatArray();
-        }
+    static Stream<Arguments> vaes() {
+        return cases(List.of("decode 64x64", "decode 64x96", "encode 64x64", "encode 64x96"), componentDtypes());
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("componentDtypes")
-    void vaeDecode64x64(DType dtype) { compare("VAE decode 64x64", dtype, on -> vae(on, false, 64, 64)); }
-
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("componentDtypes")
-    void vaeDecode64x96(DType dtype) { compare("VAE decode 64x96", dtype, on -> vae(on, false, 64, 96)); }
-
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("componentDtypes")
-    void vaeEncode64x64(DType dtype) { compare("VAE encode 64x64", dtype, on -> vae(on, true, 64, 64)); }
-
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("componentDtypes")
-    void vaeEncode64x96(DType dtype) { compare("VAE encode 64x96", dtype, on -> vae(on, true, 64, 96)); }
+    /** A VAE case named "decode|encode HxW" (pixels): the encoder's moments, or the decoder's image from latents of H/8 × W/8. */
+    @ParameterizedTest(name = "VAE {0} {1}")
+    @MethodSource("vaes")
+    void vae(String what, DType dtype, boolean last) {
+        boolean encode = what.startsWith("encode");
+        String[] hw = what.substring(7).split("x");
+        int height = Integer.parseInt(hw[0]), width = Integer.parseInt(hw[1]);
+        compare("VAE " + what, dtype, last, on -> {
+            Backend be = on.backend();
+            AutoencoderKL vae = RandomSdxl.vae(Layout.BASE, be, on.weights(), SEED);
+            try (Backend.Scope s = be.openScope()) {
+                if (encode) {
+                    Tensor x = be.fromFloats(gauss(INPUTS, 3 * height * width, 0.5f), 1, 3, height, width);
+                    return vae.encodeMoments(x).toFloatArray();
+                }
+                int lh = height / 8, lw = width / 8;
+                return vae.decode(be.fromFloats(gauss(INPUTS, 4 * lh * lw, 1f), 1, 4, lh, lw)).toFloatArray();
+            }
+        });
+    }
 
     // ---- text encoders ----------------------------------------------------------------------
 
@@ -182,23 +196,21 @@ class FullSizeComponentsCudaTest {
         return out;
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("componentDtypes")
-    void clipL(DType dtype) {
-        compare("CLIP ViT-L", dtype, on -> {
-            var te = RandomSdxl.clipL(Layout.BASE, on.backend(), on.weights(), SEED);
-            CLIPTextOutput o = te.forward(IDS, true);
-            // SDXL uses the penultimate hidden state; the pooled output checks the eos gather and final norm
-            return flatten(o.hiddenState(-2), o.lastHiddenState(), o.pooledOutput());
-        });
-    }
+    static Stream<Arguments> textEncoders() { return cases(List.of("CLIP ViT-L", "OpenCLIP bigG"), componentDtypes()); }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("componentDtypes")
-    void openClipBigG(DType dtype) {
-        compare("OpenCLIP bigG", dtype, on -> {
-            var te = RandomSdxl.bigG(Layout.BASE, on.backend(), on.weights(), SEED);
-            CLIPTextOutput o = te.forward(IDS, true);
+    /**
+     * SDXL uses the penultimate hidden state of both; CLIP ViT-L's last hidden state and pooled output
+     * check the final norm and the eos gather, bigG's text embeds its projection.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("textEncoders")
+    void textEncoder(String encoder, DType dtype, boolean last) {
+        compare(encoder, dtype, last, on -> {
+            if (encoder.startsWith("CLIP")) {
+                CLIPTextOutput o = RandomSdxl.clipL(Layout.BASE, on.backend(), on.weights(), SEED).forward(IDS, true);
+                return flatten(o.hiddenState(-2), o.lastHiddenState(), o.pooledOutput());
+            }
+            CLIPTextOutput o = RandomSdxl.bigG(Layout.BASE, on.backend(), on.weights(), SEED).forward(IDS, true);
             return flatten(o.hiddenState(-2), o.textEmbeds());
         });
     }

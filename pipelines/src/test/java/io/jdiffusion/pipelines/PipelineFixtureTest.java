@@ -36,14 +36,26 @@ public class PipelineFixtureTest {
         MODELS.clear();
     }
 
+    /**
+     * The cases to run: {@code -Djdiffusion.pipelineCases=pipe/a,pipe/b} (the emulated CUDA step of CI runs
+     * the cheap ones), else all.
+     */
+    static java.util.function.Predicate<String> chosenCases() {
+        String only = System.getProperty("jdiffusion.pipelineCases", "");
+        if (only.isBlank()) return name -> true;
+        List<String> names = java.util.Arrays.stream(only.split(",")).map(String::trim).filter(n -> !n.isEmpty()).toList();
+        return names::contains;
+    }
+
     @TestFactory
     Stream<DynamicTest> everyPipelineCase() {
         List<DynamicTest> tests = new ArrayList<>();
+        java.util.function.Predicate<String> chosen = chosenCases();
         for (Map.Entry<String, JsonNode> e : Fixtures.reference().path("cases").properties()) {
-            if (!e.getKey().startsWith("pipe/")) continue;
+            if (!e.getKey().startsWith("pipe/") || !chosen.test(e.getKey())) continue;
             tests.add(DynamicTest.dynamicTest(e.getKey(), () -> replay(e.getKey(), e.getValue())));
         }
-        if (tests.isEmpty()) throw new AssertionError("reference.json has no pipe/* cases");
+        if (tests.isEmpty()) throw new AssertionError("reference.json has no pipe/* cases" + (chosenCases().test("") ? "" : " of those chosen"));
         return tests.stream();
     }
 
@@ -61,14 +73,28 @@ public class PipelineFixtureTest {
         float[] all = expectedSteps.toFloatArray();
         for (int i = 0; i < steps.size(); i++) {
             float[] exp = java.util.Arrays.copyOfRange(all, i * per, (i + 1) * per);
-            TensorAssert.assertClose(name + " step " + i + " latents", exp, steps.get(i), Fixtures.tolerance(1e-4));
+            TensorAssert.assertClose(name + " step " + i + " latents", exp, steps.get(i), tolerance(c, 1e-4));
         }
         Tensor expected = Fixtures.tensor(outKey);
         float[] actual = r.latents() != null ? r.latents() : r.nhwc01();
         assertArrayEquals(expected.shape(), r.shape(), name + ": output shape");
         TensorAssert.Diff d = TensorAssert.assertClose(name + " output", expected.toFloatArray(), actual,
-                Fixtures.tolerance("latent".equals(c.path("output_type").asText()) ? 1e-4 : 1e-3));
+                tolerance(c, "latent".equals(c.path("output_type").asText()) ? 1e-4 : 1e-3));
         System.out.println(name + ": output " + d);
+    }
+
+    /**
+     * The tolerance of a case on {@link Fixtures#backend()}: {@code f32Tolerance} in F32. On a 16-bit
+     * device the UNet's outputs carry their storage's rounding ({@link Fixtures#tolerance}: 2e-2 in F16,
+     * 1e-1 in BF16, per module), and classifier-free guidance combines two of them as
+     * (1 + g)·cond − g·uncond, so what reaches the latents can be (1 + 2g) times as large: 16× at the
+     * fixtures' g = 7.5 (diffusers' own fp16 pipelines do the same combination, in fp16).
+     */
+    static double tolerance(JsonNode c, double f32Tolerance) {
+        double perModule = Fixtures.tolerance(f32Tolerance);
+        if (Fixtures.backend().computeType() == io.jdiffusion.tensor.DType.F32) return perModule;
+        double g = c.path("guidance_scale").asDouble(1.0);
+        return g > 1 ? perModule * (1 + 2 * g) : perModule;
     }
 
     /** Builds the pipeline call a case describes and runs it, collecting each step's latents. */

@@ -544,7 +544,9 @@ public final class RunStore {
         try {
             if (g.models() == null || g.models().isEmpty()) throw new IllegalArgumentException("no models");
             for (Map.Entry<String, String> m : g.models().entrySet()) {
+                if (io.jdiffusion.pipelines.Reproduction.isVaeRole(m.getKey())) continue; // hashed with the model that used it
                 try (SdxlModel model = SdxlModel.load(m.getValue(), null, CpuBackend.INSTANCE)) { // opens configs only
+                    io.jdiffusion.pipelines.Reproduction.withRecordedVae(model, g.models(), m.getKey());
                     SdxlModel used = m.getKey().equals("base") && g.unet() != null ? model.withUnet(Path.of(g.unet())) : model;
                     used.weightHashes().forEach((k, v) -> out.put(m.getKey() + "/" + k, v));
                 }

@@ -46,6 +46,15 @@ public final class DeviceProfiler {
         return SdxlModel.load(name, null, meta);
     }
 
+    /** {@link SdxlModel#withVae}, its refusal naming {@code --vae} (checked before anything is planned). */
+    private static void withVae(SdxlModel m, java.nio.file.Path vae) {
+        try {
+            m.withVae(vae);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--vae: " + e.getMessage(), e);
+        }
+    }
+
     private record Step(long activationPeak, long launches, long flops, long h2d, long d2h) {}
 
     private record Result(MetaBackend meta, long peak, Step base, Step refiner, List<DeviceBudget.Event> events,
@@ -75,6 +84,11 @@ public final class DeviceProfiler {
         Map<String, Long> weights = new LinkedHashMap<>();
         try (SdxlModel base = open(r.model(), meta).deviceBudget(budget);
              SdxlModel refiner = r.refiner() == null ? null : open(r.refiner(), meta).deviceBudget(budget)) {
+            if (r.vae() != null) {
+                // as the generation commands do with --vae: both models decode (and encode) with it
+                withVae(base, r.vae());
+                if (refiner != null) withVae(refiner, r.vae());
+            }
             Step baseStep = runModel("base", base, r, r.baseSteps(), lh, lw, meta);
             Step refinerStep = refiner == null ? null : runModel("refiner", refiner, r, r.refinerSteps(), lh, lw, meta);
             SdxlModel last = refiner != null ? refiner : base;

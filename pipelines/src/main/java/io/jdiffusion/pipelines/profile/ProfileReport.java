@@ -30,6 +30,7 @@ public record ProfileReport(ProfileRequest request, String backend, long peakDev
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("model", request.model());
         m.put("refiner", request.refiner());
+        m.put("vae", request.vae() == null ? null : request.vae().toString());
         m.put("width", request.width());
         m.put("height", request.height());
         m.put("dtype", request.dtype().name().toLowerCase(Locale.ROOT));
@@ -76,6 +77,7 @@ public record ProfileReport(ProfileRequest request, String backend, long peakDev
                 request.model(), request.refiner() == null ? "" : " → " + request.refiner(), request.width(), request.height(),
                 request.dtype().name().toLowerCase(Locale.ROOT), request.vramBytes() > 0 ? "budget " + gib(request.vramBytes()) : "no budget",
                 request.steps(), seconds));
+        if (request.vae() != null) row(b, "VAE folder (--vae)", request.vae().toString());
         row(b, "peak device memory", gib(peakDeviceBytes));
         if (request.vramBytes() > 0) row(b, "peak without a budget", gib(unlimitedPeakDeviceBytes));
         row(b, "weights (all components)", gib(weightBytes));

@@ -2,6 +2,8 @@ package io.jdiffusion.pipelines.profile;
 
 import io.jdiffusion.tensor.DType;
 
+import java.nio.file.Path;
+
 /**
  * What to profile: a model (and optionally a refiner) at one image size and compute dtype, under an
  * optional device-memory budget.
@@ -15,9 +17,17 @@ import io.jdiffusion.tensor.DType;
  * @param steps             total denoising steps (split between base and refiner by {@code highNoiseFraction})
  * @param highNoiseFraction the share of steps the base model runs when there is a refiner
  * @param encodesImage      whether the run starts from an image (img2img, inpaint): one VAE encode per model
+ * @param vae               a diffusers VAE folder replacing the models' own (as {@code --vae}; e.g. sdxl-vae-fp16-fix,
+ *                          which runs in the device dtype where force_upcast keeps the SDXL VAE in F32), or null
  */
 public record ProfileRequest(String model, String refiner, int width, int height, DType dtype, long vramBytes, int steps,
-                             double highNoiseFraction, boolean encodesImage) {
+                             double highNoiseFraction, boolean encodesImage, Path vae) {
+    /** A request with the models' own VAE. */
+    public ProfileRequest(String model, String refiner, int width, int height, DType dtype, long vramBytes, int steps,
+                          double highNoiseFraction, boolean encodesImage) {
+        this(model, refiner, width, height, dtype, vramBytes, steps, highNoiseFraction, encodesImage, null);
+    }
+
     public ProfileRequest {
         if (model == null || model.isBlank()) throw new IllegalArgumentException("--model is required");
         if (width <= 0 || height <= 0 || width % 8 != 0 || height % 8 != 0) {

@@ -1,10 +1,26 @@
 package io.jdiffusion.pipelines.profile;
 
+import io.jdiffusion.pipelines.RandomSdxl;
+import io.jdiffusion.pipelines.checkpoint.Layout;
 import io.jdiffusion.tensor.DType;
+import io.jdiffusion.tensor.Shapes;
+import io.jdiffusion.tensor.weights.RandomWeights;
+import io.jdiffusion.vae.AutoencoderKL;
+import io.jdiffusion.vae.VaeConfig;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -41,5 +57,80 @@ class DeviceProfilerTest {
         // without the budget everything stays resident: the plan had to unload to fit
         assertTrue(p.unlimitedPeakDeviceBytes() > 8 * GIB, "unlimited peak " + p.unlimitedPeakDeviceBytes());
         assertTrue(p.componentUnloads() > 0, "components took turns");
+    }
+
+    @TempDir
+    static Path tmp;
+
+    /**
+     * A full-size VAE folder like madebyollin's sdxl-vae-fp16-fix: the official SDXL VAE config with
+     * force_upcast false, F16 weights of the official shapes. The weights file is sparse (a header and
+     * a length: the profiler maps it and never reads a value), so it costs no disk.
+     */
+    static Path fp16FixVae() throws IOException {
+        Path dir = tmp.resolve("sdxl-vae-fp16-fix");
+        if (Files.isDirectory(dir)) return dir;
+        Files.createDirectories(dir);
+        String cfg = Files.readString(RandomSdxl.configs(Layout.BASE).resolve("vae/config.json"))
+                .replaceAll("\"force_upcast\"\\s*:\\s*true", "\"force_upcast\": false");
+        Files.writeString(dir.resolve("config.json"), cfg);
+        VaeConfig vc = VaeConfig.load(dir.resolve("config.json"));
+        assertTrue(!vc.forceUpcast(), "the copy's config turns force_upcast off");
+        Map<String, int[]> shapes = RandomWeights.shapesOf("vae", p -> new AutoencoderKL(vc, p));
+        StringBuilder h = new StringBuilder("{");
+        long at = 0;
+        for (Map.Entry<String, int[]> e : shapes.entrySet()) {
+            long bytes = 2 * Shapes.numel(e.getValue());
+            if (h.length() > 1) h.append(',');
+            h.append('"').append(e.getKey()).append("\":{\"dtype\":\"F16\",\"shape\":").append(java.util.Arrays.toString(e.getValue()).replace(" ", ""))
+                    .append(",\"data_offsets\":[").append(at).append(',').append(at + bytes).append("]}");
+            at += bytes;
+        }
+        h.append('}');
+        while ((h.length() + 8) % 8 != 0) h.append(' ');
+        byte[] header = h.toString().getBytes(StandardCharsets.UTF_8);
+        try (RandomAccessFile f = new RandomAccessFile(dir.resolve("diffusion_pytorch_model.safetensors").toFile(), "rw")) {
+            f.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).array());
+            f.write(header);
+            f.setLength(8 + header.length + at);
+        }
+        return dir;
+    }
+
+    static long vaeWeights(ProfileReport p) {
+        return p.weightBytesByComponent().entrySet().stream().filter(e -> e.getKey().endsWith("VAE")).mapToLong(Map.Entry::getValue).sum();
+    }
+
+    @Test
+    void anFp16FixVaeRunsInTheDeviceDtypeWhereTheSdxlVaeIsUpcast() throws IOException {
+        Path vae = fp16FixVae();
+        long params = RandomWeights.shapesOf("vae", p -> new AutoencoderKL(RandomSdxl.vaeConfig(Layout.BASE), p)).values().stream()
+                .mapToLong(Shapes::numel).sum();
+        ProfileReport own = DeviceProfiler.run(new ProfileRequest("sdxl-base", null, 1024, 1024, DType.F16, 0, 1, 1.0, false));
+        ProfileReport fixed = DeviceProfiler.run(new ProfileRequest("sdxl-base", null, 1024, 1024, DType.F16, 0, 1, 1.0, false, vae));
+        System.out.println(fixed.toTable());
+        // force_upcast: the SDXL VAE's weights in F32 beside an F16 UNet; the fixed VAE's in F16
+        assertEquals(4 * params, vaeWeights(own), "the SDXL VAE's weights in F32");
+        assertEquals(2 * params, vaeWeights(fixed), "the fp16-fix VAE's weights in F16");
+        assertEquals(own.weightBytes() - 2 * params, fixed.weightBytes());
+        // its activations are F16 as well: the decode's peak drops by more than the weights' half
+        long ownDecode = own.peakBytesByComponent().get("VAE decode"), fixedDecode = fixed.peakBytesByComponent().get("VAE decode");
+        assertTrue(ownDecode - fixedDecode > 2 * params, "VAE decode peak " + ownDecode + " → " + fixedDecode);
+        assertTrue(fixed.toJson().contains("\"vae\":\"" + vae.toString().replace("\\", "\\\\") + "\""), fixed.toJson());
+        // the UNet and its step are untouched
+        assertEquals(own.gemmFlopsPerStep(), fixed.gemmFlopsPerStep());
+        assertEquals(own.activationPeakBytes(), fixed.activationPeakBytes());
+    }
+
+    @Test
+    void aVaeWhoseLatentsDifferIsRefusedNamingTheOption() throws IOException {
+        Path vae16 = tmp.resolve("vae-16-channels");
+        Files.createDirectories(vae16);
+        Files.writeString(vae16.resolve("config.json"), Files.readString(fp16FixVae().resolve("config.json"))
+                .replaceAll("\"latent_channels\"\\s*:\\s*4", "\"latent_channels\": 16"));
+        // no weights: the config alone refuses it, before any weight file is looked at
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> DeviceProfiler.run(new ProfileRequest("sdxl-base", null, 1024, 1024, DType.F16, 0, 1, 1.0, false, vae16)));
+        assertTrue(e.getMessage().startsWith("--vae: ") && e.getMessage().contains("latent_channels 16"), e.getMessage());
     }
 }

@@ -1,6 +1,6 @@
 // CPU emulation of the CUDA C subset our kernels use, force-included (g++ -include emu.h) when
 // the fake NVRTC of the tests compiles a kernel source into a shared library. Each CUDA thread
-// of a block is a fiber (ucontext) on one OS thread; __syncthreads and the shuffles switch to
+// of a block is a fiber (its own stack, switched by jd_switch) on one OS thread; __syncthreads and the shuffles switch to
 // the next fiber, so barrier semantics hold exactly (every kernel here reaches its barriers
 // uniformly). Blocks run one after another. Not a GPU: it checks indexing, tiling, reductions
 // and the host code's launches, not timing or races.
@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <cstring>
 #include <cstdlib>
-#include <ucontext.h>
 #include <vector>
 
 #ifndef __global__
@@ -23,10 +22,46 @@
 
 struct jd_dim3 { unsigned x, y, z; };
 
-struct jd_fiber { ucontext_t ctx; jd_dim3 tid; bool done; };
+// Fibers switch with jd_switch, not swapcontext: swapcontext saves and restores the signal mask with
+// a system call on every switch, which was half of the emulator's time on the full-size models.
+// jd_switch saves the callee-saved registers, MXCSR and the x87 control word on the current stack,
+// stores the stack pointer in *save and continues on the stack `load` (the System V x86-64 ABI:
+// everything else is caller-saved, so a call to jd_switch is all a switch needs).
+extern "C" void jd_switch(void** save, void* load);
+asm(R"(
+    .text
+    .globl jd_switch
+    .hidden jd_switch
+    .type jd_switch, @function
+jd_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    subq $8, %rsp
+    stmxcsr (%rsp)
+    fnstcw 4(%rsp)
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    ldmxcsr (%rsp)
+    fldcw 4(%rsp)
+    addq $8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size jd_switch, .-jd_switch
+)");
+
+struct jd_fiber { void* sp; jd_dim3 tid; bool done; };
 static jd_fiber* jd_fibers;
 static int jd_nfibers, jd_cur;
-static ucontext_t jd_sched;
+static void* jd_sched;
 static jd_dim3 blockIdx, blockDim, gridDim;
 static unsigned char* jd_dynamic;
 static float jd_xchg[1024];
@@ -39,7 +74,7 @@ static void** jd_params;
 // the fake NVRTC found no synchronisation in this source: threads run one after another (see jd_launch)
 static inline void jd_yield() { std::abort(); }
 #else
-static inline void jd_yield() { swapcontext(&jd_fibers[jd_cur].ctx, &jd_sched); }
+static inline void jd_yield() { jd_switch(&jd_fibers[jd_cur].sp, jd_sched); }
 #endif
 static inline void __syncthreads() { jd_yield(); }
 static inline void __syncwarp(unsigned = 0xffffffffu) { jd_yield(); }
@@ -129,9 +164,28 @@ static inline void jd_mma_m16n8k16(float* d, const unsigned* a, const unsigned* 
     }
 }
 
+// Where a fiber starts (jd_switch "returns" into it on its fresh stack); it ends by switching back for good.
 static void jd_fiber_main() {
     jd_entry(jd_params);
     jd_fibers[jd_cur].done = true;
+    void* unused;
+    jd_switch(&unused, jd_sched);
+}
+
+// A fresh stack that jd_switch can load: the saved MXCSR/x87 control word (the scheduler's), six
+// zeroed callee-saved registers, then jd_fiber_main as the return address, placed so that it starts
+// with the stack aligned as after a call (rsp + 8 a multiple of 16).
+static void* jd_fiber_stack(char* base, size_t size) {
+    uintptr_t top = ((uintptr_t) base + size) & ~(uintptr_t) 15;
+    uint64_t* sp = (uint64_t*) (top - 16);
+    *sp = (uint64_t) (uintptr_t) &jd_fiber_main;
+    for (int i = 0; i < 6; i++) *--sp = 0;
+    unsigned mxcsr;
+    unsigned short fpucw;
+    asm volatile("stmxcsr %0" : "=m"(mxcsr));
+    asm volatile("fnstcw %0" : "=m"(fpucw));
+    *--sp = (uint64_t) mxcsr | ((uint64_t) fpucw << 32);
+    return sp;
 }
 
 // Runs kernel wrapper w over the grid; returns 0, or 1 for a launch the GPU would refuse.
@@ -166,11 +220,7 @@ extern "C" int jd_launch(void (*w)(void**), unsigned gx, unsigned gy, unsigned g
                     jd_fiber& f = fibers[t];
                     f.tid = {t % bx, (t / bx) % by, t / (bx * by)};
                     f.done = false;
-                    getcontext(&f.ctx);
-                    f.ctx.uc_stack.ss_sp = stacks[t].data();
-                    f.ctx.uc_stack.ss_size = stacks[t].size();
-                    f.ctx.uc_link = &jd_sched;
-                    makecontext(&f.ctx, jd_fiber_main, 0);
+                    f.sp = jd_fiber_stack(stacks[t].data(), stacks[t].size());
                 }
                 unsigned live = n;
                 while (live > 0) {
@@ -178,7 +228,7 @@ extern "C" int jd_launch(void (*w)(void**), unsigned gx, unsigned gy, unsigned g
                     for (unsigned t = 0; t < n; t++) {
                         if (fibers[t].done) continue;
                         jd_cur = (int) t;
-                        swapcontext(&jd_sched, &fibers[t].ctx);
+                        jd_switch(&jd_sched, fibers[t].sp);
                         if (!fibers[t].done) live++;
                     }
                 }

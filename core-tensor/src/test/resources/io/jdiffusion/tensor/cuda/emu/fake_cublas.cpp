@@ -57,6 +57,31 @@ static void st(void* p, int type, int64_t i, float v) {
 static int64_t size(int type) { return type == 0 ? 4 : 2; }
 static bool typeOk(int t) { return t == 0 || t == 2 || t == 14; }
 
+// rows x k values of op(X) as rows of length k, widened to F32: element (r, p) is X[p + r * ld] when
+// `contiguous` (each row lies along the column-major storage), else X[r + p * ld]. In 64 x 64 tiles with
+// the type switch outside the loops: this runs over every weight of a full-size model per GEMM.
+template <typename Load> static void widen_tiles(Load load, bool contiguous, int rows, int k, int ld, float* out) {
+    const int T = 64;
+    for (int r0 = 0; r0 < rows; r0 += T)
+        for (int p0 = 0; p0 < k; p0 += T) {
+            int r1 = std::min(rows, r0 + T), p1 = std::min(k, p0 + T);
+            if (contiguous) {
+                for (int r = r0; r < r1; r++)
+                    for (int p = p0; p < p1; p++) out[(size_t) r * k + p] = load(p + (int64_t) r * ld);
+            } else {
+                for (int p = p0; p < p1; p++)
+                    for (int r = r0; r < r1; r++) out[(size_t) r * k + p] = load(r + (int64_t) p * ld);
+            }
+        }
+}
+static void widen(const void* X, int type, bool contiguous, int rows, int k, int ld, float* out) {
+    switch (type) {
+        case 0: widen_tiles([X](int64_t i) { return ((const float*) X)[i]; }, contiguous, rows, k, ld, out); break;
+        case 2: widen_tiles([X](int64_t i) { return h2f(((const uint16_t*) X)[i]); }, contiguous, rows, k, ld, out); break;
+        default: widen_tiles([X](int64_t i) { return b2f(((const uint16_t*) X)[i]); }, contiguous, rows, k, ld, out);
+    }
+}
+
 // column-major C[m,n] = alpha op(A)[m,k] op(B)[k,n] + beta C
 // (+ bias[i] and tanh-GELU when given, applied before the single rounding to C's type, like an epilogue)
 static int gemm(int ta, int tb, int m, int n, int k, float alpha, const void* A, int at, int lda, const void* B, int bt, int ldb,
@@ -67,10 +92,8 @@ static int gemm(int ta, int tb, int m, int n, int k, float alpha, const void* A,
     // dot product (8 partial sums: the compiler vectorises it); columns are split over threads,
     // which the full-size model tests need to finish in CI time
     std::vector<float> a((size_t) m * k), b((size_t) n * k);
-    for (int i = 0; i < m; i++)
-        for (int p = 0; p < k; p++) a[(size_t) i * k + p] = ta == 0 ? ld(A, at, i + (int64_t) p * lda) : ld(A, at, p + (int64_t) i * lda);
-    for (int j = 0; j < n; j++)
-        for (int p = 0; p < k; p++) b[(size_t) j * k + p] = tb == 0 ? ld(B, bt, p + (int64_t) j * ldb) : ld(B, bt, j + (int64_t) p * ldb);
+    widen(A, at, ta != 0, m, k, lda, a.data());
+    widen(B, bt, tb == 0, n, k, ldb, b.data());
     auto columns = [&](int j0, int j1) {
         for (int j = j0; j < j1; j++) {
             const float* bj = b.data() + (size_t) j * k;

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <sys/mman.h>
 #include <string>
 #include <unistd.h>
 #include <unordered_map>
@@ -20,7 +21,13 @@ static const CUresult OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_INITIALI
                       LAUNCH_FAILED = 719, INVALID_DEVICE = 101;
 static bool initialised = false;
 static long long allocated = 0;
-static const long long TOTAL = 8LL << 30;
+// 8 GiB unless JDIFFUSION_EMU_DEVICE_GIB says otherwise (an F32 full-size UNet holds 10.3 GB of weights)
+static long long device_total() {
+    const char* g = std::getenv("JDIFFUSION_EMU_DEVICE_GIB");
+    long long gib = g ? std::atoll(g) : 0;
+    return (gib > 0 ? gib : 8LL) << 30;
+}
+static const long long TOTAL = device_total();
 
 extern "C" {
 CUresult cuInit(unsigned) { initialised = true; return OK; }
@@ -44,9 +51,27 @@ CUresult cuDevicePrimaryCtxRelease_v2(int) { return OK; }
 CUresult cuCtxSetCurrent(void*) { return OK; }
 CUresult cuCtxSynchronize() { return OK; }
 static std::unordered_map<void*, size_t> block_sizes;
+// JDIFFUSION_EMU_DEVICE_DIR=folder: blocks of 1 MiB and more live in unlinked files there (shared
+// mappings), so the kernel can write them back and evict them under memory pressure instead of killing a
+// process: an F32 full-size UNet's 10 GB then fit on a machine whose memory other jobs share (most of
+// its weights are tensors of 1 to 16 MiB, so the threshold stays low).
+static const char* spill_dir = std::getenv("JDIFFUSION_EMU_DEVICE_DIR");
+static std::unordered_map<void*, size_t> mapped;
+static void* file_block(size_t bytes) {
+    std::string path = std::string(spill_dir) + "/jdemu-device-XXXXXX";
+    int fd = mkstemp(path.data());
+    if (fd < 0) return nullptr;
+    unlink(path.c_str());
+    size_t len = (bytes + 4095) / 4096 * 4096;
+    void* m = ftruncate(fd, (off_t) len) == 0 ? mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+    close(fd);
+    if (m == MAP_FAILED) return nullptr;
+    mapped[m] = len;
+    return m;
+}
 CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t bytes) {
     if ((long long) bytes + allocated > TOTAL) return OUT_OF_MEMORY;
-    void* m = std::aligned_alloc(256, (bytes + 255) / 256 * 256 + 256);
+    void* m = spill_dir && bytes >= (1u << 20) ? file_block(bytes) : std::aligned_alloc(256, (bytes + 255) / 256 * 256 + 256);
     if (!m) return OUT_OF_MEMORY;
     std::memset(m, 0xcd, bytes);    // like fresh device memory: garbage, not zeros
     allocated += (long long) bytes;
@@ -61,7 +86,13 @@ CUresult cuMemFree_v2(CUdeviceptr p) {
         allocated -= (long long) it->second;
         block_sizes.erase(it);
     }
-    std::free((void*) p);
+    auto f = mapped.find((void*) p);
+    if (f != mapped.end()) {
+        munmap(f->first, f->second);
+        mapped.erase(f);
+    } else {
+        std::free((void*) p);
+    }
     return OK;
 }
 CUresult cuMemAllocAsync(CUdeviceptr* p, size_t bytes, void*) { return cuMemAlloc_v2(p, bytes); }
