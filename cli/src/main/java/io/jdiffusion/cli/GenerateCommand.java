@@ -79,8 +79,8 @@ abstract class GenerateCommand implements Callable<Integer> {
         String runId = runs.record(r, timings, notes); // first, so the images carry the run id
         List<Path> written = Outputs.write(r.images(), r.record(), runId, o.output, o.force);
         for (Path w : written) spec.commandLine().getOut().println(w);
-        // asked for by --vram ("the peak device memory is printed"), so printed even with --quiet
-        if (p.deviceBudget() != null) spec.commandLine().getErr().println(p.deviceBudget().summary());
+        // what --vram asks for ("the peak device memory is printed"); --quiet silences it with the other notes
+        if (p.deviceBudget() != null) notes.println(p.deviceBudget().summary());
     }
 
     /** The family of a model folder or cached id (null: a single file, or not found: opening it says so), naming the option when it is neither. */

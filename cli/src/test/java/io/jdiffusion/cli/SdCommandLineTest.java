@@ -121,7 +121,7 @@ class SdCommandLineTest {
         Path b = tmp.resolve("outpaint-vram.png");
         CommandLineTest.Result v = CommandLineTest.run("outpaint", "--model", set.path("sd").toString(), "--image", init.toString(),
                 "--extend", "0,0,16,8", "--overlap", "4", "--dilate", "3x1", "--prompt", "a purple octopus", "--steps", "3", "--seed", "5",
-                "--clip-skip", "1", "--quiet", "--no-record", "-o", b.toString(), "--vram", "64m");
+                "--clip-skip", "1", "--no-record", "-o", b.toString(), "--vram", "64m"); // not --quiet: the peak is a note
         assertEquals(0, v.status(), v.err());
         assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b), "the budget changes no byte");
         assertTrue(v.err().contains("device memory: peak") && v.err().contains("budget 64.0 MiB"), v.err());

@@ -40,10 +40,15 @@ class VramOptionTest {
         // A budget the VAE's weights and the whole image's activations fit in (whatever the fixture
         // set's image size and VAE widths), so the plan keeps the VAE untiled: tiling would change the image.
         long mib = (UntiledVaeBudget.untiledVaeBytesAtInitImageSize() >> 20) + 2;
-        CommandLineTest.Result limited = CommandLineTest.run(inpaint(b, "--vram", mib + "m").toArray(String[]::new));
+        List<String> loud = inpaint(b, "--vram", mib + "m");
+        loud.remove("--quiet"); // the peak is a note: --quiet silences it
+        CommandLineTest.Result limited = CommandLineTest.run(loud.toArray(String[]::new));
         assertEquals(0, limited.status(), limited.err());
         assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b), "the budget changes no byte of the image");
         assertTrue(limited.err().contains("device memory: peak") && limited.err().contains("budget " + mib + ".0 MiB"), limited.err());
+        CommandLineTest.Result quiet = CommandLineTest.run(inpaint(tmp.resolve("c.png"), "--vram", mib + "m").toArray(String[]::new));
+        assertEquals(0, quiet.status(), quiet.err());
+        assertFalse(quiet.err().contains("device memory"), "--quiet prints nothing but errors: " + quiet.err());
 
         Path never = tmp.resolve("never.png");
         CommandLineTest.Result bad = CommandLineTest.run(inpaint(never, "--vram", "8x").toArray(String[]::new));
