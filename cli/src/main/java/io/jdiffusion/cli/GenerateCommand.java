@@ -12,6 +12,8 @@ import io.jdiffusion.pipelines.image.Image;
 import io.jdiffusion.pipelines.image.ImageFiles;
 import picocli.CommandLine;
 
+import java.io.PrintWriter;
+import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -75,7 +77,7 @@ abstract class GenerateCommand implements Callable<Integer> {
         var timings = runs.listen(p, o.quiet);
         GenerationResult r = p.run();
         // --quiet: nothing but errors on stderr (the files written are still listed on stdout)
-        java.io.PrintWriter notes = o.quiet ? new java.io.PrintWriter(java.io.Writer.nullWriter()) : spec.commandLine().getErr();
+        PrintWriter notes = o.quiet ? new PrintWriter(Writer.nullWriter()) : spec.commandLine().getErr();
         String runId = runs.record(r, timings, notes); // first, so the images carry the run id
         List<Path> written = Outputs.write(r.images(), r.record(), runId, o.output, o.force);
         for (Path w : written) spec.commandLine().getOut().println(w);
