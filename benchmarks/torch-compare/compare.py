@@ -38,6 +38,17 @@ def peak_rss_mib():
     return float("nan")
 
 
+def write_random_fp16(folder, name, file_name, build, save):
+    """Writes folder/name (a model with random weights, built in fp16) unless its file_name is there already."""
+    out = os.path.join(folder, name)
+    if os.path.exists(os.path.join(out, file_name)):
+        return
+    model = build()
+    save(model, out)
+    del model
+    print(f"wrote {out}", file=sys.stderr)
+
+
 def write_models(folder):
     """The UNet and VAE of the official SDXL base configs, random weights, saved as the fp16 variant."""
     import torch
@@ -46,13 +57,9 @@ def write_models(folder):
     # built directly in fp16 so the 2.6 B parameters take 5 GB, not 10, while they are written
     torch.set_default_dtype(torch.float16)
     for name, cls in (("unet", UNet2DConditionModel), ("vae", AutoencoderKL)):
-        out = os.path.join(folder, name)
-        if os.path.exists(os.path.join(out, "diffusion_pytorch_model.fp16.safetensors")):
-            continue
-        model = cls.from_config(cls.load_config(os.path.join(CONFIGS, name)))
-        model.save_pretrained(out, variant="fp16")
-        del model
-        print(f"wrote {out}", file=sys.stderr)
+        write_random_fp16(folder, name, "diffusion_pytorch_model.fp16.safetensors",
+                          lambda: cls.from_config(cls.load_config(os.path.join(CONFIGS, name))),
+                          lambda model, out: model.save_pretrained(out, variant="fp16"))
     torch.set_default_dtype(torch.float32)
 
 

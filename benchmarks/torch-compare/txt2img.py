@@ -41,16 +41,13 @@ def write_pipeline_folder(folder):
     compare.write_models(folder)
     torch.manual_seed(1)
     torch.set_default_dtype(torch.float16)
-    for name, cls in (("text_encoder", CLIPTextModel), ("text_encoder_2", CLIPTextModelWithProjection)):
-        out = os.path.join(folder, name)
-        if os.path.exists(os.path.join(out, "model.fp16.safetensors")):
-            continue
-        model = cls(CLIPTextConfig.from_pretrained(os.path.join(CONFIGS, name)))
+    def save(model, out):
         model.save_pretrained(out)
         # the fp16 variant's file name, as the Hub's SDXL folders have it (diffusers' variant="fp16")
         os.replace(os.path.join(out, "model.safetensors"), os.path.join(out, "model.fp16.safetensors"))
-        del model
-        print(f"wrote {out}", file=sys.stderr)
+    for name, cls in (("text_encoder", CLIPTextModel), ("text_encoder_2", CLIPTextModelWithProjection)):
+        compare.write_random_fp16(folder, name, "model.fp16.safetensors",
+                                  lambda: cls(CLIPTextConfig.from_pretrained(os.path.join(CONFIGS, name))), save)
     torch.set_default_dtype(torch.float32)
     for name in ("tokenizer", "tokenizer_2"):
         if not os.path.exists(os.path.join(folder, name)):
