@@ -760,8 +760,28 @@ public final class CudaBackend implements Backend {
     /** Whether a convolution in this compute type runs conv_mma.cu (one launch) rather than im2col + cuBLAS. */
     public static boolean implicitGemmConv(DType computeType) { return computeType != DType.F32; }
 
+    /** Whether conv_mma.cu passed its self-check on this backend (null: not run yet; run on the first 16-bit convolution). */
+    private volatile Boolean convMmaVerified;
+    /** Tests only: makes the next self-check see a wrong result. */
+    volatile boolean forceConvMismatch;
+
+    /** Whether convolutions run conv_mma.cu: a 16-bit compute type and a passed self-check ({@link ConvMmaCheck}). */
+    boolean useConvMma() {
+        if (!implicitGemmConv(computeType)) return false;
+        Boolean ok = convMmaVerified;
+        if (ok == null) {
+            ok = ConvMmaCheck.passes(this);
+            convMmaVerified = ok;
+        }
+        return ok;
+    }
+
     private Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
-        if (!implicitGemmConv(computeType)) return conv2dIm2col(x, w, bias, stride, padding, residual);
+        return useConvMma() ? conv2dImplicitGemm(x, w, bias, stride, padding, residual) : conv2dIm2col(x, w, bias, stride, padding, residual);
+    }
+
+    /** conv_mma.cu: one launch, bias and addend in its epilogue (shapes already checked). */
+    Tensor conv2dImplicitGemm(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
         int o = w.dim(0), kh = w.dim(2), kw = w.dim(3);
         int ho = (h + 2 * padding - kh) / stride + 1, wo = (wd + 2 * padding - kw) / stride + 1;
@@ -784,7 +804,7 @@ public final class CudaBackend implements Backend {
     /** Blocks per image of conv_mma.cu along the output pixels. */
     private static long implicitGemmPixelTiles(int ho, int wo) { return Math.ceilDiv((long) ho * wo, CONV_TILE); }
 
-    private Tensor conv2dIm2col(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
+    Tensor conv2dIm2col(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
         int o = w.dim(0), kh = w.dim(2), kw = w.dim(3);
         int ho = (h + 2 * padding - kh) / stride + 1, wo = (wd + 2 * padding - kw) / stride + 1;

@@ -59,8 +59,10 @@ __device__ void conv_mma_k(const T* __restrict__ x, const T* __restrict__ w, con
         if (vec_w && arow && ka < K) {   // K % 8 == 0: the 16 values are all in or all out in halves of 8
             vec16 v0 = *(const vec16*) (wrow + ka), v1 = {{0u, 0u, 0u, 0u}};
             if (ka + 8 < K) v1 = *(const vec16*) (wrow + ka + 8);
+#pragma unroll
             for (int i = 0; i < 4; i++) { ra[i] = v0.w[i]; ra[4 + i] = v1.w[i]; }
         } else {
+#pragma unroll
             for (int i = 0; i < 8; i++) {
                 unsigned short lo = arow && ka + 2 * i < K ? wrow[ka + 2 * i] : (unsigned short) 0;
                 unsigned short hi = arow && ka + 2 * i + 1 < K ? wrow[ka + 2 * i + 1] : (unsigned short) 0;
@@ -69,8 +71,10 @@ __device__ void conv_mma_k(const T* __restrict__ x, const T* __restrict__ w, con
         }
         // the im2col gather: row kb = (ci, ky, kx) stepped incrementally, one division per slice
         int kb = k0 + bk, ci = kb / kk, r = kb - ci * kk, ky = r / kw, kx = r - ky * kw;
+#pragma unroll
         for (int i = 0; i < 8; i++) {
             unsigned short v2[2];
+#pragma unroll
             for (int e = 0; e < 2; e++) {
                 int iy = iy0 + ky, ix = ix0 + kx;
                 bool in = bpix && kb + 2 * i + e < K && iy >= 0 && iy < h && ix >= 0 && ix < wd;
@@ -85,7 +89,9 @@ __device__ void conv_mma_k(const T* __restrict__ x, const T* __restrict__ w, con
     };
 
     float acc[2][4][4];
+#pragma unroll
     for (int mi = 0; mi < 2; mi++)
+#pragma unroll
         for (int ni = 0; ni < 4; ni++) acc[mi][ni][0] = acc[mi][ni][1] = acc[mi][ni][2] = acc[mi][ni][3] = 0.f;
 
     load(0);

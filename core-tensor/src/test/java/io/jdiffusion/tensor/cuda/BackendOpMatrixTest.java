@@ -294,9 +294,9 @@ class BackendOpMatrixTest {
         c.add(conv("conv2d 3x3 stride 2 64->64 9x9 (downsampler)", u(2, 64, 9, 9), scaled(u(64, 64, 3, 3), 0.1f), u(64), 2, 1, null));
         c.add(conv("conv2d 3x3 8->5 11x13 (3 pixel tiles, 2 images)", u(2, 8, 11, 13), u(5, 8, 3, 3), null, 1, 1, null));
         c.add(conv("conv2d 1x1 72->136 7x5", u(2, 72, 7, 5), scaled(u(136, 72, 1, 1), 0.25f), u(136), 1, 0, null));
-        // SDXL's deepest resnets at full channel counts on a 4x4 image (weights scaled as trained ones are: outputs of order 1):
+        // SDXL's deepest resnets at full channel counts on 3x3 and 4x4 images (weights scaled as trained ones are: outputs of order 1):
         // conv1 of an up-block resnet with the time-embedding addend, conv2 with the shortcut as full residual
-        c.add(conv("conv2dAdd 3x3 2560->1280 4x4 [N,O,1,1] addend", u(1, 2560, 4, 4), scaled(u(1280, 2560, 3, 3), 0.01f), u(1280), 1, 1,
+        c.add(conv("conv2dAdd 3x3 2560->1280 3x3 [N,O,1,1] addend", u(1, 2560, 3, 3), scaled(u(1280, 2560, 3, 3), 0.01f), u(1280), 1, 1,
                 u(1, 1280, 1, 1)));
         c.add(conv("conv2dAdd 3x3 1280->1280 4x4 residual", u(1, 1280, 4, 4), scaled(u(1280, 1280, 3, 3), 0.015f), u(1280), 1, 1,
                 u(1, 1280, 4, 4)));
