@@ -1,8 +1,9 @@
 // CPU emulation of the CUDA C subset our kernels use, force-included (g++ -include emu.h) when
 // the fake NVRTC of the tests compiles a kernel source into a shared library. Each CUDA thread
-// of a block is a fiber (its own stack, switched by jd_switch) on one OS thread; __syncthreads and the shuffles switch to
-// the next fiber, so barrier semantics hold exactly (every kernel here reaches its barriers
-// uniformly). Blocks run one after another. Not a GPU: it checks indexing, tiling, reductions
+// of a block is a fiber (its own stack, switched by jd_switch) on one OS thread; __syncthreads, the
+// shuffles and mma switch to the next fiber. __syncthreads is a real barrier (a fiber waits there
+// until every live thread of the block has arrived); shuffles and mma rely on the lanes of a warp
+// running in step, as a warp does. Blocks run one after another. Not a GPU: it checks indexing, tiling, reductions
 // and the host code's launches, not timing or races.
 #pragma once
 #define JD_EMULATE 1
