@@ -7,7 +7,8 @@
 #       1. CFG step (batch 2) and batch 1 of the full-size base UNet at 1024² and 768², cuda-f16
 #          (the base step sampled per call: its JSON's p0.50 is the median of >= 20 after warm-up)
 #       1b. the per-op table (CudaOpBenchmark): tensor-core attention at SDXL's shapes beside cuBLAS
-#          GEMM-softmax-GEMM, 3x3 conv per level beside the bare cuBLAS GEMM, GroupNorm+SiLU, linear;
+#          GEMM-softmax-GEMM, 3x3 conv per level (implicit-GEMM kernel) beside im2col + cuBLAS and the
+#          bare cuBLAS GEMM, GroupNorm+SiLU, linear;
 #          one line "op NAME on BACKEND: median MS ms, RATE" each
 #       2. VAE decode 1024², fp32 and bf16
 #       3. CLIP-L and bigG text encoders, batch 2
@@ -95,7 +96,7 @@ step() {
 step step-base 170 "${jmh[@]}" SdxlStepBenchmark "${full[@]}" -p model=base -p latent=$big,$mid -p batch=2,1 "${it[@]}" \
   "${stepmode[@]}" -rf json -rff "$OUT/step-base.json"
 # per-op table: our kernels beside cuBLAS-only counterparts in the same JVM (one process, -f 0)
-step ops 100 "${java[@]}" -jar .gpu-bench/benchmarks.jar CudaOpBenchmark -f 0 -wi 1 -w 1 -i 1 -r 1 \
+step ops 120 "${java[@]}" -jar .gpu-bench/benchmarks.jar CudaOpBenchmark -f 0 -wi 1 -w 1 -i 1 -r 1 \
   -p backend=$([ "${BENCH_TINY:-0}" = 1 ] && echo cpu || echo cuda-f16) -p tiny="${BENCH_TINY:-0}" -rf json -rff "$OUT/ops.json"
 step vae-decode 70 "${jmh[@]}" SdxlVaeDecodeBenchmark -p scale="${full[1]#scale=}" \
   -p backend=$([ "${BENCH_TINY:-0}" = 1 ] && echo cpu || echo cuda-f32,cuda-bf16) -p latent=$big "${it[@]}" \

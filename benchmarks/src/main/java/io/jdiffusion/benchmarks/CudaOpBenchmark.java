@@ -2,6 +2,7 @@ package io.jdiffusion.benchmarks;
 
 import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.cuda.CudaBackend;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -25,8 +26,9 @@ import java.util.function.Supplier;
  * One SDXL base-UNet op at its 1024² CFG shape (batch 2), for the per-op table of
  * scripts/gpu-bench.sh. Each op has a library-only counterpart run in the same JVM: attention
  * ({@code attn-*}, the tensor-core kernel reading [B, S, H·D]) beside GEMM → softmax → GEMM on
- * cuBLAS ({@code attn-*-gemm}); 3×3 convolution (im2col + cuBLAS) beside the bare cuBLAS GEMM of
- * the same FLOPs ({@code conv-*-gemm}). At tear-down a timed median of 20 runs is printed as one
+ * cuBLAS ({@code attn-*-gemm}); 3×3 convolution (the implicit-GEMM kernel conv_mma.cu) beside
+ * im2col + cuBLAS ({@code conv-*-im2col}, the path it replaced, as F32 still runs it) and the bare
+ * cuBLAS GEMM of the same FLOPs ({@code conv-*-gemm}). At tear-down a timed median of 20 runs is printed as one
  * line, {@code op <name>: median <ms> ms, <TFLOP/s or GB/s>}, so the rate needs no post-processing.
  */
 @State(Scope.Benchmark)
@@ -42,7 +44,8 @@ public class CudaOpBenchmark {
     @Param("0")
     public int tiny;
     @Param({"attn-4096x4096", "attn-4096x4096-gemm", "attn-4096x77", "attn-4096x77-gemm", "attn-1024x1024", "attn-1024x1024-gemm",
-            "conv-128-320", "conv-128-320-gemm", "conv-64-640", "conv-64-640-gemm", "conv-32-1280", "conv-32-1280-gemm",
+            "conv-128-320", "conv-128-320-im2col", "conv-128-320-gemm", "conv-64-640", "conv-64-640-im2col", "conv-64-640-gemm",
+            "conv-32-1280", "conv-32-1280-im2col", "conv-32-1280-gemm",
             "groupnorm-128-320", "groupnorm-32-1280", "linear-4096-640-5120", "linear-1024-1280-10240"})
     public String op;
 
@@ -73,12 +76,13 @@ public class CudaOpBenchmark {
             case "conv" -> {
                 int hw = Integer.parseInt(p[1]) / (tiny == 1 ? 8 : 1), c = Integer.parseInt(p[2]) / div;
                 flops = 2.0 * 2 * hw * hw * c * c * 9;
-                if (p.length > 3) {
+                if (p.length > 3 && p[3].equals("gemm")) {
                     Tensor cols = rand(r, 2 * hw * hw, c * 9), w = rand(r, c * 9, c);
                     run = () -> be.matmul(cols, w);
                 } else {
                     Tensor x = rand(r, 2, c, hw, hw), w = rand(r, c, c, 3, 3), b = rand(r, c);
-                    run = () -> be.conv2d(x, w, b, 1, 1);
+                    // -im2col: the im2col + cuBLAS path (F32's) in the benchmark's 16-bit type; else the implicit-GEMM kernel
+                    run = p.length > 3 && be instanceof CudaBackend cuda ? () -> cuda.conv2dIm2col(x, w, b, 1, 1) : () -> be.conv2d(x, w, b, 1, 1);
                 }
             }
             case "groupnorm" -> {

@@ -47,7 +47,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 public final class CudaBackend implements Backend {
     private static final Logger LOG = LoggerFactory.getLogger(CudaBackend.class);
     private static final String RESOURCE_DIR = "/io/jdiffusion/tensor/cuda/";
-    private static final List<String> KERNEL_FILES = List.of("elementwise", "norm", "shape", "attention", "flash_mma");
+    private static final List<String> KERNEL_FILES = List.of("elementwise", "norm", "shape", "attention", "flash_mma", "conv_mma");
     private static final long LT_WORKSPACE = 32L << 20;
     private static final int THREADS = 256;
     /** GroupNorm groups larger than this many values are split over several blocks, GROUP_NORM_CHUNK values each. */
@@ -730,7 +730,10 @@ public final class CudaBackend implements Backend {
         return conv2d(x, w, bias, stride, padding, null);
     }
 
-    /** The residual (or per-image channel addend) is added by the bias kernel, in the same pass as the bias (one launch, rounded once). */
+    /**
+     * The residual (or per-image channel addend) is added with the bias, rounded once: in F16/BF16 by
+     * conv_mma.cu's epilogue (one launch in all), in F32 by the bias kernel after the GEMM.
+     */
     @Override
     public Tensor conv2dAdd(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
         enter();
@@ -744,7 +747,64 @@ public final class CudaBackend implements Backend {
     /** Output pixels per im2col chunk for {@code images} images of {@code ck} rows and {@code hw} pixels each. */
     public static long im2colChunk(int images, long ck, long hw) { return Math.max(1, Math.min(hw, IM2COL_ELEMENTS / (ck * images))); }
 
+    /**
+     * The im2col + cuBLAS path F32 takes, for any compute type: the baseline the per-op benchmark
+     * (CudaOpBenchmark) times beside the implicit-GEMM kernel that 16-bit types use.
+     */
+    public Tensor conv2dIm2col(Tensor x, Tensor w, Tensor bias, int stride, int padding) {
+        enter();
+        OpChecks.conv2d(x, w, bias, stride, padding);
+        return conv2dIm2col(x, w, bias, stride, padding, null);
+    }
+
+    /** Whether a convolution in this compute type runs conv_mma.cu (one launch) rather than im2col + cuBLAS. */
+    public static boolean implicitGemmConv(DType computeType) { return computeType != DType.F32; }
+
+    /** Whether conv_mma.cu passed its self-check on this backend (null: not run yet; run on the first 16-bit convolution). */
+    private volatile Boolean convMmaVerified;
+    /** Tests only: makes the next self-check see a wrong result. */
+    volatile boolean forceConvMismatch;
+
+    /** Whether convolutions run conv_mma.cu: a 16-bit compute type and a passed self-check ({@link ConvMmaCheck}). */
+    boolean useConvMma() {
+        if (!implicitGemmConv(computeType)) return false;
+        Boolean ok = convMmaVerified;
+        if (ok == null) {
+            ok = ConvMmaCheck.passes(this);
+            convMmaVerified = ok;
+        }
+        return ok;
+    }
+
     private Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
+        return useConvMma() ? conv2dImplicitGemm(x, w, bias, stride, padding, residual) : conv2dIm2col(x, w, bias, stride, padding, residual);
+    }
+
+    /** conv_mma.cu: one launch, bias and addend in its epilogue (shapes already checked). */
+    Tensor conv2dImplicitGemm(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
+        int o = w.dim(0), kh = w.dim(2), kw = w.dim(3);
+        int ho = (h + 2 * padding - kh) / stride + 1, wo = (wd + 2 * padding - kw) / stride + 1;
+        Tensor out = alloc(computeType, n, o, ho, wo);
+        String variant = kh == 1 && kw == 1 ? "k1" : kh == 3 && kw == 3 ? "k3" : "kn";
+        try (Inputs in = new Inputs()) {
+            long px = in.of(x), pw = in.of(w), pb = bias == null ? 0L : in.of(bias), pr = residual == null ? 0L : in.of(residual);
+            boolean perChannel = residual != null && residual.numel() != out.numel();
+            boolean vecW = pw % 16 == 0 && ((long) c * kh * kw) % 8 == 0;
+            launch("conv_mma", "conv_mma_" + suffix(computeType) + "_" + variant, n * implicitGemmPixelTiles(ho, wo),
+                    Math.toIntExact(Math.ceilDiv(o, CONV_TILE)), 128, 0, px, pw, pb, pr, ptr(out), c, h, wd, o, kh, kw, stride, padding,
+                    ho, wo, perChannel ? 1 : 0, vecW ? 1 : 0);
+        }
+        return out;
+    }
+
+    /** conv_mma.cu's tile: 64 output channels by 64 output pixels of one image per block. */
+    private static final int CONV_TILE = 64;
+
+    /** Blocks per image of conv_mma.cu along the output pixels. */
+    private static long implicitGemmPixelTiles(int ho, int wo) { return Math.ceilDiv((long) ho * wo, CONV_TILE); }
+
+    Tensor conv2dIm2col(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
         int o = w.dim(0), kh = w.dim(2), kw = w.dim(3);
         int ho = (h + 2 * padding - kh) / stride + 1, wo = (wd + 2 * padding - kw) / stride + 1;

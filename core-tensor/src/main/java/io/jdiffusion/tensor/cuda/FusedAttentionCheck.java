@@ -40,11 +40,7 @@ final class FusedAttentionCheck {
             reference = ref.toFloatArray();
         }
         if (be.forceFusedMismatch) reference[reference.length / 2] += 1f;
-        double worst = 0;
-        for (int i = 0; i < fused.length; i++) {
-            double e = Math.abs(fused[i] - reference[i]);
-            if (!(e <= worst)) worst = e;   // NaN counts as the worst
-        }
+        double worst = worstDifference(fused, reference);
         double tol = tolerance(be.computeType());
         if (!(worst <= tol)) {
             LOG.warn("tensor-core attention (head size {}, {}) differs from GEMM-softmax-GEMM by {} (> {}) on its self-check; "
@@ -54,12 +50,22 @@ final class FusedAttentionCheck {
         return true;
     }
 
+    /** max |a - b|; NaN counts as the worst. */
+    static double worstDifference(float[] a, float[] b) {
+        double worst = 0;
+        for (int i = 0; i < a.length; i++) {
+            double e = Math.abs(a[i] - b[i]);
+            if (!(e <= worst)) worst = e;
+        }
+        return worst;
+    }
+
     private static long address(Tensor t) {
         CudaStorage s = (CudaStorage) t.storage();
         return s.pointer() + t.offset() * s.dtype().byteSize();
     }
 
-    private static float[] random(Random r, int n) {
+    static float[] random(Random r, int n) {
         float[] a = new float[n];
         for (int i = 0; i < n; i++) a[i] = (float) r.nextGaussian();
         return a;

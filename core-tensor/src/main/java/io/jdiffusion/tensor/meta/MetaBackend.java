@@ -16,7 +16,7 @@ import java.util.Map;
  * A shape-only device (like torch's meta device): every op checks its arguments' shapes, makes a
  * result of the right shape and dtype, and computes nothing, so the real full-size graph runs at
  * any size in seconds. It keeps the CUDA backend's memory rules (results in the compute dtype,
- * inputs of another dtype or on the host converted into a temporary, the im2col buffer of a
+ * inputs of another dtype or on the host converted into a temporary, the im2col buffer of an F32
  * convolution, tensors owned by the innermost {@link #openScope() scope} and released when it
  * closes) and counts what that backend would do:
  * <ul>
@@ -341,7 +341,7 @@ public final class MetaBackend implements Backend {
         return conv2d(x, w, bias, stride, padding, null);
     }
 
-    /** CUDA adds the residual in its bias kernel: no launch more than the convolution's. */
+    /** CUDA adds the residual in the convolution's epilogue (F16/BF16) or its bias kernel (F32): no launch more. */
     @Override
     public Tensor conv2dAdd(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
         io.jdiffusion.tensor.OpChecks.conv2dAdd(x, w, bias, stride, padding, residual);
@@ -361,6 +361,10 @@ public final class MetaBackend implements Backend {
         Tensor out = alloc(computeType, n, o, ho, wo);
         long ck = (long) c * kh * kw, hw = (long) ho * wo;
         gemm(2.0 * n * hw * o * ck);
+        if (io.jdiffusion.tensor.cuda.CudaBackend.implicitGemmConv(computeType)) {
+            launched(1);   // conv_mma.cu: no im2col buffer, bias and addend in its epilogue
+            return done(out);
+        }
         if (kh == 1 && kw == 1 && stride == 1 && padding == 0) {
             launched(1);
         } else {

@@ -49,6 +49,31 @@ template <> __device__ __forceinline__ bf16 from_f<bf16>(float v) {
     return r;
 }
 
+// mma.sync.aligned.m16n8k16.row.col.f32.{f16,bf16} (flash_mma.cu, conv_mma.cu): d += a b on one warp.
+// Fragment element (lane, i) of the documented layouts, with g = lane / 4 and t = lane % 4:
+//   A 16x16 (row): a_i at row g + 8 * ((i / 2) % 2), column 2t + (i % 2) + 8 * (i / 4)
+//   B 16x8 (col):  b_i at row 2t + (i % 2) + 8 * (i / 2), column g
+//   C/D 16x8:      c_i at row g + 8 * (i / 2), column 2t + (i % 2)
+// Two consecutive elements share one 32-bit register, the lower index in the low half.
+#ifndef JD_EMULATE
+__device__ __forceinline__ void mma_16816(float* d, const unsigned* a, const unsigned* b, f16) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+__device__ __forceinline__ void mma_16816(float* d, const unsigned* a, const unsigned* b, bf16) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+#else
+__device__ __forceinline__ void mma_16816(float* d, const unsigned* a, const unsigned* b, f16) { jd_mma_m16n8k16(d, a, b, 0); }
+__device__ __forceinline__ void mma_16816(float* d, const unsigned* a, const unsigned* b, bf16) { jd_mma_m16n8k16(d, a, b, 1); }
+#endif
+
+__device__ __forceinline__ unsigned pack2(unsigned short lo, unsigned short hi) { return (unsigned) lo | ((unsigned) hi << 16); }
+template <typename T> __device__ __forceinline__ unsigned pack2f(float lo, float hi) { return pack2(from_f<T>(lo).x, from_f<T>(hi).x); }
+
 // Index arithmetic for up to 6 dimensions (broadcasting and permutes): element strides of the
 // sources for each output dimension (0 where a source is broadcast).
 #define MAX_RANK 6

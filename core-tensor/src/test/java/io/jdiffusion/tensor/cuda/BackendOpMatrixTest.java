@@ -226,6 +226,20 @@ class BackendOpMatrixTest {
         return new T(d, t.shape());
     }
 
+    /** conv2d (addend null) or conv2dAdd of x and w against the naive loops. */
+    static Case conv(String name, T x, T w, T bias, int stride, int pad, T addend) {
+        List<T> in = new ArrayList<>(Arrays.asList(x, w));
+        if (bias != null) in.add(bias);
+        if (addend != null) in.add(addend);
+        boolean hasBias = bias != null;
+        return one(name, in, (b, t) -> addend == null ? b.conv2d(t.get(0), t.get(1), hasBias ? t.get(2) : null, stride, pad)
+                        : b.conv2dAdd(t.get(0), t.get(1), hasBias ? t.get(2) : null, stride, pad, t.getLast()),
+                t -> {
+                    T y = Naive.conv2d(t.get(0), t.get(1), hasBias ? t.get(2) : null, stride, pad);
+                    return addend == null ? y : Naive.binary(y, t.getLast(), Double::sum);
+                });
+    }
+
     static Case one(String name, List<T> in, BiFunction<Backend, List<Tensor>, Tensor> run, Function<List<T>, T> ref) {
         return new Case(name, in, (b, t) -> List.of(run.apply(b, t)), t -> List.of(ref.apply(t)), false);
     }
@@ -272,6 +286,20 @@ class BackendOpMatrixTest {
         c.add(one("conv2dAdd 3x3 per-channel addend", List.of(u(2, 3, 5, 6), u(4, 3, 3, 3), u(4), u(2, 4, 1, 1)),
                 (b, t) -> b.conv2dAdd(t.get(0), t.get(1), t.get(2), 1, 1, t.get(3)),
                 t -> Naive.binary(Naive.conv2d(t.get(0), t.get(1), t.get(2), 1, 1), t.get(3), Double::sum)));
+        // ---- implicit-GEMM convolution (conv_mma.cu on the F16/BF16 CUDA rows; F32 rows keep im2col + cuBLAS): tiles of
+        // 64 channels x 64 pixels, K in slices of 32; K = C·kh·kw not a multiple of 8 or 16 (4 and 9 input channels: conv_in
+        // and the inpainting UNet's), odd sides, channel and pixel counts that leave ragged tiles, 16-byte weight loads
+        c.add(conv("conv2d 3x3 pad 1 9->40 7x5 (K 81)", u(2, 9, 7, 5), u(40, 9, 3, 3), u(40), 1, 1, null));
+        c.add(conv("conv2d 3x3 stride 2 4->70 9x7 (K 36)", u(1, 4, 9, 7), u(70, 4, 3, 3), u(70), 2, 1, null));
+        c.add(conv("conv2d 3x3 stride 2 64->64 9x9 (downsampler)", u(2, 64, 9, 9), scaled(u(64, 64, 3, 3), 0.1f), u(64), 2, 1, null));
+        c.add(conv("conv2d 3x3 8->5 11x13 (3 pixel tiles, 2 images)", u(2, 8, 11, 13), u(5, 8, 3, 3), null, 1, 1, null));
+        c.add(conv("conv2d 1x1 72->136 7x5", u(2, 72, 7, 5), scaled(u(136, 72, 1, 1), 0.25f), u(136), 1, 0, null));
+        // SDXL's deepest resnets at full channel counts on 3x3 and 4x4 images (weights scaled as trained ones are: outputs of order 1):
+        // conv1 of an up-block resnet with the time-embedding addend, conv2 with the shortcut as full residual
+        c.add(conv("conv2dAdd 3x3 2560->1280 3x3 [N,O,1,1] addend", u(1, 2560, 3, 3), scaled(u(1280, 2560, 3, 3), 0.01f), u(1280), 1, 1,
+                u(1, 1280, 1, 1)));
+        c.add(conv("conv2dAdd 3x3 1280->1280 4x4 residual", u(1, 1280, 4, 4), scaled(u(1280, 1280, 3, 3), 0.015f), u(1280), 1, 1,
+                u(1, 1280, 4, 4)));
         c.add(one("conv2dAdd 1x1 no bias", List.of(u(2, 6, 5, 4), u(3, 6, 1, 1), u(2, 3, 5, 4)),
                 (b, t) -> b.conv2dAdd(t.get(0), t.get(1), null, 1, 0, t.get(2)),
                 t -> Naive.binary(Naive.conv2d(t.get(0), t.get(1), null, 1, 0), t.get(2), Double::sum)));

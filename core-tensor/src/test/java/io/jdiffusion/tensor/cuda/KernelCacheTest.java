@@ -57,7 +57,7 @@ class KernelCacheTest {
 
     @Test
     void kernelSourcesAreOnTheClasspathWithoutHostIncludes() {
-        for (String f : List.of("common.cuh", "elementwise.cu", "norm.cu", "shape.cu", "attention.cu")) {
+        for (String f : List.of("common.cuh", "elementwise.cu", "norm.cu", "shape.cu", "attention.cu", "flash_mma.cu", "conv_mma.cu")) {
             String src = CudaBackend.readResource(f);
             for (String line : src.split("\n")) {
                 if (line.startsWith("#include")) {

@@ -60,5 +60,13 @@ class KernelNamesTest {
             boolean has = mma.contains("FM_KERNEL(s, T, " + d + ")");
             assertEquals(CudaBackend.fusedHeadSize(d), has, "flash_mma.cu kernel for head size " + d + " vs fusedHeadSize");
         }
+        // implicit-GEMM convolution: the three kernel-size variants CudaBackend picks, for both 16-bit types
+        String conv = CudaBackend.readResource("conv_mma.cu");
+        assertTrue(java.contains("launch(\"conv_mma\", \"conv_mma_\" + suffix(computeType) + \"_\" + variant"), "CudaBackend's conv_mma launch");
+        assertTrue(conv.contains("CM_TYPE(f16, f16)") && conv.contains("CM_TYPE(bf16, bf16)"), "conv_mma.cu lacks a 16-bit type");
+        for (String v : new String[] {"k1", "k3", "kn"}) {
+            assertTrue(java.contains("\"" + v + "\""), "CudaBackend does not choose conv_mma variant " + v);
+            assertTrue(conv.contains("CM_KERNEL(s, T, " + v + ","), "conv_mma.cu lacks variant " + v);
+        }
     }
 }

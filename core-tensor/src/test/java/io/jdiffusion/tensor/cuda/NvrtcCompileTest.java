@@ -24,7 +24,7 @@ class NvrtcCompileTest {
     void everyKernelSourceCompilesForAmpereAndHopper() {
         Nvrtc n = nvrtc();
         Map<String, String> headers = Map.of("common.cuh", CudaBackend.readResource("common.cuh"));
-        for (String file : List.of("elementwise", "norm", "shape", "attention", "flash_mma")) {
+        for (String file : List.of("elementwise", "norm", "shape", "attention", "flash_mma", "conv_mma")) {
             String src = CudaBackend.readResource(file + ".cu");
             for (int cc : new int[] {80, 90}) {
                 Nvrtc.Image img = n.compile(file + ".cu", src, headers, cc, List.of());
@@ -36,12 +36,13 @@ class NvrtcCompileTest {
                 }
                 String text = new String(b, StandardCharsets.ISO_8859_1);
                 for (String s : new String[] {"f32", "f16", "bf16"}) {
-                    if (file.equals("flash_mma") && s.equals("f32")) continue;   // tensor-core kernels are 16-bit only
+                    if (file.endsWith("_mma") && s.equals("f32")) continue;   // tensor-core kernels are 16-bit only
                     String kernel = switch (file) {
                         case "elementwise" -> "binary_" + s;
                         case "norm" -> "groupnorm_" + s;
                         case "shape" -> "im2col_" + s;
                         case "flash_mma" -> "flash_mma_" + s + "_d64";
+                        case "conv_mma" -> "conv_mma_" + s + "_k3";
                         default -> "flash_attn_" + s + "_d128";
                     };
                     assertTrue(text.contains(kernel), file + ".cu compiled without kernel " + kernel);

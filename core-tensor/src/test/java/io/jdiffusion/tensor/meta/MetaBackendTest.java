@@ -98,6 +98,17 @@ class MetaBackendTest {
         l0 = m.counters().kernelLaunches();
         m.groupNorm(img, 32, c64, c64, 1e-5f, false);
         assertEquals(1, m.counters().kernelLaunches() - l0, "small groups: one block per group");
+        // convolutions: F16 one implicit-GEMM launch with bias and addend, no buffer; F32 im2col + GEMM + bias kernel
+        Tensor w = m.zeros(320, 320, 3, 3), temb = m.zeros(2, 320, 1, 1);
+        l0 = m.counters().kernelLaunches();
+        long peak0 = m.peakBytesInUse();
+        m.conv2dAdd(big, w, c320, 1, 1, temb);
+        assertEquals(1, m.counters().kernelLaunches() - l0, "F16 conv2dAdd: conv_mma.cu alone");
+        assertEquals(peak0 + big.numel() * 2, m.peakBytesInUse(), "F16: the result and no im2col buffer");
+        Tensor x32s = f32.zeros(2, 320, 16, 16), w32 = f32.zeros(320, 320, 3, 3), b32 = f32.zeros(320);
+        l0 = f32.counters().kernelLaunches();
+        f32.conv2d(x32s, w32, b32, 1, 1);
+        assertEquals(3, f32.counters().kernelLaunches() - l0, "F32: im2col, one GEMM, the bias kernel");
     }
 
     @Test

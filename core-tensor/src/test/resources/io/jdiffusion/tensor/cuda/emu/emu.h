@@ -1,8 +1,9 @@
 // CPU emulation of the CUDA C subset our kernels use, force-included (g++ -include emu.h) when
 // the fake NVRTC of the tests compiles a kernel source into a shared library. Each CUDA thread
-// of a block is a fiber (its own stack, switched by jd_switch) on one OS thread; __syncthreads and the shuffles switch to
-// the next fiber, so barrier semantics hold exactly (every kernel here reaches its barriers
-// uniformly). Blocks run one after another. Not a GPU: it checks indexing, tiling, reductions
+// of a block is a fiber (its own stack, switched by jd_switch) on one OS thread; __syncthreads, the
+// shuffles and mma switch to the next fiber. __syncthreads is a real barrier (a fiber waits there
+// until every live thread of the block has arrived); shuffles and mma rely on the lanes of a warp
+// running in step, as a warp does. Blocks run one after another. Not a GPU: it checks indexing, tiling, reductions
 // and the host code's launches, not timing or races.
 #pragma once
 #define JD_EMULATE 1
@@ -76,7 +77,17 @@ static inline void jd_yield() { std::abort(); }
 #else
 static inline void jd_yield() { jd_switch(&jd_fibers[jd_cur].sp, jd_sched); }
 #endif
-static inline void __syncthreads() { jd_yield(); }
+// A fiber at __syncthreads waits until every live thread of the block has arrived; jd_launch releases
+// them together at the end of a round, so they leave in the same round, in step as they arrived.
+// Between barriers warps may yield different numbers of times (a warp-uniform branch around mma).
+static int jd_bar_arrived;
+static unsigned char jd_bar_wait[1024];
+static inline void __syncthreads() {
+    int t = jd_cur;
+    jd_bar_wait[t] = 1;
+    jd_bar_arrived++;
+    do jd_yield(); while (jd_bar_wait[t]);
+}
 static inline void __syncwarp(unsigned = 0xffffffffu) { jd_yield(); }
 static inline int jd_tid() { return (int) (threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)); }
 static inline float __shfl_xor_sync(unsigned, float v, int mask) {
@@ -124,43 +135,70 @@ static inline unsigned short jd_float_to_half(float f) {
 }
 
 // mma.sync.aligned.m16n8k16.row.col.f32.{f16,bf16}.{f16,bf16}.f32, a warp-collective: every lane
-// publishes its A and B fragment registers, then computes its own four D elements from the
-// whole warp's fragments by the PTX ISA's documented layouts ("Matrix Fragments for
-// mma.m16n8k16 with floating point type"; g = lane / 4, t = lane % 4):
+// publishes its A and B fragment registers and where its four C/D elements are, then yields; the
+// warp's first lane to run again places the 32 lanes' fragments into a 16x16 A, a 16x8 B and a
+// 16x8 C by the PTX ISA's documented layouts ("Matrix Fragments for mma.m16n8k16 with floating
+// point type"; g = lane / 4, t = lane % 4):
 //   A 16x16: a_i at row g + 8 * ((i / 2) % 2), column 2t + (i % 2) + 8 * (i / 4), four .b32 registers
 //   B 16x8:  b_i at row 2t + (i % 2) + 8 * (i / 2), column g, two .b32 registers
 //   C/D 16x8: c_i at row g + 8 * (i / 2), column 2t + (i % 2)
-// a_i lives in register i / 2, the even i in the low 16 bits. Two slots alternate between calls,
-// so one yield suffices: a lane can only overwrite a slot after every lane has read it.
-struct jd_mma_frag { unsigned a[4], b[2]; };
+// (a_i lives in register i / 2, the even i in the low 16 bits), computes D = A B + C (each element
+// summed over k = 0..15 in order with fused multiply-adds) and writes every lane's D elements back
+// (a suspended lane's registers are its stack, which stays put). The others find their D done.
+// Two slots alternate between calls, so one yield suffices: a lane can only overwrite a slot after
+// the whole warp has been served from it. A warp's lanes run in step (the same yields), but warps
+// need not call mma equally often between barriers.
+struct jd_mma_frag { unsigned a[4], b[2]; float* d; };
 static jd_mma_frag jd_mma_slots[2][1024];
 static unsigned char jd_mma_parity[1024];
+static unsigned jd_mma_seq[1024];        // calls so far by each thread in this block (equal across a warp)
+static unsigned jd_mma_done[2][32];      // per slot and warp: the call whose D is written
+static float jd_half_table[65536];
+static bool jd_half_table_ready;
 static inline float jd_mma_elem(unsigned reg, int hi, int bf16) {
     unsigned short h = (unsigned short) (hi ? reg >> 16 : reg & 0xffffu);
-    return bf16 ? __uint_as_float(((unsigned) h) << 16) : jd_half_to_float(h);
+    return bf16 ? __uint_as_float(((unsigned) h) << 16) : jd_half_table[h];
+}
+// c[r][col] = sum over k of a[r][k] b[k][col] + c[r][col], k in order; with AVX2 FMA (8 columns at once) where the CPU has it
+#define JD_MMA_PRODUCT(FMA) \
+    for (int r = 0; r < 16; r++) \
+        for (int k = 0; k < 16; k++) \
+            for (int col = 0; col < 8; col++) c[r][col] = FMA(a[r][k], b[k][col], c[r][col]);
+__attribute__((target("avx2,fma"), optimize("O3"))) static void jd_mma_product_fma(float (*c)[8], const float (*a)[16], const float (*b)[8]) { JD_MMA_PRODUCT(__builtin_fmaf) }
+static void jd_mma_product(float (*c)[8], const float (*a)[16], const float (*b)[8]) { JD_MMA_PRODUCT(std::fma) }
+static const bool jd_has_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+static void jd_mma_warp(jd_mma_frag* w, int bf16) {
+    if (!jd_half_table_ready) {
+        for (unsigned h = 0; h < 65536; h++) jd_half_table[h] = jd_half_to_float((unsigned short) h);
+        jd_half_table_ready = true;
+    }
+    float a[16][16], b[16][8], c[16][8];
+    for (int lane = 0; lane < 32; lane++) {
+        int g = lane >> 2, t = lane & 3;
+        for (int i = 0; i < 8; i++) a[g + 8 * ((i / 2) % 2)][2 * t + (i % 2) + 8 * (i / 4)] = jd_mma_elem(w[lane].a[i / 2], i % 2, bf16);
+        for (int i = 0; i < 4; i++) b[2 * t + (i % 2) + 8 * (i / 2)][g] = jd_mma_elem(w[lane].b[i / 2], i % 2, bf16);
+        for (int i = 0; i < 4; i++) c[g + 8 * (i / 2)][2 * t + (i % 2)] = w[lane].d[i];
+    }
+    if (jd_has_fma) jd_mma_product_fma(c, a, b);
+    else jd_mma_product(c, a, b);
+    for (int lane = 0; lane < 32; lane++) {
+        int g = lane >> 2, t = lane & 3;
+        for (int i = 0; i < 4; i++) w[lane].d[i] = c[g + 8 * (i / 2)][2 * t + (i % 2)];
+    }
 }
 static inline void jd_mma_m16n8k16(float* d, const unsigned* a, const unsigned* b, int bf16) {
     int tid = jd_tid(), p = jd_mma_parity[tid];
     jd_mma_parity[tid] ^= 1;
+    unsigned seq = ++jd_mma_seq[tid];
     jd_mma_frag& mine = jd_mma_slots[p][tid];
     for (int i = 0; i < 4; i++) mine.a[i] = a[i];
     for (int i = 0; i < 2; i++) mine.b[i] = b[i];
+    mine.d = d;
     jd_yield();
-    const jd_mma_frag* w = &jd_mma_slots[p][tid & ~31];
-    int lane = tid & 31, g = lane >> 2, t = lane & 3;
-    for (int i = 0; i < 4; i++) {
-        int row = g + 8 * (i / 2), col = 2 * t + (i % 2);
-        float sum = d[i];
-        for (int kk = 0; kk < 16; kk++) {
-            // A(row, kk): held by lane 4 * (row % 8) + (kk % 8) / 2 as element ai
-            int ai = (kk % 2) + 2 * (row / 8) + 4 * (kk / 8);
-            float av = jd_mma_elem(w[4 * (row % 8) + (kk % 8) / 2].a[ai / 2], ai % 2, bf16);
-            // B(kk, col): held by lane 4 * col + (kk % 8) / 2 as element bi
-            int bi = (kk % 2) + 2 * (kk / 8);
-            float bv = jd_mma_elem(w[4 * col + (kk % 8) / 2].b[bi / 2], bi % 2, bf16);
-            sum = std::fma(av, bv, sum);
-        }
-        d[i] = sum;
+    unsigned& done = jd_mma_done[p][tid >> 5];
+    if (done != seq) {   // the warp's first lane back does the whole warp's product
+        jd_mma_warp(&jd_mma_slots[p][tid & ~31], bf16);
+        done = seq;
     }
 }
 
@@ -208,6 +246,8 @@ extern "C" int jd_launch(void (*w)(void**), unsigned gx, unsigned gy, unsigned g
             for (unsigned x = 0; x < gx; x++) {
                 blockIdx = {x, y, z};
                 std::memset(jd_mma_parity, 0, sizeof jd_mma_parity);
+                std::memset(jd_mma_seq, 0, sizeof jd_mma_seq);
+                std::memset(jd_mma_done, 0, sizeof jd_mma_done);
 #ifdef JD_NO_BARRIERS
                 for (unsigned t = 0; t < n; t++) {
                     fibers[t].tid = {t % bx, (t / bx) % by, t / (bx * by)};
@@ -223,6 +263,7 @@ extern "C" int jd_launch(void (*w)(void**), unsigned gx, unsigned gy, unsigned g
                     f.sp = jd_fiber_stack(stacks[t].data(), stacks[t].size());
                 }
                 unsigned live = n;
+                jd_bar_arrived = 0;
                 while (live > 0) {
                     live = 0;
                     for (unsigned t = 0; t < n; t++) {
@@ -230,6 +271,10 @@ extern "C" int jd_launch(void (*w)(void**), unsigned gx, unsigned gy, unsigned g
                         jd_cur = (int) t;
                         jd_switch(&jd_sched, fibers[t].sp);
                         if (!fibers[t].done) live++;
+                    }
+                    if (jd_bar_arrived > 0 && (unsigned) jd_bar_arrived == live) {   // all at the barrier: release
+                        std::memset(jd_bar_wait, 0, n);
+                        jd_bar_arrived = 0;
                     }
                 }
             }
