@@ -53,6 +53,8 @@ public final class CudaBackend implements Backend {
     /** GroupNorm groups larger than this many values are split over several blocks, GROUP_NORM_CHUNK values each. */
     public static final long GROUP_NORM_SPLIT_ABOVE = 8192;
     static final int GROUP_NORM_CHUNK = 4096;
+    /** The most dynamic shared memory a launch gets without opting in. */
+    private static final int DEFAULT_SHARED_BYTES = 48 << 10;
     /** The largest attention head size (the SDXL VAE's mid-block attention has one head of 512). */
     public static final int MAX_HEAD_SIZE = 512;
 
@@ -825,11 +827,34 @@ public final class CudaBackend implements Backend {
         return groupNorm(x, groups, gamma, beta, eps, silu, x.shape(), false);
     }
 
-    /** The kernels write the [N, h·w, C] layout directly (no permute launch). */
+    /**
+     * The kernels write the [N, h·w, C] layout directly (no permute launch), unless a split group's
+     * tile would not fit in a launch's shared memory ({@link #groupNormTileBytes}): then the norm and a permute.
+     */
     @Override
     public Tensor groupNormToTokens(Tensor x, int groups, Tensor gamma, Tensor beta, float eps) {
         enter();
-        return groupNorm(x, groups, gamma, beta, eps, false, OpChecks.groupNormToTokens(x, groups, gamma, beta), true);
+        int[] s = OpChecks.groupNormToTokens(x, groups, gamma, beta);
+        if (!groupNormWritesTokens(x.dim(1), groups, (long) x.dim(2) * x.dim(3))) {
+            return Backend.super.groupNormToTokens(x, groups, gamma, beta, eps);
+        }
+        return groupNorm(x, groups, gamma, beta, eps, false, s, true);
+    }
+
+    /**
+     * Shared memory of groupnorm_apply writing tokens: a block's channels of its group by its pixels
+     * (an odd pitch), in F32; 0 where the group takes the one-block kernel (no tile).
+     */
+    public static long groupNormTileBytes(int channels, int groups, long spatial) {
+        long cpg = channels / groups, size = cpg * spatial;
+        if (size <= GROUP_NORM_SPLIT_ABOVE) return 0;
+        long splits = Math.ceilDiv(size, GROUP_NORM_CHUNK);
+        return cpg * (Math.ceilDiv(spatial, splits) | 1) * Float.BYTES;
+    }
+
+    /** Whether {@link #groupNormToTokens} writes the tokens in its own kernels (else it adds a permute). */
+    public static boolean groupNormWritesTokens(int channels, int groups, long spatial) {
+        return groupNormTileBytes(channels, groups, spatial) <= DEFAULT_SHARED_BYTES;
     }
 
     private Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu, int[] shape, boolean tokens) {
@@ -848,11 +873,12 @@ public final class CudaBackend implements Backend {
             int splits = Math.toIntExact(Math.ceilDiv(size, GROUP_NORM_CHUNK));
             long blocks = (long) n * groups * splits;
             int perVector = 16 / computeType.byteSize();
-            boolean vec = px % 16 == 0 && (tokens || po % 16 == 0) && spatial % perVector == 0;
+            boolean vec = px % 16 == 0 && po % 16 == 0 && spatial % perVector == 0;
+            int tile = tokens ? (int) groupNormTileBytes(c, groups, spatial) : 0;
             CudaStorage part = temp(DType.F32, 3 * blocks);
             try {
                 launch("norm", "groupnorm_stats_" + suffix(computeType), blocks, 1, THREADS, 0, px, part.pointer(), size, GROUP_NORM_CHUNK, splits);
-                launch("norm", "groupnorm_apply_" + suffix(computeType), blocks, 1, THREADS, 0, px, pg, pb, part.pointer(), po, c, groups,
+                launch("norm", "groupnorm_apply_" + suffix(computeType), blocks, 1, THREADS, tile, px, pg, pb, part.pointer(), po, c, groups,
                         spatial, GROUP_NORM_CHUNK, splits, eps, silu ? 1 : 0, vec ? 1 : 0, tokens ? 1 : 0);
             } finally {
                 part.release();

@@ -399,10 +399,16 @@ public final class MetaBackend implements Backend {
         return same(x, gamma, beta);
     }
 
-    /** CUDA's GroupNorm kernels writing the tokens' layout: the same launches as groupNorm, no permute. */
+    /**
+     * CUDA's GroupNorm kernels writing the tokens' layout: the same launches as groupNorm, no permute
+     * (the norm and a permute where CUDA's tile would not fit).
+     */
     @Override
     public Tensor groupNormToTokens(Tensor x, int groups, Tensor gamma, Tensor beta, float eps) {
         int[] out = io.jdiffusion.tensor.OpChecks.groupNormToTokens(x, groups, gamma, beta);
+        if (!io.jdiffusion.tensor.cuda.CudaBackend.groupNormWritesTokens(x.dim(1), groups, (long) x.dim(2) * x.dim(3))) {
+            return Backend.super.groupNormToTokens(x, groups, gamma, beta, eps);
+        }
         groupNormStatistics(x, groups);
         in(x);
         in(gamma);

@@ -110,8 +110,11 @@ __device__ void groupnorm_k(const T* __restrict__ x, const T* __restrict__ g, co
 // group size is a multiple of 8 and x 16-byte aligned);
 // groupnorm_apply: block (group, split) merges its group's partials (Chan et al.'s pairwise
 // formula, exact in exact arithmetic and free of cancellation) and normalises its slice, 16 bytes
-// per load and store where `vec` says the slice and channel boundaries allow it (loads only with
-// `tokens`: the transposed stores go value by value).
+// per load and store where `vec` says the slice and channel boundaries allow it. With `tokens` a
+// block takes a range of pixels across the group's channels instead, through a shared-memory tile
+// (dynamic: cpg rows of ceil(spatial / splits) | 1 floats, an odd pitch so that reading a column
+// hits 32 different banks): read along each channel's row, written along each pixel's run of cpg
+// channels, so both sides touch consecutive addresses.
 template <typename T>
 __device__ void groupnorm_stats_k(const T* __restrict__ x, float* __restrict__ part, i64 size, int chunk, int splits) {
     __shared__ float scratch[32];
@@ -145,8 +148,26 @@ __device__ void groupnorm_apply_k(const T* __restrict__ x, const T* __restrict__
     }
     __syncthreads();
     const float mean = stats[0], inv = stats[1];
-    i64 start = sp * (i64) chunk, end = start + chunk < size ? start + chunk : size;
     const T* p = x + gi * size;
+    if (tokens) {
+        JD_DYNAMIC_SHARED(float, tile);
+        i64 per = (spatial + splits - 1) / splits, s0 = sp * per, s1 = s0 + per < spatial ? s0 + per : spatial;
+        i64 len = s1 > s0 ? s1 - s0 : 0, pitch = len | 1, n = gi / groups;
+        for (i64 k = threadIdx.x; k < cpg * len; k += blockDim.x) {   // tile[c][s]: channel rows
+            int c = (int) (k / len);
+            i64 s = k % len;
+            float r = (to_f(p[c * spatial + s0 + s]) - mean) * inv * to_f(g[grp * cpg + c]) + to_f(b[grp * cpg + c]);
+            tile[c * pitch + s] = silu ? silu_f(r) : r;
+        }
+        __syncthreads();
+        for (i64 k = threadIdx.x; k < cpg * len; k += blockDim.x) {   // y[n, s, grp*cpg + c]: pixel runs
+            i64 s = k / cpg;
+            int c = (int) (k % cpg);
+            y[(n * spatial + s0 + s) * channels + grp * cpg + c] = from_f<T>(tile[c * pitch + s]);
+        }
+        return;
+    }
+    i64 start = sp * (i64) chunk, end = start + chunk < size ? start + chunk : size;
     if (vec) {   // 16-byte aligned slices, spatial a multiple of the vector: one channel per vector
         const int V = 16 / sizeof(T);
         for (i64 i = start + (i64) threadIdx.x * V; i < end; i += (i64) blockDim.x * V) {
@@ -155,17 +176,15 @@ __device__ void groupnorm_apply_k(const T* __restrict__ x, const T* __restrict__
             vec16 in = *(const vec16*) (p + i), out;
             for (int j = 0; j < V; j++) {
                 float r = (vget<T>(in, j) - mean) * ga + be;
-                r = silu ? silu_f(r) : r;
-                if (tokens) y[groupnorm_out(gi, i + j, groups, cpg, spatial, 1)] = from_f<T>(r);
-                else vset<T>(out, j, r);
+                vset<T>(out, j, silu ? silu_f(r) : r);
             }
-            if (!tokens) *(vec16*) (y + gi * size + i) = out;
+            *(vec16*) (y + gi * size + i) = out;
         }
     } else {
         for (i64 i = start + threadIdx.x; i < end; i += blockDim.x) {
             int c = grp * cpg + (int) (i / spatial);
             float r = (to_f(p[i]) - mean) * inv * to_f(g[c]) + to_f(b[c]);
-            y[groupnorm_out(gi, i, groups, cpg, spatial, tokens)] = from_f<T>(silu ? silu_f(r) : r);
+            y[gi * size + i] = from_f<T>(silu ? silu_f(r) : r);
         }
     }
 }

@@ -335,13 +335,16 @@ class BackendOpMatrixTest {
         // down_blocks.2's first norm at 1024² (640 channels at 32²): the split path with SDXL's group size
         c.add(one("groupNorm+silu split sdxl 640 channels 32x32", List.of(scaled(u(1, 640, 32, 32), 3), u(640), u(640)),
                 (b, t) -> b.groupNorm(t.get(0), 32, t.get(1), t.get(2), 1e-5f, true), t -> Naive.groupNorm(t.get(0), 32, t.get(1), t.get(2), 1e-5, true)));
-        // the norm writing the tokens' layout [N, h·w, C]: one block per group, split vectorised and scalar, unaligned
+        // the norm writing the tokens' layout [N, h·w, C]: one block per group; split (through a shared tile of channels x
+        // pixels), with even and odd sizes; unaligned; a tile too large for a launch's shared memory (the norm, then a permute)
         c.add(one("groupNormToTokens sdxl 1280 channels 4x4", List.of(u(2, 1280, 4, 4), u(1280), u(1280)),
                 (b, t) -> b.groupNormToTokens(t.get(0), 32, t.get(1), t.get(2), 1e-6f), t -> groupNormTokens(t.get(0), 32, t.get(1), t.get(2), 1e-6)));
-        c.add(one("groupNormToTokens split vectorised", List.of(scaled(u(2, 16, 48, 48), 3), u(16), u(16)),
+        c.add(one("groupNormToTokens split 16 channels 48x48", List.of(scaled(u(2, 16, 48, 48), 3), u(16), u(16)),
                 (b, t) -> b.groupNormToTokens(t.get(0), 4, t.get(1), t.get(2), 1e-6f), t -> groupNormTokens(t.get(0), 4, t.get(1), t.get(2), 1e-6)));
-        c.add(one("groupNormToTokens split scalar", List.of(u(1, 6, 57, 61), u(6), u(6)),
+        c.add(one("groupNormToTokens split odd sizes", List.of(u(1, 6, 57, 61), u(6), u(6)),
                 (b, t) -> b.groupNormToTokens(t.get(0), 2, t.get(1), t.get(2), 1e-6f), t -> groupNormTokens(t.get(0), 2, t.get(1), t.get(2), 1e-6)));
+        c.add(one("groupNormToTokens tile too large", List.of(u(1, 12300, 1, 1), u(12300), u(12300)),
+                (b, t) -> b.groupNormToTokens(t.get(0), 1, t.get(1), t.get(2), 1e-5f), t -> groupNormTokens(t.get(0), 1, t.get(1), t.get(2), 1e-5)));
         c.add(one("groupNormToTokens misaligned view", List.of(u(3 + 2 * 8 * 5 * 3), u(8), u(8)),
                 (b, t) -> b.groupNormToTokens(misaligned(t.get(0), 2, 8, 5, 3), 4, t.get(1), t.get(2), 1e-5f),
                 t -> groupNormTokens(skip3(t.get(0), 2, 8, 5, 3), 4, t.get(1), t.get(2), 1e-5)));
