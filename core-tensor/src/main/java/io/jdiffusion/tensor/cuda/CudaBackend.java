@@ -53,8 +53,8 @@ public final class CudaBackend implements Backend {
     /** GroupNorm groups larger than this many values are split over several blocks, GROUP_NORM_CHUNK values each. */
     public static final long GROUP_NORM_SPLIT_ABOVE = 8192;
     static final int GROUP_NORM_CHUNK = 4096;
-    /** The most dynamic shared memory a launch gets without opting in. */
-    private static final int DEFAULT_SHARED_BYTES = 48 << 10;
+    /** The largest tile groupnorm_apply takes: a launch gets 48 KiB of shared memory without opting in, less the kernel's own. */
+    private static final int GROUP_NORM_TILE_LIMIT = 47 << 10;
     /** The largest attention head size (the SDXL VAE's mid-block attention has one head of 512). */
     public static final int MAX_HEAD_SIZE = 512;
 
@@ -854,7 +854,7 @@ public final class CudaBackend implements Backend {
 
     /** Whether {@link #groupNormToTokens} writes the tokens in its own kernels (else it adds a permute). */
     public static boolean groupNormWritesTokens(int channels, int groups, long spatial) {
-        return groupNormTileBytes(channels, groups, spatial) <= DEFAULT_SHARED_BYTES;
+        return groupNormTileBytes(channels, groups, spatial) <= GROUP_NORM_TILE_LIMIT;
     }
 
     private Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu, int[] shape, boolean tokens) {
