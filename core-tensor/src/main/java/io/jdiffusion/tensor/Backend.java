@@ -68,6 +68,18 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * {@code linear(x, w, bias)} of tokens x[N, h·w, in] turned back into an image [N, out, h, w], plus
+     * the residual of that shape: a Transformer2DModel's proj_out, layout change and final add. A
+     * device writes the GEMM's result in the image layout and adds bias and residual in one pass;
+     * the default is the three ops.
+     */
+    default Tensor linearToImageAdd(Tensor x, Tensor w, Tensor bias, Tensor residual) {
+        int[] s = OpChecks.linearToImageAdd(x, w, bias, residual);
+        Tensor tokens = linear(x, w, bias);
+        return add(permute(tokens.reshape(s[0], s[2], s[3], s[1]), 0, 3, 1, 2), residual);
+    }
+
+    /**
      * x[..., in] through G weight matrices at once, w[G, out, in] → [G, ..., out] (slice g is
      * {@code linear(x, w[g], null)}): the q/k/v projections of one input in one GEMM on a device.
      * The default is G linears.
@@ -110,6 +122,16 @@ public interface Backend extends AutoCloseable {
 
     /** GroupNorm over x[N, C, ...] with per-channel affine gamma/beta; then SiLU when {@code silu}. */
     Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu);
+
+    /**
+     * {@code groupNorm(x, groups, gamma, beta, eps, false)} of an image x[N, C, h, w] returned as tokens
+     * [N, h·w, C] (token = row·w + col): a Transformer2DModel's norm and its change of layout, which a
+     * device writes in one pass. The default is the norm, then the permute.
+     */
+    default Tensor groupNormToTokens(Tensor x, int groups, Tensor gamma, Tensor beta, float eps) {
+        int[] s = OpChecks.groupNormToTokens(x, groups, gamma, beta);
+        return permute(groupNorm(x, groups, gamma, beta, eps, false), 0, 2, 3, 1).reshape(s);
+    }
 
     /** LayerNorm over the last dimension with affine gamma/beta. */
     Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps);

@@ -139,6 +139,29 @@ public final class OpChecks {
         vector("groupNorm", "beta", beta, c);
     }
 
+    /** As {@link #groupNorm} on an image x[N, C, h, w]. Returns the tokens' shape [N, h·w, C]. */
+    public static int[] groupNormToTokens(Tensor x, int groups, Tensor gamma, Tensor beta) {
+        if (x.rank() != 4) throw new IllegalArgumentException("groupNormToTokens: input must be [N, C, h, w], got " + s(x));
+        groupNorm(x, groups, gamma, beta);
+        return new int[] {x.dim(0), x.dim(2) * x.dim(3), x.dim(1)};
+    }
+
+    /**
+     * Tokens x[N, h·w, in] with w[out, in] and bias[out] or null, residual [N, out, h, w] (its h and w
+     * give the image's). Returns the result's shape, the residual's.
+     */
+    public static int[] linearToImageAdd(Tensor x, Tensor w, Tensor bias, Tensor residual) {
+        if (x.rank() != 3) throw new IllegalArgumentException("linearToImageAdd: input must be tokens [N, h·w, in], got " + s(x));
+        linear(x, w, bias);
+        boolean fits = residual != null && residual.rank() == 4 && residual.dim(0) == x.dim(0) && residual.dim(1) == w.dim(0)
+                && (long) residual.dim(2) * residual.dim(3) == x.dim(1);
+        if (!fits) {
+            throw new IllegalArgumentException("linearToImageAdd: residual " + (residual == null ? "null" : s(residual)) + " must be [" + x.dim(0)
+                    + ", " + w.dim(0) + ", h, w] with h·w = " + x.dim(1) + " tokens");
+        }
+        return residual.shape();
+    }
+
     /** x[..., D] with gamma and beta [D] (or null: no affine part). */
     public static void layerNorm(Tensor x, Tensor gamma, Tensor beta) {
         rankAtLeast("layerNorm", "input", x, 1, "[..., D]");

@@ -26,8 +26,11 @@ final class Transformer2DModel {
     private final int innerDim;
     private final boolean useLinearProjection;
     private final GroupNorm norm;
-    /** Linear layers on the tokens with use_linear_projection, else 1×1 convolutions on the image. */
-    private final UnaryOperator<Tensor> projIn, projOut;
+    /** proj_in: a Linear layer on the tokens with use_linear_projection, else a 1×1 convolution on the image. */
+    private final UnaryOperator<Tensor> projIn;
+    /** proj_out: a Linear layer (tokens back to the image, the residual added) or a 1×1 convolution; the other null. */
+    private final Linear linearOut;
+    private final Conv2d convOut;
     private final List<BasicTransformerBlock> transformerBlocks = new ArrayList<>();
     private final Backend be;
 
@@ -45,7 +48,8 @@ final class Transformer2DModel {
         for (int i = 0; i < numLayers; i++) {
             transformerBlocks.add(new BasicTransformerBlock(blocks.child(i), innerDim, heads, dimHead, crossAttentionDim));
         }
-        projOut = projection(p.child("proj_out"), innerDim, inChannels, useLinearProjection);
+        linearOut = useLinearProjection ? new Linear(p.child("proj_out"), innerDim, inChannels, true) : null;
+        convOut = useLinearProjection ? null : new Conv2d(p.child("proj_out"), innerDim, inChannels, 1, 1, 0);
     }
 
     private static UnaryOperator<Tensor> projection(Params p, int in, int out, boolean linear) {
@@ -54,20 +58,17 @@ final class Transformer2DModel {
 
     /** x [B, C, h, w], context [B, S, crossDim] → [B, C, h, w]. */
     Tensor forward(Tensor x, Tensor context) {
-        int b = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
-        Tensor y = norm.forward(x);
+        int b = x.dim(0), h = x.dim(2), w = x.dim(3);
+        Tensor y;
         if (useLinearProjection) {
-            y = projIn.apply(toTokens(y, b, c, h, w));
+            y = projIn.apply(norm.forwardToTokens(x));   // the norm writes the tokens' layout where the backend can
         } else {
-            y = toTokens(projIn.apply(y), b, innerDim, h, w);
+            y = toTokens(projIn.apply(norm.forward(x)), b, innerDim, h, w);
         }
         y = Lifetimes.chain(be, y, transformerBlocks.stream().<UnaryOperator<Tensor>>map(block -> t -> block.forward(t, context)).toList());
-        if (useLinearProjection) {
-            y = toImage(projOut.apply(y), b, c, h, w);
-        } else {
-            y = projOut.apply(toImage(y, b, innerDim, h, w));
-        }
-        return be.add(y, x);
+        // with linear projections: GEMM into the image layout, bias and residual in one pass where the backend can
+        if (useLinearProjection) return linearOut.forwardToImageAdd(y, x);
+        return be.add(convOut.forward(toImage(y, b, innerDim, h, w)), x);
     }
 
     /** [B, C, h, w] → [B, h·w, C]. */

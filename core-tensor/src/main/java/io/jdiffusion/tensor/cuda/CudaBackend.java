@@ -53,6 +53,8 @@ public final class CudaBackend implements Backend {
     /** GroupNorm groups larger than this many values are split over several blocks, GROUP_NORM_CHUNK values each. */
     public static final long GROUP_NORM_SPLIT_ABOVE = 8192;
     static final int GROUP_NORM_CHUNK = 4096;
+    /** The largest tile groupnorm_apply takes: a launch gets 48 KiB of shared memory without opting in, less the kernel's own. */
+    private static final int GROUP_NORM_TILE_LIMIT = 47 << 10;
     /** The largest attention head size (the SDXL VAE's mid-block attention has one head of 512). */
     public static final int MAX_HEAD_SIZE = 512;
 
@@ -390,6 +392,11 @@ public final class CudaBackend implements Backend {
         launch(file, kernel, Math.min(Math.ceilDiv(n, THREADS), 1L << 16), 1, THREADS, 0, args);
     }
 
+    /** A kernel over n values that takes 8 per thread where aligned (elementwise.cu): a thread per 8 (its scalar path loops). */
+    private void launchPacked(String file, String kernel, long n, Object... args) {
+        launchN(file, kernel, Math.ceilDiv(n, 8), args);
+    }
+
     // ---- moving data -------------------------------------------------------------------------
 
     /** Device address of t's first element (t must live on this backend). */
@@ -427,7 +434,7 @@ public final class CudaBackend implements Backend {
         if (n == 0) return;
         if (ours(t)) {
             if (t.dtype() == dtype) driver.memcpyDtoDAsync(dst, ptr(t), n * dtype.byteSize(), stream);
-            else launchN("elementwise", "cast_" + suffix(t.dtype()) + "_" + suffix(dtype), n, ptr(t), dst, n);
+            else launchPacked("elementwise", "cast_" + suffix(t.dtype()) + "_" + suffix(dtype), n, ptr(t), dst, n);
             return;
         }
         if (t.device().kind() == Device.Kind.META) throw new IllegalArgumentException("cannot upload a meta tensor (it has no data): " + t);
@@ -452,7 +459,7 @@ public final class CudaBackend implements Backend {
                     }
                 }
             }
-            if (staging != null) launchN("elementwise", "cast_" + suffix(src) + "_" + suffix(dtype), n, target, dst, n);
+            if (staging != null) launchPacked("elementwise", "cast_" + suffix(src) + "_" + suffix(dtype), n, target, dst, n);
         } finally {
             if (staging != null) staging.release();
         }
@@ -496,7 +503,7 @@ public final class CudaBackend implements Backend {
     public Tensor full(float value, int... shape) {
         enter();
         Tensor out = alloc(computeType, shape);
-        launchN("elementwise", "fill_" + suffix(computeType), out.numel(), ptr(out), out.numel(), value);
+        launchPacked("elementwise", "fill_" + suffix(computeType), out.numel(), ptr(out), out.numel(), value);
         return out;
     }
 
@@ -621,7 +628,7 @@ public final class CudaBackend implements Backend {
             if (in == 0) {
                 if (residual != null) driver.memcpyDtoDAsync(py, pr, bytes, stream);
                 else memset(py, (byte) 0, bytes, stream);
-                if (bias != null) launchN("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, pb, 0L, 1L, out.numel(), o, 1L);
+                if (bias != null) launchPacked("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, pb, 0L, 1L, out.numel(), o, 1L);
                 if (epilogue == Epilogue.GELU_TANH) throw new UnsupportedOperationException("GELU epilogue of an empty product");
                 return out;
             }
@@ -635,7 +642,7 @@ public final class CudaBackend implements Backend {
             if (residual != null) driver.memcpyDtoDAsync(py, pr, bytes, stream);
             gemm( Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, o, rows, in, one, pw, cudaType(), in,
                     px, cudaType(), in, residual != null ? one : zero, py, cudaType(), o, Cublas.CUBLAS_COMPUTE_32F);
-            if (bias != null) launchN("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, pb, 0L, 1L, out.numel(), o, 1L);
+            if (bias != null) launchPacked("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, pb, 0L, 1L, out.numel(), o, 1L);
         }
         return out;
     }
@@ -658,6 +665,29 @@ public final class CudaBackend implements Backend {
             // column-major per g: C_g^T[o, rows] = W_g (transposed) x X^T; x shared (stride 0)
             gemmStridedBatched(Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, o, rows, in, one, pw, cudaType(), in, (long) o * in,
                     px, cudaType(), in, 0, zero, py, cudaType(), o, (long) rows * o, g, Cublas.CUBLAS_COMPUTE_32F);
+        }
+        return out;
+    }
+
+    /**
+     * One strided-batched GEMM writing each image's [out, h·w] plane (no permute), then one pass adding
+     * bias and residual (rounded once): 2 launches where linear, permute and add took 3.
+     */
+    @Override
+    public Tensor linearToImageAdd(Tensor x, Tensor w, Tensor bias, Tensor residual) {
+        enter();
+        int[] s = OpChecks.linearToImageAdd(x, w, bias, residual);
+        int n = x.dim(0), hw = x.dim(1), in = x.dim(2), o = w.dim(0);
+        Tensor out = alloc(computeType, s);
+        if (out.numel() == 0) return out;
+        try (Inputs ins = new Inputs()) {
+            long px = ins.of(x), pw = ins.of(w), py = ptr(out);
+            if (in == 0) memset(py, (byte) 0, out.numel() * computeType.byteSize(), stream);
+            // column-major per image: Y_n[hw, o] (the NCHW plane, ld hw) = X_n (col-major [in, hw], transposed) x W^T (col-major [in, o])
+            else gemmStridedBatched(Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, hw, o, in, one, px, cudaType(), in, (long) hw * in,
+                    pw, cudaType(), in, 0, zero, py, cudaType(), hw, (long) o * hw, n, Cublas.CUBLAS_COMPUTE_32F);
+            launchPacked("elementwise", "add_bias_" + suffix(computeType), out.numel(), py, bias == null ? 0L : ins.of(bias), ins.of(residual), 1L,
+                    out.numel(), o, (long) hw);
         }
         return out;
     }
@@ -854,14 +884,49 @@ public final class CudaBackend implements Backend {
     public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
         enter();
         OpChecks.groupNorm(x, groups, gamma, beta);
+        return groupNorm(x, groups, gamma, beta, eps, silu, x.shape(), false);
+    }
+
+    /**
+     * The kernels write the [N, h·w, C] layout directly (no permute launch), unless a split group's
+     * tile would not fit in a launch's shared memory ({@link #groupNormTileBytes}): then the norm and a permute.
+     */
+    @Override
+    public Tensor groupNormToTokens(Tensor x, int groups, Tensor gamma, Tensor beta, float eps) {
+        enter();
+        int[] s = OpChecks.groupNormToTokens(x, groups, gamma, beta);
+        if (!groupNormWritesTokens(x.dim(1), groups, (long) x.dim(2) * x.dim(3))) {
+            return Backend.super.groupNormToTokens(x, groups, gamma, beta, eps);
+        }
+        return groupNorm(x, groups, gamma, beta, eps, false, s, true);
+    }
+
+    /**
+     * Shared memory of groupnorm_apply writing tokens: a block's channels of its group by its pixels
+     * (an odd pitch), in F32; 0 where the group takes the one-block kernel (no tile).
+     */
+    public static long groupNormTileBytes(int channels, int groups, long spatial) {
+        long cpg = channels / groups, size = cpg * spatial;
+        if (size <= GROUP_NORM_SPLIT_ABOVE) return 0;
+        long splits = Math.ceilDiv(size, GROUP_NORM_CHUNK);
+        return cpg * (Math.ceilDiv(spatial, splits) | 1) * Float.BYTES;
+    }
+
+    /** Whether {@link #groupNormToTokens} writes the tokens in its own kernels (else it adds a permute). */
+    public static boolean groupNormWritesTokens(int channels, int groups, long spatial) {
+        return groupNormTileBytes(channels, groups, spatial) <= GROUP_NORM_TILE_LIMIT;
+    }
+
+    private Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu, int[] shape, boolean tokens) {
         int n = x.dim(0), c = x.dim(1);
         long spatial = x.numel() / Math.max(1, (long) n * c);
-        Tensor out = alloc(computeType, x.shape());
+        Tensor out = alloc(computeType, shape);
         long size = c / groups * spatial;
         try (Inputs in = new Inputs()) {
             long px = in.of(x), pg = in.of(gamma), pb = in.of(beta), po = ptr(out);
             if (size <= GROUP_NORM_SPLIT_ABOVE) {
-                launch("norm", "groupnorm_" + suffix(computeType), (long) n * groups, 1, THREADS, 0, px, pg, pb, po, c, groups, spatial, eps, silu ? 1 : 0);
+                launch("norm", "groupnorm_" + suffix(computeType), (long) n * groups, 1, THREADS, 0, px, pg, pb, po, c, groups, spatial, eps,
+                        silu ? 1 : 0, tokens ? 1 : 0);
                 return out;
             }
             // large groups: (group, slice) blocks, partial statistics, then normalise (norm.cu)
@@ -869,11 +934,12 @@ public final class CudaBackend implements Backend {
             long blocks = (long) n * groups * splits;
             int perVector = 16 / computeType.byteSize();
             boolean vec = px % 16 == 0 && po % 16 == 0 && spatial % perVector == 0;
+            int tile = tokens ? (int) groupNormTileBytes(c, groups, spatial) : 0;
             CudaStorage part = temp(DType.F32, 3 * blocks);
             try {
                 launch("norm", "groupnorm_stats_" + suffix(computeType), blocks, 1, THREADS, 0, px, part.pointer(), size, GROUP_NORM_CHUNK, splits);
-                launch("norm", "groupnorm_apply_" + suffix(computeType), blocks, 1, THREADS, 0, px, pg, pb, part.pointer(), po, c, groups,
-                        spatial, GROUP_NORM_CHUNK, splits, eps, silu ? 1 : 0, vec ? 1 : 0);
+                launch("norm", "groupnorm_apply_" + suffix(computeType), blocks, 1, THREADS, tile, px, pg, pb, part.pointer(), po, c, groups,
+                        spatial, GROUP_NORM_CHUNK, splits, eps, silu ? 1 : 0, vec ? 1 : 0, tokens ? 1 : 0);
             } finally {
                 part.release();
             }
@@ -890,7 +956,8 @@ public final class CudaBackend implements Backend {
         Tensor out = alloc(computeType, x.shape());
         try (Inputs in = new Inputs()) {
             long pg = in.of(gamma);
-            launch("norm", "layernorm_" + suffix(computeType), rows, 1, rowThreads(d), 0,
+            // rows of a multiple of 8 go 8 values per thread (norm.cu) where aligned: a thread per 8
+            launch("norm", "layernorm_" + suffix(computeType), rows, 1, rowThreads(d % 8 == 0 ? d / 8 : d), 0,
                     in.of(x), pg, beta == null ? pg : in.of(beta), ptr(out), d, eps, beta == null ? 0 : 1);
         }
         return out;
@@ -900,7 +967,7 @@ public final class CudaBackend implements Backend {
         enter();
         Tensor out = alloc(computeType, x.shape());
         try (Inputs in = new Inputs()) {
-            launchN("elementwise", "unary_" + suffix(computeType), x.numel(), in.of(x), ptr(out), x.numel(), op, a, b);
+            launchPacked("elementwise", "unary_" + suffix(computeType), x.numel(), in.of(x), ptr(out), x.numel(), op, a, b);
         }
         return out;
     }
@@ -925,7 +992,7 @@ public final class CudaBackend implements Backend {
         long rows = x.numel() / Math.max(1, d2);
         Tensor out = alloc(computeType, s);
         try (Inputs in = new Inputs()) {
-            launchN("elementwise", "geglu_" + suffix(computeType), rows * d, in.of(x), ptr(out), rows, d);
+            launchPacked("elementwise", "geglu_" + suffix(computeType), rows * d, in.of(x), ptr(out), rows, d);
         }
         return out;
     }
@@ -1072,7 +1139,9 @@ public final class CudaBackend implements Backend {
         boolean contiguous = Arrays.equals(a.shape(), s) && Arrays.equals(b.shape(), s);
         Index6 ix = new Index6(s.length, contiguous, toLong(s), Shapes.broadcastStrides(a.shape(), s), Shapes.broadcastStrides(b.shape(), s));
         try (Inputs in = new Inputs()) {
-            launchN("elementwise", "binary_" + suffix(computeType), out.numel(), in.of(a), in.of(b), ptr(out), out.numel(), op, ix);
+            // broadcasting takes the scalar path: a thread per value
+            long threads = contiguous ? Math.ceilDiv(out.numel(), 8) : out.numel();
+            launchN("elementwise", "binary_" + suffix(computeType), threads, in.of(a), in.of(b), ptr(out), out.numel(), op, ix);
         }
         return out;
     }

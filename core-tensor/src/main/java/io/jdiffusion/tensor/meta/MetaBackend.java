@@ -313,13 +313,18 @@ public final class MetaBackend implements Backend {
     /** CUDA adds the residual in cuBLASLt's epilogue (C with beta 1): one launch. */
     @Override
     public Tensor linearAdd(Tensor x, Tensor w, Tensor bias, Tensor residual) {
-        int[] out = io.jdiffusion.tensor.OpChecks.linearAdd(x, w, bias, residual);
+        // the cublasGemmEx path copies the residual in first (a copy, not a launch)
+        return linearWithResidual(io.jdiffusion.tensor.OpChecks.linearAdd(x, w, bias, residual), x, w, bias, residual, linearLaunches(w, bias));
+    }
+
+    /** A linear of x[..., in] by w[out, in] whose result (of shape {@code out}) takes the residual, in {@code launches} launches. */
+    private Tensor linearWithResidual(int[] out, Tensor x, Tensor w, Tensor bias, Tensor residual, long launches) {
         in(x);
         in(w);
         in(bias);
         in(residual);
         gemm(2.0 * (x.numel() / x.dim(-1)) * w.dim(1) * w.dim(0));
-        launched(linearLaunches(w, bias));   // the cublasGemmEx path copies the residual in first (a copy, not a launch)
+        launched(launches);
         return done(alloc(computeType, out));
     }
 
@@ -332,6 +337,12 @@ public final class MetaBackend implements Backend {
         gemm(2.0 * w.dim(0) * (x.numel() / Math.max(1, x.dim(-1))) * w.dim(1) * w.dim(2));
         launched(1);
         return done(alloc(computeType, out));
+    }
+
+    /** CUDA: one strided-batched GEMM into the image layout, one pass adding bias and residual. */
+    @Override
+    public Tensor linearToImageAdd(Tensor x, Tensor w, Tensor bias, Tensor residual) {
+        return linearWithResidual(io.jdiffusion.tensor.OpChecks.linearToImageAdd(x, w, bias, residual), x, w, bias, residual, 2);
     }
 
     @Override public boolean stacksWeights() { return true; }
@@ -388,9 +399,31 @@ public final class MetaBackend implements Backend {
     @Override
     public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
         if (x.rank() < 2 || x.dim(1) % groups != 0) throw new IllegalArgumentException("groupNorm: " + x.dim(1) + " channels do not split into " + groups + " groups");
+        groupNormStatistics(x, groups);
+        return same(x, gamma, beta);
+    }
+
+    /**
+     * CUDA's GroupNorm kernels writing the tokens' layout: the same launches as groupNorm, no permute
+     * (the norm and a permute where CUDA's tile would not fit).
+     */
+    @Override
+    public Tensor groupNormToTokens(Tensor x, int groups, Tensor gamma, Tensor beta, float eps) {
+        int[] out = io.jdiffusion.tensor.OpChecks.groupNormToTokens(x, groups, gamma, beta);
+        if (!io.jdiffusion.tensor.cuda.CudaBackend.groupNormWritesTokens(x.dim(1), groups, (long) x.dim(2) * x.dim(3))) {
+            return Backend.super.groupNormToTokens(x, groups, gamma, beta, eps);
+        }
+        groupNormStatistics(x, groups);
+        in(x);
+        in(gamma);
+        in(beta);
+        launched(1);
+        return done(alloc(computeType, out));
+    }
+
+    private void groupNormStatistics(Tensor x, int groups) {
         long size = x.numel() / Math.max(1, x.dim(0)) / groups;
         if (size > io.jdiffusion.tensor.cuda.CudaBackend.GROUP_NORM_SPLIT_ABOVE) launched(1);   // CUDA's split statistics kernel
-        return same(x, gamma, beta);
     }
 
     @Override

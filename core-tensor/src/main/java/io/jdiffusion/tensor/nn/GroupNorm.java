@@ -25,6 +25,9 @@ public final class GroupNorm {
 
     public Tensor forward(Tensor x) { return be.groupNorm(x, groups, weight, bias, eps, false); }
 
+    /** The norm of an image [N, C, h, w] as tokens [N, h·w, C], in one pass where the backend can ({@link Backend#groupNormToTokens}). */
+    public Tensor forwardToTokens(Tensor x) { return be.groupNormToTokens(x, groups, weight, bias, eps); }
+
     /** GroupNorm then SiLU, the "norm → nonlinearity" pair of every resnet, fused in the backend. */
     public Tensor forwardSilu(Tensor x) { return be.groupNorm(x, groups, weight, bias, eps, true); }
 }

@@ -35,4 +35,7 @@ public final class Linear {
 
     /** {@code forward(x) + residual}, the residual added in the GEMM where the backend can ({@link Backend#linearAdd}). */
     public Tensor forwardAdd(Tensor x, Tensor residual) { return be.linearAdd(x, weight, bias, residual); }
+
+    /** Tokens x[N, h·w, in] → image [N, out, h, w] + residual, in the GEMM's layout where the backend can ({@link Backend#linearToImageAdd}). */
+    public Tensor forwardToImageAdd(Tensor x, Tensor residual) { return be.linearToImageAdd(x, weight, bias, residual); }
 }

@@ -114,5 +114,42 @@ __device__ __forceinline__ float gelu_f(float v) { return 0.5f * v * (1.f + erff
 // 16 bytes moved by one load or store (ld/st.v4) where alignment allows.
 struct alignas(16) vec16 { unsigned w[4]; };
 
+// Element i of a vec16 holding 16 / sizeof(T) values of T, as F32; and the reverse.
+template <typename T> __device__ __forceinline__ float vget(const vec16& v, int i);
+template <> __device__ __forceinline__ float vget<float>(const vec16& v, int i) { return __uint_as_float(v.w[i]); }
+template <> __device__ __forceinline__ float vget<f16>(const vec16& v, int i) { f16 h; h.x = (unsigned short) (v.w[i >> 1] >> (16 * (i & 1))); return to_f(h); }
+template <> __device__ __forceinline__ float vget<bf16>(const vec16& v, int i) { bf16 h; h.x = (unsigned short) (v.w[i >> 1] >> (16 * (i & 1))); return to_f(h); }
+template <typename T> __device__ __forceinline__ void vset(vec16& v, int i, float f);
+template <> __device__ __forceinline__ void vset<float>(vec16& v, int i, float f) { v.w[i] = __float_as_uint(f); }
+template <> __device__ __forceinline__ void vset<f16>(vec16& v, int i, float f) {
+    unsigned h = from_f<f16>(f).x, sh = 16 * (i & 1);
+    v.w[i >> 1] = (v.w[i >> 1] & ~(0xffffu << sh)) | (h << sh);
+}
+template <> __device__ __forceinline__ void vset<bf16>(vec16& v, int i, float f) {
+    unsigned h = from_f<bf16>(f).x, sh = 16 * (i & 1);
+    v.w[i >> 1] = (v.w[i >> 1] & ~(0xffffu << sh)) | (h << sh);
+}
+
+__device__ __forceinline__ bool aligned16(const void* p) { return ((unsigned long long) p & 15u) == 0; }
+
+// 8 consecutive values at a 16-byte-aligned p, in F32: one 16-byte access for 16-bit types, two for F32.
+template <typename T>
+__device__ __forceinline__ void load8(const T* p, float* f) {
+    const int V = 16 / sizeof(T);
+    for (int h = 0; h < 8 / V; h++) {
+        vec16 v = ((const vec16*) p)[h];
+        for (int j = 0; j < V; j++) f[h * V + j] = vget<T>(v, j);
+    }
+}
+template <typename T>
+__device__ __forceinline__ void store8(T* p, const float* f) {
+    const int V = 16 / sizeof(T);
+    for (int h = 0; h < 8 / V; h++) {
+        vec16 v = {};
+        for (int j = 0; j < V; j++) vset<T>(v, j, f[h * V + j]);
+        ((vec16*) p)[h] = v;
+    }
+}
+
 // Instantiate a kernel template for each storage type: M(suffix, type).
 #define FOR_EACH_TYPE(M) M(f32, float) M(f16, f16) M(bf16, bf16)

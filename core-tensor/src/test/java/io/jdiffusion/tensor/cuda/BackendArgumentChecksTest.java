@@ -68,6 +68,12 @@ class BackendArgumentChecksTest {
         c.add(bad("groupNorm gamma", b -> b.groupNorm(z(b, 1, 6, 2, 2), 3, z(b, 5), z(b, 6), 1e-5f, true),
                 "groupNorm: gamma must be [6], got [5]"));
         c.add(bad("groupNorm input", b -> b.groupNorm(z(b, 6), 3, z(b, 6), z(b, 6), 1e-5f, false), "groupNorm: input must be [N, C, ...], got [6]"));
+        c.add(bad("groupNormToTokens input", b -> b.groupNormToTokens(z(b, 2, 6, 10), 3, z(b, 6), z(b, 6), 1e-5f),
+                "groupNormToTokens: input must be [N, C, h, w], got [2, 6, 10]"));
+        c.add(bad("linearToImageAdd input", b -> b.linearToImageAdd(z(b, 6, 4), z(b, 3, 4), null, z(b, 1, 3, 2, 3)),
+                "linearToImageAdd: input must be tokens [N, h·w, in], got [6, 4]"));
+        c.add(bad("linearToImageAdd residual", b -> b.linearToImageAdd(z(b, 1, 6, 4), z(b, 3, 4), null, z(b, 1, 3, 2, 2)),
+                "linearToImageAdd: residual [1, 3, 2, 2] must be [1, 3, h, w] with h·w = 6 tokens"));
         c.add(bad("layerNorm beta", b -> b.layerNorm(z(b, 2, 4), z(b, 4), z(b, 3), 1e-5f), "layerNorm: beta must be [4], got [3]"));
         c.add(bad("geglu odd", b -> b.geglu(z(b, 2, 3)), "geglu: the last dimension must be even, got [2, 3]"));
         c.add(bad("softmax rank 0", b -> b.softmax(b.upload(Tensor.scalar(1f))), "softmax: input must be [..., D], got []"));

@@ -240,6 +240,30 @@ class BackendOpMatrixTest {
                 });
     }
 
+    /**
+     * The tensor as a view 3 values into a flat buffer, reshaped to its shape: no 16-byte alignment
+     * in any dtype, so the kernels' unaligned (scalar) paths run. Its input is the shape's values
+     * after 3 leading ones ({@link #skip3}).
+     */
+    static Tensor misaligned(Tensor flat, int... shape) { return flat.slice(3, flat.dim(0)).reshape(shape); }
+
+    /** The reference's view of a {@link #misaligned} input. */
+    static T skip3(T flat, int... shape) { return new T(Arrays.copyOfRange(flat.data(), 3, flat.data().length), shape); }
+
+    /** groupNorm as tokens [N, h·w, C]. */
+    static T groupNormTokens(T x, int groups, T g, T b, double eps) {
+        int[] s = x.shape();
+        return new T(Naive.permute(Naive.groupNorm(x, groups, g, b, eps, false), 0, 2, 3, 1).data(), new int[] {s[0], s[2] * s[3], s[1]});
+    }
+
+    /** linear of tokens [N, h·w, in] as an image [N, out, h, w] (h, w of the residual) plus the residual. */
+    static T linearToImageAdd(T x, T w, T bias, T residual) {
+        int[] r = residual.shape();
+        T tokens = Naive.linear(x, w, bias);
+        T image = Naive.permute(new T(tokens.data(), new int[] {r[0], r[2], r[3], r[1]}), 0, 3, 1, 2);
+        return Naive.binary(image, residual, Double::sum);
+    }
+
     static Case one(String name, List<T> in, BiFunction<Backend, List<Tensor>, Tensor> run, Function<List<T>, T> ref) {
         return new Case(name, in, (b, t) -> List.of(run.apply(b, t)), t -> List.of(ref.apply(t)), false);
     }
@@ -303,6 +327,21 @@ class BackendOpMatrixTest {
         c.add(one("conv2dAdd 1x1 no bias", List.of(u(2, 6, 5, 4), u(3, 6, 1, 1), u(2, 3, 5, 4)),
                 (b, t) -> b.conv2dAdd(t.get(0), t.get(1), null, 1, 0, t.get(2)),
                 t -> Naive.binary(Naive.conv2d(t.get(0), t.get(1), null, 1, 0), t.get(2), Double::sum)));
+        // the bias pass by packs of 8: planes of 16 pixels (one bias and one addend per pack), and 16 bias values per row
+        // (the 13-wide input takes cublasGemmEx in 16 bits, then the bias kernel)
+        c.add(one("conv2dAdd 1x1 per-channel addend, packed bias pass", List.of(u(2, 6, 4, 4), u(3, 6, 1, 1), u(3), u(2, 3, 1, 1)),
+                (b, t) -> b.conv2dAdd(t.get(0), t.get(1), t.get(2), 1, 0, t.get(3)),
+                t -> Naive.binary(Naive.conv2d(t.get(0), t.get(1), t.get(2), 1, 0), t.get(3), Double::sum)));
+        c.add(one("linear odd input, packed bias rows", List.of(u(3, 13), u(16, 13), u(16)), (b, t) -> b.linear(t.get(0), t.get(1), t.get(2)),
+                t -> Naive.linear(t.get(0), t.get(1), t.get(2))));
+        // Transformer2DModel's proj_out: tokens → image, bias and residual in one pass (SDXL's 640 wide; odd sizes; no bias)
+        c.add(one("linearToImageAdd sdxl width", List.of(u(2, 16, 640), scaled(u(640, 640), 0.05f), u(640), u(2, 640, 4, 4)),
+                (b, t) -> b.linearToImageAdd(t.get(0), t.get(1), t.get(2), t.get(3)), t -> linearToImageAdd(t.get(0), t.get(1), t.get(2), t.get(3))));
+        c.add(one("linearToImageAdd odd sizes", List.of(u(2, 15, 13), u(5, 13), u(5), u(2, 5, 3, 5)),
+                (b, t) -> b.linearToImageAdd(t.get(0), t.get(1), t.get(2), t.get(3)), t -> linearToImageAdd(t.get(0), t.get(1), t.get(2), t.get(3))));
+        c.add(one("linearToImageAdd no bias misaligned residual", List.of(u(1, 6, 8), u(8, 8), u(3 + 48)),
+                (b, t) -> b.linearToImageAdd(t.get(0), t.get(1), null, misaligned(t.get(2), 1, 8, 2, 3)),
+                t -> linearToImageAdd(t.get(0), t.get(1), null, skip3(t.get(2), 1, 8, 2, 3))));
         // ---- normalisation
         c.add(one("groupNorm", List.of(u(2, 8, 5, 3), u(8), u(8)), (b, t) -> b.groupNorm(t.get(0), 4, t.get(1), t.get(2), 1e-5f, false),
                 t -> Naive.groupNorm(t.get(0), 4, t.get(1), t.get(2), 1e-5, false)));
@@ -315,10 +354,38 @@ class BackendOpMatrixTest {
                 (b, t) -> b.groupNorm(t.get(0), 2, t.get(1), t.get(2), 1e-6f, false), t -> Naive.groupNorm(t.get(0), 2, t.get(1), t.get(2), 1e-6, false)));
         c.add(one("groupNorm rank 3", List.of(u(2, 6, 10), u(6), u(6)), (b, t) -> b.groupNorm(t.get(0), 3, t.get(1), t.get(2), 1e-5f, true),
                 t -> Naive.groupNorm(t.get(0), 3, t.get(1), t.get(2), 1e-5, true)));
+        c.add(one("groupNorm split misaligned view", List.of(u(3 + 4 * 80 * 80), u(4), u(4)),
+                (b, t) -> b.groupNorm(misaligned(t.get(0), 1, 4, 80, 80), 2, t.get(1), t.get(2), 1e-5f, true),
+                t -> Naive.groupNorm(skip3(t.get(0), 1, 4, 80, 80), 2, t.get(1), t.get(2), 1e-5, true)));
+        // SDXL's widest GroupNorm (32 groups of 80 channels) at a small spatial size
+        c.add(one("groupNorm+silu sdxl 2560 channels 4x4", List.of(scaled(u(2, 2560, 4, 4), 3), u(2560), u(2560)),
+                (b, t) -> b.groupNorm(t.get(0), 32, t.get(1), t.get(2), 1e-5f, true), t -> Naive.groupNorm(t.get(0), 32, t.get(1), t.get(2), 1e-5, true)));
+        // down_blocks.2's first norm at 1024² (640 channels at 32²): the split path with SDXL's group size
+        c.add(one("groupNorm+silu split sdxl 640 channels 32x32", List.of(scaled(u(1, 640, 32, 32), 3), u(640), u(640)),
+                (b, t) -> b.groupNorm(t.get(0), 32, t.get(1), t.get(2), 1e-5f, true), t -> Naive.groupNorm(t.get(0), 32, t.get(1), t.get(2), 1e-5, true)));
+        // the norm writing the tokens' layout [N, h·w, C]: one block per group; split (through a shared tile of channels x
+        // pixels), with even and odd sizes; unaligned; a tile too large for a launch's shared memory (the norm, then a permute)
+        c.add(one("groupNormToTokens sdxl 1280 channels 4x4", List.of(u(2, 1280, 4, 4), u(1280), u(1280)),
+                (b, t) -> b.groupNormToTokens(t.get(0), 32, t.get(1), t.get(2), 1e-6f), t -> groupNormTokens(t.get(0), 32, t.get(1), t.get(2), 1e-6)));
+        c.add(one("groupNormToTokens split 16 channels 48x48", List.of(scaled(u(2, 16, 48, 48), 3), u(16), u(16)),
+                (b, t) -> b.groupNormToTokens(t.get(0), 4, t.get(1), t.get(2), 1e-6f), t -> groupNormTokens(t.get(0), 4, t.get(1), t.get(2), 1e-6)));
+        c.add(one("groupNormToTokens split odd sizes", List.of(u(1, 6, 57, 61), u(6), u(6)),
+                (b, t) -> b.groupNormToTokens(t.get(0), 2, t.get(1), t.get(2), 1e-6f), t -> groupNormTokens(t.get(0), 2, t.get(1), t.get(2), 1e-6)));
+        c.add(one("groupNormToTokens tile too large", List.of(u(1, 12300, 1, 1), u(12300), u(12300)),
+                (b, t) -> b.groupNormToTokens(t.get(0), 1, t.get(1), t.get(2), 1e-5f), t -> groupNormTokens(t.get(0), 1, t.get(1), t.get(2), 1e-5)));
+        c.add(one("groupNormToTokens misaligned view", List.of(u(3 + 2 * 8 * 5 * 3), u(8), u(8)),
+                (b, t) -> b.groupNormToTokens(misaligned(t.get(0), 2, 8, 5, 3), 4, t.get(1), t.get(2), 1e-5f),
+                t -> groupNormTokens(skip3(t.get(0), 2, 8, 5, 3), 4, t.get(1), t.get(2), 1e-5)));
         c.add(one("layerNorm", List.of(u(3, 4, 33), u(33), u(33)), (b, t) -> b.layerNorm(t.get(0), t.get(1), t.get(2), 1e-5f),
                 t -> Naive.layerNorm(t.get(0), t.get(1), t.get(2), 1e-5)));
         c.add(one("layerNorm no beta wide", List.of(u(2, 300), u(300)), (b, t) -> b.layerNorm(t.get(0), t.get(1), null, 1e-5f),
                 t -> Naive.layerNorm(t.get(0), t.get(1), null, 1e-5)));
+        // rows of a multiple of 8: 8 values per load where aligned (SDXL's 1280), value by value in a misaligned view
+        c.add(one("layerNorm sdxl 1280 packed", List.of(u(3, 1280), u(1280), u(1280)), (b, t) -> b.layerNorm(t.get(0), t.get(1), t.get(2), 1e-5f),
+                t -> Naive.layerNorm(t.get(0), t.get(1), t.get(2), 1e-5)));
+        c.add(one("layerNorm misaligned view", List.of(u(3 + 2 * 64), u(64), u(64)),
+                (b, t) -> b.layerNorm(misaligned(t.get(0), 2, 64), t.get(1), t.get(2), 1e-5f),
+                t -> Naive.layerNorm(skip3(t.get(0), 2, 64), t.get(1), t.get(2), 1e-5)));
         // ---- activations
         c.add(unary("silu", b -> b::silu, v -> v * Naive.sigmoid(v)));
         c.add(unary("gelu", b -> b::gelu, Naive::gelu));
@@ -329,6 +396,11 @@ class BackendOpMatrixTest {
         c.add(unary("mulScalar", b -> x -> b.mulScalar(x, -3f), v -> v * -3f));
         c.add(unary("clamp", b -> x -> b.clamp(x, -0.5f, 0.7f), v -> Math.min(Math.max(v, -0.5), 0.7)));
         c.add(one("geglu", List.of(u(3, 5, 18)), (b, t) -> b.geglu(t.get(0)), t -> Naive.geglu(t.get(0))));
+        c.add(one("geglu packed", List.of(u(3, 5, 32)), (b, t) -> b.geglu(t.get(0)), t -> Naive.geglu(t.get(0))));
+        c.add(one("geglu packed misaligned view", List.of(u(3 + 2 * 32)), (b, t) -> b.geglu(misaligned(t.get(0), 2, 32)),
+                t -> Naive.geglu(skip3(t.get(0), 2, 32))));
+        c.add(one("silu misaligned view odd length", List.of(u(3 + 37)), (b, t) -> b.silu(misaligned(t.get(0), 37)),
+                t -> Naive.unary(skip3(t.get(0), 37), v -> v * Naive.sigmoid(v))));
         c.add(one("softmax", List.of(scaled(u(6, 45), 3)), (b, t) -> b.softmax(t.get(0)), t -> Naive.softmax(t.get(0))));
         c.add(one("softmax long rows", List.of(scaled(u(2, 3, 2, 700), 4)), (b, t) -> b.softmax(t.get(0)), t -> Naive.softmax(t.get(0))));
         // ---- attention: head sizes in each kernel bucket, uneven tiles, causal
@@ -355,6 +427,8 @@ class BackendOpMatrixTest {
         c.add(heads("attentionHeads [B,S,H·D] d80 fallback on F32 13x7", 1, 13, 7, 160, 2));
         // ---- elementwise binary
         c.add(one("add", List.of(u(3, 4, 5), u(3, 4, 5)), (b, t) -> b.add(t.get(0), t.get(1)), t -> Naive.binary(t.get(0), t.get(1), Double::sum)));
+        c.add(one("mul one operand misaligned", List.of(u(3 + 41), u(41)), (b, t) -> b.mul(misaligned(t.get(0), 41), t.get(1)),
+                t -> Naive.binary(skip3(t.get(0), 41), t.get(1), (x, y) -> x * y)));
         c.add(one("add broadcast", List.of(u(2, 3, 4, 5), u(4, 1)), (b, t) -> b.add(t.get(0), t.get(1)), t -> Naive.binary(t.get(0), t.get(1), Double::sum)));
         c.add(one("sub broadcast", List.of(u(5), u(2, 3, 5)), (b, t) -> b.sub(t.get(0), t.get(1)), t -> Naive.binary(t.get(0), t.get(1), (x, y) -> x - y)));
         c.add(one("mul outer", List.of(u(3, 1, 5), u(1, 4, 1)), (b, t) -> b.mul(t.get(0), t.get(1)), t -> Naive.binary(t.get(0), t.get(1), (x, y) -> x * y)));
@@ -384,6 +458,11 @@ class BackendOpMatrixTest {
         // ---- creation, views, movement
         c.add(one("zeros", List.of(), (b, t) -> b.zeros(2, 3), t -> new T(new float[6], new int[] {2, 3})));
         c.add(one("full", List.of(), (b, t) -> b.full(1.5f, 3, 2), t -> new T(new float[] {1.5f, 1.5f, 1.5f, 1.5f, 1.5f, 1.5f}, new int[] {3, 2})));
+        c.add(one("full packed", List.of(), (b, t) -> b.full(-0.75f, 5, 7), t -> {
+            float[] d = new float[35];
+            Arrays.fill(d, -0.75f);
+            return new T(d, new int[] {5, 7});
+        }));
         c.add(one("fromFloats", List.of(), (b, t) -> b.fromFloats(new float[] {1, -2, 0.5f, 4}, 2, 2),
                 t -> new T(new float[] {1, -2, 0.5f, 4}, new int[] {2, 2})));
         c.add(one("gelu of a slice view", List.of(u(4, 6)), (b, t) -> b.gelu(t.get(0).slice(1, 3)), t -> Naive.unary(Naive.narrow(t.get(0), 0, 1, 2), Naive::gelu)));
@@ -392,6 +471,10 @@ class BackendOpMatrixTest {
         c.add(new Case("upload converts on device", List.of(u(5, 3)),
                 (b, t) -> List.of(b.upload(t.get(0), DType.F32), b.upload(t.get(0), DType.F16), b.upload(t.get(0), DType.BF16)),
                 t -> List.of(t.get(0), round(t.get(0), DType.F16), round(t.get(0), DType.BF16)), true));
+        // casts of device tensors to F32 (F16/BF16 rows): a whole one (packs of 8, a tail of 3) and a misaligned view
+        c.add(new Case("upload converts device tensors and views", List.of(u(35)),
+                (b, t) -> List.of(b.upload(t.get(0), DType.F32), b.upload(misaligned(t.get(0), 32), DType.F32)),
+                t -> List.of(t.get(0), skip3(t.get(0), 32)), true));
         return c;
     }
 }

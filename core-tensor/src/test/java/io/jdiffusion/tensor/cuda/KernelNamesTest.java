@@ -27,7 +27,7 @@ class KernelNamesTest {
         if (!Files.exists(src)) src = Path.of("core-tensor").resolve(rel);   // run from the repository root (the GPU check)
         Assumptions.assumeTrue(Files.exists(src), "CudaBackend.java not found from " + Path.of("").toAbsolutePath());
         String java = Files.readString(src);
-        Matcher m = Pattern.compile("launchN?\\(\"([a-z]+)\", \"([a-z0-9_]+?)_\" \\+ suffix\\(").matcher(java);
+        Matcher m = Pattern.compile("launch(?:N|Packed)?\\(\"([a-z]+)\", \"([a-z0-9_]+?)_\" \\+ suffix\\(").matcher(java);
         Map<String, String> launched = new LinkedHashMap<>();
         while (m.find()) launched.put(m.group(2), m.group(1));
         assertEquals(18, launched.size(), "kernel families launched: " + launched);
