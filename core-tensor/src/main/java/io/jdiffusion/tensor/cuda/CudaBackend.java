@@ -85,6 +85,9 @@ public final class CudaBackend implements Backend {
     private volatile boolean closed;
     /** Work queued on the stream: kernels, cuBLAS calls, memsets (what MetaBackend counts as launches); the root's, shared by views. */
     private final java.util.concurrent.atomic.LongAdder launches = new java.util.concurrent.atomic.LongAdder();
+    /** The root's CUDA graph state: the capture in progress (null: none) and the graphs to destroy at close. */
+    CudaGraph.Recording recording;
+    final java.util.Set<CudaGraph> graphs = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private CudaBackend(int ordinal, DType computeType, long budgetBytes) {
         this.root = this;
@@ -207,7 +210,23 @@ public final class CudaBackend implements Backend {
      */
     public long kernelLaunches() { return root.launches.sum(); }
 
-    private void counted() { root.launches.increment(); }
+    // during a capture the launch is the graph's, counted when the graph runs (CudaGraph.launch)
+    private void counted() {
+        CudaGraph.Recording r = root.recording;
+        if (r != null) r.kernels++;
+        else root.launches.increment();
+    }
+
+    /** Adds {@code n} launches the device runs without the host queueing each (a CUDA graph replay). */
+    void countReplayed(long n) { root.launches.add(n); }
+
+    CudaBackend root() { return root; }
+
+    MemorySegment stream() { return stream; }
+
+    CachingAllocator allocator() { return allocator; }
+
+    boolean isClosed() { return root.closed; }
 
     private void memset(long dst, byte value, long bytes, MemorySegment stream) {
         driver.memsetD8Async(dst, value, bytes, stream);
@@ -262,7 +281,7 @@ public final class CudaBackend implements Backend {
 
     // ---- context, memory, scopes -------------------------------------------------------------
 
-    private void enter() {
+    void enter() {
         if (root.closed) throw new IllegalStateException("the CUDA backend on " + device + " is closed");
         if (!context.equals(CURRENT.get())) {
             driver.setCurrent(context);
@@ -422,7 +441,7 @@ public final class CudaBackend implements Backend {
      * bus in the type it is stored in (mapped F16/BF16 weights straight from the file's pages,
      * heap tensors as F32) and is converted by a cast kernel on the device, not by the CPU.
      */
-    private void copyInto(Tensor t, DType dtype, long dst) {
+    void copyInto(Tensor t, DType dtype, long dst) {
         long n = t.numel();
         if (n == 0) return;
         if (ours(t)) {
@@ -431,6 +450,8 @@ public final class CudaBackend implements Backend {
             return;
         }
         if (t.device().kind() == Device.Kind.META) throw new IllegalArgumentException("cannot upload a meta tensor (it has no data): " + t);
+        // a captured copy would read this host memory again at every replay, long after it is gone
+        if (root.recording != null) throw new CudaException("host data uploaded inside a CUDA graph capture (" + t + ")");
         DType src = t.storage() instanceof SegmentStorage ss ? ss.dtype() : DType.F32;
         int bs = src.byteSize();
         CudaStorage staging = src == dtype ? null : temp(src, n);
@@ -472,6 +493,14 @@ public final class CudaBackend implements Backend {
                 case BF16 -> { for (int i = 0; i < count; i++) dst[dstOffset + i] = DType.bf16ToF32(host.getAtIndex(JAVA_SHORT, i)); }
             }
         }
+    }
+
+    /** A new tensor holding a device copy of {@code t} (one async device-to-device copy). */
+    Tensor deviceCopy(Tensor t) {
+        enter();
+        Tensor out = alloc(t.dtype(), t.shape());
+        if (out.numel() > 0) driver.memcpyDtoDAsync(ptr(out), ptr(t), out.numel() * t.dtype().byteSize(), stream);
+        return out;
     }
 
     @Override
@@ -959,6 +988,10 @@ public final class CudaBackend implements Backend {
         if (computeType == DType.F32 || causal || d != dv || !fusedHeadSize(d)) return false;
         Boolean ok = fusedVerified.get(d);
         if (ok == null) {
+            if (root.recording != null) {
+                throw new CudaException("the tensor-core attention self-check (head size " + d + ") has not run before the CUDA graph "
+                        + "capture: it reads its result back to the host, which a capture cannot");
+            }
             ok = FusedAttentionCheck.passes(this, d);
             fusedVerified.put(d, ok);
         }
@@ -1149,6 +1182,7 @@ public final class CudaBackend implements Backend {
         if (root != this || closed) return;   // a view owns nothing
         enter();
         driver.streamSynchronize(stream);
+        for (CudaGraph g : List.copyOf(graphs)) g.close();
         closed = true;
         for (LtPlan p : ltPlans.values()) if (p != null) destroyPlan(p);
         ltPlans.clear();
