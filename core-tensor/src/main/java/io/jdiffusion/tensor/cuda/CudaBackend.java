@@ -450,8 +450,7 @@ public final class CudaBackend implements Backend {
             return;
         }
         if (t.device().kind() == Device.Kind.META) throw new IllegalArgumentException("cannot upload a meta tensor (it has no data): " + t);
-        // a captured copy would read this host memory again at every replay, long after it is gone
-        if (root.recording != null) throw new CudaException("host data uploaded inside a CUDA graph capture (" + t + ")");
+        refuseHostUpload(t.toString());
         DType src = t.storage() instanceof SegmentStorage ss ? ss.dtype() : DType.F32;
         int bs = src.byteSize();
         CudaStorage staging = src == dtype ? null : temp(src, n);
@@ -477,6 +476,11 @@ public final class CudaBackend implements Backend {
         } finally {
             if (staging != null) staging.release();
         }
+    }
+
+    /** A captured copy would read the host memory again at every replay, long after it is gone: refused in a capture. */
+    private void refuseHostUpload(String what) {
+        if (root.recording != null) throw new CudaException("host data uploaded inside a CUDA graph capture (" + what + ")");
     }
 
     void download(long src, DType dtype, float[] dst, int dstOffset, int count) {
@@ -1147,6 +1151,7 @@ public final class CudaBackend implements Backend {
         int d = table.dim(1);
         Tensor out = alloc(computeType, ids.length, d);
         if (ids.length == 0) return out;
+        refuseHostUpload("the " + ids.length + " ids of an embedding lookup");
         CudaStorage idBuf = new CudaStorage(this, allocator, allocator.allocate(4L * ids.length), DType.F32, ids.length);
         try (Inputs in = new Inputs(); Arena a = Arena.ofConfined()) {
             driver.memcpyHtoDAsync(idBuf.pointer(), a.allocateFrom(JAVA_INT, ids), 4L * ids.length, stream);

@@ -155,7 +155,7 @@ static int run_or_record(void* stream, std::function<int()> call) {
     }
     return call();
 }
-static void* blas_stream = nullptr;   // cublasSetStream's (the backend has one stream)
+struct Handle { void* stream = nullptr; };   // cublasSetStream's stream, per handle (each backend has its own)
 struct Layout { int type; uint64_t rows, cols; int64_t ld; };
 
 extern "C" {
@@ -163,21 +163,21 @@ const char* cublasGetStatusName(int rc) { return rc == 0 ? "CUBLAS_STATUS_SUCCES
 const char* cublasGetStatusString(int rc) { return rc == 0 ? "success" : "emulated cuBLAS refused the call"; }
 const char* cublasLtGetStatusName(int rc) { return cublasGetStatusName(rc); }
 const char* cublasLtGetStatusString(int rc) { return cublasGetStatusString(rc); }
-int cublasCreate_v2(void** h) { static int x; *h = &x; return 0; }
-int cublasDestroy_v2(void*) { return 0; }
-int cublasSetStream_v2(void*, void* s) { blas_stream = s; return 0; }
-int cublasGemmEx(void*, int ta, int tb, int m, int n, int k, const float* alpha, const void* A, int at, int lda, const void* B, int bt,
+int cublasCreate_v2(void** h) { *h = new Handle(); return 0; }
+int cublasDestroy_v2(void* h) { delete (Handle*) h; return 0; }
+int cublasSetStream_v2(void* h, void* s) { ((Handle*) h)->stream = s; return 0; }
+int cublasGemmEx(void* h, int ta, int tb, int m, int n, int k, const float* alpha, const void* A, int at, int lda, const void* B, int bt,
                  int ldb, const float* beta, void* C, int ct, int ldc, int compute, int) {
     if (compute != 68) return 15;
     float al = *alpha, be = *beta;
-    return run_or_record(blas_stream, [=] { return gemm(ta, tb, m, n, k, al, A, at, lda, B, bt, ldb, be, C, ct, ldc); });
+    return run_or_record(((Handle*) h)->stream, [=] { return gemm(ta, tb, m, n, k, al, A, at, lda, B, bt, ldb, be, C, ct, ldc); });
 }
-int cublasGemmStridedBatchedEx(void*, int ta, int tb, int m, int n, int k, const float* alpha, const void* A, int at, int lda, long long sa,
+int cublasGemmStridedBatchedEx(void* h, int ta, int tb, int m, int n, int k, const float* alpha, const void* A, int at, int lda, long long sa,
                                const void* B, int bt, int ldb, long long sb, const float* beta, void* C, int ct, int ldc, long long sc,
                                int batch, int compute, int) {
     if (compute != 68 || batch < 0) return 15;
     float al = *alpha, be = *beta;
-    return run_or_record(blas_stream, [=] {
+    return run_or_record(((Handle*) h)->stream, [=] {
         for (int i = 0; i < batch; i++) {
             int rc = gemm(ta, tb, m, n, k, al, (const char*) A + i * sa * size(at), at, lda, (const char*) B + i * sb * size(bt), bt, ldb,
                           be, (char*) C + i * sc * size(ct), ct, ldc);
