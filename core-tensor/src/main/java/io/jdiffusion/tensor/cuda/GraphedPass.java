@@ -30,7 +30,8 @@ import java.util.function.Function;
  * A refused capture logs one line naming why, and those shapes run eagerly from then on.
  *
  * <p>Backends other than CUDA, and CUDA with {@code -Djdiffusion.cuda.graphs=false} (or
- * {@code JDIFFUSION_CUDA_GRAPHS=0}), run the pass as it is, eagerly.
+ * {@code JDIFFUSION_CUDA_GRAPHS=0}), run the pass as it is, eagerly. The shape-only
+ * {@code MetaBackend} runs it eagerly too but counts its host launches as a replay's.
  */
 public final class GraphedPass implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GraphedPass.class);
@@ -85,6 +86,11 @@ public final class GraphedPass implements AutoCloseable {
      * read), queue all its work on {@code backend} and make no host reads.
      */
     public synchronized Tensor run(Backend backend, List<Tensor> inputs, Function<List<Tensor>, Tensor> pass) {
+        if (enabled && backend instanceof io.jdiffusion.tensor.meta.MetaBackend meta) {
+            // the shape-only device counts a replay: what runs is the eager pass, what the host queues is
+            // one graph launch, a copy per input and the output's copy
+            return meta.asGraphReplay((int) inputs.stream().filter(java.util.Objects::nonNull).count() + 1, () -> pass.apply(inputs));
+        }
         if (!enabled || !(backend instanceof CudaBackend be)) return pass.apply(inputs);
         List<Object> key = key(be, inputs);
         Captured c = captured.get(key);
@@ -152,15 +158,14 @@ public final class GraphedPass implements AutoCloseable {
         return "inputs " + b;
     }
 
-    /** Destroys every graph and its input buffers (their shapes are captured anew on their next call). */
+    /** Destroys every graph and its input buffers, returning their memory (their shapes are captured anew on their next call). */
     @Override
     public synchronized void close() {
         for (Captured c : captured.values()) {
             c.graph.close();
             closeAll(c.inputs);
         }
-        captured.clear();
-        refused.clear();
+        captured.clear();   // refused shapes stay refused: their cause is in the pass, not in the graph
     }
 
     /**
