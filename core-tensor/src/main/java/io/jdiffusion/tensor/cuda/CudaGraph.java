@@ -31,22 +31,15 @@ public final class CudaGraph implements AutoCloseable {
         CaptureException(String message, Throwable cause) { super(message, cause); }
     }
 
-    private final CudaBackend backend;
-    private final CachingAllocator.Pool pool;
-    private final MemorySegment graph, exec;
-    private final long kernels;
-    private final Tensor output;
+    /** What a capture made: the driver's graph and executable graph, what it runs, where it writes, whose memory. */
+    private record Captured(CudaBackend backend, CachingAllocator.Pool pool, MemorySegment graph, MemorySegment exec, long kernels,
+                            Tensor output) {}
+
+    private final Captured c;
     private long replays;
     private boolean closed;
 
-    private CudaGraph(CudaBackend backend, CachingAllocator.Pool pool, MemorySegment graph, MemorySegment exec, long kernels, Tensor output) {
-        this.backend = backend;
-        this.pool = pool;
-        this.graph = graph;
-        this.exec = exec;
-        this.kernels = kernels;
-        this.output = output;
-    }
+    private CudaGraph(Captured c) { this.c = c; }
 
     /** Whether {@code backend}'s driver has the graph entry points (else the reason it has not). */
     public static String unsupportedReason(CudaBackend backend) {
@@ -113,7 +106,7 @@ public final class CudaGraph implements AutoCloseable {
             allocator.releasePool(pool);
             throw new CaptureException(rootCause(failure), failure);
         }
-        CudaGraph g = new CudaGraph(backend, pool, graph, exec, recording.kernels, out);
+        CudaGraph g = new CudaGraph(new Captured(backend, pool, graph, exec, recording.kernels, out));
         root.graphs.add(g);
         return g;
     }
@@ -127,34 +120,35 @@ public final class CudaGraph implements AutoCloseable {
     /** Queues one replay of the captured work on the backend's stream. */
     public void launch() {
         if (closed) throw new IllegalStateException("launch of a closed CUDA graph");
-        backend.enter();
-        backend.driver.graphLaunch(exec, backend.stream());
-        backend.countReplayed(kernels);
+        c.backend.enter();
+        c.backend.driver.graphLaunch(c.exec, c.backend.stream());
+        c.backend.countReplayed(c.kernels);
         replays++;
     }
 
     /** The captured pass's result: written again by every replay (copy it before the next one). */
-    public Tensor output() { return output; }
+    public Tensor output() { return c.output; }
 
     /** Kernel launches, cuBLAS calls and memsets the graph runs per replay (what the eager pass would queue one by one). */
-    public long kernels() { return kernels; }
+    public long kernels() { return c.kernels; }
 
     public long replays() { return replays; }
 
     /** Bytes of the graph's private memory pool. */
-    public long poolBytes() { return pool.bytes(); }
+    public long poolBytes() { return c.pool.bytes(); }
 
     /** Destroys the graph and hands its private pool back to the backend's cache (nothing when the backend is closed). */
     @Override
     public void close() {
         if (closed) return;
         closed = true;
-        backend.root().graphs.remove(this);
-        if (backend.isClosed()) return;   // the backend freed everything, the graphs with its context
-        backend.enter();
-        backend.driver.graphExecDestroy(exec);
-        backend.driver.graphDestroy(graph);
-        output.close();
-        backend.allocator().releasePool(pool);
+        CudaBackend be = c.backend;
+        be.root().graphs.remove(this);
+        if (be.isClosed()) return;   // the backend freed everything, the graphs with its context
+        be.enter();
+        be.driver.graphExecDestroy(c.exec);
+        be.driver.graphDestroy(c.graph);
+        c.output.close();
+        be.allocator().releasePool(c.pool);
     }
 }

@@ -227,8 +227,7 @@ class CachingAllocatorTest {
     void aCaptureNeverSynchronisesAndFailsOverBudgetInstead() {
         FakeDevice dev = new FakeDevice();
         CachingAllocator a = new CachingAllocator(dev, 10_000);
-        long p = a.allocate(4096);
-        a.free(p);
+        a.free(a.allocate(4096));                         // a cached block, which a capture may not give back to the driver
         CachingAllocator.Pool pool = a.beginCapture(null);
         a.emptyCache();
         long q = a.allocate(4096);                        // the cached block, adopted

@@ -49,15 +49,18 @@ class CudaGraphTest {
     }
 
     @AfterAll
-    static void close() {
-        if (b != null) b.close();
+    static void closeBackend() {
+        if (b == null) return;
+        b.close();
+        b = null;
     }
 
+    /** n values uniform in [-1, 1) from {@code seed}. */
     private static float[] rand(int n, long seed) {
-        Random r = new Random(seed);
-        float[] d = new float[n];
-        for (int i = 0; i < d.length; i++) d[i] = (float) r.nextGaussian() * 0.5f;
-        return d;
+        double[] d = new Random(seed).doubles(n, -1, 1).toArray();
+        float[] f = new float[n];
+        for (int i = 0; i < n; i++) f[i] = (float) d[i];
+        return f;
     }
 
     /** x [2, 16, 64] and img [2, 8, 6, 6] (host F32, uploaded and cast inside) to one [2, 16 + 288] row per batch entry. */

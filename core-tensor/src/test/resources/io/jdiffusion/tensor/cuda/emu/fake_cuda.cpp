@@ -302,32 +302,29 @@ int jdemu_capture(void* stream, int (*run)(void*), void* ctx, void (*drop)(void*
 }
 // for tests: graphs and executable graphs not destroyed yet
 long long jdemu_live_graphs() { return live_graphs + live_execs; }
+// name and description of each status the emulator returns
+struct ErrorText { CUresult rc; const char* name; const char* text; };
+static const ErrorText error_texts[] = {
+    {OK, "CUDA_SUCCESS", "no error"}, {INVALID_VALUE, "CUDA_ERROR_INVALID_VALUE", nullptr}, {OUT_OF_MEMORY, "CUDA_ERROR_OUT_OF_MEMORY", nullptr},
+    {NOT_INITIALIZED, "CUDA_ERROR_NOT_INITIALIZED", nullptr}, {INVALID_IMAGE, "CUDA_ERROR_INVALID_IMAGE", nullptr},
+    {NOT_FOUND, "CUDA_ERROR_NOT_FOUND", nullptr}, {LAUNCH_FAILED, "CUDA_ERROR_LAUNCH_FAILED", nullptr},
+    {NOT_SUPPORTED, "CUDA_ERROR_NOT_SUPPORTED", nullptr}, {ILLEGAL_STATE, "CUDA_ERROR_ILLEGAL_STATE", nullptr},
+    {CAPTURE_UNSUPPORTED, "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED", "operation not permitted when stream is capturing"},
+    {CAPTURE_INVALIDATED, "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED", "operation failed due to a previous error during capture"},
+    {CAPTURE_IMPLICIT, "CUDA_ERROR_STREAM_CAPTURE_IMPLICIT", "operation would make the legacy stream depend on a capturing blocking stream"},
+};
+static const ErrorText* error_text(CUresult rc) {
+    for (const ErrorText& e : error_texts) if (e.rc == rc) return &e;
+    return nullptr;
+}
 CUresult cuGetErrorName(CUresult rc, const char** s) {
-    switch (rc) {
-        case OK: *s = "CUDA_SUCCESS"; break;
-        case INVALID_VALUE: *s = "CUDA_ERROR_INVALID_VALUE"; break;
-        case OUT_OF_MEMORY: *s = "CUDA_ERROR_OUT_OF_MEMORY"; break;
-        case NOT_INITIALIZED: *s = "CUDA_ERROR_NOT_INITIALIZED"; break;
-        case INVALID_IMAGE: *s = "CUDA_ERROR_INVALID_IMAGE"; break;
-        case NOT_FOUND: *s = "CUDA_ERROR_NOT_FOUND"; break;
-        case LAUNCH_FAILED: *s = "CUDA_ERROR_LAUNCH_FAILED"; break;
-        case NOT_SUPPORTED: *s = "CUDA_ERROR_NOT_SUPPORTED"; break;
-        case ILLEGAL_STATE: *s = "CUDA_ERROR_ILLEGAL_STATE"; break;
-        case CAPTURE_UNSUPPORTED: *s = "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED"; break;
-        case CAPTURE_INVALIDATED: *s = "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED"; break;
-        case CAPTURE_IMPLICIT: *s = "CUDA_ERROR_STREAM_CAPTURE_IMPLICIT"; break;
-        default: *s = "CUDA_ERROR_UNKNOWN";
-    }
+    const ErrorText* e = error_text(rc);
+    *s = e ? e->name : "CUDA_ERROR_UNKNOWN";
     return OK;
 }
 CUresult cuGetErrorString(CUresult rc, const char** s) {
-    switch (rc) {
-        case OK: *s = "no error"; break;
-        case CAPTURE_UNSUPPORTED: *s = "operation not permitted when stream is capturing"; break;
-        case CAPTURE_INVALIDATED: *s = "operation failed due to a previous error during capture"; break;
-        case CAPTURE_IMPLICIT: *s = "operation would make the legacy stream depend on a capturing blocking stream"; break;
-        default: *s = "emulated driver error";
-    }
+    const ErrorText* e = error_text(rc);
+    *s = e && e->text ? e->text : "emulated driver error";
     return OK;
 }
 }
