@@ -33,9 +33,10 @@ if [ "${1:-}" = "--emulate" ]; then
   echo "check-cuda-sources: emulated CUDA built in $out; running the core-tensor tests on it"
   cd "$root"
   JDIFFUSION_CUDA_LIBS="$out" JDIFFUSION_KERNEL_CACHE="$out/kernels" ./mvnw -q -o -pl core-tensor test "${@:2}"
-  # the shape-only backend's launch count held to what CudaBackend really queues (a fixture UNet, F16 and F32)
+  # the shape-only backend's launch count held to what CudaBackend really queues (a fixture UNet, F16 and F32),
+  # and the fixture UNet's forward replayed as a CUDA graph against the eager forward
   JDIFFUSION_CUDA_LIBS="$out" JDIFFUSION_KERNEL_CACHE="$out/kernels" ./mvnw -q -o -pl unet -am test \
-    -Dtest='LaunchCountAgreementTest' -Dsurefire.failIfNoSpecifiedTests=false "${@:2}"
+    -Dtest='LaunchCountAgreementTest,UNetCudaGraphTest' -Dsurefire.failIfNoSpecifiedTests=false "${@:2}"
   if [ "${JDIFFUSION_EMULATE_FULL_SIZE:-1}" != 0 ]; then
     echo "check-cuda-sources: running the full-size component tests and the pipeline fixture cases on the emulated device"
     # an F32 UNet holds 10.3 GB of weights: the emulated device (host memory) gets 12 GiB instead of 8,

@@ -26,7 +26,7 @@ class ProfileCommandTest {
         }
         assertEquals(0, rc);
         JsonNode j = new ObjectMapper().readTree(out.toString(StandardCharsets.UTF_8));
-        for (String f : new String[] {"peakDeviceBytes", "weightBytes", "activationPeakBytes", "kernelLaunchesPerStep", "gemmFlopsPerStep"}) {
+        for (String f : new String[] {"peakDeviceBytes", "weightBytes", "activationPeakBytes", "kernelLaunchesPerStep", "hostLaunchesPerStep", "gemmFlopsPerStep"}) {
             assertTrue(j.path(f).isIntegralNumber() && j.path(f).asLong() > 0, f + " in " + j);
         }
     }

@@ -159,28 +159,34 @@ final class DenoisingLoop {
         float[] ts = plan.timesteps();
         plan.apply(scheduler);
         UNet2DConditionModel unet = components.unet();
-        for (int i = 0; i < ts.length; i++) {
-            if (cancelled.getAsBoolean()) throw new CancelledException(i);
-            float t = ts[i];
-            float[] in = scheduler.scaleModelInput(cfg ? Latents.twice(latents) : latents, t);
-            float[] eps;
-            try (Backend.Scope scope = backend.openScope()) {
-                Tensor sample = backend.fromFloats(in, rows, 4, h, w);
-                if (inChannels == 9) {
-                    float[] m = cfg ? Latents.twice(maskLatent) : maskLatent;
-                    float[] mi = cfg ? Latents.twice(maskedImageLatents) : maskedImageLatents;
-                    sample = backend.concat(1, sample, backend.fromFloats(m, rows, 1, h, w), backend.fromFloats(mi, rows, 4, h, w));
+        try {
+            for (int i = 0; i < ts.length; i++) {
+                if (cancelled.getAsBoolean()) throw new CancelledException(i);
+                float t = ts[i];
+                float[] in = scheduler.scaleModelInput(cfg ? Latents.twice(latents) : latents, t);
+                float[] eps;
+                try (Backend.Scope scope = backend.openScope()) {
+                    Tensor sample = backend.fromFloats(in, rows, 4, h, w);
+                    if (inChannels == 9) {
+                        float[] m = cfg ? Latents.twice(maskLatent) : maskLatent;
+                        float[] mi = cfg ? Latents.twice(maskedImageLatents) : maskedImageLatents;
+                        sample = backend.concat(1, sample, backend.fromFloats(m, rows, 1, h, w), backend.fromFloats(mi, rows, 4, h, w));
+                    }
+                    eps = unet.forward(sample, t, context, pooled, timeIds).toFloatArray();
                 }
-                eps = unet.forward(sample, t, context, pooled, timeIds).toFloatArray();
+                if (cfg) eps = Latents.guide(eps, spec.guidanceScale(), spec.guidanceRescale(), batch);
+                NonFiniteOutputException.check(eps, i, ts.length, t);
+                latents = scheduler.step(eps, t, latents, generator::fill).prevSample();
+                if (spec.kind() == DenoisingSpec.Kind.INPAINT && inChannels == 4) {
+                    float[] ref = i < ts.length - 1 ? scheduler.addNoise(imageLatents, noise, ts[i + 1]) : imageLatents;
+                    latents = Latents.blend(latents, ref, maskLatent, batch, 4, hw);
+                }
+                listener.onStep(i, ts.length, t, latents);
             }
-            if (cfg) eps = Latents.guide(eps, spec.guidanceScale(), spec.guidanceRescale(), batch);
-            NonFiniteOutputException.check(eps, i, ts.length, t);
-            latents = scheduler.step(eps, t, latents, generator::fill).prevSample();
-            if (spec.kind() == DenoisingSpec.Kind.INPAINT && inChannels == 4) {
-                float[] ref = i < ts.length - 1 ? scheduler.addNoise(imageLatents, noise, ts[i + 1]) : imageLatents;
-                latents = Latents.blend(latents, ref, maskLatent, batch, 4, hw);
-            }
-            listener.onStep(i, ts.length, t, latents);
+        } finally {
+            // on CUDA the forward ran as a graph (captured at the first step, replayed since): its private
+            // memory pool goes back to the cache here, for the VAE and the next model, not at the model's unload
+            unet.cudaGraphs().close();
         }
 
         // 6. output

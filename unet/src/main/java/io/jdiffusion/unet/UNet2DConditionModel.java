@@ -4,6 +4,7 @@ import io.jdiffusion.tensor.Backend;
 import io.jdiffusion.tensor.Lifetimes;
 import io.jdiffusion.tensor.DType;
 import io.jdiffusion.tensor.Tensor;
+import io.jdiffusion.tensor.cuda.GraphedPass;
 import io.jdiffusion.tensor.nn.Conv2d;
 import io.jdiffusion.tensor.nn.GroupNorm;
 import io.jdiffusion.tensor.nn.SharedKeyValues;
@@ -46,6 +47,8 @@ public final class UNet2DConditionModel implements AutoCloseable {
     private final int numUpsamplers;
     /** The cross-attention keys/values of all transformer blocks, one GEMM per width (device backends only; else null). */
     private final SharedKeyValues sharedKeyValues;
+    /** The forward as a CUDA graph per input shape (CUDA backends only; eager elsewhere). */
+    private final GraphedPass graphed = new GraphedPass("the UNet forward");
     private WeightSource weights;
 
     /**
@@ -199,6 +202,23 @@ public final class UNet2DConditionModel implements AutoCloseable {
         float[] t = new float[batch];
         for (int i = 0; i < batch; i++) t[i] = timesteps.length == 1 ? timesteps[0] : timesteps[i];
 
+        // what the host computes (the sinusoidal embeddings; time_ids read back if they are on a device)
+        // comes first, so the device part reads only tensors: on CUDA it is a graph replayed per step
+        Tensor timeProjection = Tensor.of(timeProj.embed(t), batch, timeProj.numChannels());
+        Tensor addTimeEmbeds = addEmbedding == null ? null : addTimeEmbeds(batch, textEmbeds, timeIds);
+        List<Tensor> inputs = Arrays.asList(sample, encoderHiddenStates, timeProjection, addEmbedding == null ? null : textEmbeds, addTimeEmbeds);
+        return graphed.run(be, inputs, in -> deviceForward(in.get(0), in.get(1), in.get(2), in.get(3), in.get(4)));
+    }
+
+    /**
+     * The CUDA graph of the forward pass ({@link GraphedPass}: on by default on CUDA, off with
+     * {@code -Djdiffusion.cuda.graphs=false}); eager on other backends.
+     */
+    public GraphedPass cudaGraphs() { return graphed; }
+
+    /** The forward from its inputs as tensors (host or device): no host reads, every op on {@code be}. */
+    private Tensor deviceForward(Tensor sample, Tensor encoderHiddenStates, Tensor timeProjection, Tensor textEmbeds, Tensor addTimeEmbeds) {
+        UNet2DConditionConfig c = config;
         try (Backend.Scope scope = be.openScope()) {
             Tensor x = be.upload(sample);
             Tensor context = be.upload(encoderHiddenStates);
@@ -206,8 +226,8 @@ public final class UNet2DConditionModel implements AutoCloseable {
             if (c.centerInputSample()) x = be.affine(x, 2f, -1f);
 
             // 1. time embedding (+ text_time added embedding)
-            Tensor emb = timeEmbedding.forward(be.fromFloats(timeProj.embed(t), batch, timeProj.numChannels()));
-            if (addEmbedding != null) emb = be.add(emb, addedEmbedding(batch, textEmbeds, timeIds));
+            Tensor emb = timeEmbedding.forward(be.upload(timeProjection));
+            if (addEmbedding != null) emb = be.add(emb, addEmbedding.forward(be.concat(1, be.upload(textEmbeds), be.upload(addTimeEmbeds))));
             if ("silu".equals(c.timeEmbeddingActFn())) emb = be.silu(emb);
 
             // every resnet applies SiLU to the time embedding first (diffusers' ResnetBlock2D): done once here
@@ -259,8 +279,11 @@ public final class UNet2DConditionModel implements AutoCloseable {
         }
     }
 
-    /** {@code add_embedding(cat([text_embeds, add_time_proj(time_ids.flatten()).reshape(B, -1)], -1))}. */
-    private Tensor addedEmbedding(int batch, Tensor textEmbeds, Tensor timeIds) {
+    /**
+     * {@code add_time_proj(time_ids.flatten()).reshape(B, -1)} on the host, after checking the shapes;
+     * the device part makes {@code add_embedding(cat([text_embeds, this], -1))}.
+     */
+    private Tensor addTimeEmbeds(int batch, Tensor textEmbeds, Tensor timeIds) {
         if (textEmbeds == null || timeIds == null) {
             throw new IllegalArgumentException("addition_embed_type 'text_time' needs text_embeds and time_ids");
         }
@@ -276,13 +299,13 @@ public final class UNet2DConditionModel implements AutoCloseable {
                     + ", but projection_class_embeddings_input_dim is " + expected);
         }
         float[] timeEmbeds = addTimeProj.embed(timeIds.toFloatArray()); // [B·k, dim] row-major = [B, k·dim]
-        Tensor addEmbeds = be.concat(1, be.upload(textEmbeds), be.fromFloats(timeEmbeds, batch, width));
-        return addEmbedding.forward(addEmbeds);
+        return Tensor.of(timeEmbeds, batch, width);
     }
 
     /** Closes the mapped weight files (when loaded by {@link #load}); the model must not run afterwards. */
     @Override
     public void close() {
+        graphed.close();
         if (weights != null) weights.close();
         weights = null;
     }

@@ -23,7 +23,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * launches on CUDA (kernels, cuBLAS calls, memsets) exactly as many times as {@link MetaBackend}
  * counts for the same model and inputs, so {@code jdiffusion profile}'s launches per step are the
  * real ones. Counted on the second pass (the first runs the tensor-core attention's one-time
- * self-check). Runs where CUDA (or the emulated device) is found, else skipped with the reason.
+ * self-check), which with CUDA graphs on (the default) is a replay of the graph the first pass
+ * captured: the backend counts the captured launches at each replay. Runs where CUDA (or the
+ * emulated device) is found, else skipped with the reason.
  */
 class LaunchCountAgreementTest {
     private static final Pattern OUT = Pattern.compile("unet/([^/]+)/t([0-9.]+)/out");

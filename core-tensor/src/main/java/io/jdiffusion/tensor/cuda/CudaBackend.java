@@ -87,6 +87,9 @@ public final class CudaBackend implements Backend {
     private volatile boolean closed;
     /** Work queued on the stream: kernels, cuBLAS calls, memsets (what MetaBackend counts as launches); the root's, shared by views. */
     private final java.util.concurrent.atomic.LongAdder launches = new java.util.concurrent.atomic.LongAdder();
+    /** The root's CUDA graph state: the capture in progress (null: none) and the graphs to destroy at close. */
+    CudaGraph.Recording recording;
+    final java.util.Set<CudaGraph> graphs = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private CudaBackend(int ordinal, DType computeType, long budgetBytes) {
         this.root = this;
@@ -209,7 +212,23 @@ public final class CudaBackend implements Backend {
      */
     public long kernelLaunches() { return root.launches.sum(); }
 
-    private void counted() { root.launches.increment(); }
+    // during a capture the launch is the graph's, counted when the graph runs (CudaGraph.launch)
+    private void counted() {
+        CudaGraph.Recording r = root.recording;
+        if (r != null) r.kernels++;
+        else root.launches.increment();
+    }
+
+    /** Adds {@code n} launches the device runs without the host queueing each (a CUDA graph replay). */
+    void countReplayed(long n) { root.launches.add(n); }
+
+    CudaBackend root() { return root; }
+
+    MemorySegment stream() { return stream; }
+
+    CachingAllocator allocator() { return allocator; }
+
+    boolean isClosed() { return root.closed; }
 
     private void memset(long dst, byte value, long bytes, MemorySegment stream) {
         driver.memsetD8Async(dst, value, bytes, stream);
@@ -264,7 +283,7 @@ public final class CudaBackend implements Backend {
 
     // ---- context, memory, scopes -------------------------------------------------------------
 
-    private void enter() {
+    void enter() {
         if (root.closed) throw new IllegalStateException("the CUDA backend on " + device + " is closed");
         if (!context.equals(CURRENT.get())) {
             driver.setCurrent(context);
@@ -429,7 +448,7 @@ public final class CudaBackend implements Backend {
      * bus in the type it is stored in (mapped F16/BF16 weights straight from the file's pages,
      * heap tensors as F32) and is converted by a cast kernel on the device, not by the CPU.
      */
-    private void copyInto(Tensor t, DType dtype, long dst) {
+    void copyInto(Tensor t, DType dtype, long dst) {
         long n = t.numel();
         if (n == 0) return;
         if (ours(t)) {
@@ -438,6 +457,7 @@ public final class CudaBackend implements Backend {
             return;
         }
         if (t.device().kind() == Device.Kind.META) throw new IllegalArgumentException("cannot upload a meta tensor (it has no data): " + t);
+        refuseHostUpload(t.toString());
         DType src = t.storage() instanceof SegmentStorage ss ? ss.dtype() : DType.F32;
         int bs = src.byteSize();
         CudaStorage staging = src == dtype ? null : temp(src, n);
@@ -465,6 +485,11 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /** A captured copy would read the host memory again at every replay, long after it is gone: refused in a capture. */
+    private void refuseHostUpload(String what) {
+        if (root.recording != null) throw new CudaException("host data uploaded inside a CUDA graph capture (" + what + ")");
+    }
+
     void download(long src, DType dtype, float[] dst, int dstOffset, int count) {
         enter();
         if (count == 0) return;
@@ -479,6 +504,14 @@ public final class CudaBackend implements Backend {
                 case BF16 -> { for (int i = 0; i < count; i++) dst[dstOffset + i] = DType.bf16ToF32(host.getAtIndex(JAVA_SHORT, i)); }
             }
         }
+    }
+
+    /** A new tensor holding a device copy of {@code t} (one async device-to-device copy). */
+    Tensor deviceCopy(Tensor t) {
+        enter();
+        Tensor out = alloc(t.dtype(), t.shape());
+        if (out.numel() > 0) driver.memcpyDtoDAsync(ptr(out), ptr(t), out.numel() * t.dtype().byteSize(), stream);
+        return out;
     }
 
     @Override
@@ -1086,6 +1119,10 @@ public final class CudaBackend implements Backend {
         if (computeType == DType.F32 || causal || d != dv || !fusedHeadSize(d)) return false;
         Boolean ok = fusedVerified.get(d);
         if (ok == null) {
+            if (root.recording != null) {
+                throw new CudaException("the tensor-core attention self-check (head size " + d + ") has not run before the CUDA graph "
+                        + "capture: it reads its result back to the host, which a capture cannot");
+            }
             ok = FusedAttentionCheck.passes(this, d);
             fusedVerified.put(d, ok);
         }
@@ -1243,6 +1280,7 @@ public final class CudaBackend implements Backend {
         int d = table.dim(1);
         Tensor out = alloc(computeType, ids.length, d);
         if (ids.length == 0) return out;
+        refuseHostUpload("the " + ids.length + " ids of an embedding lookup");
         CudaStorage idBuf = new CudaStorage(this, allocator, allocator.allocate(4L * ids.length), DType.F32, ids.length);
         try (Inputs in = new Inputs(); Arena a = Arena.ofConfined()) {
             driver.memcpyHtoDAsync(idBuf.pointer(), a.allocateFrom(JAVA_INT, ids), 4L * ids.length, stream);
@@ -1278,6 +1316,7 @@ public final class CudaBackend implements Backend {
         if (root != this || closed) return;   // a view owns nothing
         enter();
         driver.streamSynchronize(stream);
+        for (CudaGraph g : List.copyOf(graphs)) g.close();
         closed = true;
         for (LtPlan p : ltPlans.values()) if (p != null) destroyPlan(p);
         ltPlans.clear();

@@ -28,6 +28,10 @@ final class CudaDriver {
     static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
     static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
     static final int CUDA_ERROR_NO_DEVICE = 100;
+    /** cuStreamBeginCapture's mode that lets other threads (and the caching allocator's cuMemAlloc) make unsafe calls. */
+    static final int CU_STREAM_CAPTURE_MODE_RELAXED = 2;
+    /** cuStreamIsCapturing's statuses. */
+    static final int CU_STREAM_CAPTURE_STATUS_NONE = 0, CU_STREAM_CAPTURE_STATUS_ACTIVE = 1;
 
     final NativeLibrary lib;
     private final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName,
@@ -38,6 +42,9 @@ final class CudaDriver {
             cuEventCreate, cuEventRecord, cuEventSynchronize, cuEventElapsedTime, cuEventDestroy,
             cuModuleLoadData, cuModuleGetFunction, cuModuleUnload, cuLaunchKernel, cuGetErrorName,
             cuGetErrorString;
+    /** Stream capture and graphs (CUDA 11.4+ drivers); null where the driver lacks one, see {@link #graphsMissing()}. */
+    private final MethodHandle cuStreamBeginCapture, cuStreamEndCapture, cuStreamIsCapturing, cuGraphInstantiateWithFlags,
+            cuGraphLaunch, cuGraphExecDestroy, cuGraphDestroy;
 
     private CudaDriver(NativeLibrary l) {
         lib = l;
@@ -79,6 +86,13 @@ final class CudaDriver {
                 JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
         cuGetErrorName = l.fn("cuGetErrorName", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
         cuGetErrorString = l.fn("cuGetErrorString", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        cuStreamBeginCapture = l.optional("cuStreamBeginCapture_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        cuStreamEndCapture = l.optional("cuStreamEndCapture", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        cuStreamIsCapturing = l.optional("cuStreamIsCapturing", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        cuGraphInstantiateWithFlags = l.optional("cuGraphInstantiateWithFlags", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
+        cuGraphLaunch = l.optional("cuGraphLaunch", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        cuGraphExecDestroy = l.optional("cuGraphExecDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuGraphDestroy = l.optional("cuGraphDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     }
 
     private static volatile CudaDriver instance;
@@ -289,6 +303,52 @@ final class CudaDriver {
 
     void eventDestroy(MemorySegment event) {
         call("cuEventDestroy", () -> (int) cuEventDestroy.invokeExact(event), this::check);
+    }
+
+    // ---- stream capture and graphs ------------------------------------------------------------
+
+    /** The graph entry points this driver lacks, by name (empty: CUDA graphs can be used). */
+    java.util.List<String> graphsMissing() {
+        java.util.List<String> missing = new java.util.ArrayList<>();
+        if (cuStreamBeginCapture == null) missing.add("cuStreamBeginCapture_v2");
+        if (cuStreamEndCapture == null) missing.add("cuStreamEndCapture");
+        if (cuStreamIsCapturing == null) missing.add("cuStreamIsCapturing");
+        if (cuGraphInstantiateWithFlags == null) missing.add("cuGraphInstantiateWithFlags");
+        if (cuGraphLaunch == null) missing.add("cuGraphLaunch");
+        if (cuGraphExecDestroy == null) missing.add("cuGraphExecDestroy");
+        if (cuGraphDestroy == null) missing.add("cuGraphDestroy");
+        return missing;
+    }
+
+    /** Starts capturing {@code stream}'s work into a graph, in relaxed mode (cuMemAlloc stays allowed). */
+    void streamBeginCapture(MemorySegment stream) {
+        call("cuStreamBeginCapture", () -> (int) cuStreamBeginCapture.invokeExact(stream, CU_STREAM_CAPTURE_MODE_RELAXED), this::check);
+    }
+
+    /** Ends the capture and returns its graph; throws (after ending it) when the capture was invalidated. */
+    MemorySegment streamEndCapture(MemorySegment stream) {
+        return handle("cuStreamEndCapture", v -> (int) cuStreamEndCapture.invokeExact(stream, v), this::check);
+    }
+
+    /** CU_STREAM_CAPTURE_STATUS_NONE (0), _ACTIVE (1) or _INVALIDATED (2). */
+    int streamCaptureStatus(MemorySegment stream) {
+        return intOut("cuStreamIsCapturing", v -> (int) cuStreamIsCapturing.invokeExact(stream, v), this::check);
+    }
+
+    MemorySegment graphInstantiate(MemorySegment graph) {
+        return handle("cuGraphInstantiateWithFlags", v -> (int) cuGraphInstantiateWithFlags.invokeExact(v, graph, 0L), this::check);
+    }
+
+    void graphLaunch(MemorySegment exec, MemorySegment stream) {
+        call("cuGraphLaunch", () -> (int) cuGraphLaunch.invokeExact(exec, stream), this::check);
+    }
+
+    void graphExecDestroy(MemorySegment exec) {
+        call("cuGraphExecDestroy", () -> (int) cuGraphExecDestroy.invokeExact(exec), this::check);
+    }
+
+    void graphDestroy(MemorySegment graph) {
+        call("cuGraphDestroy", () -> (int) cuGraphDestroy.invokeExact(graph), this::check);
     }
 
     // ---- modules and launches ----------------------------------------------------------------

@@ -92,14 +92,36 @@ public final class MetaBackend implements Backend {
     /** Peak bytes in use while each {@link #component(String) component} ran. */
     public Map<String, Long> peakByComponent() { return ledger.counters().peakByComponent(); }
 
-    /** What the counters held at one moment. */
+    /**
+     * What the counters held at one moment. {@code kernelLaunches} are the kernels (cuBLAS calls,
+     * memsets) the device runs; {@code hostLaunches} what the host queues one by one: the same
+     * outside CUDA graphs, but a graph replay ({@link #asGraphReplay}) is one graph launch and its
+     * input and output copies, however many kernels it runs.
+     */
     public record Counters(long bytesInUse, long peakBytes, long kernelLaunches, long gemmFlops, long hostToDeviceBytes,
-                           long hostToDeviceCopies, long deviceToHostBytes, long deviceToHostCopies, Map<String, Long> peakByComponent) {
+                           long hostToDeviceCopies, long deviceToHostBytes, long deviceToHostCopies, Map<String, Long> peakByComponent,
+                           long hostLaunches) {
         /** What happened between {@code before} and this snapshot (peaks and bytes in use are this snapshot's). */
         public Counters since(Counters before) {
             return new Counters(bytesInUse, peakBytes, kernelLaunches - before.kernelLaunches, gemmFlops - before.gemmFlops,
                     hostToDeviceBytes - before.hostToDeviceBytes, hostToDeviceCopies - before.hostToDeviceCopies,
-                    deviceToHostBytes - before.deviceToHostBytes, deviceToHostCopies - before.deviceToHostCopies, peakByComponent);
+                    deviceToHostBytes - before.deviceToHostBytes, deviceToHostCopies - before.deviceToHostCopies, peakByComponent,
+                    hostLaunches - before.hostLaunches);
+        }
+    }
+
+    /**
+     * Counts {@code pass} as the replay of a captured CUDA graph ({@code io.jdiffusion.tensor.cuda.GraphedPass}
+     * on CUDA): its kernels run on the device as usual, but the host queues one graph launch and
+     * {@code copies} copies (into the graph's input buffers, out of its output) instead of them.
+     */
+    public <T> T asGraphReplay(int copies, java.util.function.Supplier<T> pass) {
+        ledger.graph(true);
+        try {
+            return pass.get();
+        } finally {
+            ledger.graph(false);
+            ledger.hostLaunched(1L + copies);
         }
     }
 
@@ -108,6 +130,8 @@ public final class MetaBackend implements Backend {
         private final Map<String, Long> peakByComponent = new LinkedHashMap<>();
         private String component = "other";
         private long inUse, peak, windowPeak, launches, gemmFlops, hostToDeviceBytes, hostToDeviceCopies, deviceToHostBytes, deviceToHostCopies;
+        private long hostLaunches;
+        private boolean inGraph;
 
         synchronized String component(String name) {
             String old = component;
@@ -117,7 +141,7 @@ public final class MetaBackend implements Backend {
 
         synchronized Counters counters() {
             return new Counters(inUse, peak, launches, gemmFlops, hostToDeviceBytes, hostToDeviceCopies, deviceToHostBytes,
-                    deviceToHostCopies, Collections.unmodifiableMap(new LinkedHashMap<>(peakByComponent)));
+                    deviceToHostCopies, Collections.unmodifiableMap(new LinkedHashMap<>(peakByComponent)), hostLaunches);
         }
 
         synchronized void startWindow() { windowPeak = inUse; }
@@ -138,7 +162,14 @@ public final class MetaBackend implements Backend {
 
         synchronized void freed(long bytes) { inUse -= bytes; }
 
-        synchronized void launched(long n) { launches += n; }
+        synchronized void launched(long n) {
+            launches += n;
+            if (!inGraph) hostLaunches += n;
+        }
+
+        synchronized void graph(boolean on) { inGraph = on; }
+
+        synchronized void hostLaunched(long n) { hostLaunches += n; }
 
         synchronized void gemm(double flops) { gemmFlops += (long) flops; }
 

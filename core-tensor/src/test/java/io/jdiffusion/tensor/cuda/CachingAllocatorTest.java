@@ -169,4 +169,91 @@ class CachingAllocatorTest {
         assertEquals(0, a.stats().reserved());
         assertEquals(0, a.stats().inUse());
     }
+
+    // ---- CUDA graph pools ----------------------------------------------------------------------
+
+    @Test
+    void blocksOfACaptureStayWithItsGraphUntilThePoolIsReleased() {
+        FakeDevice dev = new FakeDevice();
+        CachingAllocator a = new CachingAllocator(dev, 0);
+        long cached = a.allocate(5000);
+        a.free(cached);                                   // a shared cached block of the 5120 class
+        CachingAllocator.Pool pool = a.beginCapture(null);
+        assertTrue(a.isCapturing());
+        long t1 = a.allocate(5000);
+        assertEquals(cached, t1, "a capture may take a shared cached block: it becomes the graph's");
+        a.free(t1);
+        long t2 = a.allocate(4500);
+        assertEquals(t1, t2, "within a capture, blocks are reused as the eager pass reuses them");
+        long out = a.allocate(9000);                      // the captured pass's output, kept
+        a.free(t2);
+        a.endCapture();
+        assertEquals(5120 + 10240, pool.bytes());
+        assertEquals(5120 + 10240, a.graphPoolBytes());
+        long eager = a.allocate(5000);
+        assertNotEquals(t1, eager, "between replays an eager allocation never gets a block the graph writes");
+        a.free(eager);
+        a.emptyCache();
+        assertEquals(List.of(eager), dev.freed, "emptyCache leaves the graph's blocks reserved");
+        a.free(out);                                      // the output freed while the graph lives: still the graph's
+        long eager2 = a.allocate(9000);
+        assertNotEquals(out, eager2);
+        a.free(eager2);
+        a.releasePool(pool);
+        assertEquals(0, a.graphPoolBytes());
+        assertEquals(t1, a.allocate(5000), "once the graph is gone its blocks serve everyone");
+        assertEquals(java.util.Set.of(out, eager2), java.util.Set.of(a.allocate(9000), a.allocate(9000)));
+        assertEquals(3, dev.blocks.size(), "no new driver block: t1, out and eager2 served");
+    }
+
+    @Test
+    void aBlockFreedDuringACaptureJoinsTheGraphAndLiveOnesOutliveIt() {
+        FakeDevice dev = new FakeDevice();
+        CachingAllocator a = new CachingAllocator(dev, 0);
+        long before = a.allocate(2000);                   // made before the capture, read and freed inside it
+        CachingAllocator.Pool pool = a.beginCapture(null);
+        a.free(before);
+        long kept = a.allocate(700);
+        a.endCapture();
+        assertNotEquals(before, a.allocate(2000), "the captured work may still read it at every replay");
+        a.releasePool(pool);                              // `kept` is still live: an ordinary block from now on
+        assertEquals(0, a.graphPoolBytes());
+        a.free(kept);
+        assertEquals(kept, a.allocate(700), "freed to the shared lists once the pool is gone");
+        assertEquals(before, a.allocate(2000));
+    }
+
+    @Test
+    void aCaptureNeverSynchronisesAndFailsOverBudgetInstead() {
+        FakeDevice dev = new FakeDevice();
+        CachingAllocator a = new CachingAllocator(dev, 10_000);
+        a.free(a.allocate(4096));                         // a cached block, which a capture may not give back to the driver
+        CachingAllocator.Pool pool = a.beginCapture(null);
+        a.emptyCache();
+        long q = a.allocate(4096);                        // the cached block, adopted
+        CudaException e = assertThrows(CudaException.class, () -> a.allocate(8192));
+        assertTrue(e.getMessage().contains("during a CUDA graph capture"), e.getMessage());
+        assertEquals(0, dev.syncs, "no stream synchronisation while a stream captures");
+        a.free(q);
+        a.endCapture();
+        a.releasePool(pool);
+        a.releaseAll();
+        assertTrue(dev.blocks.isEmpty(), "every block went back to the driver");
+        assertThrows(IllegalStateException.class, () -> a.beginCapture(pool), "a released pool cannot capture again");
+    }
+
+    @Test
+    void releaseAllFreesTheGraphPoolsToo() {
+        FakeDevice dev = new FakeDevice();
+        CachingAllocator a = new CachingAllocator(dev, 0);
+        a.beginCapture(null);
+        long x = a.allocate(3000);
+        a.allocate(600);
+        a.free(x);
+        a.endCapture();
+        a.releaseAll();
+        assertTrue(dev.blocks.isEmpty(), "pool blocks, free and live, went back to the driver");
+        assertEquals(0, a.stats().reserved());
+        assertEquals(0, a.graphPoolBytes());
+    }
 }

@@ -55,7 +55,8 @@ public final class DeviceProfiler {
         }
     }
 
-    private record Step(long activationPeak, long launches, long flops, long h2d, long d2h) {}
+    /** One UNet step: {@code launches} the kernels the device runs, {@code hostLaunches} what the host queues with the UNet replayed as a CUDA graph. */
+    private record Step(long activationPeak, long launches, long flops, long h2d, long d2h, long hostLaunches) {}
 
     private record Result(MetaBackend meta, long peak, Step base, Step refiner, List<DeviceBudget.Event> events,
                           Map<String, Long> weights) {
@@ -69,9 +70,10 @@ public final class DeviceProfiler {
                 else if (e.kind().equals("unload")) unloads++;
                 else if (e.kind().startsWith("tile")) tiling = e.kind();
             }
-            Step rf = refiner != null ? refiner : new Step(0, 0, 0, 0, 0);
+            Step rf = refiner != null ? refiner : new Step(0, 0, 0, 0, 0, 0);
             return new ProfileReport(r, "meta (shape-only, counts as CUDA would run)", peak, unlimitedPeak, weightBytes,
                     base.activationPeak, base.launches, base.flops, base.h2d, base.d2h, rf.activationPeak, rf.launches, rf.flops,
+                    base.hostLaunches, rf.hostLaunches,
                     c.kernelLaunches(), c.gemmFlops(), c.hostToDeviceBytes(), c.hostToDeviceCopies(), c.deviceToHostBytes(),
                     c.deviceToHostCopies(), loads, unloads, tiling, weights, c.peakByComponent(), seconds);
         }
@@ -133,7 +135,7 @@ public final class DeviceProfiler {
                 }
                 MetaBackend.Counters d = meta.counters().since(before);
                 long act = meta.windowPeak() - before.bytesInUse();
-                if (first == null) first = new Step(act, d.kernelLaunches(), d.gemmFlops(), d.hostToDeviceBytes(), d.deviceToHostBytes());
+                if (first == null) first = new Step(act, d.kernelLaunches(), d.gemmFlops(), d.hostToDeviceBytes(), d.deviceToHostBytes(), d.hostLaunches());
             }
             return first;
         }

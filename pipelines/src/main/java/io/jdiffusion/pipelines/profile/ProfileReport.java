@@ -15,11 +15,16 @@ import java.util.Map;
  * @param activationPeakBytes       the most bytes one base UNet step holds beyond what was in use when it started
  * @param weightBytesByComponent    weights per component
  * @param peakBytesByComponent      the peak in use while each component ran (its weights, what stayed resident, its activations)
+ * @param kernelLaunchesPerStep     kernels (cuBLAS calls, memsets) one base step runs on the device
+ * @param hostLaunchesPerStep       what the host queues for one base step when the UNet forward is a CUDA graph replay
+ *                                  (the default on CUDA, every step after the first): the graph launch, the copies into
+ *                                  its input buffers and out of its output, and the step's kernels outside the graph
  */
 public record ProfileReport(ProfileRequest request, String backend, long peakDeviceBytes, long unlimitedPeakDeviceBytes,
                             long weightBytes, long activationPeakBytes, long kernelLaunchesPerStep, long gemmFlopsPerStep,
                             long hostToDeviceBytesPerStep, long deviceToHostBytesPerStep, long refinerActivationPeakBytes,
-                            long refinerKernelLaunchesPerStep, long refinerGemmFlopsPerStep, long kernelLaunchesTotal,
+                            long refinerKernelLaunchesPerStep, long refinerGemmFlopsPerStep, long hostLaunchesPerStep,
+                            long refinerHostLaunchesPerStep, long kernelLaunchesTotal,
                             long gemmFlopsTotal, long hostToDeviceBytesTotal, long hostToDeviceCopiesTotal,
                             long deviceToHostBytesTotal, long deviceToHostCopiesTotal, int componentLoads, int componentUnloads,
                             String vaeTiling, Map<String, Long> weightBytesByComponent, Map<String, Long> peakBytesByComponent,
@@ -45,12 +50,14 @@ public record ProfileReport(ProfileRequest request, String backend, long peakDev
         m.put("weightBytes", weightBytes);
         m.put("activationPeakBytes", activationPeakBytes);
         m.put("kernelLaunchesPerStep", kernelLaunchesPerStep);
+        m.put("hostLaunchesPerStep", hostLaunchesPerStep);
         m.put("gemmFlopsPerStep", gemmFlopsPerStep);
         m.put("hostToDeviceBytesPerStep", hostToDeviceBytesPerStep);
         m.put("deviceToHostBytesPerStep", deviceToHostBytesPerStep);
         m.put("refinerActivationPeakBytes", refinerActivationPeakBytes);
         m.put("refinerKernelLaunchesPerStep", refinerKernelLaunchesPerStep);
         m.put("refinerGemmFlopsPerStep", refinerGemmFlopsPerStep);
+        m.put("refinerHostLaunchesPerStep", refinerHostLaunchesPerStep);
         m.put("kernelLaunchesTotal", kernelLaunchesTotal);
         m.put("gemmFlopsTotal", gemmFlopsTotal);
         m.put("hostToDeviceBytesTotal", hostToDeviceBytesTotal);
@@ -83,12 +90,14 @@ public record ProfileReport(ProfileRequest request, String backend, long peakDev
         row(b, "weights (all components)", gib(weightBytes));
         row(b, "activations, one base step", gib(activationPeakBytes));
         row(b, "kernel launches per base step", Long.toString(kernelLaunchesPerStep));
+        row(b, "host launches per base step (CUDA graph)", Long.toString(hostLaunchesPerStep));
         row(b, "GEMM FLOPs per base step", String.format(Locale.ROOT, "%.2f TFLOP", gemmFlopsPerStep / 1e12));
         row(b, "host→device per base step", mib(hostToDeviceBytesPerStep));
         row(b, "device→host per base step", mib(deviceToHostBytesPerStep));
         if (request.refiner() != null) {
             row(b, "activations, one refiner step", gib(refinerActivationPeakBytes));
             row(b, "kernel launches per refiner step", Long.toString(refinerKernelLaunchesPerStep));
+            row(b, "host launches per refiner step (CUDA graph)", Long.toString(refinerHostLaunchesPerStep));
             row(b, "GEMM FLOPs per refiner step", String.format(Locale.ROOT, "%.2f TFLOP", refinerGemmFlopsPerStep / 1e12));
         }
         row(b, "kernel launches, whole run", Long.toString(kernelLaunchesTotal));

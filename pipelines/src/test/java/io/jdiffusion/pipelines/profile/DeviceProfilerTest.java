@@ -46,6 +46,32 @@ class DeviceProfilerTest {
         assertTrue(p.peakDeviceBytes() >= p.weightBytes() - p.weightBytesByComponent().getOrDefault("random-sdxl-base-seed1 VAE", 0L));
     }
 
+    /**
+     * With the UNet forward a CUDA graph (the default), the host queues per base step: the latents'
+     * upload cast, one graph launch, a copy into each of the graph's 5 input buffers (sample, context,
+     * time projection, pooled text embedding, time-id embedding) and one out of its output, while the
+     * device still runs every kernel; with graphs off the host queues every kernel itself.
+     */
+    @Test
+    void aGraphReplayIsAHandfulOfHostLaunchesPerStep() {
+        ProfileRequest r = new ProfileRequest("sdxl-base", null, 1024, 1024, DType.F16, 0, 1, 1.0, false);
+        ProfileReport graphs = DeviceProfiler.run(r);
+        ProfileReport eager;
+        System.setProperty("jdiffusion.cuda.graphs", "false");
+        try {
+            eager = DeviceProfiler.run(r);
+        } finally {
+            System.clearProperty("jdiffusion.cuda.graphs");
+        }
+        System.out.println("kernel launches per step " + graphs.kernelLaunchesPerStep() + ", host launches " + graphs.hostLaunchesPerStep()
+                + " (graphs on), " + eager.hostLaunchesPerStep() + " (graphs off)");
+        assertEquals(1 + 1 + 5 + 1, graphs.hostLaunchesPerStep(), "host launches per replayed base step");
+        assertTrue(graphs.toJson().contains("\"hostLaunchesPerStep\":8"), graphs.toJson());
+        assertEquals(eager.kernelLaunchesPerStep(), graphs.kernelLaunchesPerStep(), "the device runs the same kernels either way");
+        assertEquals(eager.kernelLaunchesPerStep(), eager.hostLaunchesPerStep(), "without graphs the host queues every kernel");
+        assertEquals(eager.gemmFlopsPerStep(), graphs.gemmFlopsPerStep());
+    }
+
     @Test
     void an8GiBBudgetHoldsA1024BaseToRefinerInpaint() {
         ProfileReport p = DeviceProfiler.run(new ProfileRequest("sdxl-base", "sdxl-refiner", 1024, 1024, DType.F16, 8 * GIB, 70, 0.8, true));

@@ -1,6 +1,12 @@
 // cuBLAS and cuBLASLt (built as libcublas.so.13 and libcublasLt.so.13) for tests on machines
 // without a GPU: reference column-major GEMMs over the emulated (host) device memory, with
 // cuBLAS's exact argument semantics, in F32 accumulation for F32/F16/BF16 data.
+// While the stream of a call captures (CUDA graphs), the call is recorded in the emulated driver's
+// graph (jdemu_capture, in fake_cuda.cpp) with its scalars and descriptors copied, as cuBLAS's
+// kernels and host-pointer alpha/beta are, and runs when the graph is launched.
+#include <dlfcn.h>
+#include <functional>
+#include <string>
 #include <thread>
 #include <vector>
 #include <algorithm>
@@ -123,6 +129,33 @@ static int gemm(int ta, int tb, int m, int n, int k, float alpha, const void* A,
 }
 
 struct Desc { int transa = 0, transb = 0, epilogue = 1; const void* bias = nullptr; };
+
+// the driver's jdemu_capture, from the libcuda.so.1 loaded beside this library
+typedef int (*CaptureFn)(void*, int (*)(void*), void*, void (*)(void*));
+static CaptureFn capture_fn() {
+    static CaptureFn fn = [] {
+        Dl_info info;
+        void* h = nullptr;
+        if (dladdr((void*) &capture_fn, &info) && info.dli_fname) {
+            std::string dir = info.dli_fname;
+            dir = dir.substr(0, dir.rfind('/') + 1);
+            h = dlopen((dir + "libcuda.so.1").c_str(), RTLD_NOW | RTLD_NOLOAD);
+        }
+        return (CaptureFn) (h ? dlsym(h, "jdemu_capture") : dlsym(RTLD_DEFAULT, "jdemu_capture"));
+    }();
+    return fn;
+}
+// runs `call` now, or records it when `stream` captures
+static int run_or_record(void* stream, std::function<int()> call) {
+    CaptureFn capture = capture_fn();
+    if (capture) {
+        auto* held = new std::function<int()>(call);
+        if (capture(stream, [](void* c) { return (*(std::function<int()>*) c)(); }, held,
+                    [](void* c) { delete (std::function<int()>*) c; })) return 0;
+    }
+    return call();
+}
+struct Handle { void* stream = nullptr; };   // cublasSetStream's stream, per handle (each backend has its own)
 struct Layout { int type; uint64_t rows, cols; int64_t ld; };
 
 extern "C" {
@@ -130,24 +163,28 @@ const char* cublasGetStatusName(int rc) { return rc == 0 ? "CUBLAS_STATUS_SUCCES
 const char* cublasGetStatusString(int rc) { return rc == 0 ? "success" : "emulated cuBLAS refused the call"; }
 const char* cublasLtGetStatusName(int rc) { return cublasGetStatusName(rc); }
 const char* cublasLtGetStatusString(int rc) { return cublasGetStatusString(rc); }
-int cublasCreate_v2(void** h) { static int x; *h = &x; return 0; }
-int cublasDestroy_v2(void*) { return 0; }
-int cublasSetStream_v2(void*, void*) { return 0; }
-int cublasGemmEx(void*, int ta, int tb, int m, int n, int k, const float* alpha, const void* A, int at, int lda, const void* B, int bt,
+int cublasCreate_v2(void** h) { *h = new Handle(); return 0; }
+int cublasDestroy_v2(void* h) { delete (Handle*) h; return 0; }
+int cublasSetStream_v2(void* h, void* s) { ((Handle*) h)->stream = s; return 0; }
+int cublasGemmEx(void* h, int ta, int tb, int m, int n, int k, const float* alpha, const void* A, int at, int lda, const void* B, int bt,
                  int ldb, const float* beta, void* C, int ct, int ldc, int compute, int) {
     if (compute != 68) return 15;
-    return gemm(ta, tb, m, n, k, *alpha, A, at, lda, B, bt, ldb, *beta, C, ct, ldc);
+    float al = *alpha, be = *beta;
+    return run_or_record(((Handle*) h)->stream, [=] { return gemm(ta, tb, m, n, k, al, A, at, lda, B, bt, ldb, be, C, ct, ldc); });
 }
-int cublasGemmStridedBatchedEx(void*, int ta, int tb, int m, int n, int k, const float* alpha, const void* A, int at, int lda, long long sa,
+int cublasGemmStridedBatchedEx(void* h, int ta, int tb, int m, int n, int k, const float* alpha, const void* A, int at, int lda, long long sa,
                                const void* B, int bt, int ldb, long long sb, const float* beta, void* C, int ct, int ldc, long long sc,
                                int batch, int compute, int) {
     if (compute != 68 || batch < 0) return 15;
-    for (int i = 0; i < batch; i++) {
-        int rc = gemm(ta, tb, m, n, k, *alpha, (const char*) A + i * sa * size(at), at, lda, (const char*) B + i * sb * size(bt), bt, ldb,
-                      *beta, (char*) C + i * sc * size(ct), ct, ldc);
-        if (rc) return rc;
-    }
-    return 0;
+    float al = *alpha, be = *beta;
+    return run_or_record(((Handle*) h)->stream, [=] {
+        for (int i = 0; i < batch; i++) {
+            int rc = gemm(ta, tb, m, n, k, al, (const char*) A + i * sa * size(at), at, lda, (const char*) B + i * sb * size(bt), bt, ldb,
+                          be, (char*) C + i * sc * size(ct), ct, ldc);
+            if (rc) return rc;
+        }
+        return 0;
+    });
 }
 size_t cublasLtGetVersion() { return 130000; }
 int cublasLtCreate(void** h) { static int x; *h = &x; return 0; }
@@ -186,7 +223,7 @@ int cublasLtMatmulAlgoGetHeuristic(void*, Desc*, Layout* a, Layout* b, Layout* c
     return 0;
 }
 int cublasLtMatmul(void*, Desc* desc, const float* alpha, const void* A, Layout* al, const void* B, Layout* bl, const float* beta,
-                   const void* C, Layout* cl, void* D, Layout* dl, const void* algo, void*, size_t, void*) {
+                   const void* C, Layout* cl, void* D, Layout* dl, const void* algo, void*, size_t, void* stream) {
     if (!algo) return 7;
     int m = (int) dl->rows, n = (int) dl->cols, k = (int) (desc->transa == 0 ? al->cols : al->rows);
     int kb = (int) (desc->transb == 0 ? bl->rows : bl->cols);
@@ -195,7 +232,12 @@ int cublasLtMatmul(void*, Desc* desc, const float* alpha, const void* A, Layout*
     if (C != D && *beta != 0 && (cl->type != dl->type || cl->ld != dl->ld)) return 7;
     bool bias = desc->epilogue == 4 || desc->epilogue == 36, gelu = desc->epilogue == 32 || desc->epilogue == 36;
     if (bias && !desc->bias) return 7;
-    return gemm(desc->transa, desc->transb, m, n, k, *alpha, A, al->type, (int) al->ld, B, bl->type, (int) bl->ld, *beta, D, dl->type,
-                (int) dl->ld, bias ? desc->bias : nullptr, gelu, C);
+    Desc dc = *desc;
+    Layout a = *al, b = *bl, d = *dl;
+    float alv = *alpha, bev = *beta;
+    return run_or_record(stream, [=] {
+        return gemm(dc.transa, dc.transb, m, n, k, alv, A, a.type, (int) a.ld, B, b.type, (int) b.ld, bev, D, d.type,
+                    (int) d.ld, bias ? dc.bias : nullptr, gelu, C);
+    });
 }
 }

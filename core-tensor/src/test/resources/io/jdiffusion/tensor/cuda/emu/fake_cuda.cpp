@@ -1,7 +1,17 @@
 // A CUDA driver (libcuda.so.1) for tests on machines without a GPU: device memory is host
 // memory, streams run synchronously, modules are shared libraries made by fake_nvrtc.cpp whose
 // kernels run on the fiber emulator of emu.h. Only what CudaDriver binds is here.
+//
+// Stream capture (CUDA graphs): while a stream captures, its kernel launches (function, grid, block,
+// shared bytes and a copy of the argument bytes), memsets and async copies are recorded instead of
+// run, and cuGraphLaunch replays them in order. The emulated cuBLAS(Lt), a separate library, records
+// its calls through jdemu_capture. Host-synchronous calls during a capture fail as the real driver's
+// do (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED / _IMPLICIT) and invalidate it, so cuStreamEndCapture
+// then reports CUDA_ERROR_STREAM_CAPTURE_INVALIDATED and no graph.
 #include <chrono>
+#include <functional>
+#include <memory>
+#include <vector>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -15,10 +25,37 @@
 typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
 struct Module { void* handle; };
-struct Function { void (*wrapper)(void**); int (*launch)(void (*)(void**), unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void**); std::string name; };
+struct Function { void (*wrapper)(void**); int (*launch)(void (*)(void**), unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void**); std::string name;
+                  const long long* argSizes; };   // sizeof each kernel parameter, -1 ended (fake_nvrtc's __jdemu_sizes)
 
 static const CUresult OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_INITIALIZED = 3, INVALID_IMAGE = 200, NOT_FOUND = 500,
-                      LAUNCH_FAILED = 719, INVALID_DEVICE = 101;
+                      LAUNCH_FAILED = 719, INVALID_DEVICE = 101, NOT_SUPPORTED = 801, ILLEGAL_STATE = 401,
+                      CAPTURE_UNSUPPORTED = 900, CAPTURE_INVALIDATED = 901, CAPTURE_IMPLICIT = 906;
+
+// ---- stream capture ----------------------------------------------------------------------------
+typedef std::function<CUresult()> Node;
+struct Graph { std::vector<Node> nodes; };
+struct Exec { std::shared_ptr<const std::vector<Node>> nodes; };
+struct Capture { Graph* graph; bool invalid; };
+static std::unordered_map<void*, Capture> captures;   // by stream
+static long long live_graphs = 0, live_execs = 0;
+static Capture* capturing(void* stream) {
+    auto it = captures.find(stream);
+    return it == captures.end() ? nullptr : &it->second;
+}
+// a host-synchronous call while `stream` (or, for stream 0 / the context, any stream) captures
+static CUresult refused(void* stream, CUresult rc) {
+    bool any = false;
+    for (auto& c : captures) if (!stream || c.first == stream) { c.second.invalid = true; any = true; }
+    return any ? rc : OK;
+}
+// records `node` when `stream` captures (returns true), else the caller runs it now
+static bool record(void* stream, Node node) {
+    Capture* c = capturing(stream);
+    if (!c) return false;
+    c->graph->nodes.push_back(std::move(node));
+    return true;
+}
 static bool initialised = false;
 static long long allocated = 0;
 // 8 GiB unless JDIFFUSION_EMU_DEVICE_GIB says otherwise (an F32 full-size UNet holds 10.3 GB of weights)
@@ -49,7 +86,7 @@ CUresult cuDeviceTotalMem_v2(size_t* b, int) { *b = TOTAL; return OK; }
 CUresult cuDevicePrimaryCtxRetain(void** ctx, int) { static int c; *ctx = &c; return OK; }
 CUresult cuDevicePrimaryCtxRelease_v2(int) { return OK; }
 CUresult cuCtxSetCurrent(void*) { return OK; }
-CUresult cuCtxSynchronize() { return OK; }
+CUresult cuCtxSynchronize() { return refused(nullptr, CAPTURE_UNSUPPORTED); }
 static std::unordered_map<void*, size_t> block_sizes;
 // JDIFFUSION_EMU_DEVICE_DIR=folder: blocks of 1 MiB and more live in unlinked files there (shared
 // mappings), so the kernel can write them back and evict them under memory pressure instead of killing a
@@ -98,15 +135,41 @@ CUresult cuMemFree_v2(CUdeviceptr p) {
 CUresult cuMemAllocAsync(CUdeviceptr* p, size_t bytes, void*) { return cuMemAlloc_v2(p, bytes); }
 CUresult cuMemFreeAsync(CUdeviceptr p, void*) { return cuMemFree_v2(p); }
 CUresult cuMemGetInfo_v2(size_t* f, size_t* t) { *f = TOTAL - allocated; *t = TOTAL; return OK; }
-CUresult cuMemcpyHtoD_v2(CUdeviceptr d, const void* s, size_t n) { std::memcpy((void*) d, s, n); return OK; }
-CUresult cuMemcpyDtoH_v2(void* d, CUdeviceptr s, size_t n) { std::memcpy(d, (void*) s, n); return OK; }
-CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void* s, size_t n, void*) { std::memcpy((void*) d, s, n); return OK; }
-CUresult cuMemcpyDtoHAsync_v2(void* d, CUdeviceptr s, size_t n, void*) { std::memcpy(d, (void*) s, n); return OK; }
-CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr s, size_t n, void*) { std::memmove((void*) d, (void*) s, n); return OK; }
-CUresult cuMemsetD8Async(CUdeviceptr d, unsigned char v, size_t n, void*) { std::memset((void*) d, v, n); return OK; }
+// synchronous copies go to the legacy stream, which synchronises with the (blocking) captured streams
+CUresult cuMemcpyHtoD_v2(CUdeviceptr d, const void* s, size_t n) {
+    if (CUresult rc = refused(nullptr, CAPTURE_IMPLICIT)) return rc;
+    std::memcpy((void*) d, s, n);
+    return OK;
+}
+CUresult cuMemcpyDtoH_v2(void* d, CUdeviceptr s, size_t n) {
+    if (CUresult rc = refused(nullptr, CAPTURE_IMPLICIT)) return rc;
+    std::memcpy(d, (void*) s, n);
+    return OK;
+}
+// captured copies keep the host pointer, as a real memcpy node does: a replay reads (writes) it then
+CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void* s, size_t n, void* st) {
+    Node op = [=] { std::memcpy((void*) d, s, n); return OK; };
+    return record(st, op) ? OK : op();
+}
+CUresult cuMemcpyDtoHAsync_v2(void* d, CUdeviceptr s, size_t n, void* st) {
+    Node op = [=] { std::memcpy(d, (void*) s, n); return OK; };
+    return record(st, op) ? OK : op();
+}
+CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr s, size_t n, void* st) {
+    Node op = [=] { std::memmove((void*) d, (void*) s, n); return OK; };
+    return record(st, op) ? OK : op();
+}
+CUresult cuMemsetD8Async(CUdeviceptr d, unsigned char v, size_t n, void* st) {
+    Node op = [=] { std::memset((void*) d, v, n); return OK; };
+    return record(st, op) ? OK : op();
+}
 CUresult cuStreamCreate(void** s, unsigned) { *s = std::malloc(8); return OK; }
-CUresult cuStreamSynchronize(void*) { return OK; }
-CUresult cuStreamDestroy_v2(void* s) { std::free(s); return OK; }
+CUresult cuStreamSynchronize(void* s) { return capturing(s) ? refused(s, CAPTURE_UNSUPPORTED) : OK; }
+CUresult cuStreamDestroy_v2(void* s) {
+    if (capturing(s)) return ILLEGAL_STATE;
+    std::free(s);
+    return OK;
+}
 CUresult cuEventCreate(void** e, unsigned) { *e = new double(0); return OK; }
 CUresult cuEventRecord(void* e, void*) {
     *(double*) e = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -144,27 +207,124 @@ CUresult cuModuleGetFunction(void** fn, void* module, const char* name) {
     void* wrapper = dlsym(m->handle, w.c_str());
     void* launch = dlsym(m->handle, "jd_launch");
     if (!wrapper || !launch) return NOT_FOUND;
+    std::string z = std::string(name) + "__jdemu_sizes";
     *fn = new Function{(void (*)(void**)) wrapper,
-                       (int (*)(void (*)(void**), unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void**)) launch, name};
+                       (int (*)(void (*)(void**), unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void**)) launch, name,
+                       (const long long*) dlsym(m->handle, z.c_str())};
     return OK;
 }
 CUresult cuModuleUnload(void* module) { dlclose(((Module*) module)->handle); delete (Module*) module; return OK; }
 CUresult cuLaunchKernel(void* fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shared,
-                        void*, void** params, void**) {
+                        void* stream, void** params, void**) {
     Function* f = (Function*) fn;
-    return f->launch(f->wrapper, gx, gy, gz, bx, by, bz, shared, params) == 0 ? OK : INVALID_VALUE;
+    Capture* c = capturing(stream);
+    if (!c) return f->launch(f->wrapper, gx, gy, gz, bx, by, bz, shared, params) == 0 ? OK : INVALID_VALUE;
+    // a kernel node: the launch configuration checked now (as the real driver does) and the argument
+    // values copied, each at a 16-byte aligned offset of one buffer
+    unsigned n = bx * by * bz;
+    if (n == 0 || n > 1024 || shared > 48 * 1024 || gx == 0 || gy == 0 || gz == 0 || gy > 65535 || gz > 65535) return INVALID_VALUE;
+    if (!f->argSizes) { c->invalid = true; return NOT_SUPPORTED; }   // a module built before the sizes were exported
+    std::vector<size_t> at;
+    size_t total = 0;
+    for (int i = 0; f->argSizes[i] >= 0; i++) {
+        at.push_back(total);
+        total += ((size_t) f->argSizes[i] + 15) / 16 * 16;
+    }
+    auto bytes = std::make_shared<std::vector<unsigned char>>(total + 16);
+    for (size_t i = 0; i < at.size(); i++) std::memcpy(bytes->data() + at[i], params[i], (size_t) f->argSizes[i]);
+    c->graph->nodes.push_back([=] {
+        std::vector<void*> p;
+        for (size_t off : at) p.push_back(bytes->data() + off);
+        return f->launch(f->wrapper, gx, gy, gz, bx, by, bz, shared, p.data()) == 0 ? OK : LAUNCH_FAILED;
+    });
+    return OK;
 }
-CUresult cuGetErrorName(CUresult rc, const char** s) {
-    switch (rc) {
-        case OK: *s = "CUDA_SUCCESS"; break;
-        case INVALID_VALUE: *s = "CUDA_ERROR_INVALID_VALUE"; break;
-        case OUT_OF_MEMORY: *s = "CUDA_ERROR_OUT_OF_MEMORY"; break;
-        case NOT_INITIALIZED: *s = "CUDA_ERROR_NOT_INITIALIZED"; break;
-        case INVALID_IMAGE: *s = "CUDA_ERROR_INVALID_IMAGE"; break;
-        case NOT_FOUND: *s = "CUDA_ERROR_NOT_FOUND"; break;
-        default: *s = "CUDA_ERROR_UNKNOWN";
+
+// CU_STREAM_CAPTURE_MODE_RELAXED (2) is the only mode the backend uses; the others behave alike here
+CUresult cuStreamBeginCapture_v2(void* stream, int mode) {
+    if (mode < 0 || mode > 2) return INVALID_VALUE;
+    if (capturing(stream)) return ILLEGAL_STATE;
+    captures[stream] = Capture{new Graph(), false};
+    live_graphs++;
+    return OK;
+}
+CUresult cuStreamIsCapturing(void* stream, int* status) {
+    Capture* c = capturing(stream);
+    *status = !c ? 0 : c->invalid ? 2 : 1;   // CU_STREAM_CAPTURE_STATUS_NONE / ACTIVE / INVALIDATED
+    return OK;
+}
+CUresult cuStreamEndCapture(void* stream, void** graph) {
+    Capture* c = capturing(stream);
+    if (!c) return ILLEGAL_STATE;
+    Capture done = *c;
+    captures.erase(stream);
+    if (done.invalid) {
+        delete done.graph;
+        live_graphs--;
+        *graph = nullptr;
+        return CAPTURE_INVALIDATED;
+    }
+    *graph = done.graph;
+    return OK;
+}
+CUresult cuGraphInstantiateWithFlags(void** exec, void* graph, unsigned long long) {
+    if (!graph) return INVALID_VALUE;
+    *exec = new Exec{std::make_shared<const std::vector<Node>>(((Graph*) graph)->nodes)};
+    live_execs++;
+    return OK;
+}
+CUresult cuGraphLaunch(void* exec, void* stream) {
+    if (!exec) return INVALID_VALUE;
+    if (capturing(stream)) return CAPTURE_UNSUPPORTED;   // graphs in graphs: not needed here
+    for (const Node& node : *((Exec*) exec)->nodes) {
+        CUresult rc = node();
+        if (rc != OK) return rc == INVALID_VALUE ? LAUNCH_FAILED : rc;
     }
     return OK;
 }
-CUresult cuGetErrorString(CUresult rc, const char** s) { *s = rc == 0 ? "no error" : "emulated driver error"; return OK; }
+CUresult cuGraphExecDestroy(void* exec) {
+    if (!exec) return INVALID_VALUE;
+    delete (Exec*) exec;
+    live_execs--;
+    return OK;
+}
+CUresult cuGraphDestroy(void* graph) {
+    if (!graph) return INVALID_VALUE;
+    delete (Graph*) graph;
+    live_graphs--;
+    return OK;
+}
+// for the emulated cuBLAS (another library): records run(ctx) as a node when `stream` captures
+// (returns 1; drop(ctx) frees it with the graph), else returns 0 and the caller runs the call itself
+int jdemu_capture(void* stream, int (*run)(void*), void* ctx, void (*drop)(void*)) {
+    std::shared_ptr<void> owned(ctx, drop);
+    return record(stream, [run, owned] { return run(owned.get()) == 0 ? OK : LAUNCH_FAILED; }) ? 1 : 0;
+}
+// for tests: graphs and executable graphs not destroyed yet
+long long jdemu_live_graphs() { return live_graphs + live_execs; }
+// name and description of each status the emulator returns
+struct ErrorText { CUresult rc; const char* name; const char* text; };
+static const ErrorText error_texts[] = {
+    {OK, "CUDA_SUCCESS", "no error"}, {INVALID_VALUE, "CUDA_ERROR_INVALID_VALUE", nullptr}, {OUT_OF_MEMORY, "CUDA_ERROR_OUT_OF_MEMORY", nullptr},
+    {NOT_INITIALIZED, "CUDA_ERROR_NOT_INITIALIZED", nullptr}, {INVALID_IMAGE, "CUDA_ERROR_INVALID_IMAGE", nullptr},
+    {NOT_FOUND, "CUDA_ERROR_NOT_FOUND", nullptr}, {LAUNCH_FAILED, "CUDA_ERROR_LAUNCH_FAILED", nullptr},
+    {NOT_SUPPORTED, "CUDA_ERROR_NOT_SUPPORTED", nullptr}, {ILLEGAL_STATE, "CUDA_ERROR_ILLEGAL_STATE", nullptr},
+    {CAPTURE_UNSUPPORTED, "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED", "operation not permitted when stream is capturing"},
+    {CAPTURE_INVALIDATED, "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED", "operation failed due to a previous error during capture"},
+    {CAPTURE_IMPLICIT, "CUDA_ERROR_STREAM_CAPTURE_IMPLICIT", "operation would make the legacy stream depend on a capturing blocking stream"},
+};
+static const ErrorText* error_text(CUresult rc) {
+    for (const ErrorText& e : error_texts) if (e.rc == rc) return &e;
+    return nullptr;
+}
+CUresult cuGetErrorName(CUresult rc, const char** s) {
+    const ErrorText* e = error_text(rc);
+    *s = e ? e->name : "CUDA_ERROR_UNKNOWN";
+    return OK;
+}
+CUresult cuGetErrorString(CUresult rc, const char** s) {
+    const ErrorText* e = error_text(rc);
+    *s = e && e->text ? e->text : "emulated driver error";
+    return OK;
+}
 }

@@ -32,7 +32,8 @@ static int run(const std::string& cmd, std::string& out) {
 }
 
 extern "C" {
-int nvrtcVersion(int* major, int* minor) { *major = 0; *minor = 1; return 0; }   // never the version of a real NVRTC
+// never the version of a real NVRTC; 0.2 since kernel modules export their parameter sizes (a new kernel cache key)
+int nvrtcVersion(int* major, int* minor) { *major = 0; *minor = 2; return 0; }
 const char* nvrtcGetErrorString(int rc) {
     switch (rc) {
         case 0: return "NVRTC_SUCCESS";
@@ -86,6 +87,10 @@ int nvrtcCompileProgram(Program* p, int n, const char* const* opts) {
         wrappers += "extern \"C\" void " + fname + "__jdemu(void** p) { " + fname + "(";
         for (size_t i = 0; i < types.size(); i++) wrappers += (i ? ", " : "") + std::string("*(") + types[i] + "*) p[" + std::to_string(i) + "]";
         wrappers += "); }\n";
+        // the parameters' sizes, for cuLaunchKernel to copy the argument values into a captured graph
+        wrappers += "extern \"C\" const long long " + fname + "__jdemu_sizes[] = {";
+        for (size_t i = 0; i < types.size(); i++) wrappers += "(long long) sizeof(" + types[i] + "), ";
+        wrappers += "-1};\n";
         count++;
     }
     if (count == 0) { p->log = "no extern \"C\" __global__ kernels in " + p->name; return 6; }
