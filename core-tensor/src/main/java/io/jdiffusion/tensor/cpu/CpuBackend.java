@@ -92,21 +92,31 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor bias) {
-        int[] outShape = OpChecks.linear(x, w, bias);
+        return linear(x, w, bias, null, OpChecks.linear(x, w, bias));
+    }
+
+    /** linear + residual with the adds done on each finished tile of the GEMM (the same sums as linear, then add). */
+    @Override
+    public Tensor linearAdd(Tensor x, Tensor w, Tensor bias, Tensor residual) {
+        return linear(x, w, bias, residual, OpChecks.linearAdd(x, w, bias, residual));
+    }
+
+    private static Tensor linear(Tensor x, Tensor w, Tensor bias, Tensor residual, int[] outShape) {
         int in = x.dim(-1), o = w.dim(0);
         int rows = Math.toIntExact(Shapes.numel(Arrays.copyOf(x.shape(), x.rank() - 1)));
         float[] c = alloc((long) rows * o);
+        float[] bd = bias == null ? null : bias.floats(), rd = residual == null ? null : residual.floats();
         CpuGemm.MicroKernel kern = CpuGemm.kernel();
-        CpuGemm.gemm(rows, o, in, GemmOperand.lines(x.floats(), 0, in), weightLines(w, kern.nr(), in), c, 0, o, true, kern);
-        if (bias != null) addRowBias(c, rows, o, bias.floats());
+        CpuGemm.Epilogue ep = bd == null && rd == null ? null : (bi, i0, mc, j0, nc) -> {
+            for (int i = i0; i < i0 + mc; i++) {
+                int base = i * o;
+                if (bd != null) for (int j = j0; j < j0 + nc; j++) c[base + j] += bd[j];
+                if (rd != null) for (int j = j0; j < j0 + nc; j++) c[base + j] += rd[base + j];
+            }
+        };
+        CpuGemm.gemm(rows, o, in, GemmOperand.lines(x.floats(), 0, in), new GemmOperand[] {weightLines(w, kern.nr(), in)},
+                c, new int[] {0}, o, true, kern, false, ep);
         return out(c, outShape);
-    }
-
-    private static void addRowBias(float[] c, int rows, int cols, float[] bias) {
-        Parallel.forRange(rows, cols, r -> {
-            int base = r * cols;
-            for (int j = 0; j < cols; j++) c[base + j] += bias[j];
-        });
     }
 
     /**
@@ -123,34 +133,56 @@ public final class CpuBackend implements Backend {
     /**
      * Convolution as an implicit GEMM per image: y[o, (oy, ox)] = W[o, (ci, ky, kx)] · im2col(x),
      * where the im2col matrix is never built: the GEMM packs its panels straight from the image
-     * ({@link GemmOperand#im2col}); 1×1 stride-1 convolutions read the image as B directly.
+     * ({@link GemmOperand#im2col}); 1×1 stride-1 convolutions read the image as B directly. The
+     * images' tiles share one parallel range; the bias is added to each tile as it is finished.
      */
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding) {
         OpChecks.conv2d(x, w, bias, stride, padding);
+        return conv2d(x, w, bias, stride, padding, null);
+    }
+
+    /** conv2d + residual (same shape, or [N, O, 1, 1]) with the adds done on each finished tile (the same sums as conv2d, then add). */
+    @Override
+    public Tensor conv2dAdd(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
+        OpChecks.conv2dAdd(x, w, bias, stride, padding, residual);
+        return conv2d(x, w, bias, stride, padding, residual);
+    }
+
+    private static Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
         int o = w.dim(0), kh = w.dim(2), kw = w.dim(3);
         int ho = (h + 2 * padding - kh) / stride + 1, wo = (wd + 2 * padding - kw) / stride + 1;
         float[] xd = x.floats();
-        float[] bd = bias == null ? null : bias.floats();
+        float[] bd = bias == null ? null : bias.floats(), rd = residual == null ? null : residual.floats();
+        boolean perChannel = rd != null && residual.dim(2) * residual.dim(3) == 1 && ho * wo != 1;
         float[] y = alloc((long) n * o * ho * wo);
         int ck = c * kh * kw, hw = ho * wo;
         boolean pointwise = kh == 1 && kw == 1 && stride == 1 && padding == 0;
         CpuGemm.MicroKernel kern = CpuGemm.kernel();
-        GemmOperand weights = weightLines(w, kern.mr(), ck);
+        GemmOperand[] images = new GemmOperand[n];
+        int[] yOffs = new int[n];
         for (int b = 0; b < n; b++) {
-            int xOff = b * c * h * wd, yOff = b * o * hw;
-            GemmOperand cols = pointwise ? GemmOperand.depthRows(xd, xOff, hw)
-                    : GemmOperand.im2col(xd, xOff, h, wd, kh, kw, stride, padding, wo);
-            CpuGemm.gemm(o, hw, ck, weights, cols, y, yOff, hw, true, kern);
-            if (bd != null) {
-                Parallel.forRange(o, hw, oc -> {
-                    int base = yOff + oc * hw;
-                    float bv = bd[oc];
-                    for (int i = 0; i < hw; i++) y[base + i] += bv;
-                });
-            }
+            int xOff = b * c * h * wd;
+            yOffs[b] = b * o * hw;
+            images[b] = pointwise ? GemmOperand.depthRows(xd, xOff, hw) : GemmOperand.im2col(xd, xOff, h, wd, kh, kw, stride, padding, wo);
         }
+        CpuGemm.Epilogue ep = bd == null && rd == null ? null : (b, o0, mc, j0, nc) -> {
+            for (int oc = o0; oc < o0 + mc; oc++) {
+                int base = yOffs[b] + oc * hw;
+                if (bd != null) {
+                    float bv = bd[oc];
+                    for (int j = j0; j < j0 + nc; j++) y[base + j] += bv;
+                }
+                if (perChannel) {
+                    float rv = rd[b * o + oc];
+                    for (int j = j0; j < j0 + nc; j++) y[base + j] += rv;
+                } else if (rd != null) {
+                    for (int j = j0; j < j0 + nc; j++) y[base + j] += rd[base + j];
+                }
+            }
+        };
+        CpuGemm.gemm(o, hw, ck, weightLines(w, kern.mr(), ck), images, y, yOffs, hw, true, kern, false, ep);
         return out(y, n, o, ho, wo);
     }
 
