@@ -331,6 +331,19 @@ public final class CpuBackend implements Backend {
         return out(y, b, h, sq, dv);
     }
 
+    /** The heads read and written in place in the [B, S, H·D] rows of the projections, without the default's four permutes. */
+    @Override
+    public Tensor attentionHeads(Tensor q, Tensor k, Tensor v, int heads) {
+        boolean inPlace = q.rank() == 3 && k.rank() == 3 && v.rank() == 3 && heads > 0 && q.dim(2) % heads == 0
+                && k.dim(2) == q.dim(2) && v.dim(2) % heads == 0 && k.dim(0) == q.dim(0) && v.dim(0) == q.dim(0) && v.dim(1) == k.dim(1);
+        if (!inPlace) return Backend.super.attentionHeads(q, k, v, heads); // its checks name what is wrong
+        int b = q.dim(0), sq = q.dim(1), sk = k.dim(1), d = q.dim(2) / heads, dv = v.dim(2) / heads;
+        float[] y = alloc((long) b * sq * heads * dv);
+        if (sk == 0 || sq == 0) return out(y, b, sq, heads * dv);
+        CpuAttention.attention(q.floats(), k.floats(), v.floats(), y, b * heads, sq, sk, d, dv, false, heads);
+        return out(y, b, sq, heads * dv);
+    }
+
     // ---- elementwise -------------------------------------------------------------------------
 
     private enum Bin { ADD, SUB, MUL, DIV }

@@ -41,6 +41,7 @@ public final class VectorKernelCheck {
                 assertClose("attention 300x600 causal " + causal, Tensor.of(CpuNormActivationTest.naiveAttention(q2, k2, v2, causal), 1, 2, 300, 70),
                         cpu.attention(q2, k2, v2, causal), 3e-6);
             }
+            new CpuNormActivationTest().attentionHeadsInPlaceEqualsPermuteAttentionPermute();
             PackedWeightsTest.runAll();
             System.out.println("vector-api checks passed: " + n + " GEMMs, conv2d, linear, attention, packed weights");
         } catch (Throwable t) {
