@@ -212,6 +212,10 @@ public final class CpuBackend implements Backend {
             for (int ci = 0; ci < cpg; ci++) {
                 double sc = (g == null ? 1.0 : g[c0 + ci]) * inv, sh = bt == null ? 0.0 : bt[c0 + ci];
                 int off = base + ci * spatial;
+                if (silu && CpuGemm.VECTOR) { // the scalar exp is most of the time; the plain affine pass is as fast scalar
+                    VectorNorm.affineSilu(xd, y, off, spatial, mean, sc, sh);
+                    continue;
+                }
                 for (int i = 0; i < spatial; i++) {
                     float v = (float) ((xd[off + i] - mean) * sc + sh);
                     y[off + i] = silu ? silu(v) : v;

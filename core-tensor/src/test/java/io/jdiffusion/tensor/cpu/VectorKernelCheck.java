@@ -41,10 +41,15 @@ public final class VectorKernelCheck {
                 assertClose("attention 300x600 causal " + causal, Tensor.of(CpuNormActivationTest.naiveAttention(q2, k2, v2, causal), 1, 2, 300, 70),
                         cpu.attention(q2, k2, v2, causal), 3e-6);
             }
-            new CpuNormActivationTest().attentionHeadsInPlaceEqualsPermuteAttentionPermute();
+            CpuNormActivationTest norms = new CpuNormActivationTest(); // the vector output passes of the norms, and attentionHeads
+            norms.groupNormHandWorked();
+            norms.groupNormShapesAndSilu();
+            norms.normsStayAccurateOnLargeMeans();
+            norms.layerNorm();
+            norms.attentionHeadsInPlaceEqualsPermuteAttentionPermute();
             geluMatchesScalar(cpu);
             PackedWeightsTest.runAll();
-            System.out.println("vector-api checks passed: " + n + " GEMMs, conv2d, linear, attention, packed weights");
+            System.out.println("vector-api checks passed: " + n + " GEMMs, conv2d, linear, attention, packed weights, norms, gelu");
         } catch (Throwable t) {
             t.printStackTrace(System.out);
             System.exit(1);
