@@ -121,14 +121,13 @@ final class CpuGemm {
             }
             return;
         }
-        // tiles of equal size (multiples of the kernel's block), so the cores finish together
+        // row tiles of equal height (a multiple of the kernel's MR), so no short last tile; the
+        // columns are cut evenly only when there are few tiles (tileWidth)
         int tm = ceilDiv(m, a instanceof GemmOperand.Prepacked ? MC_PREPACKED : MC);
         int mc = roundUp(ceilDiv(m, tm), kernel.mr());
         tm = ceilDiv(m, mc);
         int nc = parallel ? tileWidth(tm * bs.length, n, kernel.nr()) : NC;
         int tn = ceilDiv(n, nc);
-        nc = roundUp(ceilDiv(n, tn), kernel.nr());
-        tn = ceilDiv(n, nc);
         int perProduct = tm * tn, tiles = perProduct * bs.length;
         // B wider than A is tall: run the row tiles of one column block one after another, so that
         // block of B (a weight's columns) is read from memory once and then from cache
