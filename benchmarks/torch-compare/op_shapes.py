@@ -55,7 +55,7 @@ def torch_op(spec, reps):
             t0 = time.perf_counter(); fn(); ts.append(time.perf_counter() - t0)
         cpu = (time.process_time() - c0) / reps
     ts.sort()
-    return ts[reps // 2], cpu, flop
+    return ts[reps // 2], ts[0], cpu, flop
 
 
 def java_ops(specs, reps, threads, jar):
@@ -66,7 +66,7 @@ def java_ops(specs, reps, threads, jar):
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode:
         sys.exit(out.stderr)
-    return {j["op"]: (j["s"], j["cpu_s"]) for j in (json.loads(l) for l in out.stdout.splitlines() if l.startswith("{"))}
+    return {j["op"]: (j["s"], j["min_s"], j["cpu_s"]) for j in (json.loads(l) for l in out.stdout.splitlines() if l.startswith("{"))}
 
 
 def main():
@@ -83,24 +83,29 @@ def main():
     jar = REPO / "benchmarks/target/benchmarks.jar"
     tt = {s: [] for s in specs}; jt = {s: [] for s in specs}; tc = {s: [] for s in specs}; jc = {s: [] for s in specs}; flops = {}
     bt = {s: [] for s in specs}
+    tb = {s: [] for s in specs}; jb = {s: [] for s in specs}; bb = {s: [] for s in specs}  # fastest call of each round
     for r in range(a.rounds):
         order = [0, 1, 2] if r % 2 == 0 else [2, 1, 0]
         for side in order:
             if side == 0:
                 for s in specs:
-                    t, c, flops[s] = torch_op(s, a.reps); tt[s].append(t); tc[s].append(c)
+                    t, best, c, flops[s] = torch_op(s, a.reps); tt[s].append(t); tb[s].append(best); tc[s].append(c)
             elif side == 1:
-                for s, (t, c) in java_ops(specs, a.reps, a.threads, jar).items():
-                    jt[s].append(t); jc[s].append(c)
+                for s, (t, best, c) in java_ops(specs, a.reps, a.threads, jar).items():
+                    jt[s].append(t); jb[s].append(best); jc[s].append(c)
             elif a.base_jar:
-                for s, (t, c) in java_ops(specs, a.reps, a.threads, a.base_jar).items():
-                    bt[s].append(t)
+                for s, (t, best, c) in java_ops(specs, a.reps, a.threads, a.base_jar).items():
+                    bt[s].append(t); bb[s].append(best)
     for s in specs:
         pt, jd = statistics.median(tt[s]), statistics.median(jt[s])
-        base = {"base_s": round(statistics.median(bt[s]), 5), "base_ratio": round(statistics.median(bt[s]) / pt, 3)} if bt[s] else {}
+        base = {"base_s": round(statistics.median(bt[s]), 5), "base_ratio": round(statistics.median(bt[s]) / pt, 3),
+                "base_best_s": round(min(bb[s]), 5), "base_best_ratio": round(min(bb[s]) / min(tb[s]), 3)} if bt[s] else {}
         print(json.dumps({**base, "op": s, "torch_s": round(pt, 5), "jdiffusion_s": round(jd, 5),
                           "torch_gflops": round(flops[s] / pt / 1e9, 1), "jdiffusion_gflops": round(flops[s] / jd / 1e9, 1),
                           "ratio": round(jd / pt, 3),
+                          # the fastest call over all rounds of each side: the least disturbed by other users' load
+                          "torch_best_s": round(min(tb[s]), 5), "jdiffusion_best_s": round(min(jb[s]), 5),
+                          "best_ratio": round(min(jb[s]) / min(tb[s]), 3),
                           # CPU seconds per call of each process (threads summed): less dependent on what other users leave over
                           "torch_cpu_s": round(statistics.median(tc[s]), 5), "jdiffusion_cpu_s": round(statistics.median(jc[s]), 5),
                           "cpu_ratio": round(statistics.median(jc[s]) / statistics.median(tc[s]), 3),

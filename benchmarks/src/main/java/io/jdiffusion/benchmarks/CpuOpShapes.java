@@ -16,7 +16,7 @@ import java.util.SplittableRandom;
  * one op at a time: the Java side of benchmarks/torch-compare/op_shapes.py, which times
  * torch's equivalents in the same run. Weights are F16 in native memory uploaded through
  * {@link CpuBackend#upload}, as a model's mapped weights are. Prints one JSON line per op:
- * name, median seconds over the repetitions, GFLOP/s.
+ * name, median and minimum seconds over the repetitions, GFLOP/s, CPU seconds per call.
  *
  * <p>Usage: {@code CpuOpShapes <reps> <op> ...}, op one of the names of {@link #run}.
  */
@@ -57,6 +57,7 @@ public final class CpuOpShapes {
             }
             default -> throw new IllegalArgumentException("op must be linear:M:K:N, conv:B:C:H:O:k or attn:B:H:S:Sk:D, got " + op);
         }
+        awaitBackendWarmup();
         long w0 = System.nanoTime(); // warm up: C2 compiles the Vector API kernels after some calls
         for (int i = 0; i < 3 || System.nanoTime() - w0 < 1_500_000_000L; i++) body.run();
         double[] t = new double[reps];
@@ -71,8 +72,24 @@ public final class CpuOpShapes {
         java.util.Arrays.sort(t);
         double med = t[reps / 2];
         // cpu_s: CPU seconds per call of the whole process (JIT and GC included): less sensitive to other users' load
-        System.out.printf(Locale.ROOT, "{\"side\": \"jdiffusion\", \"op\": \"%s\", \"s\": %.6f, \"gflops\": %.2f, \"cpu_s\": %.6f}%n",
-                op, med, flop / med / 1e9, cpuPerRep);
+        // min_s: the least disturbed call, the steadiest figure when other users share the cores
+        System.out.printf(Locale.ROOT, "{\"side\": \"jdiffusion\", \"op\": \"%s\", \"s\": %.6f, \"min_s\": %.6f, \"gflops\": %.2f, \"cpu_s\": %.6f}%n",
+                op, med, t[0], flop / med / 1e9, cpuPerRep);
+    }
+
+    /**
+     * The CPU backend compiles its kernels on a daemon thread when weights are first uploaded (up to
+     * 3 s of one core); the first op timed would otherwise share the cores with it.
+     */
+    private static void awaitBackendWarmup() {
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (!t.getName().equals("jdiffusion-gemm-warmup")) continue;
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     private static Tensor random(SplittableRandom rnd, int... shape) {

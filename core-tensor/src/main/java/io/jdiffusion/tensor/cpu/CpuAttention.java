@@ -31,18 +31,40 @@ final class CpuAttention {
 
     /** y[b, h, sq, dv] (overwritten) of q[b, h, sq, d], k[b, h, sk, d], v[b, h, sk, dv]; causal masks key j > query i. */
     static void attention(float[] q, float[] k, float[] v, float[] y, int bh, int sq, int sk, int d, int dv, boolean causal) {
+        attention(q, k, v, y, bh, sq, sk, d, dv, causal, 0);
+    }
+
+    /** Offset of row 0 of head {@code head} (of b·h): [BH, S, dim] when {@code heads} is 0, else [B, S, heads·dim]. */
+    private static int rowBase(int head, int s, int dim, int heads) {
+        return heads == 0 ? head * s * dim : (head / heads) * s * heads * dim + (head % heads) * dim;
+    }
+
+    /** Distance between a head's consecutive rows in that layout. */
+    private static int rowStride(int dim, int heads) { return heads == 0 ? dim : heads * dim; }
+
+    /**
+     * As above; with {@code heads} > 0 the tensors are [B, S, heads·dim] with the heads side by side
+     * in each token's row (the projections' layout), read and written in place, so no permute is needed.
+     */
+    static void attention(float[] q, float[] k, float[] v, float[] y, int bh, int sq, int sk, int d, int dv, boolean causal, int heads) {
         CpuGemm.MicroKernel kern = CpuGemm.kernel();
         int w = kern.nr();
         int skPad = roundUp(sk, w), dvPad = roundUp(dv, w);
         long kPanel = (long) skPad * d, vPanel = (long) dvPad * sk;
         float[] kp = new float[Math.toIntExact(bh * kPanel)], vp = new float[Math.toIntExact(bh * vPanel)];
+        int kLd = rowStride(d, heads), vLd = rowStride(dv, heads), qLd = rowStride(d, heads), yLd = rowStride(dv, heads);
         Parallel.forRange(bh, (long) sk * (d + dv), head -> {
             // K [sk, d] as panels of w keys; Vᵀ [dv, sk] as panels of w output columns
-            PanelStorage.pack(k, 0, kp, 0, sk, d, w, head * sk * d, (int) (head * kPanel));
+            int kBase = rowBase(head, sk, d, heads), vBase = rowBase(head, sk, dv, heads);
+            int kOut = (int) (head * kPanel), vOut = (int) (head * vPanel);
             for (int j = 0; j < sk; j++) {
-                int src = (head * sk + j) * dv;
+                int src = kBase + j * kLd, dst = kOut + (j / w) * d * w + j % w;
+                for (int p = 0; p < d; p++) kp[dst + p * w] = k[src + p];
+            }
+            for (int j = 0; j < sk; j++) {
+                int src = vBase + j * vLd;
                 for (int c0 = 0; c0 < dv; c0 += w) {
-                    System.arraycopy(v, src + c0, vp, (int) (head * vPanel) + (c0 / w) * sk * w + j * w, Math.min(w, dv - c0));
+                    System.arraycopy(v, src + c0, vp, vOut + (c0 / w) * sk * w + j * w, Math.min(w, dv - c0));
                 }
             }
         });
@@ -55,7 +77,7 @@ final class CpuAttention {
             Arrays.fill(o, 0, rows * dv, 0f);
             Arrays.fill(max, 0, rows, Float.NEGATIVE_INFINITY);
             Arrays.fill(sum, 0, rows, 0f);
-            GemmOperand qa = GemmOperand.lines(q, (head * sq + i0) * d, d);
+            GemmOperand qa = GemmOperand.lines(q, rowBase(head, sq, d, heads) + i0 * qLd, qLd);
             int kEnd = causal ? Math.min(sk, i0 + rows) : sk;
             for (int j0 = 0; j0 < kEnd; j0 += KB) {
                 int n = Math.min(KB, kEnd - j0);
@@ -79,7 +101,7 @@ final class CpuAttention {
             }
             for (int r = 0; r < rows; r++) {
                 float inv = 1f / sum[r];
-                int dst = (head * sq + i0 + r) * dv;
+                int dst = rowBase(head, sq, dv, heads) + (i0 + r) * yLd;
                 for (int c = 0; c < dv; c++) y[dst + c] = o[r * dv + c] * inv;
             }
         });

@@ -92,21 +92,31 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor bias) {
-        int[] outShape = OpChecks.linear(x, w, bias);
+        return linear(x, w, bias, null, OpChecks.linear(x, w, bias));
+    }
+
+    /** linear + residual with the adds done on each finished tile of the GEMM (the same sums as linear, then add). */
+    @Override
+    public Tensor linearAdd(Tensor x, Tensor w, Tensor bias, Tensor residual) {
+        return linear(x, w, bias, residual, OpChecks.linearAdd(x, w, bias, residual));
+    }
+
+    private static Tensor linear(Tensor x, Tensor w, Tensor bias, Tensor residual, int[] outShape) {
         int in = x.dim(-1), o = w.dim(0);
         int rows = Math.toIntExact(Shapes.numel(Arrays.copyOf(x.shape(), x.rank() - 1)));
         float[] c = alloc((long) rows * o);
+        float[] bd = bias == null ? null : bias.floats(), rd = residual == null ? null : residual.floats();
         CpuGemm.MicroKernel kern = CpuGemm.kernel();
-        CpuGemm.gemm(rows, o, in, GemmOperand.lines(x.floats(), 0, in), weightLines(w, kern.nr(), in), c, 0, o, true, kern);
-        if (bias != null) addRowBias(c, rows, o, bias.floats());
+        CpuGemm.Epilogue ep = bd == null && rd == null ? null : (bi, i0, mc, j0, nc) -> {
+            for (int i = i0; i < i0 + mc; i++) {
+                int base = i * o;
+                if (bd != null) for (int j = j0; j < j0 + nc; j++) c[base + j] += bd[j];
+                if (rd != null) for (int j = j0; j < j0 + nc; j++) c[base + j] += rd[base + j];
+            }
+        };
+        CpuGemm.gemm(rows, o, in, GemmOperand.lines(x.floats(), 0, in), new GemmOperand[] {weightLines(w, kern.nr(), in)},
+                c, new int[] {0}, o, true, kern, false, ep);
         return out(c, outShape);
-    }
-
-    private static void addRowBias(float[] c, int rows, int cols, float[] bias) {
-        Parallel.forRange(rows, cols, r -> {
-            int base = r * cols;
-            for (int j = 0; j < cols; j++) c[base + j] += bias[j];
-        });
     }
 
     /**
@@ -123,34 +133,56 @@ public final class CpuBackend implements Backend {
     /**
      * Convolution as an implicit GEMM per image: y[o, (oy, ox)] = W[o, (ci, ky, kx)] · im2col(x),
      * where the im2col matrix is never built: the GEMM packs its panels straight from the image
-     * ({@link GemmOperand#im2col}); 1×1 stride-1 convolutions read the image as B directly.
+     * ({@link GemmOperand#im2col}); 1×1 stride-1 convolutions read the image as B directly. The
+     * images' tiles share one parallel range; the bias is added to each tile as it is finished.
      */
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding) {
         OpChecks.conv2d(x, w, bias, stride, padding);
+        return conv2d(x, w, bias, stride, padding, null);
+    }
+
+    /** conv2d + residual (same shape, or [N, O, 1, 1]) with the adds done on each finished tile (the same sums as conv2d, then add). */
+    @Override
+    public Tensor conv2dAdd(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
+        OpChecks.conv2dAdd(x, w, bias, stride, padding, residual);
+        return conv2d(x, w, bias, stride, padding, residual);
+    }
+
+    private static Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
         int o = w.dim(0), kh = w.dim(2), kw = w.dim(3);
         int ho = (h + 2 * padding - kh) / stride + 1, wo = (wd + 2 * padding - kw) / stride + 1;
         float[] xd = x.floats();
-        float[] bd = bias == null ? null : bias.floats();
+        float[] bd = bias == null ? null : bias.floats(), rd = residual == null ? null : residual.floats();
+        boolean perChannel = rd != null && residual.dim(2) * residual.dim(3) == 1 && ho * wo != 1;
         float[] y = alloc((long) n * o * ho * wo);
         int ck = c * kh * kw, hw = ho * wo;
         boolean pointwise = kh == 1 && kw == 1 && stride == 1 && padding == 0;
         CpuGemm.MicroKernel kern = CpuGemm.kernel();
-        GemmOperand weights = weightLines(w, kern.mr(), ck);
+        GemmOperand[] images = new GemmOperand[n];
+        int[] yOffs = new int[n];
         for (int b = 0; b < n; b++) {
-            int xOff = b * c * h * wd, yOff = b * o * hw;
-            GemmOperand cols = pointwise ? GemmOperand.depthRows(xd, xOff, hw)
-                    : GemmOperand.im2col(xd, xOff, h, wd, kh, kw, stride, padding, wo);
-            CpuGemm.gemm(o, hw, ck, weights, cols, y, yOff, hw, true, kern);
-            if (bd != null) {
-                Parallel.forRange(o, hw, oc -> {
-                    int base = yOff + oc * hw;
-                    float bv = bd[oc];
-                    for (int i = 0; i < hw; i++) y[base + i] += bv;
-                });
-            }
+            int xOff = b * c * h * wd;
+            yOffs[b] = b * o * hw;
+            images[b] = pointwise ? GemmOperand.depthRows(xd, xOff, hw) : GemmOperand.im2col(xd, xOff, h, wd, kh, kw, stride, padding, wo);
         }
+        CpuGemm.Epilogue ep = bd == null && rd == null ? null : (b, o0, mc, j0, nc) -> {
+            for (int oc = o0; oc < o0 + mc; oc++) {
+                int base = yOffs[b] + oc * hw;
+                if (bd != null) {
+                    float bv = bd[oc];
+                    for (int j = j0; j < j0 + nc; j++) y[base + j] += bv;
+                }
+                if (perChannel) {
+                    float rv = rd[b * o + oc];
+                    for (int j = j0; j < j0 + nc; j++) y[base + j] += rv;
+                } else if (rd != null) {
+                    for (int j = j0; j < j0 + nc; j++) y[base + j] += rd[base + j];
+                }
+            }
+        };
+        CpuGemm.gemm(o, hw, ck, weightLines(w, kern.mr(), ck), images, y, yOffs, hw, true, kern, false, ep);
         return out(y, n, o, ho, wo);
     }
 
@@ -180,6 +212,10 @@ public final class CpuBackend implements Backend {
             for (int ci = 0; ci < cpg; ci++) {
                 double sc = (g == null ? 1.0 : g[c0 + ci]) * inv, sh = bt == null ? 0.0 : bt[c0 + ci];
                 int off = base + ci * spatial;
+                if (silu && CpuGemm.VECTOR) { // the scalar exp is most of the time; the plain affine pass is as fast scalar
+                    VectorNorm.affineSilu(xd, y, off, spatial, mean, sc, sh);
+                    continue;
+                }
                 for (int i = 0; i < spatial; i++) {
                     float v = (float) ((xd[off + i] - mean) * sc + sh);
                     y[off + i] = silu ? silu(v) : v;
@@ -237,7 +273,6 @@ public final class CpuBackend implements Backend {
     static float gelu(float v) { return (float) (0.5 * v * (1.0 + Erf.erf(v * 0.7071067811865476))); }
 
     @Override public Tensor silu(Tensor x) { return map(x, CpuBackend::silu); }
-    @Override public Tensor gelu(Tensor x) { return map(x, CpuBackend::gelu); }
     @Override public Tensor quickGelu(Tensor x) { return map(x, v -> v / (1f + (float) Math.exp(-1.702f * v))); }
     @Override public Tensor exp(Tensor x) { return map(x, v -> (float) Math.exp(v)); }
     @Override public Tensor affine(Tensor x, float scale, float shift) { return map(x, v -> v * scale + shift); }
@@ -255,10 +290,29 @@ public final class CpuBackend implements Backend {
         int d = d2 / 2, rows = Math.toIntExact(Shapes.numel(Arrays.copyOf(x.shape(), x.rank() - 1)));
         float[] xd = x.floats();
         float[] y = alloc((long) rows * d);
-        Parallel.forRange(rows, 8L * d, r -> {
-            for (int i = 0; i < d; i++) y[r * d + i] = xd[r * d2 + i] * gelu(xd[r * d2 + d + i]);
-        });
+        Parallel.forRange(rows, 8L * d, r -> geluTimes(xd, r * d2 + d, xd, r * d2, y, r * d, d));
         return out(y, outShape);
+    }
+
+    @Override
+    public Tensor gelu(Tensor x) {
+        float[] xd = x.floats();
+        float[] y = alloc(x.numel());
+        int n = y.length;
+        Parallel.forRange((n + CHUNK - 1) / CHUNK, 8L * CHUNK, ci -> geluTimes(xd, ci * CHUNK, null, 0, y, ci * CHUNK, Math.min(CHUNK, n - ci * CHUNK)));
+        return out(y, x.shape());
+    }
+
+    /** y[yOff + i] = gate[gOff + i] · gelu(x[xOff + i]) (gate null: 1), on the Vector API when the JVM has it. */
+    static void geluTimes(float[] x, int xOff, float[] gate, int gOff, float[] y, int yOff, int n) {
+        if (CpuGemm.VECTOR) {
+            VectorGelu.geluTimes(x, xOff, gate, gOff, y, yOff, n);
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            float g = gelu(x[xOff + i]);
+            y[yOff + i] = gate == null ? g : gate[gOff + i] * g;
+        }
     }
 
     @Override
@@ -297,6 +351,19 @@ public final class CpuBackend implements Backend {
         if (sk == 0 || sq == 0) return out(y, b, h, sq, dv);
         CpuAttention.attention(q.floats(), k.floats(), v.floats(), y, b * h, sq, sk, d, dv, causal);
         return out(y, b, h, sq, dv);
+    }
+
+    /** The heads read and written in place in the [B, S, H·D] rows of the projections, without the default's four permutes. */
+    @Override
+    public Tensor attentionHeads(Tensor q, Tensor k, Tensor v, int heads) {
+        boolean inPlace = q.rank() == 3 && k.rank() == 3 && v.rank() == 3 && heads > 0 && q.dim(2) % heads == 0
+                && k.dim(2) == q.dim(2) && v.dim(2) % heads == 0 && k.dim(0) == q.dim(0) && v.dim(0) == q.dim(0) && v.dim(1) == k.dim(1);
+        if (!inPlace) return Backend.super.attentionHeads(q, k, v, heads); // its checks name what is wrong
+        int b = q.dim(0), sq = q.dim(1), sk = k.dim(1), d = q.dim(2) / heads, dv = v.dim(2) / heads;
+        float[] y = alloc((long) b * sq * heads * dv);
+        if (sk == 0 || sq == 0) return out(y, b, sq, heads * dv);
+        CpuAttention.attention(q.floats(), k.floats(), v.floats(), y, b * heads, sq, sk, d, dv, false, heads);
+        return out(y, b, sq, heads * dv);
     }
 
     // ---- elementwise -------------------------------------------------------------------------

@@ -23,8 +23,14 @@ import java.util.Arrays;
 final class CpuGemm {
     private CpuGemm() {}
 
-    /** Rows of C per parallel tile. */
+    /** Rows of C per parallel tile when A is packed per tile (its packed block stays in L2). */
     static final int MC = 128;
+    /**
+     * Rows of C per parallel tile when A is read in place ({@link GemmOperand.Prepacked}, a
+     * convolution's weight): nothing of A is copied, and every B panel (packed from the image)
+     * serves more rows, so the packing is spread over 4× the multiply-adds.
+     */
+    static final int MC_PREPACKED = 512;
     /** Columns of C per parallel tile. */
     static final int NC = 512;
     /** Depth of one packed block of A and B: a B micro-panel (KC × NR) stays in L1. */
@@ -89,26 +95,61 @@ final class CpuGemm {
     /** As above; {@code accumulate} adds the product to C instead of overwriting it. */
     static void gemm(int m, int n, int k, GemmOperand a, GemmOperand b, float[] c, int cOff, int ldc,
                      boolean parallel, MicroKernel kernel, boolean accumulate) {
+        gemm(m, n, k, a, new GemmOperand[] {b}, c, new int[] {cOff}, ldc, parallel, kernel, accumulate, null);
+    }
+
+    /**
+     * What a finished block of C gets while it is still in cache: C[i0:i0+mc, j0:j0+nc] of product
+     * {@code batch} after its last depth block (a bias, a residual), instead of another pass over C.
+     */
+    @FunctionalInterface
+    interface Epilogue { void apply(int batch, int i0, int mc, int j0, int nc); }
+
+    /**
+     * Products that share A, C_b = A · B_b for each b (a convolution's images against its weight),
+     * C_b's rows ldc apart from {@code cOffs[b]}: the tiles of all of them are one parallel range,
+     * so the cores stay busy across the products. {@code epilogue} (may be null) runs on each
+     * finished tile.
+     */
+    static void gemm(int m, int n, int k, GemmOperand a, GemmOperand[] bs, float[] c, int[] cOffs, int ldc,
+                     boolean parallel, MicroKernel kernel, boolean accumulate, Epilogue epilogue) {
         if (m == 0 || n == 0) return;
         if (k == 0) {
-            if (accumulate) return;
-            for (int i = 0; i < m; i++) Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
+            for (int bi = 0; bi < bs.length; bi++) {
+                if (!accumulate) for (int i = 0; i < m; i++) Arrays.fill(c, cOffs[bi] + i * ldc, cOffs[bi] + i * ldc + n, 0f);
+                if (epilogue != null) epilogue.apply(bi, 0, m, 0, n);
+            }
             return;
         }
-        int tm = (m + MC - 1) / MC;
-        int nc = parallel ? tileWidth(tm, n, kernel.nr()) : NC;
-        int tn = (n + nc - 1) / nc;
-        int tiles = tm * tn;
+        // row tiles of equal height (a multiple of the kernel's MR), so no short last tile; the
+        // columns are cut evenly only when there are few tiles (tileWidth)
+        int tm = ceilDiv(m, a instanceof GemmOperand.Prepacked ? MC_PREPACKED : MC);
+        int mc = roundUp(ceilDiv(m, tm), kernel.mr());
+        tm = ceilDiv(m, mc);
+        int nc = parallel ? tileWidth(tm * bs.length, n, kernel.nr()) : NC;
+        int tn = ceilDiv(n, nc);
+        int perProduct = tm * tn, tiles = perProduct * bs.length;
+        // B wider than A is tall: run the row tiles of one column block one after another, so that
+        // block of B (a weight's columns) is read from memory once and then from cache
+        boolean columnsOuter = n > m;
+        int mcTile = mc, ncTile = nc, rowTiles = tm, colTiles = tn;
         Parallel.IntBody tile = t -> {
-            int i0 = (t / tn) * MC, j0 = (t % tn) * nc;
-            tile(kernel, i0, Math.min(MC, m - i0), j0, Math.min(nc, n - j0), k, a, b, c, cOff, ldc, accumulate);
+            int bi = t / perProduct, r = t % perProduct;
+            int ti = columnsOuter ? r % rowTiles : r / colTiles, tj = columnsOuter ? r / rowTiles : r % colTiles;
+            int i0 = ti * mcTile, j0 = tj * ncTile, mt = Math.min(mcTile, m - i0), nt = Math.min(ncTile, n - j0);
+            tile(kernel, i0, mt, j0, nt, k, a, bs[bi], c, cOffs[bi], ldc, accumulate);
+            if (epilogue != null) epilogue.apply(bi, i0, mt, j0, nt);
         };
         if (parallel) {
-            Parallel.forRange(tiles, (long) Math.min(m, MC) * Math.min(n, nc) * k, tile);
+            Parallel.forRange(tiles, (long) mc * nc * k, tile);
         } else {
             for (int t = 0; t < tiles; t++) tile.accept(t);
         }
     }
+
+    private static int ceilDiv(int x, int d) { return (x + d - 1) / d; }
+
+    private static int roundUp(int x, int d) { return ceilDiv(x, d) * d; }
 
     /**
      * Columns of C per parallel tile: {@link #NC}, or narrower (a multiple of the kernel's NR) when
@@ -140,7 +181,7 @@ final class CpuGemm {
     private record Buffers(float[] a, float[] b, float[] tile, int[] aPanels, int[] bPanels) {}
 
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(() -> new Buffers(
-            new float[KC * (MC + 64)], new float[KC * (NC + 256)], new float[64 * 256], new int[MC], new int[NC]));
+            new float[KC * (MC + 64)], new float[KC * (NC + 256)], new float[64 * 256], new int[MC_PREPACKED], new int[NC]));
 
     /** C[i0:i0+mc, j0:j0+nc] of the product, overwritten (or added to, when accumulating). */
     static void tile(MicroKernel kern, int i0, int mc, int j0, int nc, int k, GemmOperand a, GemmOperand b,

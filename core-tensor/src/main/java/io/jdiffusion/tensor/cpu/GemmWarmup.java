@@ -37,14 +37,19 @@ final class GemmWarmup {
         GemmOperand weights = new GemmOperand.Prepacked(new PanelStorage(packed, s, s, kern.nr()));
         long t0 = System.nanoTime();
         // every operand kind the ops use: plain and transposed matrices, weights packed at load,
-        // a convolution's implicit im2col (16 channels of 16x16, 3x3), and the blocked attention
-        for (int it = 0; it < 400 && System.nanoTime() - t0 < MAX_NANOS; it++) {
-            switch (it % 5) {
-                case 0, 1 -> CpuGemm.sgemm(s, s, s, a, 0, s, b, 0, s, it % 5 == 1, c, 0, s, false, CpuGemm.Impl.AUTO);
+        // a convolution's implicit im2col (16 channels of 16x16, 3x3), the blocked attention, and
+        // the vector GELU and GroupNorm+SiLU (their first calls run boxed, hundreds of times slower)
+        for (int it = 0; it < 480 && System.nanoTime() - t0 < MAX_NANOS; it++) {
+            switch (it % 6) {
+                case 0, 1 -> CpuGemm.sgemm(s, s, s, a, 0, s, b, 0, s, it % 6 == 1, c, 0, s, false, CpuGemm.Impl.AUTO);
                 case 2 -> CpuGemm.gemm(s, s, s, GemmOperand.lines(a, 0, s), weights, c, 0, s, false, kern);
                 case 3 -> CpuGemm.gemm(s, s, 144, GemmOperand.lines(a, 0, 144), GemmOperand.im2col(b, 0, 16, 16, 3, 3, 1, 1, 16),
                         c, 0, s, false, kern);
-                default -> CpuAttention.attention(a, b, a, c, 1, s, s, 64, 64, false);
+                case 4 -> CpuAttention.attention(a, b, a, c, 1, s, s, 64, 64, false);
+                default -> {
+                    CpuBackend.geluTimes(a, 0, b, 0, c, 0, a.length);
+                    if (CpuGemm.VECTOR) VectorNorm.affineSilu(a, c, 0, a.length, 0.5, 1.5, 0.25);
+                }
             }
         }
     }

@@ -224,4 +224,35 @@ class CpuNormActivationTest {
         assertClose("attention causal hand", Tensor.of(new float[] {4, 0, 1, 6}, 1, 1, 2, 2), cpu.attention(q2, k, v, true), 1e-6);
         assertThrows(IllegalArgumentException.class, () -> cpu.attention(Tensor.zeros(1, 1, 2, 4), Tensor.zeros(1, 1, 3, 5), Tensor.zeros(1, 1, 3, 4), false));
     }
+
+    /**
+     * attentionHeads reads the heads in place in [B, S, H·D]: exactly the default's split into
+     * [B, H, S, D], attention and merge (the same values through the same kernel), including a
+     * value head size other than the query's and several query and key blocks.
+     */
+    @Test
+    void attentionHeadsInPlaceEqualsPermuteAttentionPermute() {
+        attentionHeadsAgainstPermutes(0);
+    }
+
+    /**
+     * {@code tolerance} 0: bit for bit. The Vector API kernels (VectorKernelCheck) pass 1e-6: their
+     * exp and lane sums give results that depend on whether C2 has compiled them yet (the Java
+     * fallback and the intrinsic round differently), so two calls may differ in the last bit.
+     */
+    void attentionHeadsAgainstPermutes(double tolerance) {
+        int[][] cases = {{2, 70, 77, 3, 8, 8}, {1, 300, 600, 2, 9, 35}, {2, 5, 7, 4, 16, 5}}; // b, sq, sk, heads, d, dv
+        for (int[] c : cases) {
+            int b = c[0], sq = c[1], sk = c[2], h = c[3], d = c[4], dv = c[5];
+            Tensor q = Ref.randn(c[1] + 1, b, sq, h * d), k = Ref.randn(c[2] + 2, b, sk, h * d), v = Ref.randn(c[2] + 3, b, sk, h * dv);
+            Tensor o = cpu.attention(cpu.permute(q.reshape(b, sq, h, d), 0, 2, 1, 3), cpu.permute(k.reshape(b, sk, h, d), 0, 2, 1, 3),
+                    cpu.permute(v.reshape(b, sk, h, dv), 0, 2, 1, 3), false);
+            Tensor expected = cpu.permute(o, 0, 2, 1, 3).reshape(b, sq, h * dv), got = cpu.attentionHeads(q, k, v, h);
+            if (tolerance == 0) {
+                org.junit.jupiter.api.Assertions.assertArrayEquals(expected.toFloatArray(), got.toFloatArray(), java.util.Arrays.toString(c));
+            } else {
+                assertClose("attentionHeads " + java.util.Arrays.toString(c), expected, got, tolerance);
+            }
+        }
+    }
 }

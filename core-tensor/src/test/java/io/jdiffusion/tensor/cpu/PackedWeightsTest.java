@@ -54,6 +54,7 @@ class PackedWeightsTest {
         int[][] cfgs = { // c, h, w, o, k, stride, pad
                 {3, 7, 9, 5, 3, 1, 1}, {3, 7, 9, 9, 3, 2, 1}, {30, 11, 13, 17, 3, 1, 1}, {4, 6, 5, 3, 3, 1, 2},
                 {2, 5, 40, 12, 3, 1, 1}, {29, 9, 10, 33, 1, 1, 0}, {5, 8, 8, 7, 1, 2, 0}, {3, 4, 4, 6, 5, 1, 2},
+                {3, 5, 6, 1100, 3, 1, 1}, // more output channels than one tile of prepacked rows: several row tiles
         };
         for (int[] cf : cfgs) {
             int c = cf[0], h = cf[1], wd = cf[2], o = cf[3], k = cf[4], stride = cf[5], pad = cf[6];
@@ -67,11 +68,34 @@ class PackedWeightsTest {
         }
     }
 
+    /**
+     * linearAdd and conv2dAdd add the bias and the residual on each finished GEMM tile: the
+     * result must be exactly linear(x) + residual and residual + conv2d(x) (the same roundings),
+     * on shapes of several row and column tiles, with a full residual and a per-channel one.
+     */
+    @Test
+    void residualAddsOnTilesEqualTheOpThenAdd() {
+        int rows = 300, in = 270, out = 600;
+        Tensor w = uploaded(Ref.random(41, out * in), new float[out * in], out, in);
+        Tensor x = Ref.randn(42, 2, rows / 2, in), b = Ref.randn(43, out), res = Ref.randn(44, 2, rows / 2, out);
+        assertArrayEquals(cpu.add(cpu.linear(x, w, b), res).toFloatArray(), cpu.linearAdd(x, w, b, res).toFloatArray(), "linearAdd");
+        assertArrayEquals(cpu.add(cpu.linear(x, w, null), res).toFloatArray(), cpu.linearAdd(x, w, null, res).toFloatArray(), "linearAdd, no bias");
+        int c = 6, h = 23, o = 530;
+        Tensor cw = uploaded(Ref.random(45, o * c * 9), new float[o * c * 9], o, c, 3, 3);
+        Tensor cx = Ref.randn(46, 2, c, h, h), cb = Ref.randn(47, o);
+        for (Tensor r : new Tensor[] {Ref.randn(48, 2, o, h, h), Ref.randn(49, 2, o, 1, 1)}) {
+            String what = "conv2dAdd, residual " + java.util.Arrays.toString(r.shape());
+            assertArrayEquals(cpu.add(r, cpu.conv2d(cx, cw, cb, 1, 1)).toFloatArray(), cpu.conv2dAdd(cx, cw, cb, 1, 1, r).toFloatArray(), what);
+            assertArrayEquals(cpu.add(r, cpu.conv2d(cx, cw, null, 1, 1)).toFloatArray(), cpu.conv2dAdd(cx, cw, null, 1, 1, r).toFloatArray(), what + ", no bias");
+        }
+    }
+
     /** Entry point for {@link VectorKernelCheck}: the same checks with the Vector API kernel's panel widths. */
     static void runAll() {
         PackedWeightsTest t = new PackedWeightsTest();
         t.panelStorageReadsBackRowMajor();
         t.linearOnPackedWeightsMatchesNaiveLoop();
         t.conv2dOnPackedWeightsAndImplicitIm2colMatchesNaiveLoop();
+        t.residualAddsOnTilesEqualTheOpThenAdd();
     }
 }

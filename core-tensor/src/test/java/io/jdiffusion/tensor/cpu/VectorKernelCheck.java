@@ -41,11 +41,50 @@ public final class VectorKernelCheck {
                 assertClose("attention 300x600 causal " + causal, Tensor.of(CpuNormActivationTest.naiveAttention(q2, k2, v2, causal), 1, 2, 300, 70),
                         cpu.attention(q2, k2, v2, causal), 3e-6);
             }
+            CpuNormActivationTest norms = new CpuNormActivationTest(); // the vector output passes of the norms, and attentionHeads
+            norms.groupNormHandWorked();
+            norms.groupNormShapesAndSilu();
+            norms.normsStayAccurateOnLargeMeans();
+            norms.layerNorm();
+            norms.attentionHeadsAgainstPermutes(1e-6);
+            geluMatchesScalar(cpu);
             PackedWeightsTest.runAll();
-            System.out.println("vector-api checks passed: " + n + " GEMMs, conv2d, linear, attention, packed weights");
+            System.out.println("vector-api checks passed: " + n + " GEMMs, conv2d, linear, attention, packed weights, norms, gelu");
         } catch (Throwable t) {
             t.printStackTrace(System.out);
             System.exit(1);
+        }
+    }
+
+    /**
+     * The Vector API GELU (double erf in lanes) against the scalar {@link CpuBackend#gelu(float)}:
+     * within one float ulp everywhere (only the double exp differs), on every range of Cody's erf,
+     * its boundaries, signed zeros, infinities and NaN, through gelu and geglu.
+     */
+    static void geluMatchesScalar(CpuBackend cpu) {
+        java.util.List<Float> v = new java.util.ArrayList<>(java.util.List.of(0f, -0f, 0.5f, -0.5f, 4f, -4f, 27f, -27f, 1e-30f, -1e-30f,
+                Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN, Float.MAX_VALUE, -Float.MAX_VALUE));
+        for (float x = -40f; x <= 40f; x += 0.01953125f) v.add(x);
+        float[] r = Ref.random(77, 4001);
+        for (float x : r) v.add(x * 3f);
+        float[] xs = new float[v.size()];
+        for (int i = 0; i < xs.length; i++) xs[i] = v.get(i);
+        float[] got = cpu.gelu(Tensor.of(xs, xs.length)).toFloatArray();
+        int exact = 0;
+        for (int i = 0; i < xs.length; i++) {
+            float want = CpuBackend.gelu(xs[i]);
+            if (Float.compare(got[i], want) == 0) exact++;
+            else if (!(Math.abs(got[i] - want) <= Math.ulp(want))) throw new AssertionError("gelu(" + xs[i] + ") = " + got[i] + ", scalar " + want);
+        }
+        if (exact < xs.length * 0.999) throw new AssertionError("gelu: only " + exact + " of " + xs.length + " equal to the scalar path");
+        int d = 37; // geglu rows of 2·37: vectors and a scalar tail
+        Tensor gg = Ref.randn(78, 5, 2 * d);
+        float[] in = gg.toFloatArray(), out = cpu.geglu(gg).toFloatArray();
+        for (int row = 0; row < 5; row++) {
+            for (int i = 0; i < d; i++) {
+                float want = in[row * 2 * d + i] * CpuBackend.gelu(in[row * 2 * d + d + i]), g = out[row * d + i];
+                if (!(Math.abs(g - want) <= Math.ulp(want))) throw new AssertionError("geglu row " + row + " col " + i + ": " + g + ", scalar " + want);
+            }
         }
     }
 }
