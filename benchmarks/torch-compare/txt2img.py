@@ -127,8 +127,11 @@ def main():
     pngs = {"diffusers": os.path.join(out_dir, "txt2img-diffusers.png"), "jdiffusion": os.path.join(out_dir, "txt2img-jdiffusion.png")}
     common = ["--size", str(a.size), "--steps", str(a.steps), "--guidance", str(a.guidance), "--seed", str(a.seed), "--threads", str(a.threads)]
     env = dict(os.environ)
-    # the heap the full-size fp16 folder needs (the UNet widened to F32 at load: ~10 GB); both cores
-    env["JDK_JAVA_OPTIONS"] = f"-Xmx{os.environ.get('JDIFFUSION_XMX', '14g')} -Djava.util.concurrent.ForkJoinPool.common.parallelism={a.threads - 1}"
+    # the launcher's own heap (three quarters of the memory) unless JDIFFUSION_XMX says otherwise; the threads
+    options = [f"-Djava.util.concurrent.ForkJoinPool.common.parallelism={a.threads - 1}"]
+    if os.environ.get("JDIFFUSION_XMX"):
+        options.append("-Xmx" + os.environ["JDIFFUSION_XMX"])
+    env["JDK_JAVA_OPTIONS"] = " ".join(options)
     sides = {
         "diffusers": ([sys.executable, os.path.abspath(__file__), folder, "--worker", "--out", pngs["diffusers"]] + common, None),
         "jdiffusion": (jdiffusion_command(folder, a, pngs["jdiffusion"]), env),
