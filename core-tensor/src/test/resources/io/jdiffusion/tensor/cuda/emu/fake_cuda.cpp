@@ -114,6 +114,7 @@ struct Pool {
     }
 };
 static std::mutex launching;   // one launch at a time, as on one stream
+static const unsigned long long SMALL_LAUNCH_THREADS = 8192;
 static CUresult run_launch(Function* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shared,
                            void** params, CUresult refusal) {
     if (refused_config(gx, gy, gz, bx, by, bz, shared)) return refusal;
@@ -123,7 +124,9 @@ static CUresult run_launch(Function* f, unsigned gx, unsigned gy, unsigned gz, u
     j.total = (unsigned long long) gx * gy * gz;
     asm volatile("stmxcsr %0" : "=m"(j.mxcsr));
     std::lock_guard<std::mutex> lock(launching);
-    if (threads == 1 || j.total == 1) {
+    // a small launch (fixture-sized models launch thousands) runs on the calling thread: waking a worker
+    // would cost more than its share of the blocks
+    if (threads == 1 || j.total == 1 || j.total * bx * by * bz < SMALL_LAUNCH_THREADS) {
         f->launch(f->wrapper, gx, gy, gz, bx, by, bz, shared, params, 0, j.total);
         return OK;
     }
