@@ -5,9 +5,10 @@
 // until every live thread of the block has arrived); shuffles and mma rely on the lanes of a warp
 // running in step, as a warp does. jd_launch_blocks runs a range of a launch's blocks one after
 // another; the fake driver (fake_cuda.cpp) splits a launch's blocks over several OS threads, each
-// calling it for its share. So everything a block's fibers use (the fibers, their stacks, the
-// scheduler, block and thread indices, barrier and mma state, __shared__ and dynamic shared memory)
-// is per OS thread (thread_local): one block runs on one OS thread from start to end, as on one SM.
+// calling it for its share. So everything a block's fibers use (the fibers, the scheduler, block and
+// thread indices, barrier and mma state, __shared__ and dynamic shared memory) is per OS thread
+// (thread_local; the fibers' stacks come from the driver, one set per OS thread): one block runs on
+// one OS thread from start to end, as on one SM.
 // Blocks of a launch share nothing else (the kernels use no atomics and no cross-block flags), so a
 // block's result does not depend on which OS thread ran it or when. Not a GPU: it checks indexing,
 // tiling, reductions and the host code's launches, not timing or races.
@@ -233,25 +234,15 @@ static void* jd_fiber_stack(char* base, size_t size) {
     return sp;
 }
 
-// The fibers' stacks of this OS thread: 1024 of 256 KiB, reserved on its first block with barriers
-// (malloc maps a block this large lazily: only the pages a fiber touches, near its stack's top, cost
-// memory) and freed when the thread ends.
 static const size_t JD_STACK_BYTES = 256 * 1024;
-struct jd_stack_area {
-    char* base = nullptr;
-    char* stack(unsigned t) {
-        if (!base && !(base = (char*) std::malloc(1024 * JD_STACK_BYTES))) std::abort();
-        return base + t * JD_STACK_BYTES;
-    }
-    ~jd_stack_area() { std::free(base); }
-};
-static thread_local jd_stack_area jd_stacks;
 
 // Runs blocks first..end-1 of a launch of kernel wrapper w (linear block numbers, x fastest, then y,
 // then z) on the calling OS thread, one block after another. The fake driver checks the launch
-// configuration and splits the blocks over its worker threads (fake_cuda.cpp, run_launch).
+// configuration, splits the blocks over its worker threads (fake_cuda.cpp, run_launch) and gives each
+// thread its fibers' stacks: `stacks`, 1024 of JD_STACK_BYTES (the driver's, not the module's, so
+// that no thread_local here needs a destructor, which would keep an unloaded module mapped).
 extern "C" void jd_launch_blocks(void (*w)(void**), unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
-                                 unsigned shared, void** params, unsigned long long first, unsigned long long end) {
+                                 unsigned shared, void** params, unsigned long long first, unsigned long long end, char* stacks) {
     unsigned n = bx * by * bz;
     std::vector<unsigned char> dyn(shared + 16, 0xcd);   // garbage, like real shared memory
     jd_dynamic = dyn.data();
@@ -276,7 +267,7 @@ extern "C" void jd_launch_blocks(void (*w)(void**), unsigned gx, unsigned gy, un
             jd_fiber& f = jd_fibers[t];
             f.tid = {t % bx, (t / bx) % by, t / (bx * by)};
             f.done = false;
-            f.sp = jd_fiber_stack(jd_stacks.stack(t), JD_STACK_BYTES);
+            f.sp = jd_fiber_stack(stacks + t * JD_STACK_BYTES, JD_STACK_BYTES);
         }
         unsigned live = n;
         jd_bar_arrived = 0;

@@ -35,7 +35,7 @@ typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
 struct Module { void* handle; };
 typedef void (*LaunchBlocks)(void (*)(void**), unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void**,
-                             unsigned long long, unsigned long long);   // emu.h's jd_launch_blocks
+                             unsigned long long, unsigned long long, char*);   // emu.h's jd_launch_blocks
 struct Function { void (*wrapper)(void**); LaunchBlocks launch; std::string name;
                   const long long* argSizes; };   // sizeof each kernel parameter, -1 ended (fake_nvrtc's __jdemu_sizes)
 
@@ -63,13 +63,22 @@ struct Job {
     unsigned long long total, chunk; unsigned mxcsr;
     std::atomic<unsigned long long> next{0};
 };
+// The fibers' stacks of the calling OS thread, for every module's blocks (emu.h's 1024 of 256 KiB):
+// reserved on its first launch and kept for the thread's life (malloc maps a block this large lazily,
+// so only the pages a fiber touches, near its stack's top, cost memory).
+static char* thread_stacks() {
+    static thread_local char* stacks = nullptr;
+    if (!stacks && !(stacks = (char*) std::malloc(1024 * 256 * 1024))) std::abort();
+    return stacks;
+}
 static void run_chunks(Job& j) {
+    char* stacks = thread_stacks();
     unsigned mine, keep;
     asm volatile("stmxcsr %0" : "=m"(keep));
     mine = keep;
     if (mine != j.mxcsr) asm volatile("ldmxcsr %0" : : "m"(j.mxcsr));
     for (unsigned long long b; (b = j.next.fetch_add(j.chunk)) < j.total;)
-        j.f->launch(j.f->wrapper, j.gx, j.gy, j.gz, j.bx, j.by, j.bz, j.shared, j.params, b, std::min(b + j.chunk, j.total));
+        j.f->launch(j.f->wrapper, j.gx, j.gy, j.gz, j.bx, j.by, j.bz, j.shared, j.params, b, std::min(b + j.chunk, j.total), stacks);
     if (mine != j.mxcsr) asm volatile("ldmxcsr %0" : : "m"(keep));
 }
 // Workers sleep until a launch is published (`generation` changes while `open`), join it, and tell
@@ -127,7 +136,7 @@ static CUresult run_launch(Function* f, unsigned gx, unsigned gy, unsigned gz, u
     // a small launch (fixture-sized models launch thousands) runs on the calling thread: waking a worker
     // would cost more than its share of the blocks
     if (threads == 1 || j.total == 1 || j.total * bx * by * bz < SMALL_LAUNCH_THREADS) {
-        f->launch(f->wrapper, gx, gy, gz, bx, by, bz, shared, params, 0, j.total);
+        f->launch(f->wrapper, gx, gy, gz, bx, by, bz, shared, params, 0, j.total, thread_stacks());
         return OK;
     }
     // about 8 chunks per thread: small enough to even out blocks of unequal cost, large enough that
