@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <string>
 #include <unistd.h>
@@ -49,9 +50,13 @@ static bool refused_config(unsigned gx, unsigned gy, unsigned gz, unsigned bx, u
     unsigned n = bx * by * bz;
     return n == 0 || n > 1024 || shared > 48 * 1024 || gx == 0 || gy == 0 || gz == 0 || gy > 65535 || gz > 65535;
 }
+// JDIFFUSION_EMU_THREADS, else the CPUs this process may run on (as nproc counts them; a container's
+// machine may have more than it lets the process use)
 static unsigned emu_threads() {
     const char* e = std::getenv("JDIFFUSION_EMU_THREADS");
     int n = e ? std::atoi(e) : 0;
+    cpu_set_t cpus;
+    if (n <= 0 && sched_getaffinity(0, sizeof cpus, &cpus) == 0) n = CPU_COUNT(&cpus);
     if (n <= 0) n = (int) std::thread::hardware_concurrency();
     return n > 0 ? (unsigned) n : 1u;
 }
@@ -73,13 +78,12 @@ static char* thread_stacks() {
 }
 static void run_chunks(Job& j) {
     char* stacks = thread_stacks();
-    unsigned mine, keep;
-    asm volatile("stmxcsr %0" : "=m"(keep));
-    mine = keep;
-    if (mine != j.mxcsr) asm volatile("ldmxcsr %0" : : "m"(j.mxcsr));
+    unsigned own;
+    asm volatile("stmxcsr %0" : "=m"(own));
+    if (own != j.mxcsr) asm volatile("ldmxcsr %0" : : "m"(j.mxcsr));
     for (unsigned long long b; (b = j.next.fetch_add(j.chunk)) < j.total;)
         j.f->launch(j.f->wrapper, j.gx, j.gy, j.gz, j.bx, j.by, j.bz, j.shared, j.params, b, std::min(b + j.chunk, j.total), stacks);
-    if (mine != j.mxcsr) asm volatile("ldmxcsr %0" : : "m"(keep));
+    if (own != j.mxcsr) asm volatile("ldmxcsr %0" : : "m"(own));
 }
 // Workers sleep until a launch is published (`generation` changes while `open`), join it, and tell
 // the launcher when the last of them leaves; a worker that wakes after the launch closed skips it.
