@@ -3,8 +3,15 @@
 // of a block is a fiber (its own stack, switched by jd_switch) on one OS thread; __syncthreads, the
 // shuffles and mma switch to the next fiber. __syncthreads is a real barrier (a fiber waits there
 // until every live thread of the block has arrived); shuffles and mma rely on the lanes of a warp
-// running in step, as a warp does. Blocks run one after another. Not a GPU: it checks indexing, tiling, reductions
-// and the host code's launches, not timing or races.
+// running in step, as a warp does. jd_launch_blocks runs a range of a launch's blocks one after
+// another; the fake driver (fake_cuda.cpp) splits a launch's blocks over several OS threads, each
+// calling it for its share. So everything a block's fibers use (the fibers, the scheduler, block and
+// thread indices, barrier and mma state, __shared__ and dynamic shared memory) is per OS thread
+// (thread_local; the fibers' stacks come from the driver, one set per OS thread): one block runs on
+// one OS thread from start to end, as on one SM.
+// Blocks of a launch share nothing else (the kernels use no atomics and no cross-block flags), so a
+// block's result does not depend on which OS thread ran it or when. Not a GPU: it checks indexing,
+// tiling, reductions and the host code's launches, not timing or races.
 #pragma once
 #define JD_EMULATE 1
 #include <cmath>
@@ -19,7 +26,8 @@
 #define __device__
 #define __forceinline__ inline
 #define __launch_bounds__(x)
-#define __shared__ static
+// per OS thread: each worker of a launch runs its own blocks, each needs its own shared memory
+#define __shared__ static thread_local
 
 struct jd_dim3 { unsigned x, y, z; };
 
@@ -60,14 +68,15 @@ jd_switch:
 )");
 
 struct jd_fiber { void* sp; jd_dim3 tid; bool done; };
-static jd_fiber* jd_fibers;
-static int jd_nfibers, jd_cur;
-static void* jd_sched;
-static jd_dim3 blockIdx, blockDim, gridDim;
-static unsigned char* jd_dynamic;
-static float jd_xchg[1024];
-static void (*jd_entry)(void**);
-static void** jd_params;
+// The block being run on this OS thread: its fibers, the scheduler's saved stack pointer, the fiber running.
+static thread_local jd_fiber jd_fibers[1024];
+static thread_local int jd_cur;
+static thread_local void* jd_sched;
+static thread_local jd_dim3 blockIdx, blockDim, gridDim;
+static thread_local unsigned char* jd_dynamic;
+static thread_local float jd_xchg[1024];
+static thread_local void (*jd_entry)(void**);
+static thread_local void** jd_params;
 #define threadIdx (jd_fibers[jd_cur].tid)
 #define JD_DYNAMIC_SHARED(T, name) T* name = (T*) jd_dynamic
 
@@ -80,8 +89,8 @@ static inline void jd_yield() { jd_switch(&jd_fibers[jd_cur].sp, jd_sched); }
 // A fiber at __syncthreads waits until every live thread of the block has arrived; jd_launch releases
 // them together at the end of a round, so they leave in the same round, in step as they arrived.
 // Between barriers warps may yield different numbers of times (a warp-uniform branch around mma).
-static int jd_bar_arrived;
-static unsigned char jd_bar_wait[1024];
+static thread_local int jd_bar_arrived;
+static thread_local unsigned char jd_bar_wait[1024];
 static inline void __syncthreads() {
     int t = jd_cur;
     jd_bar_wait[t] = 1;
@@ -149,12 +158,15 @@ static inline unsigned short jd_float_to_half(float f) {
 // the whole warp has been served from it. A warp's lanes run in step (the same yields), but warps
 // need not call mma equally often between barriers.
 struct jd_mma_frag { unsigned a[4], b[2]; float* d; };
-static jd_mma_frag jd_mma_slots[2][1024];
-static unsigned char jd_mma_parity[1024];
-static unsigned jd_mma_seq[1024];        // calls so far by each thread in this block (equal across a warp)
-static unsigned jd_mma_done[2][32];      // per slot and warp: the call whose D is written
+static thread_local jd_mma_frag jd_mma_slots[2][1024];
+static thread_local unsigned char jd_mma_parity[1024];
+static thread_local unsigned jd_mma_seq[1024];        // calls so far by each thread in this block (equal across a warp)
+static thread_local unsigned jd_mma_done[2][32];      // per slot and warp: the call whose D is written
+// every F16 value as F32, filled once when the module is loaded (before any OS thread reads it)
 static float jd_half_table[65536];
-static bool jd_half_table_ready;
+__attribute__((constructor)) static void jd_fill_half_table() {
+    for (unsigned h = 0; h < 65536; h++) jd_half_table[h] = jd_half_to_float((unsigned short) h);
+}
 static inline float jd_mma_elem(unsigned reg, int hi, int bf16) {
     unsigned short h = (unsigned short) (hi ? reg >> 16 : reg & 0xffffu);
     return bf16 ? __uint_as_float(((unsigned) h) << 16) : jd_half_table[h];
@@ -168,10 +180,6 @@ __attribute__((target("avx2,fma"), optimize("O3"))) static void jd_mma_product_f
 static void jd_mma_product(float (*c)[8], const float (*a)[16], const float (*b)[8]) { JD_MMA_PRODUCT(std::fma) }
 static const bool jd_has_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 static void jd_mma_warp(jd_mma_frag* w, int bf16) {
-    if (!jd_half_table_ready) {
-        for (unsigned h = 0; h < 65536; h++) jd_half_table[h] = jd_half_to_float((unsigned short) h);
-        jd_half_table_ready = true;
-    }
     float a[16][16], b[16][8], c[16][8];
     for (int lane = 0; lane < 32; lane++) {
         int g = lane >> 2, t = lane & 3;
@@ -226,57 +234,55 @@ static void* jd_fiber_stack(char* base, size_t size) {
     return sp;
 }
 
-// Runs kernel wrapper w over the grid; returns 0, or 1 for a launch the GPU would refuse.
-extern "C" int jd_launch(void (*w)(void**), unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
-                         unsigned shared, void** params) {
+static const size_t JD_STACK_BYTES = 256 * 1024;
+
+// Runs blocks first..end-1 of a launch of kernel wrapper w (linear block numbers, x fastest, then y,
+// then z) on the calling OS thread, one block after another. The fake driver checks the launch
+// configuration, splits the blocks over its worker threads (fake_cuda.cpp, run_launch) and gives each
+// thread its fibers' stacks: `stacks`, 1024 of JD_STACK_BYTES (the driver's, not the module's, so
+// that no thread_local here needs a destructor, which would keep an unloaded module mapped).
+extern "C" void jd_launch_blocks(void (*w)(void**), unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                                 unsigned shared, void** params, unsigned long long first, unsigned long long end, char* stacks) {
     unsigned n = bx * by * bz;
-    if (n == 0 || n > 1024 || shared > 48 * 1024 || gx == 0 || gy == 0 || gz == 0 || gy > 65535 || gz > 65535) return 1;
-    static std::vector<jd_fiber> fibers(1024);
-    static std::vector<std::vector<char>> stacks(1024, std::vector<char>(256 * 1024));
     std::vector<unsigned char> dyn(shared + 16, 0xcd);   // garbage, like real shared memory
     jd_dynamic = dyn.data();
-    jd_fibers = fibers.data();
-    jd_nfibers = (int) n;
     jd_entry = w;
     jd_params = params;
     gridDim = {gx, gy, gz};
     blockDim = {bx, by, bz};
-    for (unsigned z = 0; z < gz; z++)
-        for (unsigned y = 0; y < gy; y++)
-            for (unsigned x = 0; x < gx; x++) {
-                blockIdx = {x, y, z};
-                std::memset(jd_mma_parity, 0, sizeof jd_mma_parity);
-                std::memset(jd_mma_seq, 0, sizeof jd_mma_seq);
-                std::memset(jd_mma_done, 0, sizeof jd_mma_done);
+    for (unsigned long long b = first; b < end; b++) {
+        blockIdx = {(unsigned) (b % gx), (unsigned) (b / gx % gy), (unsigned) (b / ((unsigned long long) gx * gy))};
+        std::memset(jd_mma_parity, 0, sizeof jd_mma_parity);
+        std::memset(jd_mma_seq, 0, sizeof jd_mma_seq);
+        std::memset(jd_mma_done, 0, sizeof jd_mma_done);
 #ifdef JD_NO_BARRIERS
-                for (unsigned t = 0; t < n; t++) {
-                    fibers[t].tid = {t % bx, (t / bx) % by, t / (bx * by)};
-                    jd_cur = (int) t;
-                    w(params);
-                }
-                continue;
+        for (unsigned t = 0; t < n; t++) {
+            jd_fibers[t].tid = {t % bx, (t / bx) % by, t / (bx * by)};
+            jd_cur = (int) t;
+            w(params);
+        }
+        continue;
 #endif
-                for (unsigned t = 0; t < n; t++) {
-                    jd_fiber& f = fibers[t];
-                    f.tid = {t % bx, (t / bx) % by, t / (bx * by)};
-                    f.done = false;
-                    f.sp = jd_fiber_stack(stacks[t].data(), stacks[t].size());
-                }
-                unsigned live = n;
-                jd_bar_arrived = 0;
-                while (live > 0) {
-                    live = 0;
-                    for (unsigned t = 0; t < n; t++) {
-                        if (fibers[t].done) continue;
-                        jd_cur = (int) t;
-                        jd_switch(&jd_sched, fibers[t].sp);
-                        if (!fibers[t].done) live++;
-                    }
-                    if (jd_bar_arrived > 0 && (unsigned) jd_bar_arrived == live) {   // all at the barrier: release
-                        std::memset(jd_bar_wait, 0, n);
-                        jd_bar_arrived = 0;
-                    }
-                }
+        for (unsigned t = 0; t < n; t++) {
+            jd_fiber& f = jd_fibers[t];
+            f.tid = {t % bx, (t / bx) % by, t / (bx * by)};
+            f.done = false;
+            f.sp = jd_fiber_stack(stacks + t * JD_STACK_BYTES, JD_STACK_BYTES);
+        }
+        unsigned live = n;
+        jd_bar_arrived = 0;
+        while (live > 0) {
+            live = 0;
+            for (unsigned t = 0; t < n; t++) {
+                if (jd_fibers[t].done) continue;
+                jd_cur = (int) t;
+                jd_switch(&jd_sched, jd_fibers[t].sp);
+                if (!jd_fibers[t].done) live++;
             }
-    return 0;
+            if (jd_bar_arrived > 0 && (unsigned) jd_bar_arrived == live) {   // all at the barrier: release
+                std::memset(jd_bar_wait, 0, n);
+                jd_bar_arrived = 0;
+            }
+        }
+    }
 }

@@ -2,14 +2,23 @@
 // memory, streams run synchronously, modules are shared libraries made by fake_nvrtc.cpp whose
 // kernels run on the fiber emulator of emu.h. Only what CudaDriver binds is here.
 //
+// A launch's blocks run on several OS threads (JDIFFUSION_EMU_THREADS, default: the CPU count): the
+// calling thread and a pool of workers take chunks of consecutive blocks until none are left, each
+// running its chunks with emu.h's per-thread state; the launch returns when every block has run.
+//
 // Stream capture (CUDA graphs): while a stream captures, its kernel launches (function, grid, block,
 // shared bytes and a copy of the argument bytes), memsets and async copies are recorded instead of
 // run, and cuGraphLaunch replays them in order. The emulated cuBLAS(Lt), a separate library, records
 // its calls through jdemu_capture. Host-synchronous calls during a capture fail as the real driver's
 // do (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED / _IMPLICIT) and invalidate it, so cuStreamEndCapture
 // then reports CUDA_ERROR_STREAM_CAPTURE_INVALIDATED and no graph.
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <vector>
 #include <cstdint>
@@ -17,6 +26,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <string>
 #include <unistd.h>
@@ -25,12 +35,121 @@
 typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
 struct Module { void* handle; };
-struct Function { void (*wrapper)(void**); int (*launch)(void (*)(void**), unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void**); std::string name;
+typedef void (*LaunchBlocks)(void (*)(void**), unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void**,
+                             unsigned long long, unsigned long long, char*);   // emu.h's jd_launch_blocks
+struct Function { void (*wrapper)(void**); LaunchBlocks launch; std::string name;
                   const long long* argSizes; };   // sizeof each kernel parameter, -1 ended (fake_nvrtc's __jdemu_sizes)
 
 static const CUresult OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_INITIALIZED = 3, INVALID_IMAGE = 200, NOT_FOUND = 500,
                       LAUNCH_FAILED = 719, INVALID_DEVICE = 101, NOT_SUPPORTED = 801, ILLEGAL_STATE = 401,
                       CAPTURE_UNSUPPORTED = 900, CAPTURE_INVALIDATED = 901, CAPTURE_IMPLICIT = 906;
+
+// ---- launches ---------------------------------------------------------------------------------
+// a launch configuration the GPU refuses (checked at launch, and when a capture records the launch)
+static bool refused_config(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shared) {
+    unsigned n = bx * by * bz;
+    return n == 0 || n > 1024 || shared > 48 * 1024 || gx == 0 || gy == 0 || gz == 0 || gy > 65535 || gz > 65535;
+}
+// JDIFFUSION_EMU_THREADS, else the CPUs this process may run on (as nproc counts them; a container's
+// machine may have more than it lets the process use)
+static unsigned emu_threads() {
+    const char* e = std::getenv("JDIFFUSION_EMU_THREADS");
+    int n = e ? std::atoi(e) : 0;
+    cpu_set_t cpus;
+    if (n <= 0 && sched_getaffinity(0, sizeof cpus, &cpus) == 0) n = CPU_COUNT(&cpus);
+    if (n <= 0) n = (int) std::thread::hardware_concurrency();
+    return n > 0 ? (unsigned) n : 1u;
+}
+// The blocks of one launch, shared by the threads that run them: each takes the next `chunk`
+// blocks until `next` passes `total`. `mxcsr`: the launching thread's floating-point control (a
+// worker runs blocks under it, so rounding and denormal handling do not depend on the thread).
+struct Job {
+    Function* f; unsigned gx, gy, gz, bx, by, bz, shared; void** params;
+    unsigned long long total, chunk; unsigned mxcsr;
+    std::atomic<unsigned long long> next{0};
+};
+// The fibers' stacks of the calling OS thread, for every module's blocks (emu.h's 1024 of 256 KiB):
+// reserved on its first launch and kept for the thread's life (malloc maps a block this large lazily,
+// so only the pages a fiber touches, near its stack's top, cost memory).
+static char* thread_stacks() {
+    static thread_local char* stacks = nullptr;
+    if (!stacks && !(stacks = (char*) std::malloc(1024 * 256 * 1024))) std::abort();
+    return stacks;
+}
+static void run_chunks(Job& j) {
+    char* stacks = thread_stacks();
+    unsigned own;
+    asm volatile("stmxcsr %0" : "=m"(own));
+    if (own != j.mxcsr) asm volatile("ldmxcsr %0" : : "m"(j.mxcsr));
+    for (unsigned long long b; (b = j.next.fetch_add(j.chunk)) < j.total;)
+        j.f->launch(j.f->wrapper, j.gx, j.gy, j.gz, j.bx, j.by, j.bz, j.shared, j.params, b, std::min(b + j.chunk, j.total), stacks);
+    if (own != j.mxcsr) asm volatile("ldmxcsr %0" : : "m"(own));
+}
+// Workers sleep until a launch is published (`generation` changes while `open`), join it, and tell
+// the launcher when the last of them leaves; a worker that wakes after the launch closed skips it.
+struct Pool {
+    std::mutex m;
+    std::condition_variable wake, left;
+    Job* job = nullptr;
+    bool open = false;
+    unsigned long long generation = 0;
+    int active = 0;
+    Pool(unsigned workers) {
+        for (unsigned i = 0; i < workers; i++) std::thread([this] { work(); }).detach();
+    }
+    void work() {
+        unsigned long long seen = 0;
+        std::unique_lock<std::mutex> lock(m);
+        for (;;) {
+            wake.wait(lock, [&] { return generation != seen; });
+            seen = generation;
+            if (!open) continue;
+            Job* j = job;
+            active++;
+            lock.unlock();
+            run_chunks(*j);
+            lock.lock();
+            if (--active == 0) left.notify_all();
+        }
+    }
+    void run(Job& j) {
+        {
+            std::lock_guard<std::mutex> lock(m);
+            job = &j;
+            open = true;
+            generation++;
+        }
+        wake.notify_all();
+        run_chunks(j);
+        std::unique_lock<std::mutex> lock(m);
+        open = false;
+        left.wait(lock, [&] { return active == 0; });
+    }
+};
+static std::mutex launching;   // one launch at a time, as on one stream
+static const unsigned long long SMALL_LAUNCH_THREADS = 8192;
+static CUresult run_launch(Function* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shared,
+                           void** params, CUresult refusal) {
+    if (refused_config(gx, gy, gz, bx, by, bz, shared)) return refusal;
+    static const unsigned threads = emu_threads();
+    Job j;
+    j.f = f; j.gx = gx; j.gy = gy; j.gz = gz; j.bx = bx; j.by = by; j.bz = bz; j.shared = shared; j.params = params;
+    j.total = (unsigned long long) gx * gy * gz;
+    asm volatile("stmxcsr %0" : "=m"(j.mxcsr));
+    std::lock_guard<std::mutex> lock(launching);
+    // a small launch (fixture-sized models launch thousands) runs on the calling thread: waking a worker
+    // would cost more than its share of the blocks
+    if (threads == 1 || j.total == 1 || j.total * bx * by * bz < SMALL_LAUNCH_THREADS) {
+        f->launch(f->wrapper, gx, gy, gz, bx, by, bz, shared, params, 0, j.total, thread_stacks());
+        return OK;
+    }
+    // about 8 chunks per thread: small enough to even out blocks of unequal cost, large enough that
+    // taking one costs nothing next to running it
+    j.chunk = std::max(1ull, j.total / (8ull * threads));
+    static Pool* pool = new Pool(threads - 1);   // never destroyed: its workers wait on it until the process ends
+    pool->run(j);
+    return OK;
+}
 
 // ---- stream capture ----------------------------------------------------------------------------
 typedef std::function<CUresult()> Node;
@@ -205,11 +324,11 @@ CUresult cuModuleGetFunction(void** fn, void* module, const char* name) {
     Module* m = (Module*) module;
     std::string w = std::string(name) + "__jdemu";
     void* wrapper = dlsym(m->handle, w.c_str());
-    void* launch = dlsym(m->handle, "jd_launch");
+    void* launch = dlsym(m->handle, "jd_launch_blocks");
     if (!wrapper || !launch) return NOT_FOUND;
     std::string z = std::string(name) + "__jdemu_sizes";
     *fn = new Function{(void (*)(void**)) wrapper,
-                       (int (*)(void (*)(void**), unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void**)) launch, name,
+                       (LaunchBlocks) launch, name,
                        (const long long*) dlsym(m->handle, z.c_str())};
     return OK;
 }
@@ -218,11 +337,10 @@ CUresult cuLaunchKernel(void* fn, unsigned gx, unsigned gy, unsigned gz, unsigne
                         void* stream, void** params, void**) {
     Function* f = (Function*) fn;
     Capture* c = capturing(stream);
-    if (!c) return f->launch(f->wrapper, gx, gy, gz, bx, by, bz, shared, params) == 0 ? OK : INVALID_VALUE;
+    if (!c) return run_launch(f, gx, gy, gz, bx, by, bz, shared, params, INVALID_VALUE);
     // a kernel node: the launch configuration checked now (as the real driver does) and the argument
     // values copied, each at a 16-byte aligned offset of one buffer
-    unsigned n = bx * by * bz;
-    if (n == 0 || n > 1024 || shared > 48 * 1024 || gx == 0 || gy == 0 || gz == 0 || gy > 65535 || gz > 65535) return INVALID_VALUE;
+    if (refused_config(gx, gy, gz, bx, by, bz, shared)) return INVALID_VALUE;
     if (!f->argSizes) { c->invalid = true; return NOT_SUPPORTED; }   // a module built before the sizes were exported
     std::vector<size_t> at;
     size_t total = 0;
@@ -235,7 +353,7 @@ CUresult cuLaunchKernel(void* fn, unsigned gx, unsigned gy, unsigned gz, unsigne
     c->graph->nodes.push_back([=] {
         std::vector<void*> p;
         for (size_t off : at) p.push_back(bytes->data() + off);
-        return f->launch(f->wrapper, gx, gy, gz, bx, by, bz, shared, p.data()) == 0 ? OK : LAUNCH_FAILED;
+        return run_launch(f, gx, gy, gz, bx, by, bz, shared, p.data(), LAUNCH_FAILED);
     });
     return OK;
 }

@@ -32,8 +32,10 @@ static int run(const std::string& cmd, std::string& out) {
 }
 
 extern "C" {
-// never the version of a real NVRTC; 0.2 since kernel modules export their parameter sizes (a new kernel cache key)
-int nvrtcVersion(int* major, int* minor) { *major = 0; *minor = 2; return 0; }
+// never the version of a real NVRTC; 0.2 since kernel modules export their parameter sizes, 0.4 since they
+// export jd_launch_blocks (blocks on several threads, stacks from the driver) instead of jd_launch (each a
+// new kernel cache key)
+int nvrtcVersion(int* major, int* minor) { *major = 0; *minor = 4; return 0; }
 const char* nvrtcGetErrorString(int rc) {
     switch (rc) {
         case 0: return "NVRTC_SUCCESS";
