@@ -308,6 +308,37 @@ public final class SdxlModel implements AutoCloseable {
     private synchronized Slots slots() { return new Slots(budget, textSlot, unetSlot, vaeSlot); }
 
     private SdxlPromptEncoder loadText() {
+        if (textWeightsInPlace()) {
+            LOG.info("{}: text encoder weights read in place (widened on each use): the CPU weight cache of {} MiB is kept for the UNet",
+                    name, io.jdiffusion.tensor.cpu.CpuBackend.weightCacheBudgetBytes() >> 20);
+            return io.jdiffusion.tensor.cpu.CpuBackend.withWeightsInPlace(this::loadTextWeights);
+        }
+        return loadTextWeights();
+    }
+
+    /**
+     * On the CPU backend: whether the text encoders, the UNet and the VAE as F32 do not fit the
+     * weight cache together, so the text encoders are read in place ({@link CpuWeightPlan}).
+     */
+    private boolean textWeightsInPlace() {
+        if (!(backend instanceof io.jdiffusion.tensor.cpu.CpuBackend) || randomLayout != null) return false;
+        long text, unet, vae;
+        if (singleFile == null) {
+            text = CpuWeightPlan.folderF32Bytes(List.of(folder.resolve("text_encoder"), folder.resolve("text_encoder_2")), ModelFiles.TRANSFORMERS);
+            unet = CpuWeightPlan.folderF32Bytes(List.of(folder.resolve("unet")), ModelFiles.DIFFUSERS);
+            vae = CpuWeightPlan.folderF32Bytes(List.of(vaeFolder != null ? vaeFolder : folder.resolve("vae")), ModelFiles.DIFFUSERS);
+        } else {
+            SingleFileCheckpoint c = checkpoint();
+            text = CpuWeightPlan.f32Bytes(c.component(Component.TEXT_ENCODER_2, 0, 0));
+            if (c.layout().components().contains(Component.TEXT_ENCODER)) text += CpuWeightPlan.f32Bytes(c.component(Component.TEXT_ENCODER, 0, 0));
+            unet = CpuWeightPlan.f32Bytes(c.component(Component.UNET, unetStride(unetConfig()), 0));
+            vae = vaeFolder != null ? CpuWeightPlan.folderF32Bytes(List.of(vaeFolder), ModelFiles.DIFFUSERS)
+                    : CpuWeightPlan.f32Bytes(c.component(Component.VAE, 0, VaeConfig.load(folder.resolve("vae/config.json")).levels()));
+        }
+        return !CpuWeightPlan.cacheText(text, unet, vae, io.jdiffusion.tensor.cpu.CpuBackend.weightCacheBudgetBytes());
+    }
+
+    private SdxlPromptEncoder loadTextWeights() {
         SdxlPromptEncoder text;
         {
             long t0 = System.nanoTime();

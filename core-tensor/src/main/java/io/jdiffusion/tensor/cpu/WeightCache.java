@@ -28,6 +28,9 @@ final class WeightCache {
     /** A thread that is not the caller, to ask whether a segment may be read by the pool's threads. */
     private static final Thread OTHER_THREAD = new Thread(() -> { });
 
+    /** Set while a component loads whose weights should stay where they are ({@link CpuBackend#withWeightsInPlace}). */
+    private static final ThreadLocal<Boolean> IN_PLACE = ThreadLocal.withInitial(() -> false);
+
     /** Elements converted per parallel work item. */
     private static final int CHUNK = 1 << 18;
 
@@ -86,9 +89,23 @@ final class WeightCache {
         }
     }
 
+    /** Runs {@code load} with every upload on this thread left in place (not converted, not counted). */
+    static <T> T inPlace(java.util.function.Supplier<T> load) {
+        boolean before = IN_PLACE.get();
+        IN_PLACE.set(true);
+        try {
+            return load.get();
+        } finally {
+            IN_PLACE.set(before);
+        }
+    }
+
+    /** F32 bytes of converted weights still reachable. */
+    static long usedBytes() { return USED.get(); }
+
     /** {@code t} as an F32 heap tensor when it lies in native or mapped memory and the budget allows, else {@code t}. */
     static Tensor convertOnce(Tensor t) {
-        if (!(t.storage() instanceof SegmentStorage(MemorySegment seg, var _))) return t;
+        if (!(t.storage() instanceof SegmentStorage(MemorySegment seg, var _)) || IN_PLACE.get()) return t;
         GemmWarmup.start(); // a model is being loaded: compile the GEMM meanwhile
         long bytes = 4L * t.numel();
         if (USED.addAndGet(bytes) > budgetBytes()) {
