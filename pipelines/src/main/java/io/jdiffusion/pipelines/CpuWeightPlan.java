@@ -19,10 +19,25 @@ import java.util.List;
 final class CpuWeightPlan {
     private CpuWeightPlan() {}
 
+    /**
+     * Heap the text encoders leave free besides the cache's own reserve before they are cached: a
+     * 1024² VAE decode of SDXL holds about 3.1 GiB of activations at its peak (measured), more than
+     * the reserve of a 16–18 GB heap alone.
+     */
+    static final long ACTIVATION_ROOM = 2L << 30;
+
     /** Whether the text encoders ({@code textBytes} as F32) are worth caching beside the UNet and VAE, under {@code budgetBytes}. */
     static boolean cacheText(long textBytes, long unetBytes, long vaeBytes, long budgetBytes) {
-        return textBytes + unetBytes + vaeBytes <= budgetBytes;
+        return textBytes + unetBytes + vaeBytes + ACTIVATION_ROOM <= budgetBytes;
     }
+
+    /** Whether a second UNet ({@code nextUnetBytes}, with its VAE) fits the cache beside the first one and room for activations. */
+    static boolean cacheBoth(long unetBytes, long nextUnetBytes, long vaeBytes, long budgetBytes) {
+        return unetBytes + nextUnetBytes + vaeBytes + ACTIVATION_ROOM <= budgetBytes;
+    }
+
+    /** F32 bytes of a model's text encoders (both), UNet and VAE. */
+    record Sizes(long text, long unet, long vae) {}
 
     /** Bytes the weights of {@code w} take as F32 (read from the header: nothing is loaded). */
     static long f32Bytes(WeightSource w) {

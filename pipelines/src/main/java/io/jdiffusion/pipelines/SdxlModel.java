@@ -318,24 +318,55 @@ public final class SdxlModel implements AutoCloseable {
 
     /**
      * On the CPU backend: whether the text encoders, the UNet and the VAE as F32 do not fit the
-     * weight cache together, so the text encoders are read in place ({@link CpuWeightPlan}).
+     * weight cache together with room for activations, so the text encoders are read in place ({@link CpuWeightPlan}).
      */
-    private boolean textWeightsInPlace() {
-        if (!(backend instanceof io.jdiffusion.tensor.cpu.CpuBackend) || randomLayout != null) return false;
+    boolean textWeightsInPlace() {
+        if (!onCpuWithFiles()) return false;
+        CpuWeightPlan.Sizes z = f32Sizes();
+        return !CpuWeightPlan.cacheText(z.text(), z.unet(), z.vae(), io.jdiffusion.tensor.cpu.CpuBackend.weightCacheBudgetBytes());
+    }
+
+    private boolean onCpuWithFiles() { return backend instanceof io.jdiffusion.tensor.cpu.CpuBackend && randomLayout == null; }
+
+    private CpuWeightPlan.Sizes sizes;
+
+    /** F32 bytes of this model's text encoders, UNet and VAE, from the weight files' headers (read once). */
+    private synchronized CpuWeightPlan.Sizes f32Sizes() {
+        if (sizes != null) return sizes;
         long text, unet, vae;
+        Path unetDir = unetFolder != null ? unetFolder : folder.resolve("unet");
         if (singleFile == null) {
             text = CpuWeightPlan.folderF32Bytes(List.of(folder.resolve("text_encoder"), folder.resolve("text_encoder_2")), ModelFiles.TRANSFORMERS);
-            unet = CpuWeightPlan.folderF32Bytes(List.of(folder.resolve("unet")), ModelFiles.DIFFUSERS);
+            unet = CpuWeightPlan.folderF32Bytes(List.of(unetDir), ModelFiles.DIFFUSERS);
             vae = CpuWeightPlan.folderF32Bytes(List.of(vaeFolder != null ? vaeFolder : folder.resolve("vae")), ModelFiles.DIFFUSERS);
         } else {
             SingleFileCheckpoint c = checkpoint();
             text = CpuWeightPlan.f32Bytes(c.component(Component.TEXT_ENCODER_2, 0, 0));
             if (c.layout().components().contains(Component.TEXT_ENCODER)) text += CpuWeightPlan.f32Bytes(c.component(Component.TEXT_ENCODER, 0, 0));
-            unet = CpuWeightPlan.f32Bytes(c.component(Component.UNET, unetStride(unetConfig()), 0));
+            unet = unetFolder != null ? CpuWeightPlan.folderF32Bytes(List.of(unetDir), ModelFiles.DIFFUSERS)
+                    : CpuWeightPlan.f32Bytes(c.component(Component.UNET, unetStride(unetConfig()), 0));
             vae = vaeFolder != null ? CpuWeightPlan.folderF32Bytes(List.of(vaeFolder), ModelFiles.DIFFUSERS)
                     : CpuWeightPlan.f32Bytes(c.component(Component.VAE, 0, VaeConfig.load(folder.resolve("vae/config.json")).levels()));
         }
-        return !CpuWeightPlan.cacheText(text, unet, vae, io.jdiffusion.tensor.cpu.CpuBackend.weightCacheBudgetBytes());
+        sizes = new CpuWeightPlan.Sizes(text, unet, vae);
+        return sizes;
+    }
+
+    /**
+     * On the CPU backend, before {@code next} (the refiner after the base, or the base after the
+     * refiner) runs its UNet: unloads this model's UNet when the two UNets as F32 do not fit the
+     * weight cache together with room for activations, so that {@code next}'s weights are converted
+     * instead of widened at every step, and the heap holds one UNet, not one and a half. Under a
+     * device budget the budget decides instead.
+     */
+    void releaseUnetOnCpuFor(SdxlModel next) {
+        Slots s = slots();
+        if (!onCpuWithFiles() || !next.onCpuWithFiles() || s.budget().limited() || !s.unet().resident()) return;
+        if (CpuWeightPlan.cacheBoth(f32Sizes().unet(), next.f32Sizes().unet(), next.f32Sizes().vae(),
+                io.jdiffusion.tensor.cpu.CpuBackend.weightCacheBudgetBytes())) return;
+        LOG.info("{}: UNet unloaded: the CPU weight cache cannot hold it beside the next model's", name);
+        s.budget().unload(List.of(s.unet()));
+        io.jdiffusion.tensor.cpu.CpuBackend.weightsDropped();
     }
 
     private SdxlPromptEncoder loadTextWeights() {

@@ -43,6 +43,13 @@ public final class CpuBackend implements Backend {
     /** Bytes of F32 weights this JVM keeps converted at most ({@code -Djdiffusion.cpu.weightCacheMiB}, default a share of the heap). */
     public static long weightCacheBudgetBytes() { return WeightCache.budgetBytes(); }
 
+    /**
+     * Says that a component's converted weights were just dropped (unloaded): the next upload past
+     * the weight cache's budget first lets the collector give their bytes back, instead of leaving
+     * the next component's weights unconverted for a budget that is free in fact.
+     */
+    public static void weightsDropped() { WeightCache.dropped(); }
+
     /** How many threads the backend's parallel loops use (the common fork/join pool plus the caller). */
     public static int threads() { return Parallel.THREADS; }
 
