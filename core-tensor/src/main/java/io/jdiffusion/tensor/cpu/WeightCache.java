@@ -109,7 +109,10 @@ final class WeightCache {
     /** Set by {@link #dropped}: converted weights became unreachable and the collector may not have counted them back yet. */
     private static volatile boolean reclaimable;
 
-    static void dropped() { reclaimable = true; }
+    static void dropped() {
+        reclaimable = true;
+        WeightSlabs.closeAll();
+    }
 
     /**
      * Runs the collector once so that dropped weights give their bytes back ({@link #USED} falls as

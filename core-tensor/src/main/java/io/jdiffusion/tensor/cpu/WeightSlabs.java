@@ -40,6 +40,9 @@ final class WeightSlabs {
 
     private static final List<Slab> OPEN = new ArrayList<>();
 
+    /** Places no more weights in the slabs made so far: weights converted next start slabs of their own, so a dropped component's slabs are not kept alive by them. */
+    static synchronized void closeAll() { OPEN.clear(); }
+
     /**
      * Room for {@code n} zero floats: in an open slab with space, else a new slab of up to
      * {@code slabFloats} (the budget still free, so a small budget never allocates a large slab),
