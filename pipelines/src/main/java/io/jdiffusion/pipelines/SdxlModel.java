@@ -115,6 +115,7 @@ public final class SdxlModel implements AutoCloseable {
         }
         budget.unload(List.of(vaeSlot));
         vaeFolder = vaeDir.toAbsolutePath().normalize();
+        sizes = null;
         hashes = null; // the weights read are now the folder's, not the model's own VAE
         if (unetVariant != null) unetVariant.hashes = null;
         return this;
@@ -328,11 +329,15 @@ public final class SdxlModel implements AutoCloseable {
 
     private boolean onCpuWithFiles() { return backend instanceof io.jdiffusion.tensor.cpu.CpuBackend && randomLayout == null; }
 
-    private CpuWeightPlan.Sizes sizes;
+    private volatile CpuWeightPlan.Sizes sizes;
 
-    /** F32 bytes of this model's text encoders, UNet and VAE, from the weight files' headers (read once). */
-    private synchronized CpuWeightPlan.Sizes f32Sizes() {
-        if (sizes != null) return sizes;
+    /**
+     * F32 bytes of this model's text encoders, UNet and VAE, from the weight files' headers (read once;
+     * not under this model's lock: it is asked while a component loads under the device budget's).
+     */
+    private CpuWeightPlan.Sizes f32Sizes() {
+        CpuWeightPlan.Sizes known = sizes;
+        if (known != null) return known;
         long text, unet, vae;
         Path unetDir = unetFolder != null ? unetFolder : folder.resolve("unet");
         if (singleFile == null) {
