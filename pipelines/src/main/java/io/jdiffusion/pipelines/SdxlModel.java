@@ -115,6 +115,7 @@ public final class SdxlModel implements AutoCloseable {
         }
         budget.unload(List.of(vaeSlot));
         vaeFolder = vaeDir.toAbsolutePath().normalize();
+        sizes = null;
         hashes = null; // the weights read are now the folder's, not the model's own VAE
         if (unetVariant != null) unetVariant.hashes = null;
         return this;
@@ -308,6 +309,72 @@ public final class SdxlModel implements AutoCloseable {
     private synchronized Slots slots() { return new Slots(budget, textSlot, unetSlot, vaeSlot); }
 
     private SdxlPromptEncoder loadText() {
+        if (textWeightsInPlace()) {
+            LOG.info("{}: text encoder weights read in place (widened on each use): the CPU weight cache of {} MiB is kept for the UNet",
+                    name, io.jdiffusion.tensor.cpu.CpuBackend.weightCacheBudgetBytes() >> 20);
+            return io.jdiffusion.tensor.cpu.CpuBackend.withWeightsInPlace(this::loadTextWeights);
+        }
+        return loadTextWeights();
+    }
+
+    /**
+     * On the CPU backend: whether the text encoders, the UNet and the VAE as F32 do not fit the
+     * weight cache together with room for activations, so the text encoders are read in place ({@link CpuWeightPlan}).
+     */
+    boolean textWeightsInPlace() {
+        if (!onCpuWithFiles()) return false;
+        CpuWeightPlan.Sizes z = f32Sizes();
+        return !CpuWeightPlan.cacheText(z.text(), z.unet(), z.vae(), io.jdiffusion.tensor.cpu.CpuBackend.weightCacheBudgetBytes());
+    }
+
+    private boolean onCpuWithFiles() { return backend instanceof io.jdiffusion.tensor.cpu.CpuBackend && randomLayout == null; }
+
+    private volatile CpuWeightPlan.Sizes sizes;
+
+    /**
+     * F32 bytes of this model's text encoders, UNet and VAE, from the weight files' headers (read once;
+     * not under this model's lock: it is asked while a component loads under the device budget's).
+     */
+    private CpuWeightPlan.Sizes f32Sizes() {
+        CpuWeightPlan.Sizes known = sizes;
+        if (known != null) return known;
+        long text, unet, vae;
+        Path unetDir = unetFolder != null ? unetFolder : folder.resolve("unet");
+        if (singleFile == null) {
+            text = CpuWeightPlan.folderF32Bytes(List.of(folder.resolve("text_encoder"), folder.resolve("text_encoder_2")), ModelFiles.TRANSFORMERS);
+            unet = CpuWeightPlan.folderF32Bytes(List.of(unetDir), ModelFiles.DIFFUSERS);
+            vae = CpuWeightPlan.folderF32Bytes(List.of(vaeFolder != null ? vaeFolder : folder.resolve("vae")), ModelFiles.DIFFUSERS);
+        } else {
+            SingleFileCheckpoint c = checkpoint();
+            text = CpuWeightPlan.f32Bytes(c.component(Component.TEXT_ENCODER_2, 0, 0));
+            if (c.layout().components().contains(Component.TEXT_ENCODER)) text += CpuWeightPlan.f32Bytes(c.component(Component.TEXT_ENCODER, 0, 0));
+            unet = unetFolder != null ? CpuWeightPlan.folderF32Bytes(List.of(unetDir), ModelFiles.DIFFUSERS)
+                    : CpuWeightPlan.f32Bytes(c.component(Component.UNET, unetStride(unetConfig()), 0));
+            vae = vaeFolder != null ? CpuWeightPlan.folderF32Bytes(List.of(vaeFolder), ModelFiles.DIFFUSERS)
+                    : CpuWeightPlan.f32Bytes(c.component(Component.VAE, 0, VaeConfig.load(folder.resolve("vae/config.json")).levels()));
+        }
+        sizes = new CpuWeightPlan.Sizes(text, unet, vae);
+        return sizes;
+    }
+
+    /**
+     * On the CPU backend, before {@code next} (the refiner after the base, or the base after the
+     * refiner) runs its UNet: unloads this model's UNet when the two UNets as F32 do not fit the
+     * weight cache together with room for activations, so that {@code next}'s weights are converted
+     * instead of widened at every step, and the heap holds one UNet, not one and a half. Under a
+     * device budget the budget decides instead.
+     */
+    void releaseUnetOnCpuFor(SdxlModel next) {
+        Slots s = slots();
+        if (!onCpuWithFiles() || !next.onCpuWithFiles() || s.budget().limited() || !s.unet().resident()) return;
+        if (CpuWeightPlan.cacheBoth(f32Sizes().unet(), next.f32Sizes().unet(), next.f32Sizes().vae(),
+                io.jdiffusion.tensor.cpu.CpuBackend.weightCacheBudgetBytes())) return;
+        LOG.info("{}: UNet unloaded: the CPU weight cache cannot hold it beside the next model's", name);
+        s.budget().unload(List.of(s.unet()));
+        io.jdiffusion.tensor.cpu.CpuBackend.weightsDropped();
+    }
+
+    private SdxlPromptEncoder loadTextWeights() {
         SdxlPromptEncoder text;
         {
             long t0 = System.nanoTime();

@@ -186,9 +186,11 @@ public abstract sealed class SdxlPipeline<SELF extends SdxlPipeline<SELF>> imple
         StepPlanCheck.check(baseSpec, baseSteps, refinerSteps); // before the loops read any weight
         int total = baseSteps + (refinerSteps == null ? 0 : refinerSteps);
         StepListener l = listener;
+        if (refiner != null) refiner.releaseUnetOnCpuFor(model()); // the last run's refiner UNet, when the base's needs the room
         DenoisingLoop.Output out = model().denoisingLoop(scheduler).run(baseSpec, gen, (i, n, t, x) -> l.onStep(i, total, t, x), cancelled);
         if (refinerSpec == null) return out;
         DenoisingSpec handoff = refinerSpec.withImageLatents(out.data());
+        model().releaseUnetOnCpuFor(refiner);
         return refiner.denoisingLoop(scheduler).run(handoff, gen, (i, n, t, x) -> l.onStep(baseSteps + i, total, t, x), cancelled);
     }
 

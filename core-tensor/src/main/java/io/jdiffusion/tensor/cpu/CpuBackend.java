@@ -33,6 +33,23 @@ public final class CpuBackend implements Backend {
      */
     public static String gemmKernel() { return CpuGemm.VECTOR ? "vector-api" : "auto-vectorised"; }
 
+    /**
+     * Runs {@code load} (a component being built) with its weights read where they lie, mapped F16/BF16
+     * widened on every use instead of once: for a component used once per picture (the text
+     * encoders), so that the F32 weight budget ({@link WeightCache}) goes to the UNet, run at every step.
+     */
+    public static <T> T withWeightsInPlace(java.util.function.Supplier<T> load) { return WeightCache.inPlace(load); }
+
+    /** Bytes of F32 weights this JVM keeps converted at most ({@code -Djdiffusion.cpu.weightCacheMiB}, default a share of the heap). */
+    public static long weightCacheBudgetBytes() { return WeightCache.budgetBytes(); }
+
+    /**
+     * Says that a component's converted weights were just dropped (unloaded): the next upload past
+     * the weight cache's budget first lets the collector give their bytes back, instead of leaving
+     * the next component's weights unconverted for a budget that is free in fact.
+     */
+    public static void weightsDropped() { WeightCache.dropped(); }
+
     /** How many threads the backend's parallel loops use (the common fork/join pool plus the caller). */
     public static int threads() { return Parallel.THREADS; }
 

@@ -60,7 +60,7 @@ interface GemmOperand {
             if (line0 % width != 0) throw new IllegalArgumentException("first line " + line0 + " is not a multiple of the panel width " + width);
         }
 
-        public Prepacked(PanelStorage s) { this(s.data(), 0, s.cols(), s.width(), 0, 0); }
+        public Prepacked(PanelStorage s) { this(s.data(), s.base(), s.cols(), s.width(), 0, 0); }
 
         @Override
         public int panel(int w, int line, int count, int p0, int kc, float[] buf, int bufOff) {

@@ -8,11 +8,15 @@ import io.jdiffusion.tensor.Storage;
  * An F32 matrix [rows, cols] (a weight: linear [out, in], or a convolution's [out, in·kh·kw])
  * stored in the layout {@link CpuGemm}'s micro-kernel reads, packed once when the weight is
  * loaded: panels of {@code width} rows, each panel [cols][width], element (r, c) at
- * {@code data[(r / width)·cols·width + c·width + r % width]} (rows past the last are zero). The
+ * {@code data[base + (r / width)·cols·width + c·width + r % width]} (rows past the last are zero);
+ * {@code data} may be a slab shared by many weights ({@link WeightSlabs}). The
  * GEMM reads its panels in place ({@link GemmOperand.Prepacked}); every other reader sees the
  * plain row-major elements through {@link #readFloats}.
  */
-record PanelStorage(float[] data, int rows, int cols, int width) implements Storage {
+record PanelStorage(float[] data, int base, int rows, int cols, int width) implements Storage {
+    /** A matrix packed alone in its own array. */
+    PanelStorage(float[] data, int rows, int cols, int width) { this(data, 0, rows, cols, width); }
+
     @Override public Device device() { return Device.CPU; }
     @Override public DType dtype() { return DType.F32; }
     @Override public long length() { return (long) rows * cols; }
@@ -26,7 +30,7 @@ record PanelStorage(float[] data, int rows, int cols, int width) implements Stor
         while (i < count) {
             long e = offset + i;
             int r = (int) (e / cols), c = (int) (e % cols), run = Math.min(count - i, cols - c);
-            int s = (r / width) * cols * width + r % width;
+            int s = base + (r / width) * cols * width + r % width;
             for (int t = 0; t < run; t++) dst[dstOffset + i + t] = data[s + (c + t) * width];
             i += run;
         }

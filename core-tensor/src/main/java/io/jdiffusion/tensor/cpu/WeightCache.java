@@ -28,6 +28,9 @@ final class WeightCache {
     /** A thread that is not the caller, to ask whether a segment may be read by the pool's threads. */
     private static final Thread OTHER_THREAD = new Thread(() -> { });
 
+    /** Set while a component loads whose weights should stay where they are ({@link CpuBackend#withWeightsInPlace}). */
+    private static final ThreadLocal<Boolean> IN_PLACE = ThreadLocal.withInitial(() -> false);
+
     /** Elements converted per parallel work item. */
     private static final int CHUNK = 1 << 18;
 
@@ -52,7 +55,10 @@ final class WeightCache {
      * weight [out, in, kh, kw] packed in the panels the GEMM reads ({@link PanelStorage}: B panels
      * of NR rows for a linear weight, A panels of MR rows for a convolution's), anything else row-major.
      */
-    static Tensor convert(Tensor t, boolean parallel) {
+    static Tensor convert(Tensor t, boolean parallel) { return convert(t, parallel, 0); }
+
+    /** As {@link #convert(Tensor, boolean)}, a packed matrix placed in a shared slab of up to {@code slabFloats} ({@link WeightSlabs}). */
+    static Tensor convert(Tensor t, boolean parallel, long slabFloats) {
         int[] s = t.shape();
         CpuGemm.MicroKernel kern = CpuGemm.kernel();
         int width = s.length == 2 ? kern.nr() : s.length == 4 ? kern.mr() : 0;
@@ -66,16 +72,19 @@ final class WeightCache {
             return Tensor.of(f, s);
         }
         int rows = s[0], cols = Math.toIntExact(t.numel() / rows);
-        float[] data = new float[Math.toIntExact(PanelStorage.packedLength(rows, cols, width))];
+        int length = Math.toIntExact(PanelStorage.packedLength(rows, cols, width));
+        WeightSlabs.Place place = slabFloats > 0 ? WeightSlabs.place(length, slabFloats) : new WeightSlabs.Place(new float[length], 0);
+        float[] data = place.data();
+        int base = place.base();
         int panels = (rows + width - 1) / width;
         ThreadLocal<float[]> rowBuf = ThreadLocal.withInitial(() -> new float[width * cols]);
         forChunks(panels, (long) width * cols, parallel, q -> {
             int r0 = q * width, n = Math.min(width, rows - r0);
             float[] tmp = rowBuf.get();
             t.storage().readFloats(t.offset() + (long) r0 * cols, tmp, 0, n * cols);
-            PanelStorage.pack(tmp, r0, data, r0, n, cols, width);
+            PanelStorage.pack(tmp, r0, data, r0, n, cols, width, 0, base);
         });
-        return new Tensor(new PanelStorage(data, rows, cols, width), s);
+        return new Tensor(new PanelStorage(data, base, rows, cols, width), s);
     }
 
     private static void forChunks(int n, long work, boolean parallel, Parallel.IntBody body) {
@@ -86,16 +95,65 @@ final class WeightCache {
         }
     }
 
+    /** Runs {@code load} with every upload on this thread left in place (not converted, not counted). */
+    static <T> T inPlace(java.util.function.Supplier<T> load) {
+        boolean before = IN_PLACE.get();
+        IN_PLACE.set(true);
+        try {
+            return load.get();
+        } finally {
+            IN_PLACE.set(before);
+        }
+    }
+
+    /** Set by {@link #dropped}: converted weights became unreachable and the collector may not have counted them back yet. */
+    private static volatile boolean reclaimable;
+
+    static void dropped() {
+        reclaimable = true;
+        WeightSlabs.closeAll();
+    }
+
+    /**
+     * Runs the collector once so that dropped weights give their bytes back ({@link #USED} falls as
+     * the cleaner runs): waits until the count has fallen and then stays put for 50 ms, 3 s at most.
+     */
+    private static void reclaim() {
+        reclaimable = false;
+        long before = USED.get();
+        System.gc();
+        long deadline = System.nanoTime() + 3_000_000_000L, last = before;
+        try {
+            while (System.nanoTime() < deadline) {
+                Thread.sleep(50);
+                long now = USED.get();
+                if (now < before && now == last) return;
+                last = now;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** F32 bytes of converted weights still reachable. */
+    static long usedBytes() { return USED.get(); }
+
     /** {@code t} as an F32 heap tensor when it lies in native or mapped memory and the budget allows, else {@code t}. */
     static Tensor convertOnce(Tensor t) {
-        if (!(t.storage() instanceof SegmentStorage(MemorySegment seg, var _))) return t;
+        if (!(t.storage() instanceof SegmentStorage(MemorySegment seg, var _)) || IN_PLACE.get()) return t;
         GemmWarmup.start(); // a model is being loaded: compile the GEMM meanwhile
-        long bytes = 4L * t.numel();
-        if (USED.addAndGet(bytes) > budgetBytes()) {
+        long bytes = 4L * t.numel(), budget = budgetBytes(), used = USED.addAndGet(bytes);
+        if (used > budget && reclaimable) {
+            USED.addAndGet(-bytes);
+            reclaim();
+            used = USED.addAndGet(bytes);
+        }
+        if (used > budget) {
             USED.addAndGet(-bytes);
             return t;
         }
-        Tensor f32 = seg.isAccessibleBy(OTHER_THREAD) ? convert(t, true) : convert(t, false);
+        long slabFloats = (budget - used) / 4 + t.numel(); // a slab never outgrows what the budget has left
+        Tensor f32 = convert(t, seg.isAccessibleBy(OTHER_THREAD), slabFloats);
         CLEANER.register(f32.storage(), () -> USED.addAndGet(-bytes)); // views share the storage
         if (seg.isMapped()) seg.unload();
         return f32;
