@@ -65,6 +65,11 @@ class MappedWeightsMemoryTest {
             }
         }
         UNet2DConditionModel.load(folder, CpuBackend.INSTANCE).close();
+        // the first load starts the CPU backend's GEMM warm-up thread (about 1 MB of its own arrays for up
+        // to 3 s): let it finish, or its arrays land between the two measurements when it starts late
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().equals("jdiffusion-gemm-warmup")) t.join();
+        }
 
         UNet2DConditionConfig config = UNet2DConditionConfig.load(folder.resolve("config.json"));
         MemoryMXBean mx = ManagementFactory.getMemoryMXBean();
