@@ -114,6 +114,8 @@ def java_command(folder, threads, out_dir):
     return [os.path.join(java_home, "bin/java"), "--add-modules", "jdk.incubator.vector",
             "--enable-native-access=ALL-UNNAMED", "-Xss4m", "-Xmx" + os.environ.get("JDIFFUSION_XMX", "13g"),
             f"-Djava.util.concurrent.ForkJoinPool.common.parallelism={threads - 1}",
+            # extra JVM flags to try (e.g. -XX:+AlwaysPreTouch: docs/benchmarks.md, first-touch page cost)
+            *os.environ.get("JDIFFUSION_JVM_FLAGS", "").split(),
             "-cp", jar, "io.jdiffusion.benchmarks.TorchCompare", folder, out_dir]
 
 
