@@ -108,11 +108,22 @@ def torch_worker(folder, threads, out_dir):
     print(json.dumps(res))
 
 
+def cpu_jvm_options():
+    """The JVM options the `jdiffusion` launcher runs the CPU backend with (scripts/cpu-jvm-options)."""
+    with open(os.path.join(REPO, "scripts/cpu-jvm-options")) as f:
+        options = [o for o in (line.split("#")[0].strip() for line in f) if o]
+    thp = "/sys/kernel/mm/transparent_hugepage/enabled"  # as the launcher: huge pages only where offered
+    if not os.path.exists(thp) or "[never]" in open(thp).read():
+        options.remove("-XX:+UseTransparentHugePages")
+    return options
+
+
 def java_command(folder, threads, out_dir):
     java_home = subprocess.check_output([os.path.join(REPO, "scripts/find-jdk25")], text=True).strip()
     jar = os.path.join(REPO, "benchmarks/target/benchmarks.jar")
     return [os.path.join(java_home, "bin/java"), "--add-modules", "jdk.incubator.vector",
             "--enable-native-access=ALL-UNNAMED", "-Xss4m", "-Xmx" + os.environ.get("JDIFFUSION_XMX", "13g"),
+            *cpu_jvm_options(),
             f"-Djava.util.concurrent.ForkJoinPool.common.parallelism={threads - 1}",
             # extra JVM flags to try (e.g. -XX:+AlwaysPreTouch: docs/benchmarks.md, first-touch page cost)
             *os.environ.get("JDIFFUSION_JVM_FLAGS", "").split(),
