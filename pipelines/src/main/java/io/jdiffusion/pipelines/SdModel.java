@@ -259,7 +259,7 @@ public final class SdModel implements AutoCloseable {
         return new TreeMap<>(hashes.computeIfAbsent(unetDir(unetFolder), u -> {
             Map<String, String> h = new LinkedHashMap<>();
             if (singleFile != null) {
-                h.put(singleFile.getFileName().toString(), SdxlModel.WeightHashes.of(singleFile));
+                h.put(singleFile.getFileName().toString(), WeightHashes.of(singleFile));
                 if (unetFolder != null) SdxlModel.addHashes(h, u, unetFolder.toString());
                 return Map.copyOf(h);
             }

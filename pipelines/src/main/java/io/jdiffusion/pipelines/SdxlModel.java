@@ -27,13 +27,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -173,11 +169,12 @@ public final class SdxlModel implements AutoCloseable {
             LOG.info("{}: single-file SDXL {} checkpoint, configs from {}", p.getFileName(), layout.name().toLowerCase(), configs);
             checkLayout(configs, layout.components().contains(Component.TEXT_ENCODER), false);
             return new SdxlModel(p.toString(), configs, p, null,
-                    configFolder == null ? null : configFolder.toAbsolutePath().normalize(), backend);
+                    configFolder == null ? null : configFolder.toAbsolutePath().normalize(), backend).hashWeightsInBackground();
         }
         checkLayout(p, null, true);
         // a Hugging Face id is kept as the user wrote it (it resolves on any machine), a path is made absolute
-        return new SdxlModel(Files.exists(Path.of(nameOrPath)) ? p.toString() : nameOrPath, p, null, null, null, backend);
+        return new SdxlModel(Files.exists(Path.of(nameOrPath)) ? p.toString() : nameOrPath, p, null, null, null, backend)
+                .hashWeightsInBackground();
     }
 
     /**
@@ -527,29 +524,53 @@ public final class SdxlModel implements AutoCloseable {
     public synchronized Map<String, String> weightHashes() {
         if (hashes == null) {
             Map<String, String> h = new LinkedHashMap<>();
-            Path vaeUsed = parent != null ? parent.vaeFolder() : vaeFolder; // a UNet variant decodes with its parent's VAE
-            if (randomLayout != null) {
-                h.put("random", randomLayout.configName() + "-seed" + randomSeed);
-            } else if (singleFile != null) {
-                h.put(singleFile.getFileName().toString(), WeightHashes.of(singleFile));
-            } else {
-                for (String c : List.of("text_encoder", "text_encoder_2")) addHashes(h, folder.resolve(c), c);
-                if (vaeUsed == null) addHashes(h, folder.resolve("vae"), "vae");
-            }
-            // a VAE that replaces the model's own is recorded under its folder, as a UNet override is
-            if (vaeUsed != null) addHashes(h, vaeUsed, vaeUsed.toString());
-            Path u = unetFolder != null ? unetFolder : singleFile == null ? folder.resolve("unet") : null;
-            if (u != null) addHashes(h, u, unetFolder != null ? unetFolder.toString() : "unet");
+            if (randomLayout != null) h.put("random", randomLayout.configName() + "-seed" + randomSeed);
+            weightFiles().forEach((label, f) -> h.put(label, WeightHashes.of(f)));
             hashes = Map.copyOf(h);
         }
         return new java.util.TreeMap<>(hashes);
     }
 
+    /**
+     * The weight files {@link #weightHashes} covers, by the label it records them under, in the
+     * order the model loads them (text encoders, UNet, VAE).
+     */
+    private Map<String, Path> weightFiles() {
+        Map<String, Path> files = new LinkedHashMap<>();
+        Path vaeUsed = parent != null ? parent.vaeFolder() : vaeFolder; // a UNet variant decodes with its parent's VAE
+        if (randomLayout == null && singleFile != null) files.put(singleFile.getFileName().toString(), singleFile);
+        if (randomLayout == null && singleFile == null) {
+            for (String c : List.of("text_encoder", "text_encoder_2")) addWeightFiles(files, folder.resolve(c), c);
+        }
+        Path u = unetFolder != null ? unetFolder : singleFile == null ? folder.resolve("unet") : null;
+        if (u != null) addWeightFiles(files, u, unetFolder != null ? unetFolder.toString() : "unet");
+        if (randomLayout == null && singleFile == null && vaeUsed == null) addWeightFiles(files, folder.resolve("vae"), "vae");
+        // a VAE that replaces the model's own is recorded under its folder, as a UNet override is
+        if (vaeUsed != null) addWeightFiles(files, vaeUsed, vaeUsed.toString());
+        return files;
+    }
+
+    /**
+     * Starts hashing the weight files on a background thread, so that the record of the first
+     * generation does not wait for it: reading a full-size folder's 7 GB takes seconds, which the
+     * load (mostly waiting for the disk) and the text encoding leave free.
+     */
+    private SdxlModel hashWeightsInBackground() {
+        weightFiles().values().forEach(WeightHashes::prefetch);
+        return this;
+    }
+
     static void addHashes(Map<String, String> h, Path dir, String label) {
+        Map<String, Path> files = new LinkedHashMap<>();
+        addWeightFiles(files, dir, label);
+        files.forEach((l, f) -> h.put(l, WeightHashes.of(f)));
+    }
+
+    private static void addWeightFiles(Map<String, Path> files, Path dir, String label) {
         if (!Files.isDirectory(dir)) return;
         try (Stream<Path> s = Files.list(dir)) {
             for (Path f : s.filter(x -> x.getFileName().toString().endsWith(".safetensors")).sorted().toList()) {
-                h.put(label + "/" + f.getFileName(), WeightHashes.of(f));
+                files.put(label + "/" + f.getFileName(), f);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -572,33 +593,6 @@ public final class SdxlModel implements AutoCloseable {
         synchronized (checkpointLock) {
             if (checkpoint != null) checkpoint.close();
             checkpoint = null;
-        }
-    }
-
-    /** SHA-256 of weight files, cached per (path, size, modification time) for the life of the JVM. */
-    static final class WeightHashes {
-        private static final Map<String, String> CACHE = new java.util.concurrent.ConcurrentHashMap<>();
-
-        static String of(Path f) {
-            try {
-                String key = f.toAbsolutePath() + "|" + Files.size(f) + "|" + Files.getLastModifiedTime(f).toMillis();
-                return CACHE.computeIfAbsent(key, k -> digest(f));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-
-        private static String digest(Path f) {
-            try (InputStream in = Files.newInputStream(f)) {
-                MessageDigest md = MessageDigest.getInstance("SHA-256");
-                byte[] buf = new byte[1 << 20];
-                for (int n; (n = in.read(buf)) > 0; ) md.update(buf, 0, n);
-                return HexFormat.of().formatHex(md.digest()).substring(0, 16);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            } catch (NoSuchAlgorithmException e) {
-                throw new IllegalStateException(e);
-            }
         }
     }
 }
