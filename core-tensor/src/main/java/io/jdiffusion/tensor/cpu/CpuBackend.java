@@ -251,14 +251,8 @@ public final class CpuBackend implements Backend {
         float[] y = alloc(x.numel());
         Parallel.forRange(rows, d, r -> {
             int base = r * d;
-            double sum = 0;
-            for (int i = 0; i < d; i++) sum += xd[base + i];
-            double mean = sum / d, var = 0;
-            for (int i = 0; i < d; i++) {
-                double t = xd[base + i] - mean;
-                var += t * t;
-            }
-            double inv = 1.0 / Math.sqrt(var / d + eps);
+            double mean = sum4(xd, base, d) / d;
+            double inv = 1.0 / Math.sqrt(squares4(xd, base, d, mean) / d + eps);
             for (int i = 0; i < d; i++) {
                 double v = (xd[base + i] - mean) * inv;
                 if (g != null) v *= g[i];
@@ -267,6 +261,41 @@ public final class CpuBackend implements Backend {
             }
         });
         return out(y, x.shape());
+    }
+
+    // LayerNorm's two reductions, each in four partial double sums: one chain of dependent double
+    // additions ran at a quarter of the core's speed (LayerNorm took 5x PyTorch's time)
+
+    /** Σ x[i] over [base, base+n), in double. */
+    static double sum4(float[] x, int base, int n) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int i = 0;
+        for (; i <= n - 4; i += 4) {
+            s0 += x[base + i];
+            s1 += x[base + i + 1];
+            s2 += x[base + i + 2];
+            s3 += x[base + i + 3];
+        }
+        for (; i < n; i++) s0 += x[base + i];
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    /** Σ (x[i] − c)² over [base, base+n), in double. */
+    static double squares4(float[] x, int base, int n, double c) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int i = 0;
+        for (; i <= n - 4; i += 4) {
+            double t0 = x[base + i] - c, t1 = x[base + i + 1] - c, t2 = x[base + i + 2] - c, t3 = x[base + i + 3] - c;
+            s0 += t0 * t0;
+            s1 += t1 * t1;
+            s2 += t2 * t2;
+            s3 += t3 * t3;
+        }
+        for (; i < n; i++) {
+            double t = x[base + i] - c;
+            s0 += t * t;
+        }
+        return (s0 + s1) + (s2 + s3);
     }
 
     private interface FloatOp { float apply(float v); }
@@ -286,8 +315,15 @@ public final class CpuBackend implements Backend {
 
     static float silu(float v) { return v / (1f + (float) Math.exp(-v)); }
 
-    /** 0.5 v (1 + erf(v / sqrt 2)) in double, rounded once. */
-    static float gelu(float v) { return (float) (0.5 * v * (1.0 + Erf.erf(v * 0.7071067811865476))); }
+    /**
+     * 0.5 v (1 + erf(v / sqrt 2)) in double, rounded once; below v/√2 = −0.5, 1 + erf is taken as
+     * erfc(|v|/√2) (1 − (1 − erfc) loses the tail: it was 0 from v ≈ −8.3 on).
+     */
+    static float gelu(float v) {
+        double u = v * 0.7071067811865476;
+        if (u <= -0.5 && u > -27) return (float) (0.5 * v * Erf.erfc(-u));
+        return (float) (0.5 * v * (1.0 + Erf.erf(u)));
+    }
 
     @Override public Tensor silu(Tensor x) { return map(x, CpuBackend::silu); }
     @Override public Tensor quickGelu(Tensor x) { return map(x, v -> v / (1f + (float) Math.exp(-1.702f * v))); }

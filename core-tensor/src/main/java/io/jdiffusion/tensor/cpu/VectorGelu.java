@@ -1,65 +1,63 @@
 package io.jdiffusion.tensor.cpu;
 
-import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The exact (erf) GELU of {@link CpuBackend#gelu(float)} on the Vector API: the same double
- * arithmetic as {@link Erf} (Cody's rational approximations, the same operations in the same
- * order) in double lanes, rounded to float once. Only the exponential differs (the Vector API's
- * instead of {@link Math#exp}, both within an ulp of a double), so the float results agree with
- * the scalar path except where a double lands within that ulp of a float rounding boundary.
- * Only loaded when {@code jdk.incubator.vector} is in the boot layer.
+ * The exact (erf) GELU of {@link CpuBackend#gelu(float)} on the Vector API, in float lanes:
+ * Cody's rational approximations of erf and erfc (the coefficients of {@link Erf}) evaluated in
+ * float, so each vector holds twice the lanes of a double one and the division and exponential
+ * are the float ones. Two things keep it within a few float ulps of the double-precision scalar
+ * path everywhere: for |x/√2| ≥ 0.5, 1 ± erf is taken as erfc or 2 − erfc, never as 1 − (1 − erfc)
+ * (no cancellation in the negative tail), and exp(−u²) is exp(−h)·(1 − l) with h + l = x²/2 exactly
+ * (a fused multiply-add gives l), so neither the rounding of u = x/√2 nor that of u² grows with u².
+ * {@code VectorKernelCheck.geluMatchesScalar} measures the bound. Only loaded when
+ * {@code jdk.incubator.vector} is in the boot layer.
  */
 final class VectorGelu {
     private VectorGelu() {}
 
-    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
-    /** Floats in as many lanes as {@link #D} has doubles. */
-    private static final VectorSpecies<Float> F = VectorSpecies.of(float.class, VectorShape.forBitSize(D.length() * Float.SIZE));
-    private static final int L = D.length();
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int L = F.length();
 
     /** y[yOff + i] = gate[gOff + i] · gelu(x[xOff + i]) for i in [0, n) (GEGLU); {@code gate} null: gelu alone. */
     static void geluTimes(float[] x, int xOff, float[] gate, int gOff, float[] y, int yOff, int n) {
         int i = 0;
         for (; i <= n - L; i += L) {
-            DoubleVector v = (DoubleVector) FloatVector.fromArray(F, x, xOff + i).convertShape(VectorOperators.F2D, D, 0);
-            // erf(u), u = v/√2, as Erf.erf, written out here: a vector passed to a call C2 does not inline is boxed
-            DoubleVector u = v.mul(0.7071067811865476), au = u.abs(), t = u.mul(u);
-            // |u| < 0.5
-            DoubleVector top = t.mul(0.185777706184603153).add(3.16112374387056560).mul(t).add(113.864154151050156).mul(t)
-                    .add(377.485237685302021).mul(t).add(3209.37758913846947);
-            DoubleVector bot = t.add(23.6012909523441209).mul(t).add(244.024637934444173).mul(t).add(1282.61652607737228).mul(t)
-                    .add(2844.23683343917062);
-            DoubleVector small = u.mul(top).div(bot);
-            DoubleVector e = au.mul(au).neg().lanewise(VectorOperators.EXP); // exp(-au·au); (-au)·au is the same value
+            FloatVector v = FloatVector.fromArray(F, x, xOff + i);
+            // everything written out here: a vector passed to a call C2 does not inline is boxed
+            FloatVector u = v.mul(0.70710677f), au = u.abs(), t = u.mul(u);
+            // |u| < 0.5: erf(u) = u·P(u²)/Q(u²)
+            FloatVector top = t.mul(0.18577771f).add(3.1611238f).mul(t).add(113.86415f).mul(t).add(377.48523f).mul(t).add(3209.3777f);
+            FloatVector bot = t.add(23.601292f).mul(t).add(244.02464f).mul(t).add(1282.6165f).mul(t).add(2844.2368f);
+            FloatVector onePlusErf = u.mul(top).div(bot).add(1f);
+            // |u| >= 0.5: erfc(|u|) = exp(-u²)·R(|u|), exp(-u²) = exp(-h)·(1 - l) with h + l = x²/2
+            // exactly: from x, not from the rounded u, whose error would grow with u² in the exponent
+            // (|x| is capped at 20 here: exp(-200) is 0 in float, and x² of a huge x would be ∞ − ∞ in l)
+            FloatVector ac = v.abs().min(20f), h2 = ac.mul(ac), h = h2.mul(0.5f), l = ac.fma(ac, h2.neg()).mul(0.5f);
+            FloatVector e = h.neg().lanewise(VectorOperators.EXP).mul(l.neg().add(1f));
             // [0.5, 4)
-            top = au.mul(2.15311535474403846e-8).add(0.564188496988670089).mul(au).add(8.88314979438837594).mul(au)
-                    .add(66.1191906371416295).mul(au).add(298.635138197400131).mul(au).add(881.952221241769090).mul(au)
-                    .add(1712.04761263407058).mul(au).add(2051.07837782607147).mul(au).add(1230.33935479799725);
-            bot = au.add(15.7449261107098347).mul(au).add(117.693950891312499).mul(au).add(537.181101862009858).mul(au)
-                    .add(1621.38957456669019).mul(au).add(3290.79923573345963).mul(au).add(4362.61909014324716).mul(au)
-                    .add(3439.36767414372164).mul(au).add(1230.33935480374942);
-            DoubleVector erf = DoubleVector.broadcast(D, 1.0).sub(e.mul(top).div(bot));
-            VectorMask<Double> far = au.compare(VectorOperators.GE, 4.0);
-            if (far.anyTrue()) { // [4, 27), and 1 beyond
-                DoubleVector z = DoubleVector.broadcast(D, 1.0).div(au.mul(au));
-                top = z.mul(0.0163153871373020978).add(0.305326634961232344).mul(z).add(0.360344899949804439).mul(z)
-                        .add(0.125781726111229246).mul(z).add(0.0160837851487422766).mul(z).add(6.58749161529837803e-4);
-                bot = z.add(2.56852019228982242).mul(z).add(1.87295284992346725).mul(z).add(0.527905102951428412).mul(z)
-                        .add(0.0605183413124413191).mul(z).add(0.00233520497626869185);
-                DoubleVector tail = DoubleVector.broadcast(D, 1.0)
-                        .sub(e.div(au).mul(DoubleVector.broadcast(D, 0.564189583547756287).sub(z.mul(top).div(bot))));
-                erf = erf.blend(tail, far).blend(1.0, au.compare(VectorOperators.GE, 27.0));
+            top = au.mul(2.1531154e-8f).add(0.5641885f).mul(au).add(8.88315f).mul(au).add(66.11919f).mul(au)
+                    .add(298.63513f).mul(au).add(881.9522f).mul(au).add(1712.0476f).mul(au).add(2051.0784f).mul(au).add(1230.3394f);
+            bot = au.add(15.744926f).mul(au).add(117.69395f).mul(au).add(537.1811f).mul(au).add(1621.3896f).mul(au)
+                    .add(3290.7993f).mul(au).add(4362.619f).mul(au).add(3439.3677f).mul(au).add(1230.3394f);
+            FloatVector erfc = e.mul(top).div(bot);
+            VectorMask<Float> far = au.compare(VectorOperators.GE, 4f);
+            if (far.anyTrue()) { // [4, ∞): erfc = exp(-u²)/|u|·(1/√π − z·P(z)/Q(z)), z = 1/u²
+                FloatVector z = FloatVector.broadcast(F, 1f).div(au.mul(au));
+                top = z.mul(0.016315388f).add(0.30532664f).mul(z).add(0.3603449f).mul(z).add(0.12578173f).mul(z)
+                        .add(0.016083784f).mul(z).add(6.5874915e-4f);
+                bot = z.add(2.5685203f).mul(z).add(1.8729528f).mul(z).add(0.5279051f).mul(z).add(0.060518343f).mul(z)
+                        .add(0.002335205f);
+                FloatVector tail = e.div(au).mul(z.mul(top).div(bot).neg().add(0.5641896f));
+                erfc = erfc.blend(tail, far);
             }
-            erf = erf.blend(erf.neg(), u.compare(VectorOperators.LT, 0.0))
-                    .blend(small, au.compare(VectorOperators.LT, 0.5)).blend(u, u.test(VectorOperators.IS_NAN));
-            DoubleVector g = v.mul(0.5).mul(erf.add(1.0));
-            FloatVector r = (FloatVector) g.convertShape(VectorOperators.D2F, F, 0);
+            // 1 + erf(u): 2 − erfc(u) above 0, erfc(|u|) below, the small-range value near 0
+            FloatVector onePlus = erfc.neg().add(2f).blend(erfc, u.compare(VectorOperators.LT, 0f))
+                    .blend(onePlusErf, au.compare(VectorOperators.LT, 0.5f));
+            FloatVector r = v.mul(0.5f).mul(onePlus);
             if (gate != null) r = FloatVector.fromArray(F, gate, gOff + i).mul(r);
             r.intoArray(y, yOff + i);
         }

@@ -16,7 +16,9 @@ class ErfTest {
             new BigDecimal("1.12837916709551257389615890312154517168810125865799771368817");
 
     /** erf(x) = 2/sqrt(pi) * sum_n (-1)^n x^(2n+1) / (n! (2n+1)), in 80-digit decimal arithmetic. */
-    static double erfSeries(double xd) {
+    static double erfSeries(double xd) { return erfSeriesExact(xd).doubleValue(); }
+
+    static BigDecimal erfSeriesExact(double xd) {
         BigDecimal x = new BigDecimal(xd), x2 = x.multiply(x, MC);
         BigDecimal term = x; // (-1)^n x^(2n+1) / n!
         BigDecimal sum = BigDecimal.ZERO;
@@ -27,7 +29,7 @@ class ErfTest {
             if (n > 2 && t.abs().compareTo(eps) < 0) break;
             term = term.multiply(x2, MC).divide(BigDecimal.valueOf(-(n + 1L)), MC);
         }
-        return sum.multiply(TWO_OVER_SQRT_PI, MC).doubleValue();
+        return sum.multiply(TWO_OVER_SQRT_PI, MC);
     }
 
     @Test
@@ -48,6 +50,23 @@ class ErfTest {
             assertEquals(expected, actual, 4e-16 * Math.abs(expected), "erf(" + x + ")");
         }
         assertTrue(worstAbs < 1e-15, "worst abs " + worstAbs + ", rel " + worstRel);
+    }
+
+    @Test
+    void erfcAgreesWithSeriesRelativeToItsSize() {
+        // 1 − erf from the 80-digit series (it still has ~55 digits at x = 7, where erfc is 4e-23)
+        double worst = 0;
+        for (int i = 50; i <= 700; i++) {
+            double x = i / 100.0 + 0.003;
+            double expected = BigDecimal.ONE.subtract(erfSeriesExact(x), MC).doubleValue(), actual = Erf.erfc(x);
+            double rel = Math.abs(expected - actual) / expected;
+            worst = Math.max(worst, rel);
+            assertTrue(rel <= 1e-14, "erfc(" + x + ") = " + actual + ", series gives " + expected);
+        }
+        assertTrue(worst > 0, "compared");
+        // the GELU tail: gelu(-10) = -5·erfc(10/√2), ~ -7.6e-23 (0 before erfc was used there)
+        float tail = (float) (-5 * BigDecimal.ONE.subtract(erfSeriesExact(10 * 0.7071067811865476), MC).doubleValue());
+        assertEquals(tail, CpuBackend.gelu(-10f), Math.ulp(tail));
     }
 
     @Test

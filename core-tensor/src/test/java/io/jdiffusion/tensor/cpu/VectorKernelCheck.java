@@ -56,34 +56,51 @@ public final class VectorKernelCheck {
         }
     }
 
+    /** How far the float-lane GELU may be from the double-precision scalar one, in float ulps (8 measured, near x = −4). */
+    static final int GELU_ULPS = 12;
+
     /**
-     * The Vector API GELU (double erf in lanes) against the scalar {@link CpuBackend#gelu(float)}:
-     * within one float ulp everywhere (only the double exp differs), on every range of Cody's erf,
-     * its boundaries, signed zeros, infinities and NaN, through gelu and geglu.
+     * The Vector API GELU (float lanes) against the scalar {@link CpuBackend#gelu(float)} (double
+     * precision, rounded once): within {@link #GELU_ULPS} float ulps everywhere, on every range of
+     * Cody's erf, its boundaries, signed zeros, infinities and NaN, through gelu and geglu. Below
+     * the normal floats (|gelu| under 1e-37, x < −13) only an absolute 1e-40 is asked (the scalar path
+     * itself is 0 there from x ≈ −14 on, where erf(x/√2) rounds to −1 in double).
      */
     static void geluMatchesScalar(CpuBackend cpu) {
         java.util.List<Float> v = new java.util.ArrayList<>(java.util.List.of(0f, -0f, 0.5f, -0.5f, 4f, -4f, 27f, -27f, 1e-30f, -1e-30f,
                 Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN, Float.MAX_VALUE, -Float.MAX_VALUE));
         for (float x = -40f; x <= 40f; x += 0.01953125f) v.add(x);
+        // every 61st float bit pattern of [-20, 20]: dense around each range boundary of erf
+        for (int b = 0; b < Float.floatToIntBits(20f); b += 61) {
+            v.add(Float.intBitsToFloat(b));
+            v.add(-Float.intBitsToFloat(b));
+        }
         float[] r = Ref.random(77, 4001);
         for (float x : r) v.add(x * 3f);
         float[] xs = new float[v.size()];
         for (int i = 0; i < xs.length; i++) xs[i] = v.get(i);
         float[] got = cpu.gelu(Tensor.of(xs, xs.length)).toFloatArray();
-        int exact = 0;
+        double worst = 0;
+        float worstX = 0;
         for (int i = 0; i < xs.length; i++) {
             float want = CpuBackend.gelu(xs[i]);
-            if (Float.compare(got[i], want) == 0) exact++;
-            else if (!(Math.abs(got[i] - want) <= Math.ulp(want))) throw new AssertionError("gelu(" + xs[i] + ") = " + got[i] + ", scalar " + want);
+            if (Float.compare(got[i], want) == 0) continue;
+            boolean tiny = Math.abs(want) < 1e-37f && Math.abs(got[i] - want) <= 1e-40f;
+            double ulps = Math.abs(got[i] - want) / Math.ulp(want);
+            if (!tiny && ulps > worst) {
+                worst = ulps;
+                worstX = xs[i];
+            }
+            if (!tiny && !(ulps <= GELU_ULPS)) throw new AssertionError("gelu(" + xs[i] + ") = " + got[i] + ", scalar " + want + ": " + ulps + " ulps");
         }
-        if (exact < xs.length * 0.999) throw new AssertionError("gelu: only " + exact + " of " + xs.length + " equal to the scalar path");
+        System.out.println("gelu: " + xs.length + " inputs, at most " + worst + " ulps from the double-precision scalar path (at x = " + worstX + ")");
         int d = 37; // geglu rows of 2·37: vectors and a scalar tail
         Tensor gg = Ref.randn(78, 5, 2 * d);
         float[] in = gg.toFloatArray(), out = cpu.geglu(gg).toFloatArray();
         for (int row = 0; row < 5; row++) {
             for (int i = 0; i < d; i++) {
                 float want = in[row * 2 * d + i] * CpuBackend.gelu(in[row * 2 * d + d + i]), g = out[row * d + i];
-                if (!(Math.abs(g - want) <= Math.ulp(want))) throw new AssertionError("geglu row " + row + " col " + i + ": " + g + ", scalar " + want);
+                if (!(Math.abs(g - want) <= GELU_ULPS * Math.ulp(want))) throw new AssertionError("geglu row " + row + " col " + i + ": " + g + ", scalar " + want);
             }
         }
     }
