@@ -56,7 +56,7 @@ final class WeightHashes {
     private static void compute(String key, Path f, CompletableFuture<String> result) {
         try {
             result.complete(digest(f));
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) { // anything: a waiting of() must not wait forever
             CACHE.remove(key, result); // not cached: a later call tries again
             result.completeExceptionally(e);
         }

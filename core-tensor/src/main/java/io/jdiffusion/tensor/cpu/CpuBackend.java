@@ -216,15 +216,8 @@ public final class CpuBackend implements Backend {
         Parallel.forRange(n * groups, groupSize, ng -> {
             int base = ng * groupSize;
             // two passes in double: the mean, then the centred sum of squares (no cancellation)
-            double sum = 0;
-            for (int i = 0; i < groupSize; i++) sum += xd[base + i];
-            double mean = sum / groupSize;
-            double var = 0;
-            for (int i = 0; i < groupSize; i++) {
-                double d = xd[base + i] - mean;
-                var += d * d;
-            }
-            double inv = 1.0 / Math.sqrt(var / groupSize + eps);
+            double mean = sum4(xd, base, groupSize) / groupSize;
+            double inv = 1.0 / Math.sqrt(squares4(xd, base, groupSize, mean) / groupSize + eps);
             int c0 = (ng % groups) * cpg;
             for (int ci = 0; ci < cpg; ci++) {
                 double sc = (g == null ? 1.0 : g[c0 + ci]) * inv, sh = bt == null ? 0.0 : bt[c0 + ci];
@@ -263,11 +256,12 @@ public final class CpuBackend implements Backend {
         return out(y, x.shape());
     }
 
-    // LayerNorm's two reductions, each in four partial double sums: one chain of dependent double
-    // additions ran at a quarter of the core's speed (LayerNorm took 5x PyTorch's time)
+    // The norms' two reductions (GroupNorm and LayerNorm), each in four partial double sums: one
+    // chain of dependent double additions ran at a quarter of the core's speed (LayerNorm took 5x
+    // PyTorch's time)
 
     /** Σ x[i] over [base, base+n), in double. */
-    static double sum4(float[] x, int base, int n) {
+    private static double sum4(float[] x, int base, int n) {
         double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int i = 0;
         for (; i <= n - 4; i += 4) {
@@ -281,7 +275,7 @@ public final class CpuBackend implements Backend {
     }
 
     /** Σ (x[i] − c)² over [base, base+n), in double. */
-    static double squares4(float[] x, int base, int n, double c) {
+    private static double squares4(float[] x, int base, int n, double c) {
         double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int i = 0;
         for (; i <= n - 4; i += 4) {

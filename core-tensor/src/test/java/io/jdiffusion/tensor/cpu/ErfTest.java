@@ -55,15 +55,12 @@ class ErfTest {
     @Test
     void erfcAgreesWithSeriesRelativeToItsSize() {
         // 1 − erf from the 80-digit series (it still has ~55 digits at x = 7, where erfc is 4e-23)
-        double worst = 0;
         for (int i = 50; i <= 700; i++) {
             double x = i / 100.0 + 0.003;
             double expected = BigDecimal.ONE.subtract(erfSeriesExact(x), MC).doubleValue(), actual = Erf.erfc(x);
             double rel = Math.abs(expected - actual) / expected;
-            worst = Math.max(worst, rel);
             assertTrue(rel <= 1e-14, "erfc(" + x + ") = " + actual + ", series gives " + expected);
         }
-        assertTrue(worst > 0, "compared");
         // the GELU tail: gelu(-10) = -5·erfc(10/√2), ~ -7.6e-23 (0 before erfc was used there)
         float tail = (float) (-5 * BigDecimal.ONE.subtract(erfSeriesExact(10 * 0.7071067811865476), MC).doubleValue());
         assertEquals(tail, CpuBackend.gelu(-10f), Math.ulp(tail));

@@ -63,8 +63,8 @@ public final class VectorKernelCheck {
      * The Vector API GELU (float lanes) against the scalar {@link CpuBackend#gelu(float)} (double
      * precision, rounded once): within {@link #GELU_ULPS} float ulps everywhere, on every range of
      * Cody's erf, its boundaries, signed zeros, infinities and NaN, through gelu and geglu. Below
-     * the normal floats (|gelu| under 1e-37, x < −13) only an absolute 1e-40 is asked (the scalar path
-     * itself is 0 there from x ≈ −14 on, where erf(x/√2) rounds to −1 in double).
+     * the normal floats (|gelu| under 1e-37, x < −13) only an absolute 1e-44, a few subnormal steps,
+     * is asked: there both paths round exp(−x²/2) to a subnormal with few significant bits.
      */
     static void geluMatchesScalar(CpuBackend cpu) {
         java.util.List<Float> v = new java.util.ArrayList<>(java.util.List.of(0f, -0f, 0.5f, -0.5f, 4f, -4f, 27f, -27f, 1e-30f, -1e-30f,
@@ -85,7 +85,7 @@ public final class VectorKernelCheck {
         for (int i = 0; i < xs.length; i++) {
             float want = CpuBackend.gelu(xs[i]);
             if (Float.compare(got[i], want) == 0) continue;
-            boolean tiny = Math.abs(want) < 1e-37f && Math.abs(got[i] - want) <= 1e-40f;
+            boolean tiny = Math.abs(want) < 1e-37f && Math.abs(got[i] - want) <= 1e-44f;
             double ulps = Math.abs(got[i] - want) / Math.ulp(want);
             if (!tiny && ulps > worst) {
                 worst = ulps;
