@@ -16,10 +16,16 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * SHA-256 of weight files, cached per (path, size, modification time) for the life of the JVM;
- * {@link #prefetch} computes one on a background thread, {@link #of} waits for it or computes it.
+ * SHA-256 of weight files, cached per (path, size, modification time) for the life of the JVM and
+ * across processes in {@code weight-hashes.tsv} under jdiffusion's cache folder ($JDIFFUSION_CACHE,
+ * else ~/.cache/jdiffusion), the way A1111 keeps its model hashes: reading 7 GB of an SDXL folder
+ * again costs seconds of disk and a core on every run, for the same answer. A file changed in
+ * place keeps neither its size nor its time in practice; {@code -Djdiffusion.weightHashCache=off}
+ * turns the file off, {@code =PATH} puts it elsewhere. {@link #prefetch} computes a hash on a
+ * background thread, {@link #of} waits for it or computes it.
  */
 final class WeightHashes {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(WeightHashes.class);
     private static final Map<String, CompletableFuture<String>> CACHE = new ConcurrentHashMap<>();
     /** One background thread: the files are read one after another, in the order asked. */
     private static final ExecutorService BACKGROUND = Executors.newSingleThreadExecutor(r -> {
@@ -55,7 +61,14 @@ final class WeightHashes {
 
     private static void compute(String key, Path f, CompletableFuture<String> result) {
         try {
-            result.complete(digest(f));
+            String known = DiskCache.get(key);
+            if (known != null) {
+                result.complete(known);
+                return;
+            }
+            String hash = digest(f);
+            DiskCache.put(key, hash);
+            result.complete(hash);
         } catch (RuntimeException | Error e) { // anything: a waiting of() must not wait forever
             CACHE.remove(key, result); // not cached: a later call tries again
             result.completeExceptionally(e);
@@ -67,6 +80,61 @@ final class WeightHashes {
             return f.toAbsolutePath() + "|" + Files.size(f) + "|" + Files.getLastModifiedTime(f).toMillis();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * The hashes earlier processes computed: a line per file, "key TAB hash", appended as each is
+     * computed (one short write, so processes running together do not tear each other's lines);
+     * the last line for a key wins, lines that do not parse are skipped. A cache that cannot be read
+     * or written is no cache: the hash is computed, nothing fails.
+     */
+    static final class DiskCache {
+        private static Map<String, String> known;
+
+        private DiskCache() {}
+
+        /** The cache file, or null when turned off. */
+        static Path file() {
+            String p = System.getProperty("jdiffusion.weightHashCache");
+            if ("off".equals(p)) return null;
+            return p != null && !p.isBlank() ? Path.of(p) : io.jdiffusion.pipelines.checkpoint.BuiltinConfigs.cacheRoot().resolve("weight-hashes.tsv");
+        }
+
+        static synchronized String get(String key) {
+            if (known == null) known = read(file());
+            return known.get(key);
+        }
+
+        static synchronized void put(String key, String hash) {
+            if (known == null) known = read(file());
+            known.put(key, hash);
+            Path f = file();
+            if (f == null) return;
+            try {
+                Files.createDirectories(f.toAbsolutePath().getParent());
+                Files.writeString(f, key + "\t" + hash + "\n", java.nio.charset.StandardCharsets.UTF_8,
+                        java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+            } catch (IOException | RuntimeException e) {
+                LOG.debug("weight hash cache {} not written: {}", f, e.toString());
+            }
+        }
+
+        /** Forgets what was read, so the next call reads the file again (tests change the property). */
+        static synchronized void reset() { known = null; }
+
+        private static Map<String, String> read(Path f) {
+            Map<String, String> m = new java.util.HashMap<>();
+            if (f == null || !Files.isRegularFile(f)) return m;
+            try {
+                for (String line : Files.readAllLines(f, java.nio.charset.StandardCharsets.UTF_8)) {
+                    int tab = line.lastIndexOf('\t');
+                    if (tab > 0 && line.length() - tab - 1 == 16) m.put(line.substring(0, tab), line.substring(tab + 1));
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.debug("weight hash cache {} not read: {}", f, e.toString());
+            }
+            return m;
         }
     }
 

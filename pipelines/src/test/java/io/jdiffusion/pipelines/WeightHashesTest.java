@@ -41,6 +41,45 @@ class WeightHashesTest {
     }
 
     @Test
+    void hashesOfEarlierProcessesAreReadFromTheCacheFileAndNewOnesAppended(@TempDir Path dir) throws Exception {
+        String before = System.getProperty("jdiffusion.weightHashCache");
+        Path cache = dir.resolve("cache/weight-hashes.tsv");
+        System.setProperty("jdiffusion.weightHashCache", cache.toString());
+        WeightHashes.DiskCache.reset();
+        try {
+            byte[] a = new byte[5000];
+            for (int i = 0; i < a.length; i++) a[i] = (byte) (i * 7);
+            Path fa = Files.write(dir.resolve("a.safetensors"), a);
+            assertEquals(sha256Prefix(a), WeightHashes.of(fa));
+            String written = Files.readString(cache);
+            assertEquals(fa.toAbsolutePath() + "|5000|" + Files.getLastModifiedTime(fa).toMillis() + "\t" + sha256Prefix(a) + "\n", written);
+
+            // what an earlier process wrote is taken as it stands: a planted value comes back, so it was not recomputed
+            Path fb = Files.write(dir.resolve("b.safetensors"), new byte[77]);
+            String key = fb.toAbsolutePath() + "|77|" + Files.getLastModifiedTime(fb).toMillis();
+            Files.writeString(cache, "not a line\n" + key + "\t0123456789abcdef\n", java.nio.file.StandardOpenOption.APPEND);
+            WeightHashes.DiskCache.reset();
+            assertEquals("0123456789abcdef", WeightHashes.of(fb));
+
+            // a new modification time is a new key: hashed again, and appended
+            Files.setLastModifiedTime(fb, FileTime.fromMillis(Files.getLastModifiedTime(fb).toMillis() + 3000));
+            assertEquals(sha256Prefix(new byte[77]), WeightHashes.of(fb));
+            assertEquals(4, Files.readAllLines(cache).size());
+
+            // off: nothing read, nothing written
+            System.setProperty("jdiffusion.weightHashCache", "off");
+            WeightHashes.DiskCache.reset();
+            Path fc = Files.write(dir.resolve("c.safetensors"), new byte[3]);
+            assertEquals(sha256Prefix(new byte[3]), WeightHashes.of(fc));
+            assertEquals(4, Files.readAllLines(cache).size());
+        } finally {
+            if (before == null) System.clearProperty("jdiffusion.weightHashCache");
+            else System.setProperty("jdiffusion.weightHashCache", before);
+            WeightHashes.DiskCache.reset();
+        }
+    }
+
+    @Test
     void aMissingFileIsAnErrorEachTime(@TempDir Path dir) {
         Path gone = dir.resolve("gone.safetensors");
         assertThrows(UncheckedIOException.class, () -> WeightHashes.of(gone));

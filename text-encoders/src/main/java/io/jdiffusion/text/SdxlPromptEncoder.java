@@ -142,21 +142,34 @@ public final class SdxlPromptEncoder implements PromptEncoder {
             List<List<String>> texts = hasTextEncoder1()
                     ? List.of(r.prompt(), r.prompt2() != null ? r.prompt2() : r.prompt())
                     : List.of(r.prompt());
-            Encoded pos = encodeAll(texts, r.clipSkip() == null ? -2 : -(r.clipSkip() + 2), -1);
-            Tensor promptEmbeds = pos.embeds(), pooled = pos.pooled();
-
-            Tensor negEmbeds = null, negPooled = null;
-            if (r.doClassifierFreeGuidance()) {
-                if (r.negativePrompt() == null && forceZerosForEmptyPrompt) {
+            int hiddenIndex = r.clipSkip() == null ? -2 : -(r.clipSkip() + 2);
+            Tensor promptEmbeds, pooled, negEmbeds = null, negPooled = null;
+            if (r.doClassifierFreeGuidance() && !(r.negativePrompt() == null && forceZerosForEmptyPrompt)) {
+                List<String> neg = r.negativePrompt() != null ? r.negativePrompt() : Collections.nCopies(batch, "");
+                List<String> neg2 = r.negativePrompt2() != null ? r.negativePrompt2() : neg;
+                List<List<String>> negTexts = hasTextEncoder1() ? List.of(neg, neg2) : List.of(neg);
+                // prompt and negative prompt through each encoder in one batch: every weight is read
+                // once, not twice (from the file, widened, when the text encoders are read in place);
+                // the rows do not mix, so the numbers are those of two calls. diffusers pads the
+                // negative prompt to the prompt's length, which is the tokenizer's here as well.
+                List<List<String>> both = new ArrayList<>();
+                for (int e = 0; e < texts.size(); e++) {
+                    List<String> b = new ArrayList<>(texts.get(e));
+                    b.addAll(negTexts.get(e));
+                    both.add(b);
+                }
+                Encoded[] pn = encodeAll(both, hiddenIndex, -2, -1, batch);
+                promptEmbeds = pn[0].embeds();
+                pooled = pn[0].pooled();
+                negEmbeds = pn[1].embeds();
+                negPooled = pn[1].pooled();
+            } else {
+                Encoded pos = encodeAll(texts, hiddenIndex, hiddenIndex, -1, batch)[0];
+                promptEmbeds = pos.embeds();
+                pooled = pos.pooled();
+                if (r.doClassifierFreeGuidance()) {
                     negEmbeds = backend.zeros(promptEmbeds.shape());
                     negPooled = backend.zeros(pooled.shape());
-                } else {
-                    List<String> neg = r.negativePrompt() != null ? r.negativePrompt() : Collections.nCopies(batch, "");
-                    List<String> neg2 = r.negativePrompt2() != null ? r.negativePrompt2() : neg;
-                    List<List<String>> negTexts = hasTextEncoder1() ? List.of(neg, neg2) : List.of(neg);
-                    Encoded e = encodeAll(negTexts, -2, promptEmbeds.dim(1));
-                    negEmbeds = e.embeds();
-                    negPooled = e.pooled();
                 }
             }
             return new PromptEmbeddings(
@@ -172,21 +185,32 @@ public final class SdxlPromptEncoder implements PromptEncoder {
     /**
      * Runs each (tokenizer, encoder) on its texts; hidden state {@code hiddenIndex} of each, side by
      * side; pooled from the first encoder whose output[0] is 2-D (the one with projection).
-     * {@code maxLength} -1 means each tokenizer's model_max_length.
+     * {@code maxLength} -1 means each tokenizer's model_max_length. With more than {@code rows}
+     * texts per encoder, the texts past the first {@code rows} are a second batch (the negative
+     * prompt) whose hidden state is {@code secondIndex}: returned as a second result.
      */
-    private Encoded encodeAll(List<List<String>> texts, int hiddenIndex, int maxLength) {
-        List<Tensor> parts = new ArrayList<>();
-        Tensor pooled = null;
+    private Encoded[] encodeAll(List<List<String>> texts, int hiddenIndex, int secondIndex, int maxLength, int rows) {
+        int batches = texts.get(0).size() / rows;
+        List<List<Tensor>> parts = new ArrayList<>();
+        for (int b = 0; b < batches; b++) parts.add(new ArrayList<>());
         int which = 0;
         if (hasTextEncoder1()) {
             CLIPTextOutput o = textEncoder.forward(ids(tokenizer, texts.get(which++), maxLength), true);
-            parts.add(hidden(o, hiddenIndex, textEncoder.config()));
+            for (int b = 0; b < batches; b++) parts.get(b).add(rowsOf(hidden(o, b == 0 ? hiddenIndex : secondIndex, textEncoder.config()), b, rows, batches));
         }
         CLIPTextOutput o2 = textEncoder2.forward(ids(tokenizer2, texts.get(which), maxLength), true);
-        parts.add(hidden(o2, hiddenIndex, textEncoder2.config()));
-        pooled = o2.textEmbeds();
-        Tensor embeds = parts.size() == 1 ? parts.get(0) : backend.concat(-1, parts);
-        return new Encoded(embeds, pooled);
+        Encoded[] out = new Encoded[batches];
+        for (int b = 0; b < batches; b++) {
+            List<Tensor> p = parts.get(b);
+            p.add(rowsOf(hidden(o2, b == 0 ? hiddenIndex : secondIndex, textEncoder2.config()), b, rows, batches));
+            out[b] = new Encoded(p.size() == 1 ? p.get(0) : backend.concat(-1, p), rowsOf(o2.textEmbeds(), b, rows, batches));
+        }
+        return out;
+    }
+
+    /** Batch {@code b} of {@code batches} of {@code rows} rows each. */
+    private Tensor rowsOf(Tensor t, int b, int rows, int batches) {
+        return batches == 1 ? t : backend.narrow(t, 0, b * rows, rows);
     }
 
     private static Tensor hidden(CLIPTextOutput o, int index, CLIPTextConfig c) {

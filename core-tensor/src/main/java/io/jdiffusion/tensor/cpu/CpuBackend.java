@@ -138,12 +138,14 @@ public final class CpuBackend implements Backend {
 
     /**
      * A weight's rows as GEMM lines of depth {@code ld}: read in place when it was packed at load in
-     * panels of {@code width} ({@link WeightCache}), else packed per call from its elements.
+     * panels of {@code width} ({@link WeightCache}), else packed per call from its elements: from
+     * the file's memory when it stayed there, widened as packed.
      */
     private static GemmOperand weightLines(Tensor w, int width, int ld) {
         if (w.storage() instanceof PanelStorage ps && w.offset() == 0 && ps.width() == width && ps.cols() == ld) {
             return new GemmOperand.Prepacked(ps);
         }
+        if (WeightCache.readableByPool(w)) return GemmOperand.stored(w.storage(), w.offset(), ld);
         return GemmOperand.lines(w.floats(), 0, ld);
     }
 

@@ -123,7 +123,9 @@ final class CpuGemm {
         }
         // row tiles of equal height (a multiple of the kernel's MR), so no short last tile; the
         // columns are cut evenly only when there are few tiles (tileWidth)
-        int tm = ceilDiv(m, a instanceof GemmOperand.Prepacked ? MC_PREPACKED : MC);
+        // every row tile packs its own B panels: B read in place from a file (text encoders over
+        // 2 × 77 tokens) is widened once for all rows instead of once per 128
+        int tm = ceilDiv(m, a instanceof GemmOperand.Prepacked || bs[0].costlyToPack() ? MC_PREPACKED : MC);
         int mc = roundUp(ceilDiv(m, tm), kernel.mr());
         tm = ceilDiv(m, mc);
         int nc = parallel ? tileWidth(tm * bs.length, n, kernel.nr()) : NC;
@@ -175,6 +177,12 @@ final class CpuGemm {
         int nr();
 
         void run(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc);
+
+        /** As {@link #run}, the block overwritten instead of added to: the first depth block of a tile needs no zeroed C. */
+        default void store(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc) {
+            for (int i = 0; i < mr(); i++) Arrays.fill(c, co + i * ldc, co + i * ldc + nr(), 0f);
+            run(kc, ap, ao, bp, bo, c, co, ldc);
+        }
     }
 
     /** Per-thread packing buffers, sized for the largest kernel (MR <= 64, NR <= 256), and panel offsets. */
@@ -190,9 +198,10 @@ final class CpuGemm {
         Buffers buf = BUFFERS.get();
         float[] tmp = buf.tile, ap = a.array(buf.a), bp = b.array(buf.b);
         int[] aPanels = buf.aPanels, bPanels = buf.bPanels;
-        if (!accumulate) for (int i = 0; i < mc; i++) Arrays.fill(c, cOff + (i0 + i) * ldc + j0, cOff + (i0 + i) * ldc + j0 + nc, 0f);
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = Math.min(KC, k - p0);
+            // the first depth block writes C, the others add to it: C is not zeroed first and read back
+            boolean store = p0 == 0 && !accumulate;
             for (int jr = 0, q = 0; jr < nc; jr += nrk, q++) {
                 bPanels[q] = b.panel(nrk, j0 + jr, Math.min(nrk, nc - jr), p0, kc, buf.b, jr * kc);
             }
@@ -206,12 +215,13 @@ final class CpuGemm {
                     int mr = Math.min(mrk, mc - ir);
                     int co = cOff + (i0 + ir) * ldc + j0 + jr;
                     if (mr == mrk && nr == nrk) {
-                        kern.run(kc, ap, aPanels[iq], bp, bo, c, co, ldc);
-                    } else { // edge block: compute the full block into a scratch tile, add the valid part
-                        Arrays.fill(tmp, 0, mrk * nrk, 0f);
-                        kern.run(kc, ap, aPanels[iq], bp, bo, tmp, 0, nrk);
+                        if (store) kern.store(kc, ap, aPanels[iq], bp, bo, c, co, ldc);
+                        else kern.run(kc, ap, aPanels[iq], bp, bo, c, co, ldc);
+                    } else { // edge block: compute the full block into a scratch tile, write or add the valid part
+                        kern.store(kc, ap, aPanels[iq], bp, bo, tmp, 0, nrk);
                         for (int r = 0; r < mr; r++) {
-                            for (int j = 0; j < nr; j++) c[co + r * ldc + j] += tmp[r * nrk + j];
+                            if (store) System.arraycopy(tmp, r * nrk, c, co + r * ldc, nr);
+                            else for (int j = 0; j < nr; j++) c[co + r * ldc + j] += tmp[r * nrk + j];
                         }
                     }
                 }

@@ -20,6 +20,9 @@ interface GemmOperand {
     /** The array {@link #panel} offsets point into. */
     default float[] array(float[] buf) { return buf; }
 
+    /** Whether packing a panel costs much more than copying it (widening from the file): packed as few times as possible. */
+    default boolean costlyToPack() { return false; }
+
     /** Line l at depth p is {@code x[off + l·ld + p]}: A's rows, or op(B)'s columns when B is stored transposed. */
     static GemmOperand lines(float[] x, int off, int ld) {
         return new GemmOperand() {
@@ -34,6 +37,33 @@ interface GemmOperand {
             }
         };
     }
+
+    /**
+     * Line l at depth p is element {@code off + l·ld + p} of {@code s}: a weight still in its file
+     * (F16, BF16 or F32 in mapped memory, {@link CpuBackend#withWeightsInPlace}), widened line by
+     * line into the panel as it is packed, so no F32 copy of the whole weight is made on each call
+     * (that copy, 3 GB per prompt for SDXL's text encoders, was most of their time: fresh pages
+     * the kernel clears, and the collector).
+     */
+    static GemmOperand stored(io.jdiffusion.tensor.Storage s, long off, int ld) {
+        return new GemmOperand() {
+            @Override
+            public int panel(int w, int line, int count, int p0, int kc, float[] buf, int bufOff) {
+                float[] row = ROW.get();
+                for (int l = 0; l < count; l++) {
+                    s.readFloats(off + (long) (line + l) * ld + p0, row, 0, kc);
+                    for (int p = 0; p < kc; p++) buf[bufOff + p * w + l] = row[p];
+                }
+                if (count < w) for (int p = 0; p < kc; p++) Arrays.fill(buf, bufOff + p * w + count, bufOff + p * w + w, 0f);
+                return bufOff;
+            }
+
+            @Override public boolean costlyToPack() { return true; }
+        };
+    }
+
+    /** One line's depth block, widened ({@link #stored}). */
+    ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[CpuGemm.KC]);
 
     /** Line l at depth p is {@code x[off + p·ld + l]}: B's columns when B is stored [K, N]. */
     static GemmOperand depthRows(float[] x, int off, int ld) {

@@ -22,12 +22,17 @@ final class VectorGemm {
 
         @Override
         public void run(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc) {
-            kernel(kc, ap, ao, bp, bo, c, co, ldc);
+            kernel(kc, ap, ao, bp, bo, c, co, ldc, false);
+        }
+
+        @Override
+        public void store(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc) {
+            kernel(kc, ap, ao, bp, bo, c, co, ldc, true);
         }
     };
 
-    /** c[0:8, 0:NR] (row stride ldc) += ap-panel · bp-panel over kc. */
-    static void kernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc) {
+    /** c[0:8, 0:NR] (row stride ldc) += ap-panel · bp-panel over kc, or = when {@code store}. */
+    static void kernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc, boolean store) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
                 c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
         for (int p = 0; p < kc; p++) {
@@ -45,17 +50,17 @@ final class VectorGemm {
         }
         // the epilogue helper must stay under C2's always-inline size (35 bytes): a vector passed to
         // a call that is not inlined gets boxed, and then the whole loop runs on boxed vectors (5x slower)
-        add(c00, c, co); add(c01, c, co + L); co += ldc;
-        add(c10, c, co); add(c11, c, co + L); co += ldc;
-        add(c20, c, co); add(c21, c, co + L); co += ldc;
-        add(c30, c, co); add(c31, c, co + L); co += ldc;
-        add(c40, c, co); add(c41, c, co + L); co += ldc;
-        add(c50, c, co); add(c51, c, co + L); co += ldc;
-        add(c60, c, co); add(c61, c, co + L); co += ldc;
-        add(c70, c, co); add(c71, c, co + L);
+        put(c00, c, co, store); put(c01, c, co + L, store); co += ldc;
+        put(c10, c, co, store); put(c11, c, co + L, store); co += ldc;
+        put(c20, c, co, store); put(c21, c, co + L, store); co += ldc;
+        put(c30, c, co, store); put(c31, c, co + L, store); co += ldc;
+        put(c40, c, co, store); put(c41, c, co + L, store); co += ldc;
+        put(c50, c, co, store); put(c51, c, co + L, store); co += ldc;
+        put(c60, c, co, store); put(c61, c, co + L, store); co += ldc;
+        put(c70, c, co, store); put(c71, c, co + L, store);
     }
 
-    private static void add(FloatVector v, float[] c, int o) {
-        FloatVector.fromArray(S, c, o).add(v).intoArray(c, o);
+    private static void put(FloatVector v, float[] c, int o, boolean store) {
+        (store ? v : FloatVector.fromArray(S, c, o).add(v)).intoArray(c, o);
     }
 }

@@ -135,13 +135,19 @@ final class WeightCache {
         }
     }
 
+    /** Whether {@code t} lies in native or mapped memory that the GEMM's pool threads may read (not a confined arena's). */
+    static boolean readableByPool(Tensor t) {
+        return t.storage() instanceof SegmentStorage(MemorySegment seg, var _) && seg.isAccessibleBy(OTHER_THREAD);
+    }
+
     /** F32 bytes of converted weights still reachable. */
     static long usedBytes() { return USED.get(); }
 
     /** {@code t} as an F32 heap tensor when it lies in native or mapped memory and the budget allows, else {@code t}. */
     static Tensor convertOnce(Tensor t) {
-        if (!(t.storage() instanceof SegmentStorage(MemorySegment seg, var _)) || IN_PLACE.get()) return t;
-        GemmWarmup.start(); // a model is being loaded: compile the GEMM meanwhile
+        if (!(t.storage() instanceof SegmentStorage(MemorySegment seg, var _))) return t;
+        GemmWarmup.start(); // a model is being loaded: compile the GEMM meanwhile (also for the text encoders left in place)
+        if (IN_PLACE.get()) return t;
         long bytes = 4L * t.numel(), budget = budgetBytes(), used = USED.addAndGet(bytes);
         if (used > budget && reclaimable) {
             USED.addAndGet(-bytes);

@@ -71,4 +71,23 @@ class WeightSlabsTest {
         assertEquals(3 * n, roomy.data().length, "a new slab takes what the budget has left, up to 256 MiB");
         assertEquals(0, roomy.base());
     }
+
+    @Test
+    void withBudgetForTwoMoreSlabsTheNextIsMadeAtTheSameTime() {
+        int n = WeightSlabs.SLAB_FLOATS / 3 + 1; // two share a slab, three do not
+        long budget = 3L * WeightSlabs.SLAB_FLOATS;
+        WeightSlabs.closeAll(); // no slab of another test is open
+        WeightSlabs.Place first = WeightSlabs.place(n, budget);
+        assertEquals(2, WeightSlabs.openSlabs(), "the slab the weight went into, and the next one, zeroed on another core meanwhile");
+        WeightSlabs.Place second = WeightSlabs.place(n, budget);
+        assertTrue(second.data() == first.data() && second.base() == n, "the slab being filled comes first");
+        WeightSlabs.Place third = WeightSlabs.place(n, budget);
+        assertTrue(third.data() != first.data() && third.base() == 0 && third.data().length == WeightSlabs.SLAB_FLOATS,
+                "the weight that does not fit starts the slab made ahead");
+        assertEquals(2, WeightSlabs.openSlabs(), "taking it made no new one");
+        WeightSlabs.closeAll();
+        WeightSlabs.place(n, 2L * WeightSlabs.SLAB_FLOATS - 1);
+        assertEquals(1, WeightSlabs.openSlabs(), "without budget for a second slab, none is made ahead");
+        WeightSlabs.closeAll();
+    }
 }

@@ -47,4 +47,21 @@ class WeightsInPlaceTest {
         }
         for (int i = 0; i < naive.length; i++) assertEquals(naive[i], a[i], 1e-4f * (1 + Math.abs(naive[i])), "element " + i);
     }
+
+    @Test
+    void weightsInPlaceAreWidenedPanelByPanelToTheConvertedProducts() {
+        // several depth blocks (KC = 256) and row tiles, a panel-width remainder, both half formats: the
+        // GEMM packs its panels straight from the mapped memory (GemmOperand.stored), no F32 copy per call
+        int rows = 70, depth = 600, tokens = 150;
+        for (DType dt : new DType[] {DType.F16, DType.BF16}) {
+            float[] w = Ref.random(21, rows * depth), rounded = new float[w.length];
+            Tensor mapped = Ref.halfTensor(dt, w, rounded, rows, depth);
+            assertTrue(WeightCache.readableByPool(mapped), "an auto arena's segment is read by the pool threads");
+            Tensor inPlace = CpuBackend.withWeightsInPlace(() -> cpu.upload(mapped));
+            assertSame(mapped, inPlace);
+            Tensor x = Tensor.of(Ref.random(22, tokens * depth), tokens, depth), bias = Tensor.of(Ref.random(23, rows), rows);
+            assertArrayEquals(cpu.linear(x, Tensor.of(rounded, rows, depth), bias).toFloatArray(),
+                    cpu.linear(x, inPlace, bias).toFloatArray(), dt + ": the same sums as the widened heap weight, bit for bit");
+        }
+    }
 }

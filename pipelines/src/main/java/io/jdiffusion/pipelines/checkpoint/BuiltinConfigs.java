@@ -116,7 +116,8 @@ public final class BuiltinConfigs {
         }
     }
 
-    static Path cacheRoot() {
+    /** jdiffusion's cache folder: $JDIFFUSION_CACHE, else ~/.cache/jdiffusion. */
+    public static Path cacheRoot() {
         String env = System.getenv("JDIFFUSION_CACHE");
         if (env != null && !env.isBlank()) return Path.of(env);
         return Path.of(System.getProperty("user.home"), ".cache", "jdiffusion");
