@@ -28,6 +28,15 @@ public final class VectorKernelCheck {
             CpuBackend cpu = CpuBackend.INSTANCE;
             Tensor x = Ref.randn(1, 2, 5, 9, 7), w = Ref.randn(2, 33, 5, 3, 3), b = Ref.randn(3, 33);
             assertClose("conv2d", Tensor.of(CpuLinalgTest.naiveConv(x, w, b, 2, 1), 2, 33, 5, 4), cpu.conv2d(x, w, b, 2, 1), 1e-4);
+            // stride 1 with rows wider than a 32-pixel panel: panels inside one output row (copied per
+            // tap, clipped at the left and right padding) and panels that cross into the next row
+            int[][] wide = {{5, 9, 70, 3, 1}, {3, 6, 40, 5, 2}, {4, 4, 64, 3, 0}};
+            for (int[] c : wide) {
+                int ci = c[0], hh = c[1], ww = c[2], kk = c[3], pad = c[4], ho = hh + 2 * pad - kk + 1, wo = ww + 2 * pad - kk + 1;
+                Tensor xw = Ref.randn(10 + ci, 2, ci, hh, ww), ww3 = Ref.randn(20 + ci, 19, ci, kk, kk), bw = Ref.randn(30 + ci, 19);
+                assertClose("conv2d stride 1 " + ww + " wide k" + kk + " p" + pad, Tensor.of(CpuLinalgTest.naiveConv(xw, ww3, bw, 1, pad), 2, 19, ho, wo),
+                        cpu.conv2d(xw, ww3, bw, 1, pad), 1e-4);
+            }
             Tensor in = Ref.randn(4, 3, 70, 45), lw = Ref.randn(5, 37, 45), lb = Ref.randn(6, 37);
             assertClose("linear", Tensor.of(CpuLinalgTest.naiveLinear(in.floats(), 210, 45, lw.floats(), 37, lb.floats()), 3, 70, 37),
                     cpu.linear(in, lw, lb), 1e-4);
