@@ -131,7 +131,7 @@ public final class CpuBackend implements Backend {
                 if (rd != null) for (int j = j0; j < j0 + nc; j++) c[base + j] += rd[base + j];
             }
         };
-        CpuGemm.gemm(rows, o, in, GemmOperand.lines(x.floats(), 0, in), new GemmOperand[] {weightLines(w, kern.nr(), in)},
+        CpuGemm.gemm(rows, o, in, GemmOperand.lines(x.floats(), 0, in), new GemmOperand[] {weightLines(w, kern.nr(), in, rows <= CpuGemm.MC_PREPACKED)},
                 c, new int[] {0}, o, true, kern, false, ep);
         return out(c, outShape);
     }
@@ -139,13 +139,15 @@ public final class CpuBackend implements Backend {
     /**
      * A weight's rows as GEMM lines of depth {@code ld}: read in place when it was packed at load in
      * panels of {@code width} ({@link WeightCache}), else packed per call from its elements: from
-     * the file's memory when it stayed there, widened as packed.
+     * the file's memory when it stayed there and {@code widenAsPacked} (the product has one row tile,
+     * so its panels are packed once: a linear layer over the text encoders' 2 × 77 tokens; a weight
+     * packed by every tile, as a convolution's is, is widened once into a copy instead).
      */
-    private static GemmOperand weightLines(Tensor w, int width, int ld) {
+    private static GemmOperand weightLines(Tensor w, int width, int ld, boolean widenAsPacked) {
         if (w.storage() instanceof PanelStorage ps && w.offset() == 0 && ps.width() == width && ps.cols() == ld) {
             return new GemmOperand.Prepacked(ps);
         }
-        if (WeightCache.readableByPool(w)) return GemmOperand.stored(w.storage(), w.offset(), ld);
+        if (widenAsPacked && WeightCache.readableByPool(w)) return GemmOperand.stored(w.storage(), w.offset(), ld);
         return GemmOperand.lines(w.floats(), 0, ld);
     }
 
@@ -201,7 +203,7 @@ public final class CpuBackend implements Backend {
                 }
             }
         };
-        CpuGemm.gemm(o, hw, ck, weightLines(w, kern.mr(), ck), images, y, yOffs, hw, true, kern, false, ep);
+        CpuGemm.gemm(o, hw, ck, weightLines(w, kern.mr(), ck, false), images, y, yOffs, hw, true, kern, false, ep);
         return out(y, n, o, ho, wo);
     }
 
