@@ -158,13 +158,13 @@ public final class SdxlPromptEncoder implements PromptEncoder {
                     b.addAll(negTexts.get(e));
                     both.add(b);
                 }
-                Encoded[] pn = encodeAll(both, hiddenIndex, -2, -1, batch);
+                Encoded[] pn = encodeAll(both, hiddenIndex, -2, batch);
                 promptEmbeds = pn[0].embeds();
                 pooled = pn[0].pooled();
                 negEmbeds = pn[1].embeds();
                 negPooled = pn[1].pooled();
             } else {
-                Encoded pos = encodeAll(texts, hiddenIndex, hiddenIndex, -1, batch)[0];
+                Encoded pos = encodeAll(texts, hiddenIndex, hiddenIndex, batch)[0];
                 promptEmbeds = pos.embeds();
                 pooled = pos.pooled();
                 if (r.doClassifierFreeGuidance()) {
@@ -185,20 +185,20 @@ public final class SdxlPromptEncoder implements PromptEncoder {
     /**
      * Runs each (tokenizer, encoder) on its texts; hidden state {@code hiddenIndex} of each, side by
      * side; pooled from the first encoder whose output[0] is 2-D (the one with projection).
-     * {@code maxLength} -1 means each tokenizer's model_max_length. With more than {@code rows}
+     * Texts are padded to each tokenizer's model_max_length. With more than {@code rows}
      * texts per encoder, the texts past the first {@code rows} are a second batch (the negative
      * prompt) whose hidden state is {@code secondIndex}: returned as a second result.
      */
-    private Encoded[] encodeAll(List<List<String>> texts, int hiddenIndex, int secondIndex, int maxLength, int rows) {
+    private Encoded[] encodeAll(List<List<String>> texts, int hiddenIndex, int secondIndex, int rows) {
         int batches = texts.get(0).size() / rows;
         List<List<Tensor>> parts = new ArrayList<>();
         for (int b = 0; b < batches; b++) parts.add(new ArrayList<>());
         int which = 0;
         if (hasTextEncoder1()) {
-            CLIPTextOutput o = textEncoder.forward(ids(tokenizer, texts.get(which++), maxLength), true);
+            CLIPTextOutput o = textEncoder.forward(ids(tokenizer, texts.get(which++)), true);
             for (int b = 0; b < batches; b++) parts.get(b).add(rowsOf(hidden(o, b == 0 ? hiddenIndex : secondIndex, textEncoder.config()), b, rows, batches));
         }
-        CLIPTextOutput o2 = textEncoder2.forward(ids(tokenizer2, texts.get(which), maxLength), true);
+        CLIPTextOutput o2 = textEncoder2.forward(ids(tokenizer2, texts.get(which)), true);
         Encoded[] out = new Encoded[batches];
         for (int b = 0; b < batches; b++) {
             List<Tensor> p = parts.get(b);
@@ -222,8 +222,8 @@ public final class SdxlPromptEncoder implements PromptEncoder {
         return o.hiddenState(index);
     }
 
-    private static int[][] ids(CLIPTokenizer tok, List<String> texts, int maxLength) {
-        int len = maxLength < 0 ? tok.modelMaxLength() : maxLength;
+    private static int[][] ids(CLIPTokenizer tok, List<String> texts) {
+        int len = tok.modelMaxLength();
         int[][] ids = new int[texts.size()][];
         for (int i = 0; i < ids.length; i++) ids[i] = tok.encode(texts.get(i), len, true, true).ids();
         return ids;

@@ -127,12 +127,7 @@ interface GemmOperand {
                         } else {
                             int row = plane + iy * wd;
                             if (stride == 1) {
-                                // [0, lo) left of the image, [lo, hi) inside, [hi, run) right of it
-                                int ix0 = ox - pad + kx;
-                                int lo = Math.min(run, Math.max(0, -ix0)), hi = Math.max(lo, Math.min(run, wd - ix0));
-                                Arrays.fill(buf, d + l, d + l + lo, 0f);
-                                if (hi > lo) System.arraycopy(x, row + ix0 + lo, buf, d + l + lo, hi - lo);
-                                Arrays.fill(buf, d + l + hi, d + l + run, 0f);
+                                clippedRun(x, row, ox - pad + kx, wd, buf, d + l, run);
                             } else {
                                 for (int t = 0; t < run; t++) {
                                     int ix = (ox + t) * stride - pad + kx;
@@ -149,8 +144,8 @@ interface GemmOperand {
 
             /**
              * The common case, a stride-1 panel whose pixels lie in one output row: per depth step one
-             * run of input pixels, copied by a loop the JIT vectorises (a call to the array-copy stub
-             * for 32 floats cost more than the copy), with (ci, ky, kx) stepped instead of divided.
+             * run of input pixels, one copy when it lies inside the image, with (ci, ky, kx) stepped
+             * instead of divided (four integer divisions per tap cost more than the copy).
              */
             private int oneRow(int oy, int ox, int count, int w, int p0, int kc, float[] buf, int bufOff) {
                 int khw = kh * kw, ci = p0 / khw, r = p0 % khw, ky = r / kw, kx = r % kw;
@@ -158,15 +153,11 @@ interface GemmOperand {
                     int d = bufOff + p * w, iy = oy - pad + ky, ix0 = ox - pad + kx;
                     if (iy < 0 || iy >= h) {
                         Arrays.fill(buf, d, d + w, 0f);
-                    } else if (ix0 >= 0 && ix0 + count <= wd) {
-                        System.arraycopy(x, xOff + (ci * h + iy) * wd + ix0, buf, d, count);
-                        if (count < w) Arrays.fill(buf, d + count, d + w, 0f);
-                    } else { // [0, lo) left of the image, [lo, hi) inside, [hi, w) right of it
+                    } else {
                         int row = xOff + (ci * h + iy) * wd;
-                        int lo = Math.min(count, Math.max(0, -ix0)), hi = Math.max(lo, Math.min(count, wd - ix0));
-                        Arrays.fill(buf, d, d + lo, 0f);
-                        for (int t = lo; t < hi; t++) buf[d + t] = x[row + ix0 + t];
-                        Arrays.fill(buf, d + hi, d + w, 0f);
+                        if (ix0 >= 0 && ix0 + count <= wd) System.arraycopy(x, row + ix0, buf, d, count);
+                        else clippedRun(x, row, ix0, wd, buf, d, count);
+                        if (count < w) Arrays.fill(buf, d + count, d + w, 0f);
                     }
                     if (++kx == kw) {
                         kx = 0;
@@ -179,5 +170,16 @@ interface GemmOperand {
                 return bufOff;
             }
         };
+    }
+
+    /**
+     * buf[d, d+run) = image row {@code row} from column ix0 on at stride 1, 0 outside [0, wd):
+     * [0, lo) left of the image, [lo, hi) inside, [hi, run) right of it.
+     */
+    private static void clippedRun(float[] x, int row, int ix0, int wd, float[] buf, int d, int run) {
+        int lo = Math.min(run, Math.max(0, -ix0)), hi = Math.max(lo, Math.min(run, wd - ix0));
+        Arrays.fill(buf, d, d + lo, 0f);
+        if (hi > lo) System.arraycopy(x, row + ix0 + lo, buf, d + lo, hi - lo);
+        Arrays.fill(buf, d + hi, d + run, 0f);
     }
 }
