@@ -156,6 +156,8 @@ public final class CpuBackend implements Backend {
      * where the im2col matrix is never built: the GEMM packs its panels straight from the image
      * ({@link GemmOperand#im2col}); 1×1 stride-1 convolutions read the image as B directly. The
      * images' tiles share one parallel range; the bias is added to each tile as it is finished.
+     * 3×3 convolutions at stride 1 and padding 1 with enough channels run as Winograd's F(2×2, 3×3)
+     * ({@link WinogradConv}): 2.25× fewer multiply-adds, the same sums up to rounding.
      */
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding) {
@@ -171,6 +173,20 @@ public final class CpuBackend implements Backend {
     }
 
     private static Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
+        int o = w.dim(0), kh = w.dim(2), kw = w.dim(3);
+        int ho = (h + 2 * padding - kh) / stride + 1, wo = (wd + 2 * padding - kw) / stride + 1;
+        float[] xd = x.floats();
+        float[] bd = bias == null ? null : bias.floats(), rd = residual == null ? null : residual.floats();
+        boolean perChannel = rd != null && residual.dim(2) * residual.dim(3) == 1 && ho * wo != 1;
+        if (WinogradConv.applies(n, c, o, h, wd, kh, kw, stride, padding)) {
+            return out(WinogradConv.conv(xd, n, c, h, wd, w, bd, rd, perChannel), n, o, ho, wo);
+        }
+        return im2colConv2d(x, w, bias, stride, padding, residual);
+    }
+
+    /** The convolution as an implicit GEMM (every shape; {@link WinogradConv} takes the 3×3 ones it can). */
+    static Tensor im2colConv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
         int o = w.dim(0), kh = w.dim(2), kw = w.dim(3);
         int ho = (h + 2 * padding - kh) / stride + 1, wo = (wd + 2 * padding - kw) / stride + 1;

@@ -6,14 +6,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Compiles the GEMM path before the first forward pass: the Vector API micro-kernel runs boxed
  * and many times slower until C2 has compiled it, which made the first step of a run seconds
  * slower than the others. Started once, on a daemon thread, when a model's weights are uploaded
- * (loading mostly waits on the file), it multiplies small private matrices for a bounded time.
+ * (loading mostly waits on the file), it multiplies small private matrices for a bounded time,
+ * then runs every op of a step on tiny tensors many times, so that each is compiled as a method.
  */
 final class GemmWarmup {
     private GemmWarmup() {}
 
     private static final AtomicBoolean STARTED = new AtomicBoolean();
 
-    /** Longest the warm-up keeps one core busy. */
+    /** Longest the large products of the warm-up keep one core busy (the small ops are bounded by their count). */
     private static final long MAX_NANOS = 3_000_000_000L;
 
     static void start() {
@@ -25,6 +26,11 @@ final class GemmWarmup {
     }
 
     private static void run() {
+        tinyOps();
+        bigProducts();
+    }
+
+    private static void bigProducts() {
         int s = 256;
         float[] a = new float[s * s], b = new float[s * s], c = new float[s * s];
         for (int i = 0; i < a.length; i++) {
@@ -52,5 +58,70 @@ final class GemmWarmup {
                 }
             }
         }
+    }
+
+    /**
+     * Calls per routine of the second phase. A routine called a few times on long loops (as above, or
+     * a GELU over 5120 columns) gets only its loops compiled on the stack; C2 compiles it as a method
+     * after some hundreds of calls, and until then each call of the first forward starts again in the
+     * interpreter, where the Vector API runs boxed (the first step's GEGLU took 1.5 s instead of 0.1).
+     */
+    private static final int TINY_CALLS = 1500;
+
+    /**
+     * Every op of a UNet step on small tensors, TINY_CALLS times (about 2 CPU-seconds), so that
+     * each is compiled as a method; in the shapes' variety of a real step (weights packed at load,
+     * products large enough to be split over the cores, image edges, strides, residuals, a key count
+     * that is no multiple of the vector length), because a branch or a type the warm-up never saw
+     * makes C2's code fall back to the interpreter on its first use in the step (an "uncommon trap")
+     * and compile again, with the Vector API running boxed meanwhile.
+     */
+    private static void tinyOps() {
+        CpuBackend cpu = CpuBackend.INSTANCE;
+        CpuGemm.MicroKernel kern = CpuGemm.kernel();
+        io.jdiffusion.tensor.Tensor x = tensor(8, 64), rows = tensor(2, 40, 64), bias = tensor(64);
+        io.jdiffusion.tensor.Tensor w = packed(kern.nr(), 64, 64), plain = tensor(64, 64);
+        // 40 pixels wide: panels of one output row and panels across rows (im2col's two paths)
+        io.jdiffusion.tensor.Tensor img = tensor(2, 16, 5, 40), kernel = packed(kern.mr(), 16, 16, 3, 3), pointwise = packed(kern.mr(), 16, 16, 1, 1);
+        io.jdiffusion.tensor.Tensor wide = tensor(2, 16, 24, 24), wkernel = packed(kern.mr(), 16, 16, 3, 3), wfull = tensor(2, 16, 24, 24);
+        io.jdiffusion.tensor.Tensor perChannel = tensor(2, 16, 1, 1), full = tensor(2, 16, 5, 40), b16 = tensor(16), c16 = tensor(2, 16, 1, 1);
+        io.jdiffusion.tensor.Tensor q = tensor(2, 40, 128), ctx = tensor(2, 77, 128);
+        for (int i = 0; i < TINY_CALLS; i++) {
+            cpu.linear(x, w, bias);
+            cpu.linear(rows, w, bias);
+            cpu.linear(x, plain, null);
+            cpu.linearAdd(rows, w, bias, rows);
+            cpu.geglu(x);
+            cpu.gelu(x);
+            cpu.layerNorm(rows, bias, bias, 1e-5f);
+            cpu.groupNorm(img, 8, b16, b16, 1e-5f, true);
+            cpu.groupNorm(img, 8, b16, b16, 1e-5f, false);
+            cpu.attentionHeads(q, q, q, 2);
+            cpu.attentionHeads(q, ctx, ctx, 2);
+            cpu.conv2d(img, kernel, b16, 1, 1);
+            cpu.conv2d(img, kernel, b16, 2, 1);
+            cpu.conv2dAdd(img, kernel, b16, 1, 1, full);
+            cpu.conv2dAdd(img, kernel, b16, 1, 1, perChannel);
+            cpu.conv2dAdd(img, pointwise, b16, 1, 0, full);
+            if (i % 10 == 0) { // Winograd: the smallest batch it takes
+                cpu.conv2d(wide, wkernel, b16, 1, 1);
+                cpu.conv2dAdd(wide, wkernel, b16, 1, 1, wfull);
+                cpu.conv2dAdd(wide, wkernel, b16, 1, 1, c16);
+            }
+        }
+    }
+
+    /** A weight as the CPU upload leaves it: packed in the GEMM's panels of {@code width} rows. */
+    private static io.jdiffusion.tensor.Tensor packed(int width, int... shape) {
+        int r = shape[0], cols = Math.toIntExact(io.jdiffusion.tensor.Shapes.numel(shape) / r);
+        float[] data = new float[(int) PanelStorage.packedLength(r, cols, width)];
+        PanelStorage.pack(tensor(r, cols).floats(), 0, data, 0, r, cols, width);
+        return new io.jdiffusion.tensor.Tensor(new PanelStorage(data, r, cols, width), shape);
+    }
+
+    private static io.jdiffusion.tensor.Tensor tensor(int... shape) {
+        float[] d = new float[Math.toIntExact(io.jdiffusion.tensor.Shapes.numel(shape))];
+        for (int i = 0; i < d.length; i++) d[i] = (i % 11) * 0.125f - 0.5f;
+        return io.jdiffusion.tensor.Tensor.of(d, shape);
     }
 }

@@ -58,7 +58,8 @@ public final class VectorKernelCheck {
             norms.attentionHeadsAgainstPermutes(1e-6);
             geluMatchesScalar(cpu);
             PackedWeightsTest.runAll();
-            System.out.println("vector-api checks passed: " + n + " GEMMs, conv2d, linear, attention, packed weights, norms, gelu");
+            WinogradConvTest.runAll();
+            System.out.println("vector-api checks passed: " + n + " GEMMs, conv2d, linear, attention, packed weights, Winograd convolutions, norms, gelu");
         } catch (Throwable t) {
             t.printStackTrace(System.out);
             System.exit(1);
