@@ -1,13 +1,16 @@
 package io.jdiffusion.tensor.cpu;
 
+import io.jdiffusion.tensor.Shapes;
+import io.jdiffusion.tensor.Tensor;
+
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Compiles the GEMM path before the first forward pass: the Vector API micro-kernel runs boxed
  * and many times slower until C2 has compiled it, which made the first step of a run seconds
  * slower than the others. Started once, on a daemon thread, when a model's weights are uploaded
- * (loading mostly waits on the file), it multiplies small private matrices for a bounded time,
- * then runs every op of a step on tiny tensors many times, so that each is compiled as a method.
+ * (loading mostly waits on the file), it runs every op of a step on small tensors many times, so
+ * that each is compiled as a method, then multiplies larger private matrices for a bounded time.
  */
 final class GemmWarmup {
     private GemmWarmup() {}
@@ -26,7 +29,7 @@ final class GemmWarmup {
     }
 
     private static void run() {
-        tinyOps();
+        tinyOps(TINY_CALLS);
         bigProducts();
     }
 
@@ -61,7 +64,7 @@ final class GemmWarmup {
     }
 
     /**
-     * Calls per routine of the second phase. A routine called a few times on long loops (as above, or
+     * Calls per routine of the first phase. A routine called a few times on long loops (as above, or
      * a GELU over 5120 columns) gets only its loops compiled on the stack; C2 compiles it as a method
      * after some hundreds of calls, and until then each call of the first forward starts again in the
      * interpreter, where the Vector API runs boxed (the first step's GEGLU took 1.5 s instead of 0.1).
@@ -69,24 +72,24 @@ final class GemmWarmup {
     private static final int TINY_CALLS = 1500;
 
     /**
-     * Every op of a UNet step on small tensors, TINY_CALLS times (about 2 CPU-seconds), so that
+     * Every op of a UNet step on small tensors, {@code calls} times (TINY_CALLS: about 2 CPU-seconds), so that
      * each is compiled as a method; in the shapes' variety of a real step (weights packed at load,
      * products large enough to be split over the cores, image edges, strides, residuals, a key count
      * that is no multiple of the vector length), because a branch or a type the warm-up never saw
      * makes C2's code fall back to the interpreter on its first use in the step (an "uncommon trap")
      * and compile again, with the Vector API running boxed meanwhile.
      */
-    private static void tinyOps() {
+    static void tinyOps(int calls) {
         CpuBackend cpu = CpuBackend.INSTANCE;
         CpuGemm.MicroKernel kern = CpuGemm.kernel();
-        io.jdiffusion.tensor.Tensor x = tensor(8, 64), rows = tensor(2, 40, 64), bias = tensor(64);
-        io.jdiffusion.tensor.Tensor w = packed(kern.nr(), 64, 64), plain = tensor(64, 64);
+        Tensor x = tensor(8, 64), rows = tensor(2, 40, 64), bias = tensor(64);
+        Tensor w = packed(kern.nr(), 64, 64), plain = tensor(64, 64);
         // 40 pixels wide: panels of one output row and panels across rows (im2col's two paths)
-        io.jdiffusion.tensor.Tensor img = tensor(2, 16, 5, 40), kernel = packed(kern.mr(), 16, 16, 3, 3), pointwise = packed(kern.mr(), 16, 16, 1, 1);
-        io.jdiffusion.tensor.Tensor wide = tensor(2, 16, 24, 24), wkernel = packed(kern.mr(), 16, 16, 3, 3), wfull = tensor(2, 16, 24, 24);
-        io.jdiffusion.tensor.Tensor perChannel = tensor(2, 16, 1, 1), full = tensor(2, 16, 5, 40), b16 = tensor(16), c16 = tensor(2, 16, 1, 1);
-        io.jdiffusion.tensor.Tensor q = tensor(2, 40, 128), ctx = tensor(2, 77, 128);
-        for (int i = 0; i < TINY_CALLS; i++) {
+        Tensor img = tensor(2, 16, 5, 40), kernel = packed(kern.mr(), 16, 16, 3, 3), pointwise = packed(kern.mr(), 16, 16, 1, 1);
+        Tensor wide = tensor(2, 16, 24, 24), wkernel = packed(kern.mr(), 16, 16, 3, 3), wfull = tensor(2, 16, 24, 24);
+        Tensor perChannel = tensor(2, 16, 1, 1), full = tensor(2, 16, 5, 40), b16 = tensor(16), c16 = tensor(2, 16, 1, 1);
+        Tensor q = tensor(2, 40, 128), ctx = tensor(2, 77, 128);
+        for (int i = 0; i < calls; i++) {
             cpu.linear(x, w, bias);
             cpu.linear(rows, w, bias);
             cpu.linear(x, plain, null);
@@ -112,16 +115,16 @@ final class GemmWarmup {
     }
 
     /** A weight as the CPU upload leaves it: packed in the GEMM's panels of {@code width} rows. */
-    private static io.jdiffusion.tensor.Tensor packed(int width, int... shape) {
-        int r = shape[0], cols = Math.toIntExact(io.jdiffusion.tensor.Shapes.numel(shape) / r);
+    private static Tensor packed(int width, int... shape) {
+        int r = shape[0], cols = Math.toIntExact(Shapes.numel(shape) / r);
         float[] data = new float[(int) PanelStorage.packedLength(r, cols, width)];
         PanelStorage.pack(tensor(r, cols).floats(), 0, data, 0, r, cols, width);
-        return new io.jdiffusion.tensor.Tensor(new PanelStorage(data, r, cols, width), shape);
+        return new Tensor(new PanelStorage(data, r, cols, width), shape);
     }
 
-    private static io.jdiffusion.tensor.Tensor tensor(int... shape) {
-        float[] d = new float[Math.toIntExact(io.jdiffusion.tensor.Shapes.numel(shape))];
+    private static Tensor tensor(int... shape) {
+        float[] d = new float[Math.toIntExact(Shapes.numel(shape))];
         for (int i = 0; i < d.length; i++) d[i] = (i % 11) * 0.125f - 0.5f;
-        return io.jdiffusion.tensor.Tensor.of(d, shape);
+        return Tensor.of(d, shape);
     }
 }
