@@ -173,16 +173,14 @@ public final class CpuBackend implements Backend {
     }
 
     private static Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor residual) {
-        int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
-        int o = w.dim(0), kh = w.dim(2), kw = w.dim(3);
-        int ho = (h + 2 * padding - kh) / stride + 1, wo = (wd + 2 * padding - kw) / stride + 1;
-        float[] xd = x.floats();
-        float[] bd = bias == null ? null : bias.floats(), rd = residual == null ? null : residual.floats();
-        boolean perChannel = rd != null && residual.dim(2) * residual.dim(3) == 1 && ho * wo != 1;
-        if (WinogradConv.applies(n, c, o, h, wd, kh, kw, stride, padding)) {
-            return out(WinogradConv.conv(xd, n, c, h, wd, w, bd, rd, perChannel), n, o, ho, wo);
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3), o = w.dim(0);
+        if (!WinogradConv.applies(n, c, o, h, wd, w.dim(2), w.dim(3), stride, padding)) {
+            return im2colConv2d(x, w, bias, stride, padding, residual);
         }
-        return im2colConv2d(x, w, bias, stride, padding, residual);
+        // 3×3 at stride 1 and padding 1: the output is the input's size (at least 256 tiles, so never 1×1)
+        float[] rd = residual == null ? null : residual.floats();
+        boolean perChannel = rd != null && residual.dim(2) * residual.dim(3) == 1;
+        return out(WinogradConv.conv(x.floats(), n, c, h, wd, w, bias == null ? null : bias.floats(), rd, perChannel), n, o, h, wd);
     }
 
     /** The convolution as an implicit GEMM (every shape; {@link WinogradConv} takes the 3×3 ones it can). */

@@ -38,11 +38,14 @@ class WinogradConvTest {
             Tensor full = Ref.randn(seed + 3, n, o, h, wd), perChannel = Ref.randn(seed + 4, n, o, 1, 1);
             double[] exact = naive(x, rounded, o);
             String what = "winograd c" + c + " " + h + "x" + wd + " o" + o + " n" + n;
-            check(what + " packed, bias", exact, bias, null, cpu.conv2d(x, packed, bias, 1, 1), Im2col.of(x, packed, bias, null));
-            check(what + " plain, no bias", exact, null, null, cpu.conv2d(x, plain, null, 1, 1), Im2col.of(x, plain, null, null));
-            check(what + " residual", exact, bias, full, cpu.conv2dAdd(x, packed, bias, 1, 1, full), Im2col.of(x, packed, bias, full));
+            check(what + " packed, bias", exact, bias, null, cpu.conv2d(x, packed, bias, 1, 1),
+                    CpuBackend.im2colConv2d(x, packed, bias, 1, 1, null));
+            check(what + " plain, no bias", exact, null, null, cpu.conv2d(x, plain, null, 1, 1),
+                    CpuBackend.im2colConv2d(x, plain, null, 1, 1, null));
+            check(what + " residual", exact, bias, full, cpu.conv2dAdd(x, packed, bias, 1, 1, full),
+                    CpuBackend.im2colConv2d(x, packed, bias, 1, 1, full));
             check(what + " per-channel residual", exact, bias, perChannel, cpu.conv2dAdd(x, plain, bias, 1, 1, perChannel),
-                    Im2col.of(x, plain, bias, perChannel));
+                    CpuBackend.im2colConv2d(x, plain, bias, 1, 1, perChannel));
         }
     }
 
@@ -60,20 +63,13 @@ class WinogradConvTest {
         assertFalse(WinogradConv.applies(2, 2560, 1280, 32, 32, 3, 3, 1, 1), "1280 of 2560 channels: its transform (210 MB) is over the cap");
     }
 
-    /** The direct GEMM's result, for its error. */
-    private record Im2col(Tensor y) {
-        static Im2col of(Tensor x, Tensor w, Tensor bias, Tensor residual) {
-            return new Im2col(CpuBackend.im2colConv2d(x, w, bias, 1, 1, residual));
-        }
-    }
-
     /**
      * got and the direct GEMM against exact (+ bias + residual, in double): Winograd's largest error
      * at most 4× the direct one's plus 2 float ulps of the largest value (its transforms add terms
      * of up to 4 products before the sum over channels: a few more roundings, never a loss of digits).
      */
-    private static void check(String what, double[] exact, Tensor bias, Tensor residual, Tensor got, Im2col direct) {
-        float[] g = got.toFloatArray(), d = direct.y().toFloatArray(), b = bias == null ? null : bias.floats();
+    private static void check(String what, double[] exact, Tensor bias, Tensor residual, Tensor got, Tensor direct) {
+        float[] g = got.toFloatArray(), d = direct.toFloatArray(), b = bias == null ? null : bias.floats();
         float[] r = residual == null ? null : residual.floats();
         int[] shape = got.shape();
         int o = shape[1], plane = shape[2] * shape[3];
